@@ -1,0 +1,107 @@
+#include "core/iso_time.h"
+
+#include <cstdio>
+
+namespace tokend {
+namespace {
+
+using namespace std::chrono;
+
+// Reads exactly `count` digits at text[pos]; false if any is not a digit.
+bool read_digits(std::string_view text, size_t pos, size_t count, int* out) {
+    if (pos + count > text.size()) return false;
+    int value = 0;
+    for (size_t i = 0; i < count; ++i) {
+        const char c = text[pos + i];
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + (c - '0');
+    }
+    *out = value;
+    return true;
+}
+
+}  // namespace
+
+std::string format_iso8601(Timestamp at) {
+    const auto day = floor<days>(at);
+    const year_month_day date{day};
+    const hh_mm_ss<microseconds> time{at - day};
+    char text[48];
+    const long long micros = time.subseconds().count();
+    if (micros == 0) {
+        std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02lld:%02lld:%02lld+00:00",
+                      static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                      static_cast<unsigned>(date.day()),
+                      static_cast<long long>(time.hours().count()),
+                      static_cast<long long>(time.minutes().count()),
+                      static_cast<long long>(time.seconds().count()));
+    } else {
+        std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lld+00:00",
+                      static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                      static_cast<unsigned>(date.day()),
+                      static_cast<long long>(time.hours().count()),
+                      static_cast<long long>(time.minutes().count()),
+                      static_cast<long long>(time.seconds().count()), micros);
+    }
+    return text;
+}
+
+Result<Timestamp> parse_iso8601(std::string_view text) {
+    auto fail = [&] { return Result<Timestamp>::failure("not an ISO 8601 datetime"); };
+    int y, mo, d, h, mi, s;
+    if (!read_digits(text, 0, 4, &y) || text.size() < 19 || text[4] != '-' ||
+        !read_digits(text, 5, 2, &mo) || text[7] != '-' || !read_digits(text, 8, 2, &d) ||
+        (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
+        !read_digits(text, 11, 2, &h) || text[13] != ':' || !read_digits(text, 14, 2, &mi) ||
+        text[16] != ':' || !read_digits(text, 17, 2, &s)) {
+        return fail();
+    }
+    const year_month_day date{year{y}, month{static_cast<unsigned>(mo)},
+                              day{static_cast<unsigned>(d)}};
+    if (!date.ok() || h > 23 || mi > 59 || s > 59) return fail();
+
+    size_t pos = 19;
+    long long micros = 0;
+    if (pos < text.size() && text[pos] == '.') {
+        ++pos;
+        size_t digits = 0;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+            if (digits < 6) micros = micros * 10 + (text[pos] - '0');
+            ++digits;
+            ++pos;
+        }
+        if (digits == 0 || digits > 9) return fail();
+        for (size_t i = digits; i < 6; ++i) micros *= 10;
+    }
+
+    minutes offset{0};
+    if (pos < text.size()) {
+        const char sign = text[pos];
+        if ((sign == 'Z' || sign == 'z') && pos + 1 == text.size()) {
+            pos += 1;
+        } else if (sign == '+' || sign == '-') {
+            int oh = 0, om = 0;
+            if (!read_digits(text, pos + 1, 2, &oh)) return fail();
+            size_t end = pos + 3;
+            if (end < text.size() && text[end] == ':') {
+                if (!read_digits(text, end + 1, 2, &om)) return fail();
+                end += 3;
+            } else if (end < text.size()) {
+                if (!read_digits(text, end, 2, &om)) return fail();
+                end += 2;
+            }
+            if (end != text.size() || oh > 23 || om > 59) return fail();
+            offset = hours{oh} + minutes{om};
+            if (sign == '-') offset = -offset;
+            pos = end;
+        } else {
+            return fail();
+        }
+    }
+    if (pos != text.size()) return fail();
+
+    const Timestamp local = sys_days{date} + hours{h} + minutes{mi} + seconds{s} + microseconds{micros};
+    return Timestamp{local - offset};
+}
+
+}  // namespace tokend

@@ -1,0 +1,83 @@
+// One open store instance behind the C ABI, with C++ types and the threading
+// contract enforced: calls are serialized here unless the plugin is thread-safe.
+// Every method blocks (disk, network): never call them on the event-loop thread.
+#pragma once
+
+#include "host/store_plugin.h"
+#include "host/store_status.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tokend {
+
+// Receives the plugin's log lines (level as in tokend_log_level).
+using StoreLogSink = std::function<void(tokend_log_level level, std::string_view message)>;
+
+// Receives change notifications, from any thread.
+using StoreChangeSink = std::function<void(Ns ns, StoreChange change, std::string_view key)>;
+
+struct StorePage {
+    std::vector<std::string> keys;
+    std::string next_cursor;  // empty: the listing is complete
+};
+
+class Store {
+public:
+    // Opens an instance with the plugin's options as a JSON object text. On failure
+    // returns the plugin's status and leaves *out empty.
+    static StoreStatus open(std::shared_ptr<StorePlugin> plugin, std::string_view config_json,
+                            StoreLogSink log, std::unique_ptr<Store>* out);
+    ~Store();  // closes the instance
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    const StorePlugin& plugin() const { return *plugin_; }
+    bool can_lock() const { return plugin_->has(TOKEND_STORE_CAP_LOCK); }
+    bool can_notify() const { return plugin_->has(TOKEND_STORE_CAP_NOTIFY); }
+    bool is_shared() const { return plugin_->has(TOKEND_STORE_CAP_SHARED); }
+
+    StoreStatus get(Ns ns, std::string_view key, std::string* value);
+    StoreStatus put(Ns ns, std::string_view key, std::string_view value);
+    StoreStatus del(Ns ns, std::string_view key);
+    StoreStatus take(Ns ns, std::string_view key, std::string* value);
+    // One page of at most limit keys after cursor ("" for the first page).
+    StoreStatus list(Ns ns, std::string_view cursor, uint32_t limit, StorePage* page);
+    // Every key, page by page; visit returns false to stop early.
+    StoreStatus for_each_key(Ns ns, const std::function<bool(std::string_view key)>& visit,
+                             uint32_t page_size = 1000);
+
+    // Lock capability; invalid when the plugin lacks it.
+    StoreStatus lock_acquire(Ns ns, std::string_view key, std::chrono::milliseconds ttl,
+                             uint64_t* fencing_token);
+    StoreStatus lock_release(Ns ns, std::string_view key, uint64_t fencing_token);
+    StoreStatus put_fenced(Ns ns, std::string_view key, std::string_view value,
+                           uint64_t fencing_token);
+
+    // Notify capability; invalid when the plugin lacks it or it was already called.
+    StoreStatus subscribe(StoreChangeSink sink);
+
+private:
+    Store(std::shared_ptr<StorePlugin> plugin, StoreLogSink log);
+
+    // Runs one plugin call under the serialization the plugin asked for.
+    template <typename Call>
+    StoreStatus call(Call&& fn);
+
+    std::shared_ptr<StorePlugin> plugin_;
+    const tokend_store_plugin& table_;
+    tokend_store* instance_ = nullptr;
+    bool thread_safe_ = false;
+    std::mutex serial_;  // held around each call when the plugin is not thread-safe
+    StoreLogSink log_;
+    StoreChangeSink change_sink_;
+    bool subscribed_ = false;
+};
+
+}  // namespace tokend

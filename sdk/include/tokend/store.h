@@ -1,0 +1,257 @@
+/*
+ * tokend storage plugin ABI, version 1.0.
+ *
+ * A store plugin is a shared library that tokend loads with
+ * dlopen(RTLD_NOW | RTLD_LOCAL). It keeps opaque byte values by key in two
+ * namespaces (users and pending OAuth flows). This header is the whole
+ * contract; docs/plugin-abi.md explains it with examples.
+ *
+ * Loading sequence (the host never touches a struct before step 2 passes):
+ *   1. dlsym("tokend_store_abi_version") and call it.
+ *   2. The major part must equal TOKEND_STORE_ABI_MAJOR; any minor is accepted.
+ *   3. dlsym("tokend_store_plugin_entry") and call it; it returns a pointer to a
+ *      static, immutable tokend_store_plugin that lives until dlclose.
+ *   4. The host reads plugin->struct_size and uses only the slots that size
+ *      covers; it refuses a struct smaller than TOKEND_STORE_PLUGIN_MIN_SIZE
+ *      and a capability bit whose functions are NULL or not covered.
+ *
+ * Memory ownership: no allocation ever crosses the boundary.
+ *   - Inputs (keys, values, config) are borrowed pointer + length pairs, valid
+ *     only for the duration of the call. Keys and values may contain any byte,
+ *     including NUL; nothing is NUL-terminated unless stated.
+ *   - Outputs go through the host's reply functions (tokend_host_api), which
+ *     copy what they are given before returning. A plugin never frees host
+ *     memory and the host never frees plugin memory.
+ *
+ * Threading:
+ *   - open() and close() are never called concurrently with anything else on
+ *     the same instance.
+ *   - If the plugin sets TOKEND_STORE_CAP_THREAD_SAFE, the host may call every
+ *     other function of one instance concurrently from any number of threads.
+ *     Otherwise the host serializes all calls on one instance (still possibly
+ *     from different threads, one at a time).
+ *   - Different instances may always be used concurrently.
+ *   - The host never calls a store function from its event-loop thread, so a
+ *     plugin may block (disk, network) within its own timeouts.
+ *   - Change callbacks (TOKEND_STORE_CAP_NOTIFY) may come from any thread,
+ *     concurrently with calls; they must not call back into the store.
+ *
+ * Errors: every operation returns a tokend_status. TOKEND_OK and
+ * TOKEND_NOT_FOUND are normal outcomes; for the others the plugin should pass
+ * a short human-readable reason through reply_error. Messages must never
+ * contain values (they hold tokens) and no C++ exception may leave a call.
+ */
+#ifndef TOKEND_STORE_H
+#define TOKEND_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TOKEND_STORE_ABI_MAJOR 1
+#define TOKEND_STORE_ABI_MINOR 0
+#define TOKEND_STORE_ABI_VERSION \
+    ((uint32_t)((TOKEND_STORE_ABI_MAJOR << 16) | TOKEND_STORE_ABI_MINOR))
+
+#if defined(__GNUC__)
+#define TOKEND_EXPORT __attribute__((visibility("default")))
+#else
+#define TOKEND_EXPORT
+#endif
+
+/* Results. Kept small and closed; new codes only with a new major version. */
+typedef enum tokend_status {
+    TOKEND_OK = 0,
+    TOKEND_NOT_FOUND = 1,   /* no such key: a normal outcome, not an error */
+    TOKEND_UNAVAILABLE = 2, /* transient (backend unreachable, timeout): retry later */
+    TOKEND_CONFLICT = 3,    /* lock held by another owner, or a stale fencing token */
+    TOKEND_INVALID = 4,     /* bad argument or configuration: retrying will not help */
+    TOKEND_CORRUPT = 5,     /* stored data or backend state cannot be read */
+    TOKEND_INTERNAL = 6     /* anything else permanent (out of memory, bug) */
+} tokend_status;
+
+/* The two key spaces. A key in one never collides with the same key in the other. */
+typedef enum tokend_namespace {
+    TOKEND_NS_USER = 0, /* user id -> user context (JSON as the original stored it) */
+    TOKEND_NS_FLOW = 1  /* flow id -> pending flow state (JSON) */
+} tokend_namespace;
+
+/* Capability bits (tokend_store_plugin.capabilities). */
+/* Functions other than open/close may be called concurrently. */
+#define TOKEND_STORE_CAP_THREAD_SAFE (UINT64_C(1) << 0)
+/* lock_acquire, lock_release and put_fenced are provided. */
+#define TOKEND_STORE_CAP_LOCK (UINT64_C(1) << 1)
+/* subscribe is provided: changes made elsewhere are reported. */
+#define TOKEND_STORE_CAP_NOTIFY (UINT64_C(1) << 2)
+/* The data is shared with other processes (maybe on other hosts) that open
+ * the same configuration. Without this bit the host assumes it is the only
+ * writer and may serve reads from its own cache indefinitely. */
+#define TOKEND_STORE_CAP_SHARED (UINT64_C(1) << 3)
+
+/* What a change notification reports. */
+typedef enum tokend_change {
+    TOKEND_CHANGE_PUT = 0,     /* key was written */
+    TOKEND_CHANGE_DELETE = 1,  /* key was deleted or taken */
+    TOKEND_CHANGE_RESYNC = 2   /* events may have been lost (e.g. reconnect): the host
+                                  must re-read everything; key is empty */
+} tokend_change;
+
+typedef enum tokend_log_level {
+    TOKEND_LOG_DEBUG = 0,
+    TOKEND_LOG_INFO = 1,
+    TOKEND_LOG_WARN = 2,
+    TOKEND_LOG_ERROR = 3
+} tokend_log_level;
+
+/* Opaque to the plugin: where one call's outputs go. Valid only during that call. */
+typedef struct tokend_reply tokend_reply;
+
+/* Opaque to the host: one open store instance. */
+typedef struct tokend_store tokend_store;
+
+/*
+ * Functions the host provides. A pointer to this table is passed to open() and
+ * stays valid until close() returns. Every function copies its input before
+ * returning, may be called from any thread, and never fails.
+ */
+typedef struct tokend_host_api {
+    uint32_t struct_size; /* sizeof(tokend_host_api) of the host that built it */
+    uint32_t abi_version; /* TOKEND_STORE_ABI_VERSION of the host */
+
+    /* get/take: the value found. Call at most once per call. */
+    void (*reply_value)(tokend_reply* reply, const void* value, size_t value_len);
+    /* list: one key of the page. Returns 0 to go on; non-zero means the host
+     * wants no more keys in this page (the plugin then stops and sets the
+     * cursor so that the next page starts after the last key it gave). */
+    int (*reply_key)(tokend_reply* reply, const void* key, size_t key_len);
+    /* list: the opaque cursor that continues after this page. Not calling it
+     * (or an empty cursor) means the listing is complete. */
+    void (*reply_cursor)(tokend_reply* reply, const void* cursor, size_t cursor_len);
+    /* Any call: a human-readable reason for a status other than OK/NOT_FOUND.
+     * UTF-8, no secrets, no trailing newline. The last call wins. */
+    void (*reply_error)(tokend_reply* reply, const char* message, size_t message_len);
+    /* Logging into the host's log. host_ctx is the pointer given to open(). */
+    void (*log)(void* host_ctx, tokend_log_level level, const char* message, size_t message_len);
+} tokend_host_api;
+
+/*
+ * Change callback for TOKEND_STORE_CAP_NOTIFY. Called from any thread with a
+ * key borrowed for the duration of the call; it returns quickly and never calls
+ * into the store. It reports changes made through other instances (other
+ * processes or other opens); a plugin may also report its own instance's
+ * changes, and the host tolerates that.
+ */
+typedef void (*tokend_change_fn)(void* subscriber_ctx, tokend_namespace ns, tokend_change change,
+                                 const void* key, size_t key_len);
+
+/*
+ * The plugin's function table. Fields are only ever appended; struct_size
+ * tells the host which ones exist. A released layout never changes.
+ */
+typedef struct tokend_store_plugin {
+    uint32_t struct_size;    /* sizeof(tokend_store_plugin) as the plugin was compiled */
+    uint32_t abi_version;    /* TOKEND_STORE_ABI_VERSION the plugin was compiled against */
+    const char* name;        /* short name, NUL-terminated, e.g. "yaml" */
+    const char* version;     /* the plugin's own version, NUL-terminated */
+    uint64_t capabilities;   /* TOKEND_STORE_CAP_* bits */
+
+    /*
+     * Opens an instance. config_json is a UTF-8 JSON object (not NUL-terminated)
+     * holding the plugin's options exactly as the operator wrote them; the plugin
+     * rejects unknown options with TOKEND_INVALID and names them. On TOKEND_OK
+     * *out is set; on any other status *out is left NULL and nothing needs closing.
+     * May take long (connect, load a file). host and host_ctx outlive the instance.
+     */
+    tokend_status (*open)(const char* config_json, size_t config_len, const tokend_host_api* host,
+                          void* host_ctx, tokend_store** out, tokend_reply* reply);
+
+    /* Flushes what was acknowledged (it already is durable) and frees the instance.
+     * After close returns, no change callback runs any more. Never fails. */
+    void (*close)(tokend_store* store);
+
+    /* Reads a value: reply_value on TOKEND_OK; TOKEND_NOT_FOUND when absent. */
+    tokend_status (*get)(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
+                         tokend_reply* reply);
+
+    /* Creates or replaces a value. TOKEND_OK means durable as the backend
+     * defines it (the YAML store: fsync'ed; Redis: accepted by the server). */
+    tokend_status (*put)(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
+                         const void* value, size_t value_len, tokend_reply* reply);
+
+    /* Deletes a value. Idempotent: deleting a missing key is TOKEND_OK. */
+    tokend_status (*del)(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
+                         tokend_reply* reply);
+
+    /* Atomic get-and-delete. Of any number of concurrent takes of one key
+     * (across threads, instances and processes sharing the store) exactly one
+     * gets TOKEND_OK with reply_value; the others get TOKEND_NOT_FOUND. */
+    tokend_status (*take)(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
+                          tokend_reply* reply);
+
+    /*
+     * Lists keys one page at a time. cursor/cursor_len is empty for the first
+     * page, else a cursor this plugin returned. The plugin gives at most `limit`
+     * keys (limit >= 1) through reply_key and, unless the listing is complete,
+     * the next cursor through reply_cursor. A page may hold fewer keys than
+     * limit, even none, without the listing being complete. Every key present
+     * during the whole listing is given at least once; keys written or deleted
+     * meanwhile may or may not appear. Order is unspecified.
+     */
+    tokend_status (*list)(tokend_store* store, tokend_namespace ns, const void* cursor,
+                          size_t cursor_len, uint32_t limit, tokend_reply* reply);
+
+    /* ---- TOKEND_STORE_CAP_LOCK (all three non-NULL) ---- */
+
+    /*
+     * Takes the lease on (ns, key) for ttl_ms milliseconds. On TOKEND_OK,
+     * *fencing_token is set to a number greater than every fencing token ever
+     * issued for that lease before. TOKEND_CONFLICT if another owner holds it.
+     * A lease is not re-entrant: a second acquire by the same instance while
+     * it is held is a conflict too. The lease lapses by itself after ttl_ms.
+     */
+    tokend_status (*lock_acquire)(tokend_store* store, tokend_namespace ns, const void* key,
+                                  size_t key_len, uint32_t ttl_ms, uint64_t* fencing_token,
+                                  tokend_reply* reply);
+
+    /* Releases the lease if fencing_token is still its holder's; otherwise
+     * (lapsed, taken over) it does nothing and returns TOKEND_OK. */
+    tokend_status (*lock_release)(tokend_store* store, tokend_namespace ns, const void* key,
+                                  size_t key_len, uint64_t fencing_token, tokend_reply* reply);
+
+    /* put() that succeeds only while fencing_token still holds the lease on
+     * (ns, key); otherwise TOKEND_CONFLICT and nothing is written. */
+    tokend_status (*put_fenced)(tokend_store* store, tokend_namespace ns, const void* key,
+                                size_t key_len, const void* value, size_t value_len,
+                                uint64_t fencing_token, tokend_reply* reply);
+
+    /* ---- TOKEND_STORE_CAP_NOTIFY (non-NULL) ---- */
+
+    /* Starts reporting changes to fn until close(). Called at most once per
+     * instance, before any other call but after open. */
+    tokend_status (*subscribe)(tokend_store* store, tokend_change_fn fn, void* subscriber_ctx,
+                               tokend_reply* reply);
+} tokend_store_plugin;
+
+/* The smallest table a 1.x host accepts: everything up to and including list. */
+#define TOKEND_STORE_PLUGIN_MIN_SIZE \
+    (offsetof(tokend_store_plugin, list) + sizeof(((tokend_store_plugin*)0)->list))
+
+/*
+ * The two symbols every plugin exports (and, ideally, nothing else):
+ *   TOKEND_EXPORT uint32_t tokend_store_abi_version(void);  returns TOKEND_STORE_ABI_VERSION
+ *   TOKEND_EXPORT const tokend_store_plugin* tokend_store_plugin_entry(void);
+ */
+typedef uint32_t (*tokend_store_abi_version_fn)(void);
+typedef const tokend_store_plugin* (*tokend_store_plugin_entry_fn)(void);
+
+#define TOKEND_STORE_ABI_VERSION_SYMBOL "tokend_store_abi_version"
+#define TOKEND_STORE_PLUGIN_SYMBOL "tokend_store_plugin_entry"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TOKEND_STORE_H */

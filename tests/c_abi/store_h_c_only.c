@@ -1,0 +1,49 @@
+/* Compiled as C11, not C++: the public header must be plain C. It also freezes
+ * the released 1.0 layouts on LP64: moving a field breaks every plugin built
+ * before, so these asserts must only ever gain lines, never change. */
+#include <tokend/store.h>
+
+#include <stddef.h>
+#include <stdio.h>
+
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(offsetof(tokend_store_plugin, struct_size) == 0, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, abi_version) == 4, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, name) == 8, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, version) == 16, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, capabilities) == 24, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, open) == 32, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, close) == 40, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, get) == 48, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, put) == 56, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, del) == 64, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, take) == 72, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, list) == 80, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, lock_acquire) == 88, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, lock_release) == 96, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, put_fenced) == 104, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, subscribe) == 112, "layout 1.0");
+_Static_assert(sizeof(tokend_store_plugin) == 120, "layout 1.0");
+_Static_assert(TOKEND_STORE_PLUGIN_MIN_SIZE == 88, "1.0 minimum");
+
+_Static_assert(offsetof(tokend_host_api, struct_size) == 0, "layout 1.0");
+_Static_assert(offsetof(tokend_host_api, abi_version) == 4, "layout 1.0");
+_Static_assert(offsetof(tokend_host_api, reply_value) == 8, "layout 1.0");
+_Static_assert(offsetof(tokend_host_api, reply_key) == 16, "layout 1.0");
+_Static_assert(offsetof(tokend_host_api, reply_cursor) == 24, "layout 1.0");
+_Static_assert(offsetof(tokend_host_api, reply_error) == 32, "layout 1.0");
+_Static_assert(offsetof(tokend_host_api, log) == 40, "layout 1.0");
+_Static_assert(sizeof(tokend_host_api) == 48, "layout 1.0");
+#endif
+
+_Static_assert(TOKEND_OK == 0 && TOKEND_NOT_FOUND == 1 && TOKEND_UNAVAILABLE == 2 &&
+                   TOKEND_CONFLICT == 3 && TOKEND_INVALID == 4 && TOKEND_CORRUPT == 5 &&
+                   TOKEND_INTERNAL == 6,
+               "status values are part of the ABI");
+_Static_assert(TOKEND_NS_USER == 0 && TOKEND_NS_FLOW == 1, "namespace values are part of the ABI");
+_Static_assert(TOKEND_STORE_ABI_VERSION == 0x00010000u, "this header is ABI 1.0");
+
+int main(void) {
+    printf("store.h compiles as C; ABI %u.%u\n", TOKEND_STORE_ABI_MAJOR, TOKEND_STORE_ABI_MINOR);
+    return 0;
+}

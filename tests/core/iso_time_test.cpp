@@ -1,0 +1,69 @@
+#include "core/iso_time.h"
+
+#include <gtest/gtest.h>
+
+namespace tokend {
+namespace {
+
+using namespace std::chrono;
+
+Timestamp at(int y, unsigned mo, unsigned d, int h, int mi, int s, long us = 0) {
+    return sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{s} +
+           microseconds{us};
+}
+
+TEST(IsoTime, FormatsLikePythonIsoformat) {
+    EXPECT_EQ(format_iso8601(at(2026, 12, 12, 10, 0, 0, 123456)), "2026-12-12T10:00:00.123456+00:00");
+    // Python leaves the fraction out when it is zero.
+    EXPECT_EQ(format_iso8601(at(2026, 1, 2, 3, 4, 5)), "2026-01-02T03:04:05+00:00");
+    EXPECT_EQ(format_iso8601(at(2026, 1, 2, 3, 4, 5, 1)), "2026-01-02T03:04:05.000001+00:00");
+}
+
+TEST(IsoTime, ParsesTheOriginalsShape) {
+    auto parsed = parse_iso8601("2026-12-12T10:00:00.123456+00:00");
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(*parsed, at(2026, 12, 12, 10, 0, 0, 123456));
+}
+
+TEST(IsoTime, ParsesOtherWritersForms) {
+    const Timestamp expected = at(2026, 12, 12, 10, 0, 0, 500000);
+    for (const char* text : {"2026-12-12T10:00:00.5Z", "2026-12-12 10:00:00.500000+00:00",
+                             "2026-12-12T11:30:00.5+01:30", "2026-12-12T08:00:00.5-0200",
+                             "2026-12-12T12:00:00.500000999+02", "2026-12-12t10:00:00.5z",
+                             "2026-12-12T10:00:00.5"}) {
+        auto parsed = parse_iso8601(text);
+        ASSERT_TRUE(parsed) << text;
+        EXPECT_EQ(*parsed, expected) << text;
+    }
+}
+
+TEST(IsoTime, RoundTripsAcrossYears) {
+    for (Timestamp t : {at(1970, 1, 1, 0, 0, 0), at(2000, 2, 29, 23, 59, 59, 999999),
+                        at(2038, 1, 19, 3, 14, 8, 42), at(2099, 12, 31, 0, 0, 1, 100)}) {
+        auto parsed = parse_iso8601(format_iso8601(t));
+        ASSERT_TRUE(parsed);
+        EXPECT_EQ(*parsed, t);
+    }
+}
+
+TEST(IsoTime, RejectsGarbage) {
+    for (const char* text :
+         {"", "2026", "2026-12-12", "2026-13-01T00:00:00+00:00", "2026-02-30T00:00:00+00:00",
+          "2026-12-12T24:00:00+00:00", "2026-12-12T10:60:00Z", "2026-12-12T10:00:61Z",
+          "2026-12-12T10:00:00.Z", "2026-12-12T10:00:00.1234567890Z", "2026-12-12T10:00:00+25:00",
+          "2026-12-12T10:00:00+01:", "2026-12-12T10:00:00Zjunk", "2026-12-12X10:00:00Z",
+          "20a6-12-12T10:00:00Z", "2026-12-12T10:00:00 +00:00", "1764000000"}) {
+        EXPECT_FALSE(parse_iso8601(text)) << text;
+    }
+}
+
+TEST(IsoTime, ManualClockMovesOnlyWhenTold) {
+    ManualClock clock(at(2026, 1, 1, 0, 0, 0));
+    const Clock& source = clock;
+    EXPECT_EQ(source.now(), at(2026, 1, 1, 0, 0, 0));
+    clock.advance(days{14});
+    EXPECT_EQ(source.now(), at(2026, 1, 15, 0, 0, 0));
+}
+
+}  // namespace
+}  // namespace tokend
