@@ -1,0 +1,50 @@
+#include "config/yaml_to_json.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <regex>
+
+namespace tokend {
+namespace {
+
+nlohmann::ordered_json plain_scalar(const std::string& text) {
+    if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+    if (text == "true" || text == "True" || text == "TRUE") return true;
+    if (text == "false" || text == "False" || text == "FALSE") return false;
+    static const std::regex integer("[-+]?[0-9]+");
+    static const std::regex decimal("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
+    if (std::regex_match(text, integer)) {
+        errno = 0;
+        const long long value = std::strtoll(text.c_str(), nullptr, 10);
+        if (errno == 0) return value;
+    }
+    if (std::regex_match(text, decimal)) return std::strtod(text.c_str(), nullptr);
+    return text;
+}
+
+}  // namespace
+
+nlohmann::ordered_json yaml_to_json(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Null:
+        case YAML::NodeType::Undefined:
+            return nullptr;
+        case YAML::NodeType::Scalar:
+            // yaml-cpp tags a quoted scalar "!", a plain one "?".
+            if (node.Tag() == "!") return node.Scalar();
+            return plain_scalar(node.Scalar());
+        case YAML::NodeType::Sequence: {
+            auto array = nlohmann::ordered_json::array();
+            for (const auto& item : node) array.push_back(yaml_to_json(item));
+            return array;
+        }
+        case YAML::NodeType::Map: {
+            auto object = nlohmann::ordered_json::object();
+            for (const auto& item : node) object[item.first.as<std::string>()] = yaml_to_json(item.second);
+            return object;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace tokend

@@ -1,0 +1,50 @@
+// tokend: wires configuration, logging and the daemon together. Nothing else.
+#include "app/daemon.h"
+#include "app/logging.h"
+#include "config/config.h"
+#include "host/store_plugin.h"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+
+int main(int argc, char** argv) {
+    CLI::App app{"tokend: holds chat bots' users' OAuth tokens"};
+    std::string config_path;
+    std::string plugin_dir = TOKEND_DEFAULT_PLUGIN_DIR;
+    std::string log_level;
+    bool check_only = false;
+    app.add_option("-c,--config", config_path, "configuration file (default: the embedded default)");
+    app.add_option("--plugin-dir", plugin_dir, "where store plugins are looked up by name")
+        ->capture_default_str();
+    app.add_option("--log-level", log_level, "trace, debug, info, warn or error (overrides the file)");
+    app.add_flag("--check-config", check_only, "validate the configuration and exit");
+    app.set_version_flag("--version", TOKEND_VERSION);
+    CLI11_PARSE(app, argc, argv);
+
+    tokend::ConfigEnvironment env;
+    if (const char* state = std::getenv("STATE_DIRECTORY")) env.state_directory = state;
+    try {
+        tokend::Config config = config_path.empty() ? tokend::default_config(env)
+                                                    : tokend::load_config_file(config_path, env);
+        if (!log_level.empty()) config.log.level = log_level;
+        tokend::init_logging(config.log.level);
+        if (check_only) {
+            std::cout << (config_path.empty() ? "embedded default" : config_path) << ": ok\n";
+            return 0;
+        }
+        spdlog::info("configuration: {}", config_path.empty() ? "embedded default" : config_path);
+        tokend::Daemon daemon(config, plugin_dir);
+        return daemon.run();
+    } catch (const std::exception& error) {
+        // Start-up errors are fatal and said once, plainly.
+        if (spdlog::default_logger_raw() && spdlog::get("tokend")) {
+            spdlog::critical("cannot start: {}", error.what());
+        } else {
+            std::cerr << "tokend: cannot start: " << error.what() << "\n";
+        }
+        return 2;
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tokend needs to build, run and test, if any is
+# missing. Uses sudo when not root. Safe to run again: it does nothing when all
+# are there.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  libuv1-dev libcurl4-openssl-dev libyaml-cpp-dev libhiredis-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libcli11-dev libssl-dev libsystemd-dev libhttp-parser-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-yaml redis-server
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The README's second command: installs what is missing, builds twice (plain,
+# and with AddressSanitizer + UndefinedBehaviorSanitizer), and runs the whole
+# suite (ctest) in each. Tests start the servers they need themselves (on
+# port 0 or temp Unix sockets) and stop them. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh
+jobs=$(nproc)
+export CTEST_OUTPUT_ON_FAILURE=1
+
+run_suite() {  # build dir, extra cmake args...
+  local dir=$1; shift
+  echo "== $dir: configure and build" >&2
+  cmake -S . -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  echo "== $dir: ctest" >&2
+  (cd "$dir" && ctest -j"$jobs" --timeout 300)
+}
+
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# halt_on_error: a sanitizer report fails the test that caused it.
+export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DTOKEND_SANITIZE=ON -DTOKEND_BUILD_BENCH=OFF
+echo "== all tests passed (plain and ASan/UBSan builds)" >&2
