@@ -1,0 +1,243 @@
+#include "core/redirect_flow.h"
+
+#include "core/text_template.h"
+#include "core/url_encoding.h"
+
+namespace tokend {
+namespace {
+
+// RFC 6749 4.1.2.1: the error codes an authorization response may carry.
+constexpr std::string_view kAuthorizationErrors[] = {
+    "invalid_request", "unauthorized_client",    "access_denied",          "unsupported_response_type",
+    "invalid_scope",   "server_error",           "temporarily_unavailable"};
+
+// Only a known code is ever repeated back (to logs, pages or messages).
+std::string known_error_code(std::string_view code) {
+    for (std::string_view known : kAuthorizationErrors) {
+        if (code == known) return std::string(known);
+    }
+    return "unknown_error";
+}
+
+// The "error" of a token endpoint answer, if it looks like an OAuth error code.
+std::string oauth_error_of(std::string_view body) {
+    const Json json = Json::parse(body, nullptr, false);
+    if (!json.is_object() || !json.contains("error") || !json["error"].is_string()) return "";
+    const std::string code = json["error"].get<std::string>();
+    if (code.empty() || code.size() > 64) return "";
+    for (char c : code) {
+        if (!((c >= 'a' && c <= 'z') || c == '_')) return "";
+    }
+    return code;
+}
+
+HtmlPage page_for(RedirectOutcome outcome, const std::string& detail) {
+    switch (outcome) {
+        case RedirectOutcome::authenticated:
+            return {200, "Authenticated",
+                    "Your authorization is stored: the bot can now act on your behalf. You can close this window."};
+        case RedirectOutcome::bad_request:
+            return {400, "Incomplete link",
+                    "This page expects the code and state that the identity provider adds to the link. "
+                    "Please start again from the bot."};
+        case RedirectOutcome::unknown_flow:
+            return {404, "Unknown or used link",
+                    "This authorization link is unknown or has already been used. Please ask the bot for a new one."};
+        case RedirectOutcome::expired_flow:
+            return {410, "Link expired", "This authorization link has expired. Please ask the bot for a new one."};
+        case RedirectOutcome::denied:
+            return {403, "Authorization not granted",
+                    detail == "access_denied"
+                        ? "You declined the authorization, so nothing was stored. You can close this window."
+                        : "The identity provider reported an error (" + detail +
+                              "), so nothing was stored. Please ask the bot for a new link."};
+        case RedirectOutcome::provider_error:
+            return {502, "Authorization failed",
+                    "The identity provider could not complete the authorization, so nothing was stored. "
+                    "Please ask the bot for a new link."};
+        case RedirectOutcome::wrong_user:
+            return {403, "Wrong account",
+                    "You signed in as " + detail +
+                        ", which is not the account that asked for this link. Nothing was stored."};
+        case RedirectOutcome::store_failed:
+            return {503, "Temporarily unavailable",
+                    "Your authorization could not be saved right now. Please try again in a moment."};
+    }
+    return {500, "Error", "Unexpected error."};
+}
+
+}  // namespace
+
+std::string_view to_string(RedirectOutcome outcome) {
+    switch (outcome) {
+        case RedirectOutcome::authenticated: return "authenticated";
+        case RedirectOutcome::bad_request: return "bad_request";
+        case RedirectOutcome::unknown_flow: return "unknown_flow";
+        case RedirectOutcome::expired_flow: return "expired_flow";
+        case RedirectOutcome::denied: return "denied";
+        case RedirectOutcome::provider_error: return "provider_error";
+        case RedirectOutcome::wrong_user: return "wrong_user";
+        case RedirectOutcome::store_failed: return "store_failed";
+    }
+    return "unknown";
+}
+
+RedirectFlow::RedirectFlow(const OAuthSettings& oauth, const FlowSettings& flows, const MessageTexts& texts)
+    : oauth_(oauth), flows_(flows), texts_(texts) {}
+
+RedirectFlow::Step RedirectFlow::finish(RedirectOutcome outcome, std::string detail, const std::string& text,
+                                        std::vector<std::pair<std::string, std::string>> values) {
+    stage_ = Stage::done;
+    Step step;
+    step.kind = Step::Kind::finish;
+    step.outcome = outcome;
+    std::string page_detail = detail;
+    if (outcome == RedirectOutcome::wrong_user || outcome == RedirectOutcome::denied) {
+        // The page names the account or the provider's error code; the detail holds just that.
+        for (const auto& [name, value] : values) {
+            if (name == "email" || name == "error") page_detail = value;
+        }
+    }
+    step.page = page_for(outcome, page_detail);
+    step.detail = std::move(detail);
+    if (!text.empty() && !flow_.user_id.empty()) {
+        step.message = BotMessage{flow_.user_id, fill_template(text, values)};
+    }
+    return step;
+}
+
+RedirectFlow::Step RedirectFlow::begin(std::string_view query) {
+    auto fields = parse_query(query, {"code", "state", "error"});
+    if (!fields) return finish(RedirectOutcome::bad_request, fields.error(), "");
+    const std::string* state = find_field(*fields, "state");
+    const std::string* code = find_field(*fields, "code");
+    const std::string* error = find_field(*fields, "error");
+    if (error != nullptr) {
+        provider_error_ = known_error_code(*error);
+        if (state == nullptr || state->empty()) {
+            return finish(RedirectOutcome::denied, "provider error " + provider_error_ + " without state", "",
+                          {{"error", provider_error_}});
+        }
+        flow_id_ = *state;
+        stage_ = Stage::taking;
+        Step step;
+        step.kind = Step::Kind::take_flow;
+        step.flow_id = flow_id_;
+        return step;
+    }
+    if (state == nullptr || state->empty() || code == nullptr || code->empty()) {
+        return finish(RedirectOutcome::bad_request, "code or state missing", "");
+    }
+    return begin(*state, Secret(*code));
+}
+
+RedirectFlow::Step RedirectFlow::begin(std::string_view flow_id, Secret code) {
+    if (flow_id.empty() || code.empty()) return finish(RedirectOutcome::bad_request, "code or state missing", "");
+    flow_id_ = std::string(flow_id);
+    code_ = std::move(code);
+    stage_ = Stage::taking;
+    Step step;
+    step.kind = Step::Kind::take_flow;
+    step.flow_id = flow_id_;
+    return step;
+}
+
+RedirectFlow::Step RedirectFlow::on_flow_taken(TakeOutcome outcome, std::string_view stored_text, Timestamp now) {
+    if (stage_ != Stage::taking) return finish(RedirectOutcome::bad_request, "out of order: flow taken", "");
+    if (outcome == TakeOutcome::failed) return finish(RedirectOutcome::store_failed, "store failed to take the flow", "");
+    if (outcome == TakeOutcome::absent) return finish(RedirectOutcome::unknown_flow, "no such pending flow", "");
+    auto parsed = flow_state_from_json(stored_text);
+    if (!parsed) return finish(RedirectOutcome::unknown_flow, "stored flow unreadable: " + parsed.error(), "");
+    flow_ = std::move(parsed).value();
+    if (flow_.expired(now, flows_.ttl)) {
+        return finish(RedirectOutcome::expired_flow, "flow older than its TTL", texts_.expired);
+    }
+    if (!provider_error_.empty()) {
+        const std::string& text = provider_error_ == "access_denied" ? texts_.denied : texts_.provider_error;
+        return finish(RedirectOutcome::denied, "provider answered " + provider_error_, text,
+                      {{"error", provider_error_}});
+    }
+    return exchange_code();
+}
+
+RedirectFlow::Step RedirectFlow::exchange_code() {
+    FormFields form = {{"grant_type", "authorization_code"},
+                       {"client_id", oauth_.client_id},
+                       {"client_secret", oauth_.client_secret.reveal()},
+                       {"code", code_.reveal()},
+                       {"redirect_uri", oauth_.redirect_url}};
+    if (flow_.code_verifier) form.emplace_back("code_verifier", flow_.code_verifier->reveal());
+    stage_ = Stage::exchanging;
+    Step step;
+    step.kind = Step::Kind::http;
+    step.http.method = "POST";
+    step.http.url = oauth_.token_service;
+    step.http.content_type = "application/x-www-form-urlencoded";
+    step.http.body = Secret(form_encode(form));
+    step.http.retry_allowed = false;
+    return step;
+}
+
+RedirectFlow::Step RedirectFlow::on_http_response(int status, std::string_view body, Timestamp now) {
+    if (stage_ == Stage::exchanging) {
+        if (status != 200) {
+            const std::string code = oauth_error_of(body);
+            const std::string why = status == 0 ? "no answer" : "HTTP " + std::to_string(status);
+            return finish(RedirectOutcome::provider_error,
+                          "code exchange failed: " + why + (code.empty() ? "" : " (" + code + ")"),
+                          texts_.provider_error, {{"error", "code exchange failed"}});
+        }
+        const Json json = Json::parse(body, nullptr, false);
+        auto tokens = tokens_from_token_response(json, now);
+        if (!tokens) {
+            return finish(RedirectOutcome::provider_error, "code exchange answer unusable: " + tokens.error(),
+                          texts_.provider_error, {{"error", "code exchange failed"}});
+        }
+        context_.user_id = flow_.user_id;
+        context_.tokens = std::move(tokens).value();
+        stage_ = Stage::identifying;
+        Step step;
+        step.kind = Step::Kind::http;
+        step.http.method = "GET";
+        step.http.url = oauth_.api_base + "/people/me";
+        step.http.bearer = context_.tokens.access_token;
+        step.http.retry_allowed = true;
+        return step;
+    }
+    if (stage_ == Stage::identifying) {
+        const Json json = status == 200 ? Json::parse(body, nullptr, false) : Json();
+        if (!json.is_object() || !json.contains("id") || !json["id"].is_string()) {
+            const std::string why = status == 0 ? "no answer" : "HTTP " + std::to_string(status);
+            return finish(RedirectOutcome::provider_error, "identity check failed: " + why, texts_.provider_error,
+                          {{"error", "identity check failed"}});
+        }
+        if (json["id"].get<std::string>() != flow_.user_id) {
+            std::string email = "another account";
+            if (json.contains("emails") && json["emails"].is_array() && !json["emails"].empty() &&
+                json["emails"][0].is_string()) {
+                email = json["emails"][0].get<std::string>();
+            }
+            return finish(RedirectOutcome::wrong_user, "tokens belong to another account", texts_.wrong_user,
+                          {{"email", email}});
+        }
+        stage_ = Stage::storing;
+        Step step;
+        step.kind = Step::Kind::store;
+        step.context = context_;
+        return step;
+    }
+    return finish(RedirectOutcome::bad_request, "out of order: HTTP response", "");
+}
+
+RedirectFlow::Step RedirectFlow::on_stored(bool ok, std::string_view detail) {
+    if (stage_ != Stage::storing) return finish(RedirectOutcome::bad_request, "out of order: stored", "");
+    if (!ok) {
+        return finish(RedirectOutcome::store_failed, "storing the context failed: " + std::string(detail),
+                      texts_.store_failed);
+    }
+    const std::string until =
+        context_.tokens.expires_at ? format_iso8601(*context_.tokens.expires_at) : std::string("unknown");
+    return finish(RedirectOutcome::authenticated, "tokens stored", texts_.authenticated, {{"expires_at", until}});
+}
+
+}  // namespace tokend

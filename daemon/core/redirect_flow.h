@@ -1,0 +1,101 @@
+// The end of an OAuth flow, as a state machine with no I/O: the browser comes
+// back to GET /redirect with code and state; tokend takes the flow (once),
+// exchanges the code, checks whose tokens they are, stores them and tells the
+// user. Each call returns the next Step for the edge to carry out; the edge
+// feeds the result back. The same machine serves the control protocol's
+// process_redirect.
+#pragma once
+
+#include "core/flow_state.h"
+#include "core/html_page.h"
+#include "core/oauth_settings.h"
+#include "core/user_context.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tokend {
+
+enum class RedirectOutcome {
+    authenticated,   // tokens stored
+    bad_request,     // code/state missing or given twice
+    unknown_flow,    // no such pending flow (never existed, already used, collected)
+    expired_flow,    // the flow was older than its TTL
+    denied,          // the provider said error=... (access_denied and the other RFC 6749 codes)
+    provider_error,  // code exchange or identity check failed
+    wrong_user,      // tokens belong to someone else than the flow's user
+    store_failed     // tokens could not be stored
+};
+std::string_view to_string(RedirectOutcome outcome);
+
+// A request to the provider, described; the edge sends it. url never holds a
+// secret; body and bearer do.
+struct OutboundHttp {
+    std::string method;
+    std::string url;
+    std::string content_type;
+    Secret body;
+    std::optional<Secret> bearer;
+    bool retry_allowed = false;  // never for a code exchange: a code works once
+};
+
+// A message to a user through the bot (POST {api_base}/messages).
+struct BotMessage {
+    std::string to_person_id;
+    std::string markdown;
+};
+
+enum class TakeOutcome { taken, absent, failed };
+
+class RedirectFlow {
+public:
+    struct Step {
+        enum class Kind { take_flow, http, store, finish };
+        Kind kind = Kind::finish;
+        std::string flow_id;  // take_flow
+        OutboundHttp http;    // http
+        UserContext context;  // store
+        // finish:
+        RedirectOutcome outcome = RedirectOutcome::bad_request;
+        HtmlPage page;
+        std::optional<BotMessage> message;
+        std::string detail;  // for the log: why, never a secret
+    };
+
+    RedirectFlow(const OAuthSettings& oauth, const FlowSettings& flows, const MessageTexts& texts);
+
+    // From the query string of GET /redirect.
+    Step begin(std::string_view query);
+    // From process_redirect {flow_id, code}.
+    Step begin(std::string_view flow_id, Secret code);
+
+    // After take(flow) in the store: stored_text is the flow's JSON when taken.
+    Step on_flow_taken(TakeOutcome outcome, std::string_view stored_text, Timestamp now);
+    // After the code exchange or the identity request (status 0: no answer).
+    Step on_http_response(int status, std::string_view body, Timestamp now);
+    // After storing the user context.
+    Step on_stored(bool ok, std::string_view detail);
+
+    const std::string& flow_id() const { return flow_id_; }
+    const std::string& user_id() const { return flow_.user_id; }  // empty until the flow is taken
+
+private:
+    enum class Stage { start, taking, exchanging, identifying, storing, done };
+
+    Step finish(RedirectOutcome outcome, std::string detail, const std::string& text,
+                std::vector<std::pair<std::string, std::string>> values = {});
+    Step exchange_code();
+
+    const OAuthSettings& oauth_;
+    const FlowSettings& flows_;
+    const MessageTexts& texts_;
+    Stage stage_ = Stage::start;
+    std::string flow_id_;
+    Secret code_;
+    std::string provider_error_;  // error=... from the redirect, if any
+    FlowState flow_;
+    UserContext context_;
+};
+
+}  // namespace tokend
