@@ -1,0 +1,128 @@
+#include "core/control_protocol.h"
+
+namespace tokend {
+
+std::string_view to_string(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::bad_request: return "bad_request";
+        case ErrorCode::unknown_op: return "unknown_op";
+        case ErrorCode::not_found: return "not_found";
+        case ErrorCode::permission_denied: return "permission_denied";
+        case ErrorCode::reauth_required: return "reauth_required";
+        case ErrorCode::provider_error: return "provider_error";
+        case ErrorCode::store_unavailable: return "store_unavailable";
+        case ErrorCode::internal: return "internal";
+    }
+    return "internal";
+}
+
+std::optional<ErrorCode> error_code_from_string(std::string_view name) {
+    for (ErrorCode code : {ErrorCode::bad_request, ErrorCode::unknown_op, ErrorCode::not_found,
+                           ErrorCode::permission_denied, ErrorCode::reauth_required, ErrorCode::provider_error,
+                           ErrorCode::store_unavailable, ErrorCode::internal}) {
+        if (to_string(code) == name) return code;
+    }
+    return std::nullopt;
+}
+
+const std::vector<OpInfo>& protocol_ops() {
+    static const std::vector<OpInfo> ops = {
+        {"ping", OpClass::read},
+        {"start_flow", OpClass::write},
+        {"process_redirect", OpClass::write},
+        {"get_user_context", OpClass::read},
+        {"get_token", OpClass::read},
+        {"set_user_context", OpClass::write},
+        {"list_users", OpClass::read},
+        {"refresh", OpClass::write},
+        {"flow_maintenance", OpClass::write},
+        {"stats", OpClass::read},
+        {"watch", OpClass::read},
+    };
+    return ops;
+}
+
+const OpInfo* find_op(std::string_view name) {
+    for (const OpInfo& op : protocol_ops()) {
+        if (op.name == name) return &op;
+    }
+    return nullptr;
+}
+
+Result<ControlRequest> parse_request(std::string_view line, ProtocolError* error) {
+    auto fail = [&](ErrorCode code, std::string message, Json id = nullptr) {
+        *error = ProtocolError{code, std::move(message), std::move(id)};
+        return Result<ControlRequest>::failure(error->message);
+    };
+    // nlohmann's parser also rejects invalid UTF-8 inside strings.
+    Json json = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded()) return fail(ErrorCode::bad_request, "request is not valid JSON (UTF-8)");
+    if (!json.is_object()) return fail(ErrorCode::bad_request, "request must be a JSON object");
+    ControlRequest request;
+    if (auto id = json.find("id"); id != json.end()) {
+        if (id->is_object() || id->is_array()) return fail(ErrorCode::bad_request, "\"id\" must be a scalar");
+        request.id = *id;
+    }
+    auto op = json.find("op");
+    if (op == json.end() || !op->is_string()) {
+        return fail(ErrorCode::bad_request, "request has no string \"op\"", request.id);
+    }
+    request.op = op->get<std::string>();
+    if (find_op(request.op) == nullptr) {
+        return fail(ErrorCode::unknown_op, "unknown op \"" + (request.op.size() <= 64 ? request.op : "(long)") + "\"",
+                    request.id);
+    }
+    request.params = std::move(json);
+    return request;
+}
+
+std::string encode_ok(const Json& id, const Json& result) {
+    Json response = Json::object();
+    response["id"] = id;
+    response["ok"] = true;
+    response["result"] = result;
+    return response.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+std::string encode_error(const Json& id, ErrorCode code, std::string_view message) {
+    Json response = Json::object();
+    response["id"] = id;
+    response["ok"] = false;
+    response["error"] = {{"code", to_string(code)}, {"message", message}};
+    return response.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+std::string encode_event(std::string_view event, std::string_view user_id, std::string_view at) {
+    Json line = Json::object();
+    line["event"] = event;
+    line["user_id"] = user_id;
+    line["at"] = at;
+    return line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+void LineSplitter::feed(std::string_view bytes, std::vector<Line>* lines) {
+    while (!bytes.empty()) {
+        const size_t newline = bytes.find('\n');
+        const std::string_view chunk = bytes.substr(0, newline);
+        if (!discarding_) {
+            if (partial_.size() + chunk.size() > max_) {
+                partial_.clear();
+                partial_.shrink_to_fit();
+                discarding_ = true;
+                lines->push_back(Line{"", true});
+            } else {
+                partial_.append(chunk);
+            }
+        }
+        if (newline == std::string_view::npos) return;
+        if (!discarding_) {
+            if (!partial_.empty() && partial_.back() == '\r') partial_.pop_back();  // tolerate CRLF (socat, telnet)
+            lines->push_back(Line{std::move(partial_), false});
+        }
+        partial_.clear();
+        discarding_ = false;
+        bytes.remove_prefix(newline + 1);
+    }
+}
+
+}  // namespace tokend

@@ -1,0 +1,89 @@
+// The control protocol's codec: newline-delimited JSON, one request object per
+// line, one response per line, no I/O. Shared by the daemon's control server,
+// tokenctl and the C client library. docs/protocol.md is the reference.
+#pragma once
+
+#include "core/result.h"
+#include "core/tokens.h"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tokend {
+
+constexpr int kProtocolVersion = 1;
+constexpr size_t kDefaultMaxLineBytes = 64 * 1024;
+
+enum class ErrorCode {
+    bad_request,
+    unknown_op,
+    not_found,
+    permission_denied,
+    reauth_required,
+    provider_error,
+    store_unavailable,
+    internal
+};
+std::string_view to_string(ErrorCode code);
+std::optional<ErrorCode> error_code_from_string(std::string_view name);
+
+// Who may call an operation (checked against the caller's uid/gid).
+enum class OpClass { read, write };
+
+struct OpInfo {
+    std::string_view name;
+    OpClass op_class;
+};
+// Every operation of protocol version 1, in documentation order.
+const std::vector<OpInfo>& protocol_ops();
+const OpInfo* find_op(std::string_view name);
+
+struct ControlRequest {
+    Json id;  // null when absent; otherwise the request's scalar, echoed back
+    std::string op;
+    Json params;  // the whole request object (op and id included)
+};
+
+struct ProtocolError {
+    ErrorCode code;
+    std::string message;
+    Json id;  // the request's id when it could be read, else null
+};
+
+// Parses one line (without its newline). Fails with bad_request for anything
+// that is not a JSON object with a string "op" and a scalar (or absent) "id",
+// and with unknown_op for an op this version does not have.
+Result<ControlRequest> parse_request(std::string_view line, ProtocolError* error);
+
+// Response and event lines, each ending in '\n'.
+std::string encode_ok(const Json& id, const Json& result);
+std::string encode_error(const Json& id, ErrorCode code, std::string_view message);
+std::string encode_event(std::string_view event, std::string_view user_id, std::string_view at);
+
+// Splits a byte stream into lines with a hard limit on line length. A line over
+// the limit is dropped (its bytes are not kept) and reported once as too long,
+// after which the stream continues with the next line.
+class LineSplitter {
+public:
+    explicit LineSplitter(size_t max_line_bytes = kDefaultMaxLineBytes) : max_(max_line_bytes) {}
+
+    struct Line {
+        std::string text;
+        bool too_long = false;  // text is empty then
+    };
+
+    // Feeds bytes; appends each complete line to *lines.
+    void feed(std::string_view bytes, std::vector<Line>* lines);
+    // Bytes held for an incomplete line (never more than the limit).
+    size_t buffered() const { return partial_.size(); }
+
+private:
+    size_t max_;
+    std::string partial_;
+    bool discarding_ = false;
+};
+
+}  // namespace tokend
