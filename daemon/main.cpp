@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
 
     tokend::ConfigEnvironment env;
     if (const char* state = std::getenv("STATE_DIRECTORY")) env.state_directory = state;
+    if (const char* runtime = std::getenv("RUNTIME_DIRECTORY")) env.runtime_directory = runtime;
     try {
         tokend::Config config = config_path.empty() ? tokend::default_config(env)
                                                     : tokend::load_config_file(config_path, env);

@@ -11,66 +11,237 @@
 namespace tokend {
 namespace {
 
-// "tokend.yml:12: " for messages about a node.
-std::string where(std::string_view source, const YAML::Node& node) {
-    std::string text(source);
-    if (node.Mark().line >= 0) text += ":" + std::to_string(node.Mark().line + 1);
-    return text + ": ";
-}
+// Reads one configuration document; `source` names it in every message.
+class Reader {
+public:
+    explicit Reader(std::string_view source) : source_(source) {}
 
-// Refuses keys outside `allowed` and a node that is not a mapping.
-void check_keys(std::string_view source, const YAML::Node& node, std::string_view section,
-                std::initializer_list<std::string_view> allowed) {
-    if (!node.IsMap()) throw ConfigError(where(source, node) + "'" + std::string(section) + "' must be a mapping");
-    for (const auto& item : node) {
-        const std::string key = item.first.Scalar();
-        bool known = false;
-        for (std::string_view name : allowed) known = known || key == name;
-        if (!known) {
-            throw ConfigError(where(source, item.first) + "unknown key '" + key + "' in '" +
-                              std::string(section) + "'");
+    [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
+        std::string text(source_);
+        if (node.Mark().line >= 0) text += ":" + std::to_string(node.Mark().line + 1);
+        throw ConfigError(text + ": " + message);
+    }
+
+    // Refuses keys outside `allowed` and a node that is not a mapping.
+    void check_keys(const YAML::Node& node, std::string_view section,
+                    std::initializer_list<std::string_view> allowed) const {
+        if (!node.IsMap()) fail(node, "'" + std::string(section) + "' must be a mapping");
+        for (const auto& item : node) {
+            const std::string key = item.first.Scalar();
+            bool known = false;
+            for (std::string_view name : allowed) known = known || key == name;
+            if (!known) fail(item.first, "unknown key '" + key + "' in '" + std::string(section) + "'");
         }
     }
-}
 
-std::string read_string(std::string_view source, const YAML::Node& node, std::string_view key) {
-    if (!node.IsScalar() || node.Scalar().empty()) {
-        throw ConfigError(where(source, node) + "'" + std::string(key) + "' must be a non-empty string");
+    std::string string(const YAML::Node& node, std::string_view key) const {
+        if (!node.IsScalar() || node.Scalar().empty()) fail(node, "'" + std::string(key) + "' must be a non-empty string");
+        return node.Scalar();
     }
-    return node.Scalar();
-}
 
-void parse_log(std::string_view source, const YAML::Node& node, LogConfig* log) {
-    check_keys(source, node, "log", {"level"});
-    if (node["level"]) {
-        const std::string level = read_string(source, node["level"], "log.level");
-        for (const char* known : {"trace", "debug", "info", "warn", "error"}) {
-            if (level == known) {
-                log->level = level;
-                return;
-            }
+    bool boolean(const YAML::Node& node, std::string_view key) const {
+        const std::string text = node.IsScalar() ? node.Scalar() : "";
+        if (text == "true" || text == "yes" || text == "on") return true;
+        if (text == "false" || text == "no" || text == "off") return false;
+        fail(node, "'" + std::string(key) + "' must be true or false");
+    }
+
+    long long integer(const YAML::Node& node, std::string_view key, long long min, long long max) const {
+        long long value = 0;
+        try {
+            if (!node.IsScalar()) throw YAML::Exception(node.Mark(), "not a scalar");
+            size_t used = 0;
+            value = std::stoll(node.Scalar(), &used, 0);  // 0660 reads as octal, as modes are written
+            if (used != node.Scalar().size()) throw std::invalid_argument("trailing text");
+        } catch (const std::exception&) {
+            fail(node, "'" + std::string(key) + "' must be a whole number");
         }
-        throw ConfigError(where(source, node["level"]) + "log.level must be one of trace, debug, info, warn, error");
+        if (value < min || value > max) {
+            fail(node, "'" + std::string(key) + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
+        }
+        return value;
     }
+
+    std::chrono::seconds seconds(const YAML::Node& node, std::string_view key, long long min, long long max) const {
+        return std::chrono::seconds{integer(node, key, min, max)};
+    }
+
+    std::vector<std::string> strings(const YAML::Node& node, std::string_view key) const {
+        std::vector<std::string> values;
+        if (node.IsScalar()) {  // "a b c", as the original's space-separated scopes
+            std::istringstream words(node.Scalar());
+            for (std::string word; words >> word;) values.push_back(word);
+            return values;
+        }
+        if (!node.IsSequence()) fail(node, "'" + std::string(key) + "' must be a list of strings");
+        for (const auto& item : node) values.push_back(string(item, key));
+        return values;
+    }
+
+    std::vector<long> ids(const YAML::Node& node, std::string_view key) const {
+        if (!node.IsSequence()) fail(node, "'" + std::string(key) + "' must be a list of numeric ids");
+        std::vector<long> values;
+        for (const auto& item : node) values.push_back(static_cast<long>(integer(item, key, 0, 4294967294LL)));
+        return values;
+    }
+
+    // "file: path" or "env: NAME", exactly one.
+    void secret(const YAML::Node& node, std::string_view key, SecretSource* source) const {
+        check_keys(node, key, {"file", "env"});
+        if (node["file"] && node["env"]) fail(node, "'" + std::string(key) + "' takes either file or env, not both");
+        if (node["file"]) source->file = string(node["file"], std::string(key) + ".file");
+        if (node["env"]) source->env = string(node["env"], std::string(key) + ".env");
+        if (source->file.empty() && source->env.empty()) fail(node, "'" + std::string(key) + "' needs file or env");
+    }
+
+    std::string url(const YAML::Node& node, std::string_view key) const {
+        const std::string text = string(node, key);
+        if (text.rfind("http://", 0) != 0 && text.rfind("https://", 0) != 0) {
+            fail(node, "'" + std::string(key) + "' must be an http:// or https:// URL");
+        }
+        return text;
+    }
+
+private:
+    std::string_view source_;
+};
+
+void parse_log(const Reader& in, const YAML::Node& node, LogConfig* log) {
+    in.check_keys(node, "log", {"level"});
+    if (!node["level"]) return;
+    const std::string level = in.string(node["level"], "log.level");
+    for (const char* known : {"trace", "debug", "info", "warn", "error"}) {
+        if (level == known) {
+            log->level = level;
+            return;
+        }
+    }
+    in.fail(node["level"], "log.level must be one of trace, debug, info, warn, error");
 }
 
-void parse_store(std::string_view source, const YAML::Node& node, StoreConfig* store) {
-    check_keys(source, node, "store", {"plugin", "plugin_dir", "options"});
+void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
+    in.check_keys(node, "store", {"plugin", "plugin_dir", "options"});
     bool plugin_changed = false;
     if (node["plugin"]) {
-        store->plugin = read_string(source, node["plugin"], "store.plugin");
+        store->plugin = in.string(node["plugin"], "store.plugin");
         plugin_changed = true;
     }
-    if (node["plugin_dir"]) store->plugin_dir = read_string(source, node["plugin_dir"], "store.plugin_dir");
+    if (node["plugin_dir"]) store->plugin_dir = in.string(node["plugin_dir"], "store.plugin_dir");
     if (node["options"]) {
         const YAML::Node& options = node["options"];
-        if (!options.IsMap() && !options.IsNull()) {
-            throw ConfigError(where(source, options) + "'store.options' must be a mapping");
-        }
+        if (!options.IsMap() && !options.IsNull()) in.fail(options, "'store.options' must be a mapping");
         store->options = options.IsNull() ? nlohmann::ordered_json::object() : yaml_to_json(options);
     } else if (plugin_changed) {
         // The default options belong to the default plugin; another plugin gets none.
         store->options = nlohmann::ordered_json::object();
+    }
+}
+
+void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConfig* integration) {
+    in.check_keys(node, "integration",
+                  {"client_id", "client_secret", "scopes", "redirect_url", "auth_service", "token_service",
+                   "api_base", "pkce", "bot_token"});
+    OAuthSettings& oauth = integration->oauth;
+    if (!node["client_id"]) in.fail(node, "'integration' needs client_id");
+    if (!node["redirect_url"]) in.fail(node, "'integration' needs redirect_url");
+    oauth.client_id = in.string(node["client_id"], "integration.client_id");
+    oauth.redirect_url = in.url(node["redirect_url"], "integration.redirect_url");
+    if (node["client_secret"]) {
+        if (node["client_secret"].IsScalar()) {
+            in.fail(node["client_secret"],
+                    "'integration.client_secret' takes {file: PATH} or {env: NAME}; "
+                    "the secret itself does not belong in this file");
+        }
+        in.secret(node["client_secret"], "integration.client_secret", &integration->client_secret_source);
+    }
+    if (node["bot_token"]) {
+        if (node["bot_token"].IsScalar()) {
+            in.fail(node["bot_token"], "'integration.bot_token' takes {file: PATH} or {env: NAME}");
+        }
+        in.secret(node["bot_token"], "integration.bot_token", &integration->bot_token_source);
+    }
+    if (node["scopes"]) oauth.scopes = in.strings(node["scopes"], "integration.scopes");
+    if (node["auth_service"]) oauth.auth_service = in.url(node["auth_service"], "integration.auth_service");
+    if (node["token_service"]) oauth.token_service = in.url(node["token_service"], "integration.token_service");
+    if (node["api_base"]) {
+        oauth.api_base = in.url(node["api_base"], "integration.api_base");
+        while (!oauth.api_base.empty() && oauth.api_base.back() == '/') oauth.api_base.pop_back();
+    }
+    if (node["pkce"]) oauth.pkce = in.boolean(node["pkce"], "integration.pkce");
+    integration->configured = true;
+}
+
+HttpListen parse_listen_address(const Reader& in, const YAML::Node& node) {
+    const std::string text = in.string(node, "http.listen");
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) in.fail(node, "http.listen entries look like 127.0.0.1:6001 or [::1]:6001");
+    std::string host = text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    YAML::Node port_node(text.substr(colon + 1));
+    return HttpListen{host, static_cast<int>(in.integer(port_node, "http.listen port", 0, 65535))};
+}
+
+void parse_http(const Reader& in, const YAML::Node& node, HttpConfig* http) {
+    in.check_keys(node, "http", {"listen", "max_connections", "request_timeout_ms", "idle_timeout_ms"});
+    if (node["listen"]) {
+        http->listen.clear();
+        const YAML::Node& listen = node["listen"];
+        if (listen.IsScalar()) {
+            http->listen.push_back(parse_listen_address(in, listen));
+        } else if (listen.IsSequence()) {
+            for (const auto& item : listen) http->listen.push_back(parse_listen_address(in, item));
+        } else {
+            in.fail(listen, "'http.listen' must be an address or a list of addresses");
+        }
+    }
+    if (node["max_connections"]) http->max_connections = static_cast<size_t>(in.integer(node["max_connections"], "http.max_connections", 1, 1000000));
+    if (node["request_timeout_ms"]) http->request_timeout = std::chrono::milliseconds(in.integer(node["request_timeout_ms"], "http.request_timeout_ms", 100, 600000));
+    if (node["idle_timeout_ms"]) http->idle_timeout = std::chrono::milliseconds(in.integer(node["idle_timeout_ms"], "http.idle_timeout_ms", 100, 3600000));
+}
+
+void parse_access(const Reader& in, const YAML::Node& node, std::string_view key, AccessList* access) {
+    in.check_keys(node, key, {"uids", "gids"});
+    if (node["uids"]) access->uids = in.ids(node["uids"], std::string(key) + ".uids");
+    if (node["gids"]) access->gids = in.ids(node["gids"], std::string(key) + ".gids");
+}
+
+void parse_control(const Reader& in, const YAML::Node& node, ControlConfig* control) {
+    in.check_keys(node, "control",
+                  {"socket", "mode", "group", "max_line_bytes", "max_connections", "idle_timeout_ms", "allow",
+                   "refresh_token_readers"});
+    if (node["socket"]) control->socket = in.string(node["socket"], "control.socket");
+    if (node["mode"]) control->mode = static_cast<unsigned>(in.integer(node["mode"], "control.mode", 0, 0777));
+    if (node["group"]) control->group = in.string(node["group"], "control.group");
+    if (node["max_line_bytes"]) control->max_line_bytes = static_cast<size_t>(in.integer(node["max_line_bytes"], "control.max_line_bytes", 1024, 16 << 20));
+    if (node["max_connections"]) control->max_connections = static_cast<size_t>(in.integer(node["max_connections"], "control.max_connections", 1, 1000000));
+    if (node["idle_timeout_ms"]) control->idle_timeout = std::chrono::milliseconds(in.integer(node["idle_timeout_ms"], "control.idle_timeout_ms", 0, 86400000));
+    if (node["allow"]) {
+        in.check_keys(node["allow"], "control.allow", {"read", "write"});
+        if (node["allow"]["read"]) parse_access(in, node["allow"]["read"], "control.allow.read", &control->read);
+        if (node["allow"]["write"]) parse_access(in, node["allow"]["write"], "control.allow.write", &control->write);
+    }
+    if (node["refresh_token_readers"]) {
+        parse_access(in, node["refresh_token_readers"], "control.refresh_token_readers", &control->refresh_token_readers);
+        control->refresh_token_readers_set = true;
+    }
+}
+
+void parse_flows(const Reader& in, const YAML::Node& node, FlowSettings* flows) {
+    in.check_keys(node, "flows", {"ttl", "maintenance_interval"});
+    if (node["ttl"]) flows->ttl = in.seconds(node["ttl"], "flows.ttl", 30, 86400);
+    if (node["maintenance_interval"]) {
+        flows->maintenance_interval = in.seconds(node["maintenance_interval"], "flows.maintenance_interval", 10, 86400);
+    }
+}
+
+void parse_messages(const Reader& in, const YAML::Node& node, MessageTexts* texts) {
+    in.check_keys(node, "messages", {"authenticated", "wrong_user", "denied", "provider_error", "expired", "store_failed"});
+    const std::pair<const char*, std::string*> fields[] = {
+        {"authenticated", &texts->authenticated}, {"wrong_user", &texts->wrong_user},
+        {"denied", &texts->denied},               {"provider_error", &texts->provider_error},
+        {"expired", &texts->expired},             {"store_failed", &texts->store_failed}};
+    for (const auto& [key, target] : fields) {
+        if (node[key]) *target = in.string(node[key], std::string("messages.") + key);
     }
 }
 
@@ -79,27 +250,39 @@ void parse_store(std::string_view source, const YAML::Node& node, StoreConfig* s
 Config default_config(const ConfigEnvironment& env) {
     Config config;
     config.state_dir = env.state_directory.empty() ? "state" : env.state_directory;
+    config.runtime_dir = env.runtime_directory.empty() ? "run" : env.runtime_directory;
     config.store.options = {{"path", config.state_dir + "/users.yml"}};
+    config.control.socket = config.runtime_dir + "/tokend.sock";
     return config;
 }
 
 Config parse_config(std::string_view yaml_text, std::string_view source, const ConfigEnvironment& env) {
     Config config = default_config(env);
+    const Reader in(source);
     YAML::Node root;
     try {
         root = YAML::Load(std::string(yaml_text));
     } catch (const YAML::ParserException& error) {
-        throw ConfigError(std::string(source) + ":" + std::to_string(error.mark.line + 1) +
-                          ": not valid YAML: " + error.msg);
+        throw ConfigError(std::string(source) + ":" + std::to_string(error.mark.line + 1) + ": not valid YAML: " + error.msg);
     }
     if (root.IsNull()) return config;  // an empty file: all defaults
-    check_keys(source, root, "top level", {"state_dir", "log", "store"});
+    in.check_keys(root, "top level",
+                  {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "messages", "http", "control"});
     if (root["state_dir"]) {
-        config.state_dir = read_string(source, root["state_dir"], "state_dir");
+        config.state_dir = in.string(root["state_dir"], "state_dir");
         config.store.options = {{"path", config.state_dir + "/users.yml"}};
     }
-    if (root["log"]) parse_log(source, root["log"], &config.log);
-    if (root["store"]) parse_store(source, root["store"], &config.store);
+    if (root["runtime_dir"]) {
+        config.runtime_dir = in.string(root["runtime_dir"], "runtime_dir");
+        config.control.socket = config.runtime_dir + "/tokend.sock";
+    }
+    if (root["log"]) parse_log(in, root["log"], &config.log);
+    if (root["store"]) parse_store(in, root["store"], &config.store);
+    if (root["integration"]) parse_integration(in, root["integration"], &config.integration);
+    if (root["flows"]) parse_flows(in, root["flows"], &config.flows);
+    if (root["messages"]) parse_messages(in, root["messages"], &config.messages);
+    if (root["http"]) parse_http(in, root["http"], &config.http);
+    if (root["control"]) parse_control(in, root["control"], &config.control);
     return config;
 }
 

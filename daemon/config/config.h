@@ -1,12 +1,19 @@
 // tokend's configuration: what etc/tokend.yml may hold, its defaults, and the
-// parser that refuses unknown keys with their name and line.
+// parser that refuses unknown keys with their name and line. Parsing reads
+// nothing but the text: secrets are named here (file or environment variable)
+// and read by the daemon at start.
 #pragma once
+
+#include "core/oauth_settings.h"
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tokend {
 
@@ -14,6 +21,14 @@ namespace tokend {
 class ConfigError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
+};
+
+// Where a secret comes from. Exactly one of the two is set when configured;
+// neither means "the systemd credential of that name, if any".
+struct SecretSource {
+    std::string file;  // read at start (and on reload); trailing newline dropped
+    std::string env;   // name of an environment variable
+    std::string credential_name;  // file name under $CREDENTIALS_DIRECTORY tried last
 };
 
 struct StoreConfig {
@@ -26,19 +41,69 @@ struct LogConfig {
     std::string level = "info";  // trace, debug, info, warn, error
 };
 
+struct IntegrationConfig {
+    bool configured = false;  // false: no OAuth integration; start_flow is refused
+    OAuthSettings oauth;      // client_secret is filled at start from client_secret_source
+    SecretSource client_secret_source{"", "", "client_secret"};
+    SecretSource bot_token_source{"", "", "bot_token"};
+};
+
+struct HttpListen {
+    std::string host;
+    int port = 0;
+};
+
+struct HttpConfig {
+    std::vector<HttpListen> listen = {{"127.0.0.1", 6001}};
+    size_t max_connections = 1024;
+    std::chrono::milliseconds request_timeout{10000};
+    std::chrono::milliseconds idle_timeout{30000};
+};
+
+// Who may use the control socket, by class of operation. An empty list on both
+// means everyone who can open the socket (its mode and group decide).
+struct AccessList {
+    std::vector<long> uids;
+    std::vector<long> gids;
+    bool open() const { return uids.empty() && gids.empty(); }
+};
+
+struct ControlConfig {
+    std::string socket;  // default: <runtime_dir>/tokend.sock
+    unsigned mode = 0660;
+    std::string group;   // empty: the daemon's group
+    size_t max_line_bytes = 64 * 1024;
+    size_t max_connections = 1024;
+    std::chrono::milliseconds idle_timeout{300000};
+    AccessList read;
+    AccessList write;
+    // Callers that may see refresh tokens (get_user_context); nobody by default.
+    AccessList refresh_token_readers;
+    bool refresh_token_readers_set = false;
+};
+
 struct Config {
-    std::string state_dir;  // where the embedded default keeps its files
+    std::string state_dir;    // where the embedded default keeps its files
+    std::string runtime_dir;  // where the control socket goes by default
     LogConfig log;
     StoreConfig store;
+    IntegrationConfig integration;
+    FlowSettings flows;
+    MessageTexts messages;
+    HttpConfig http;
+    ControlConfig control;
 };
 
 // Facts from the environment the defaults depend on (read by the caller).
 struct ConfigEnvironment {
-    std::string state_directory;  // $STATE_DIRECTORY from systemd, else empty
+    std::string state_directory;    // $STATE_DIRECTORY from systemd, else empty
+    std::string runtime_directory;  // $RUNTIME_DIRECTORY from systemd, else empty
 };
 
-// The embedded default: the YAML store in <state_dir>/users.yml, where state_dir is
-// $STATE_DIRECTORY when systemd gives one, else ./state.
+// The embedded default: the YAML store in <state_dir>/users.yml (state_dir is
+// $STATE_DIRECTORY, else ./state), the control socket <runtime_dir>/tokend.sock
+// ($RUNTIME_DIRECTORY, else ./run), the redirect endpoint on 127.0.0.1:6001,
+// no integration.
 Config default_config(const ConfigEnvironment& env);
 
 // Parses configuration text over the defaults. `source` names it in messages.

@@ -26,9 +26,91 @@ TEST(Config, EmbeddedDefaultIsTheYamlStoreUnderState) {
 }
 
 TEST(Config, SystemdStateDirectoryMovesTheDefault) {
-    const Config config = default_config(ConfigEnvironment{"/var/lib/tokend"});
+    const Config config = default_config(ConfigEnvironment{"/var/lib/tokend", "/run/tokend"});
     EXPECT_EQ(config.state_dir, "/var/lib/tokend");
     EXPECT_EQ(config.store.options["path"], "/var/lib/tokend/users.yml");
+    EXPECT_EQ(config.control.socket, "/run/tokend/tokend.sock");
+}
+
+TEST(Config, DefaultsForTheRestOfTheDaemon) {
+    const Config config = default_config(kNoSystemd);
+    EXPECT_FALSE(config.integration.configured);
+    EXPECT_EQ(config.control.socket, "run/tokend.sock");
+    EXPECT_EQ(config.control.mode, 0660u);
+    ASSERT_EQ(config.http.listen.size(), 1u);
+    EXPECT_EQ(config.http.listen[0].host, "127.0.0.1");
+    EXPECT_EQ(config.http.listen[0].port, 6001);
+    EXPECT_EQ(config.flows.ttl, std::chrono::seconds{300});
+    EXPECT_EQ(config.flows.maintenance_interval, std::chrono::seconds{900});
+    EXPECT_EQ(config.integration.client_secret_source.credential_name, "client_secret");
+}
+
+TEST(Config, ReadsTheIntegrationAndTheRest) {
+    const Config config = parse_config(R"(
+integration:
+  client_id: C0ffee
+  client_secret: {file: /run/credentials/tokend.service/client_secret}
+  bot_token: {env: BOT_TOKEN}
+  scopes: spark:people_read spark:kms
+  redirect_url: https://bot.example.com/redirect
+  token_service: http://127.0.0.1:6002/v1/access_token
+  auth_service: http://127.0.0.1:6002/v1/authorize
+  api_base: http://127.0.0.1:6002/v1/
+  pkce: false
+flows:
+  ttl: 120
+  maintenance_interval: 60
+messages:
+  authenticated: "Welcome! Valid until {expires_at}."
+http:
+  listen: ["127.0.0.1:7001", "[::1]:7002"]
+  request_timeout_ms: 5000
+control:
+  socket: /run/tokend/control.sock
+  mode: 0600
+  group: bots
+  allow:
+    read: {uids: [1000, 1001]}
+    write: {gids: [998]}
+  refresh_token_readers: {uids: [1000]}
+)", "tokend.yml", kNoSystemd);
+    const auto& oauth = config.integration.oauth;
+    EXPECT_TRUE(config.integration.configured);
+    EXPECT_EQ(oauth.client_id, "C0ffee");
+    EXPECT_TRUE(oauth.client_secret.empty());  // read at start, not here
+    EXPECT_EQ(config.integration.client_secret_source.file, "/run/credentials/tokend.service/client_secret");
+    EXPECT_EQ(config.integration.bot_token_source.env, "BOT_TOKEN");
+    EXPECT_EQ(oauth.scopes, (std::vector<std::string>{"spark:people_read", "spark:kms"}));
+    EXPECT_EQ(oauth.api_base, "http://127.0.0.1:6002/v1");
+    EXPECT_FALSE(oauth.pkce);
+    EXPECT_EQ(config.flows.ttl, std::chrono::seconds{120});
+    EXPECT_EQ(config.messages.authenticated, "Welcome! Valid until {expires_at}.");
+    ASSERT_EQ(config.http.listen.size(), 2u);
+    EXPECT_EQ(config.http.listen[1].host, "::1");
+    EXPECT_EQ(config.http.listen[1].port, 7002);
+    EXPECT_EQ(config.control.mode, 0600u);
+    EXPECT_EQ(config.control.read.uids, (std::vector<long>{1000, 1001}));
+    EXPECT_TRUE(config.control.read.gids.empty());
+    EXPECT_EQ(config.control.write.gids, (std::vector<long>{998}));
+    EXPECT_TRUE(config.control.refresh_token_readers_set);
+}
+
+TEST(Config, SecretsDoNotBelongInTheFile) {
+    expect_error("integration:\n  client_id: c\n  redirect_url: http://x/redirect\n  client_secret: hunter2\n",
+                 "tokend.yml:4: 'integration.client_secret' takes {file: PATH} or {env: NAME}");
+    expect_error("integration:\n  client_id: c\n  redirect_url: http://x/redirect\n  client_secret: {file: a, env: B}\n",
+                 "either file or env");
+}
+
+TEST(Config, IntegrationNeedsItsEssentials) {
+    expect_error("integration:\n  redirect_url: http://x/redirect\n", "'integration' needs client_id");
+    expect_error("integration:\n  client_id: c\n  redirect_url: ftp://x\n", "must be an http:// or https:// URL");
+    expect_error("flows:\n  ttl: 5\n", "'flows.ttl' must be between 30 and 86400");
+    expect_error("http:\n  listen: localhost\n", "http.listen entries look like");
+    expect_error("http:\n  listen: 127.0.0.1:99999\n", "must be between 0 and 65535");
+    expect_error("control:\n  mode: 01777\n", "'control.mode' must be between");
+    expect_error("control:\n  allow:\n    admin: {}\n", "unknown key 'admin' in 'control.allow'");
+    expect_error("messages:\n  hello: hi\n", "unknown key 'hello' in 'messages'");
 }
 
 TEST(Config, ReadsEveryKey) {
