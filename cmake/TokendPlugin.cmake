@@ -14,6 +14,10 @@ function(tokend_add_store_plugin name)
     LIBRARY_OUTPUT_DIRECTORY "${TOKEND_BUILD_PLUGIN_DIR}")
   target_link_libraries(${target} PRIVATE tokend_sdk ${P_LIBS})
   # A plugin must resolve every symbol at build time: dlopen(RTLD_NOW) would refuse it later.
-  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  # The version script keeps libstdc++ template instances, which hidden visibility
+  # alone still exports, out of the dynamic symbol table: only the two entry points leave.
+  set(exports "${PROJECT_SOURCE_DIR}/cmake/store_plugin_exports.map")
+  target_link_options(${target} PRIVATE -Wl,--no-undefined "-Wl,--version-script=${exports}")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${exports}")
   install(TARGETS ${target} LIBRARY DESTINATION ${TOKEND_PLUGIN_INSTALL_DIR})
 endfunction()

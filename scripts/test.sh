@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh
+# A second local user for the control socket's permission tests (root only).
+if [ "$(id -u)" -eq 0 ] && ! id tokendtest >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin tokendtest
+fi
 jobs=$(nproc)
 export CTEST_OUTPUT_ON_FAILURE=1
 

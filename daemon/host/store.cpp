@@ -182,7 +182,9 @@ StoreStatus Store::take(Ns ns, std::string_view key, std::string* value) {
     });
 }
 
-StoreStatus Store::list(Ns ns, std::string_view cursor, uint32_t limit, StorePage* page) {
+StoreStatus Store::list(Ns ns, std::string_view cursor_in, uint32_t limit, StorePage* page) {
+    // The cursor may point into *page (list(ns, page.next_cursor, ...)): copy it first.
+    const std::string cursor(cursor_in);
     page->keys.clear();
     page->next_cursor.clear();
     if (limit == 0) return StoreStatus::error(StoreCode::invalid, "list limit must be at least 1");

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #if UINTPTR_MAX == UINT64_MAX
 _Static_assert(offsetof(tokend_store_plugin, struct_size) == 0, "layout 1.0");
@@ -44,6 +45,12 @@ _Static_assert(TOKEND_NS_USER == 0 && TOKEND_NS_FLOW == 1, "namespace values are
 _Static_assert(TOKEND_STORE_ABI_VERSION == 0x00010000u, "this header is ABI 1.0");
 
 int main(void) {
+    /* The entry symbol names are part of the ABI too. */
+    if (strcmp(TOKEND_STORE_ABI_VERSION_SYMBOL, "tokend_store_abi_version") != 0 ||
+        strcmp(TOKEND_STORE_PLUGIN_SYMBOL, "tokend_store_plugin_entry") != 0) {
+        fprintf(stderr, "entry symbol names changed\n");
+        return 1;
+    }
     printf("store.h compiles as C; ABI %u.%u\n", TOKEND_STORE_ABI_MAJOR, TOKEND_STORE_ABI_MINOR);
     return 0;
 }

@@ -90,3 +90,23 @@ TEST(Store, DoesNotTrustABuggyPlugin) {
 
 }  // namespace
 }  // namespace tokend
+
+namespace tokend {
+namespace {
+
+// A caller may hand the previous page's cursor straight back in.
+TEST(Store, ListAcceptsTheCursorOfThePageItFills) {
+    auto store = open_store("memory");
+    for (int i = 0; i < 25; ++i) ASSERT_TRUE(store->put(Ns::user, "k" + std::to_string(100 + i), "v").ok());
+    StorePage page;
+    ASSERT_TRUE(store->list(Ns::user, "", 10, &page).ok());
+    size_t seen = page.keys.size();
+    while (!page.next_cursor.empty()) {
+        ASSERT_TRUE(store->list(Ns::user, page.next_cursor, 10, &page).ok());
+        seen += page.keys.size();
+    }
+    EXPECT_EQ(seen, 25u);
+}
+
+}  // namespace
+}  // namespace tokend

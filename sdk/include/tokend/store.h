@@ -177,7 +177,9 @@ typedef struct tokend_store_plugin {
                          tokend_reply* reply);
 
     /* Creates or replaces a value. TOKEND_OK means durable as the backend
-     * defines it (the YAML store: fsync'ed; Redis: accepted by the server). */
+     * defines it (the YAML store: fsync'ed; Redis: accepted by the server).
+     * A get() running at the same time may already see the new value before
+     * put() returns; if put() then fails, the old value is back. */
     tokend_status (*put)(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
                          const void* value, size_t value_len, tokend_reply* reply);
 
@@ -187,7 +189,9 @@ typedef struct tokend_store_plugin {
 
     /* Atomic get-and-delete. Of any number of concurrent takes of one key
      * (across threads, instances and processes sharing the store) exactly one
-     * gets TOKEND_OK with reply_value; the others get TOKEND_NOT_FOUND. */
+     * gets TOKEND_OK with reply_value; the others get TOKEND_NOT_FOUND. If the
+     * backend fails meanwhile, the would-be winner gets TOKEND_UNAVAILABLE and
+     * the key is still there: a take never loses a value silently. */
     tokend_status (*take)(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
                           tokend_reply* reply);
 

@@ -1,0 +1,68 @@
+#include "group_commit.h"
+
+#include <new>
+
+namespace tokend::yaml_store {
+
+Status GroupCommit::wait_durable(std::unique_lock<std::mutex>& lock, uint64_t sequence) {
+    if (sequence <= durable_) return Status::success();
+    Waiter waiter;
+    waiter.sequence = sequence;
+    if (last_waiter_ != nullptr) {
+        last_waiter_->next = &waiter;
+    } else {
+        first_waiter_ = &waiter;
+    }
+    last_waiter_ = &waiter;
+    while (!waiter.done) {
+        if (!committing_) {
+            lead(lock);
+        } else {
+            wake_.wait(lock);
+        }
+    }
+    return waiter.status;
+}
+
+void GroupCommit::lead(std::unique_lock<std::mutex>& lock) noexcept {
+    committing_ = true;
+    const uint64_t target = applied_;
+    Status outcome;
+    bool captured = false;
+    try {
+        committer_.begin_commit();
+        captured = true;
+    } catch (const std::bad_alloc&) {
+        outcome = Status::error(TOKEND_UNAVAILABLE, "out of memory while preparing a commit");
+    } catch (...) {
+        outcome = Status::error(TOKEND_UNAVAILABLE, "unexpected error while preparing a commit");
+    }
+    if (captured) {
+        lock.unlock();
+        outcome = committer_.write_commit();
+        lock.lock();
+    }
+    committer_.end_commit(outcome);
+
+    if (outcome.ok()) {
+        durable_ = target;
+        while (first_waiter_ != nullptr && first_waiter_->sequence <= target) {
+            Waiter* answered = first_waiter_;
+            first_waiter_ = answered->next;
+            answered->done = true;  // its thread may free it once we release the mutex
+        }
+    } else {
+        // end_commit rolled back every change not yet durable, so every waiter fails,
+        // including those whose change came after the capture.
+        for (Waiter* waiter = first_waiter_; waiter != nullptr; waiter = waiter->next) {
+            waiter->status = outcome;
+            waiter->done = true;
+        }
+        first_waiter_ = nullptr;
+    }
+    if (first_waiter_ == nullptr) last_waiter_ = nullptr;
+    committing_ = false;
+    wake_.notify_all();
+}
+
+}  // namespace tokend::yaml_store

@@ -1,0 +1,24 @@
+// The result of an operation inside the yaml store: a C ABI status plus a message
+// for the operator. Messages name files, lines and options, never values.
+#pragma once
+
+#include <tokend/store.h>
+
+#include <string>
+#include <utility>
+
+namespace tokend::yaml_store {
+
+struct Status {
+    tokend_status code = TOKEND_OK;
+    std::string message;
+
+    bool ok() const { return code == TOKEND_OK; }
+
+    static Status success() { return {}; }
+    static Status error(tokend_status code, std::string message) {
+        return {code, std::move(message)};
+    }
+};
+
+}  // namespace tokend::yaml_store

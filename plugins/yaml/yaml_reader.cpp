@@ -1,0 +1,190 @@
+#include "yaml_reader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+
+namespace tokend::yaml_store {
+namespace {
+
+using nlohmann::ordered_json;
+
+const std::string kCoreTag = "tag:yaml.org,2002:";
+
+std::string position(const std::string& file, const YAML::Mark& mark) {
+    if (mark.is_null()) return file;
+    return file + ": line " + std::to_string(mark.line + 1);
+}
+
+[[noreturn]] void corrupt(const std::string& file, const YAML::Mark& mark,
+                          const std::string& what) {
+    throw CorruptFile(position(file, mark) + ": " + what);
+}
+
+bool all_digits(std::string_view text) {
+    if (text.empty()) return false;
+    for (char c : text) {
+        if (c < '0' || c > '9') return false;
+    }
+    return true;
+}
+
+std::string_view without_sign(std::string_view text) {
+    if (!text.empty() && (text[0] == '+' || text[0] == '-')) text.remove_prefix(1);
+    return text;
+}
+
+// [-+]? ( .digits | digits ( . digits? )? ) ( [eE] [-+]? digits )?
+bool looks_like_float(std::string_view text) {
+    text = without_sign(text);
+    const size_t exponent = text.find_first_of("eE");
+    std::string_view mantissa = text.substr(0, exponent);
+    if (exponent != std::string_view::npos &&
+        !all_digits(without_sign(text.substr(exponent + 1)))) {
+        return false;
+    }
+    const size_t dot = mantissa.find('.');
+    if (dot == std::string_view::npos) return all_digits(mantissa);
+    const std::string_view whole = mantissa.substr(0, dot);
+    const std::string_view fraction = mantissa.substr(dot + 1);
+    if (whole.empty()) return all_digits(fraction);
+    return all_digits(whole) && (fraction.empty() || all_digits(fraction));
+}
+
+// A plain scalar, resolved as YAML 1.2's core schema does. Anything else, such as the
+// unquoted datetimes yaml.dump writes, stays a string.
+ordered_json resolve_plain(const std::string& text) {
+    if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
+        return nullptr;
+    }
+    if (text == "true" || text == "True" || text == "TRUE") return true;
+    if (text == "false" || text == "False" || text == "FALSE") return false;
+    const std::string_view digits = without_sign(text);
+    const char* first = text.data() + (text[0] == '+' ? 1 : 0);
+    const char* last = text.data() + text.size();
+    if (all_digits(digits)) {
+        int64_t signed_value = 0;
+        auto [end, error] = std::from_chars(first, last, signed_value);
+        if (error == std::errc() && end == last) return signed_value;
+        uint64_t unsigned_value = 0;
+        auto [uend, uerror] = std::from_chars(first, last, unsigned_value);
+        if (uerror == std::errc() && uend == last) return unsigned_value;
+    }
+    if (looks_like_float(text)) {
+        double value = 0;
+        auto [end, error] = std::from_chars(first, last, value);
+        if (error == std::errc() && end == last && std::isfinite(value)) return value;
+    }
+    return text;
+}
+
+ordered_json to_json(const YAML::Node& node, const std::string& file);
+
+ordered_json scalar_to_json(const YAML::Node& node, const std::string& file) {
+    const std::string& tag = node.Tag();
+    const std::string& text = node.Scalar();
+    if (tag == "?") return resolve_plain(text);
+    // "!" marks a quoted or block scalar: always a string.
+    if (tag == "!" || tag == kCoreTag + "str" || tag == kCoreTag + "timestamp") return text;
+    if (tag == kCoreTag + "null") return nullptr;
+    if (tag == kCoreTag + "bool" || tag == kCoreTag + "int" || tag == kCoreTag + "float") {
+        return resolve_plain(text);
+    }
+    corrupt(file, node.Mark(), "unsupported tag " + tag.substr(0, 64) + " inside an entry");
+}
+
+ordered_json to_json(const YAML::Node& node, const std::string& file) {
+    const std::string& tag = node.Tag();
+    switch (node.Type()) {
+        case YAML::NodeType::Null:
+            return tag == "!" || tag == kCoreTag + "str" ? ordered_json("") : ordered_json();
+        case YAML::NodeType::Scalar: return scalar_to_json(node, file);
+        case YAML::NodeType::Sequence: {
+            if (tag != "?" && tag != "!" && tag != "" && tag != kCoreTag + "seq") break;
+            ordered_json array = ordered_json::array();
+            for (const YAML::Node& item : node) array.push_back(to_json(item, file));
+            return array;
+        }
+        case YAML::NodeType::Map: {
+            if (tag != "?" && tag != "!" && tag != "" && tag != kCoreTag + "map") break;
+            ordered_json object = ordered_json::object();
+            for (const auto& pair : node) {
+                if (!pair.first.IsScalar() || pair.first.Tag() == kCoreTag + "binary") {
+                    corrupt(file, pair.first.Mark(),
+                            "a mapping key inside an entry is not a string");
+                }
+                object[pair.first.Scalar()] = to_json(pair.second, file);  // last one wins
+            }
+            return object;
+        }
+        case YAML::NodeType::Undefined: break;
+    }
+    corrupt(file, node.Mark(), "unsupported node " + tag.substr(0, 64) + " inside an entry");
+}
+
+std::string entry_key(const YAML::Node& key, const std::string& file) {
+    if (!key.IsScalar()) corrupt(file, key.Mark(), "an entry key is not a string");
+    if (key.Tag() != kCoreTag + "binary") return key.Scalar();
+    const std::vector<unsigned char> bytes = YAML::DecodeBase64(key.Scalar());
+    if (bytes.empty() && key.Scalar().find_first_not_of(" \t\r\n") != std::string::npos) {
+        corrupt(file, key.Mark(), "an entry key is not valid base64");
+    }
+    return std::string(bytes.begin(), bytes.end());
+}
+
+EntryPtr entry_value(const std::string& key, const YAML::Node& value, const YAML::Mark& key_mark,
+                     const std::string& file) {
+    // An empty value's mark points past it; the key's line is where the entry is.
+    const YAML::Mark mark = value.IsNull() || value.Mark().is_null() ? key_mark : value.Mark();
+    try {
+        if (value.IsMap()) return make_mapping_entry(key, to_json(value, file));
+        if (value.IsScalar() && value.Tag() == kCoreTag + "binary") {
+            const std::vector<unsigned char> bytes = YAML::DecodeBase64(value.Scalar());
+            if (bytes.empty() && value.Scalar().find_first_not_of(" \t\r\n") != std::string::npos) {
+                corrupt(file, mark, "an entry's !!binary value is not valid base64");
+            }
+            return make_binary_entry(
+                key, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+        }
+    } catch (const nlohmann::json::exception&) {
+        corrupt(file, mark, "an entry holds text that is not valid UTF-8");
+    } catch (const std::invalid_argument&) {
+        corrupt(file, mark, "an entry holds text that is not valid UTF-8");
+    }
+    corrupt(file, mark, "an entry is not a mapping (nor !!binary)");
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, EntryPtr>> parse_store_file(const std::string& text,
+                                                               const std::string& file_name) {
+    std::vector<YAML::Node> documents;
+    try {
+        documents = YAML::LoadAll(text);
+    } catch (const YAML::Exception& error) {
+        std::string where = position(file_name, error.mark);
+        if (!error.mark.is_null()) where += ", column " + std::to_string(error.mark.column + 1);
+        throw CorruptFile(where + ": " + error.msg);
+    }
+    if (documents.size() > 1) {
+        corrupt(file_name, documents[1].Mark(), "holds more than one YAML document");
+    }
+    std::vector<std::pair<std::string, EntryPtr>> entries;
+    if (documents.empty() || documents[0].IsNull()) return entries;
+    const YAML::Node& root = documents[0];
+    if (!root.IsMap()) {
+        corrupt(file_name, root.Mark(),
+                std::string("the top level is a ") + (root.IsSequence() ? "sequence" : "scalar") +
+                    ", not a mapping of ids to entries");
+    }
+    for (const auto& pair : root) {
+        std::string key = entry_key(pair.first, file_name);
+        EntryPtr entry = entry_value(key, pair.second, pair.first.Mark(), file_name);
+        entries.emplace_back(std::move(key), std::move(entry));
+    }
+    return entries;
+}
+
+}  // namespace tokend::yaml_store

@@ -1,0 +1,28 @@
+// Reads a store file (users or flows) into entries. Accepts what tokend writes and
+// what the Python bot wrote with yaml.safe_dump or yaml.dump.
+#pragma once
+
+#include "entry.h"
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tokend::yaml_store {
+
+// The file cannot be used; what() names the file and, when known, the line.
+class CorruptFile : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Parses text, the content of the file at file_name (used in messages only). An empty
+// document means no entries. Throws CorruptFile for bad YAML, a top level that is not
+// a mapping, or an entry that is neither a mapping nor !!binary. A key given twice
+// keeps its last value, as PyYAML does.
+std::vector<std::pair<std::string, EntryPtr>> parse_store_file(const std::string& text,
+                                                               const std::string& file_name);
+
+}  // namespace tokend::yaml_store
