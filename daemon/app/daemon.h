@@ -1,9 +1,19 @@
-// The running daemon: owns the event loop, the store and (in later stages) the
-// listeners; start-up in order, shutdown in reverse.
+// The running daemon: owns the event loop and every component; starts them in
+// order and stops them in reverse (Knot's daemon/main.c).
 #pragma once
 
+#include "app/control_handler.h"
+#include "app/event_hub.h"
+#include "app/http_routes.h"
+#include "app/outbound_sender.h"
+#include "app/system_clock.h"
+#include "app/token_service.h"
 #include "config/config.h"
 #include "host/store.h"
+#include "io/control_server.h"
+#include "io/executor.h"
+#include "io/http_client.h"
+#include "io/http_server.h"
 
 #include <uv.h>
 
@@ -14,26 +24,43 @@ namespace tokend {
 
 class Daemon {
 public:
-    // Loads the plugin and opens the store. Throws PluginLoadError or
-    // std::runtime_error with an operator-facing message on failure.
+    // Opens the store, reads secrets and contexts, binds the listeners. Throws
+    // PluginLoadError, ConfigError or std::runtime_error with an operator-facing
+    // message on failure.
     Daemon(const Config& config, const std::string& default_plugin_dir);
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
 
-    // Runs until SIGINT or SIGTERM, then closes every handle. Returns the exit code.
+    // Runs until SIGINT or SIGTERM, then shuts down gracefully. Returns the exit code.
     int run();
 
 private:
-    static void on_signal(uv_signal_t* handle, int signum);
-    void stop(int signum);
+    void open_store(const std::string& default_plugin_dir);
+    void start_listeners();
+    void begin_shutdown(const char* why);
+    void after_listeners_closed();
+    void close_last_handles();
 
     Config config_;
-    std::unique_ptr<Store> store_;
+    SystemClock clock_;
     uv_loop_t loop_{};
+    bool loop_initialized_ = false;
+    std::unique_ptr<Store> store_;
+    std::unique_ptr<Executor> executor_;
+    std::unique_ptr<HttpClient> http_client_;
+    std::unique_ptr<OutboundSender> outbound_;
+    EventHub events_;
+    std::unique_ptr<TokenService> service_;
+    std::unique_ptr<ControlHandler> control_handler_;
+    std::unique_ptr<ControlServer> control_server_;
+    std::unique_ptr<HttpRoutes> routes_;
+    std::unique_ptr<HttpServer> http_server_;
+    uv_timer_t sweep_timer_{};
     uv_signal_t sigint_{};
     uv_signal_t sigterm_{};
     bool stopping_ = false;
+    int pending_closes_ = 0;
 };
 
 }  // namespace tokend

@@ -140,7 +140,7 @@ void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
 void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConfig* integration) {
     in.check_keys(node, "integration",
                   {"client_id", "client_secret", "scopes", "redirect_url", "auth_service", "token_service",
-                   "api_base", "pkce", "bot_token"});
+                   "api_base", "pkce", "bot_token", "request_timeout_ms"});
     OAuthSettings& oauth = integration->oauth;
     if (!node["client_id"]) in.fail(node, "'integration' needs client_id");
     if (!node["redirect_url"]) in.fail(node, "'integration' needs redirect_url");
@@ -168,6 +168,10 @@ void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConf
         while (!oauth.api_base.empty() && oauth.api_base.back() == '/') oauth.api_base.pop_back();
     }
     if (node["pkce"]) oauth.pkce = in.boolean(node["pkce"], "integration.pkce");
+    if (node["request_timeout_ms"]) {
+        integration->request_timeout =
+            std::chrono::milliseconds(in.integer(node["request_timeout_ms"], "integration.request_timeout_ms", 100, 300000));
+    }
     integration->configured = true;
 }
 
@@ -228,9 +232,9 @@ void parse_control(const Reader& in, const YAML::Node& node, ControlConfig* cont
 
 void parse_flows(const Reader& in, const YAML::Node& node, FlowSettings* flows) {
     in.check_keys(node, "flows", {"ttl", "maintenance_interval"});
-    if (node["ttl"]) flows->ttl = in.seconds(node["ttl"], "flows.ttl", 30, 86400);
+    if (node["ttl"]) flows->ttl = in.seconds(node["ttl"], "flows.ttl", 1, 86400);
     if (node["maintenance_interval"]) {
-        flows->maintenance_interval = in.seconds(node["maintenance_interval"], "flows.maintenance_interval", 10, 86400);
+        flows->maintenance_interval = in.seconds(node["maintenance_interval"], "flows.maintenance_interval", 1, 86400);
     }
 }
 

@@ -46,6 +46,8 @@ struct IntegrationConfig {
     OAuthSettings oauth;      // client_secret is filled at start from client_secret_source
     SecretSource client_secret_source{"", "", "client_secret"};
     SecretSource bot_token_source{"", "", "bot_token"};
+    // Each request to the provider (token endpoint, people/me, messages) gives up after this.
+    std::chrono::milliseconds request_timeout{15000};
 };
 
 struct HttpListen {

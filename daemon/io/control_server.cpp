@@ -128,7 +128,12 @@ private:
             &idle_,
             [](uv_timer_t* timer) {
                 auto* self = static_cast<Connection*>(timer->data);
-                if (self->in_flight() == 0) self->close("idle timeout");
+                // Busy (answers being computed or still being written) is not idle.
+                if (self->in_flight() > 0 || self->pipe_.write_queue_size > 0) {
+                    self->arm_idle();
+                } else {
+                    self->close("idle timeout");
+                }
             },
             static_cast<uint64_t>(timeout.count()), 0);
     }
@@ -268,7 +273,7 @@ void ControlServer::listen(const std::string& path, unsigned mode, long group) {
     if (rc == 0 && group >= 0 && ::chown(path.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(group)) != 0) {
         rc = -errno;
     }
-    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 128, on_connection);
+    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), SOMAXCONN, on_connection);
     if (rc != 0) {
         uv_close(reinterpret_cast<uv_handle_t*>(&listener_), [](uv_handle_t* handle) {
             static_cast<ControlServer*>(handle->data)->listener_closed_ = true;
@@ -286,7 +291,7 @@ void ControlServer::adopt(int fd) {
     listener_.data = this;
     listener_closed_ = false;
     int rc = uv_pipe_open(&listener_, fd);
-    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 128, on_connection);
+    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), SOMAXCONN, on_connection);
     if (rc != 0) {
         uv_close(reinterpret_cast<uv_handle_t*>(&listener_), [](uv_handle_t* handle) {
             static_cast<ControlServer*>(handle->data)->listener_closed_ = true;

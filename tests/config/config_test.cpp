@@ -105,7 +105,7 @@ TEST(Config, SecretsDoNotBelongInTheFile) {
 TEST(Config, IntegrationNeedsItsEssentials) {
     expect_error("integration:\n  redirect_url: http://x/redirect\n", "'integration' needs client_id");
     expect_error("integration:\n  client_id: c\n  redirect_url: ftp://x\n", "must be an http:// or https:// URL");
-    expect_error("flows:\n  ttl: 5\n", "'flows.ttl' must be between 30 and 86400");
+    expect_error("flows:\n  ttl: 0\n", "'flows.ttl' must be between 1 and 86400");
     expect_error("http:\n  listen: localhost\n", "http.listen entries look like");
     expect_error("http:\n  listen: 127.0.0.1:99999\n", "must be between 0 and 65535");
     expect_error("control:\n  mode: 01777\n", "'control.mode' must be between");

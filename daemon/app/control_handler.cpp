@@ -1,0 +1,146 @@
+#include "app/control_handler.h"
+
+#include <spdlog/spdlog.h>
+
+namespace tokend {
+namespace {
+
+// A required string parameter, or a bad_request message.
+bool string_param(const Json& params, const char* name, std::string* out, std::string* error) {
+    auto it = params.find(name);
+    if (it == params.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+        *error = std::string("\"") + name + "\" must be a non-empty string";
+        return false;
+    }
+    *out = it->get<std::string>();
+    return true;
+}
+
+bool bool_param(const Json& params, const char* name, bool* out, std::string* error) {
+    auto it = params.find(name);
+    if (it == params.end() || it->is_null()) return true;
+    if (!it->is_boolean()) {
+        *error = std::string("\"") + name + "\" must be true or false";
+        return false;
+    }
+    *out = it->get<bool>();
+    return true;
+}
+
+}  // namespace
+
+ControlHandler::ControlHandler(TokenService& service, EventHub& events, const ControlConfig& config,
+                               const Clock& clock)
+    : service_(service), events_(events), config_(config), clock_(clock) {}
+
+bool ControlHandler::allowed(const AccessList& list, const PeerCredentials& peer) const {
+    if (list.open()) return true;
+    for (long uid : list.uids) {
+        if (static_cast<uid_t>(uid) == peer.uid) return true;
+    }
+    for (long gid : list.gids) {
+        if (static_cast<gid_t>(gid) == peer.gid) return true;
+    }
+    return false;
+}
+
+void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& session, ControlRequest&& request,
+                            std::function<void(std::string)> respond) {
+    const OpInfo* op = find_op(request.op);  // the codec refused unknown ops already
+    ++requests_by_op_[request.op];
+    const PeerCredentials& peer = session->peer();
+    const AccessList& access = op->op_class == OpClass::read ? config_.read : config_.write;
+    if (!allowed(access, peer)) {
+        ++denied_;
+        spdlog::warn("control: {} denied to uid {} gid {} pid {}", request.op, peer.uid, peer.gid, peer.pid);
+        respond(encode_error(request.id, ErrorCode::permission_denied,
+                             "uid " + std::to_string(peer.uid) + " may not call " + request.op));
+        return;
+    }
+
+    const Json id = request.id;
+    auto reply = [id, respond](OpResult result) {
+        respond(result.ok ? encode_ok(id, result.result) : encode_error(id, result.code, result.message));
+    };
+    auto bad = [&](const std::string& message) { respond(encode_error(id, ErrorCode::bad_request, message)); };
+    const Json& params = request.params;
+    std::string user_id, error;
+
+    if (request.op == "ping") {
+        respond(encode_ok(id, {{"version", TOKEND_VERSION}, {"protocol", kProtocolVersion}}));
+    } else if (request.op == "start_flow") {
+        if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
+        service_.start_flow(user_id, reply);
+    } else if (request.op == "process_redirect") {
+        std::string flow_id, code;
+        if (!string_param(params, "flow_id", &flow_id, &error) || !string_param(params, "code", &code, &error)) {
+            return bad(error);
+        }
+        service_.process_redirect(flow_id, Secret(std::move(code)), [reply](const RedirectFlow::Step& step) {
+            reply(OpResult::success({{"status", to_string(step.outcome)}, {"message", step.page.message}}));
+        });
+    } else if (request.op == "get_user_context") {
+        bool refresh = false;
+        if (!string_param(params, "user_id", &user_id, &error) || !bool_param(params, "refresh", &refresh, &error)) {
+            return bad(error);
+        }
+        const bool may_see_refresh = config_.refresh_token_readers_set && allowed(config_.refresh_token_readers, peer);
+        service_.get_user_context(user_id, refresh, may_see_refresh, reply);
+    } else if (request.op == "get_token") {
+        if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
+        service_.get_token(user_id, reply);
+    } else if (request.op == "refresh") {
+        if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
+        service_.refresh(user_id, reply);
+    } else if (request.op == "set_user_context") {
+        if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
+        auto context = params.find("user_context");
+        if (context == params.end()) return bad("\"user_context\" is required (null clears the context)");
+        service_.set_user_context(user_id, *context, reply);
+    } else if (request.op == "list_users") {
+        std::string cursor;
+        uint32_t limit = 0;
+        if (auto it = params.find("cursor"); it != params.end() && !it->is_null()) {
+            if (!it->is_string()) return bad("\"cursor\" must be a string or null");
+            cursor = it->get<std::string>();
+        }
+        if (auto it = params.find("limit"); it != params.end() && !it->is_null()) {
+            if (!it->is_number_unsigned() || it->get<uint64_t>() == 0 || it->get<uint64_t>() > 1000) {
+                return bad("\"limit\" must be a whole number from 1 to 1000");
+            }
+            limit = static_cast<uint32_t>(it->get<uint64_t>());
+        }
+        service_.list_users(cursor, limit, reply);
+    } else if (request.op == "flow_maintenance") {
+        bool force = false;
+        if (!bool_param(params, "force", &force, &error)) return bad(error);
+        service_.flow_maintenance(force, reply);
+    } else if (request.op == "stats") {
+        respond(encode_ok(id, stats()));
+    } else if (request.op == "watch") {
+        std::string filter;
+        if (auto it = params.find("user_id"); it != params.end() && !it->is_null()) {
+            if (!string_param(params, "user_id", &filter, &error)) return bad(error);
+        }
+        respond(encode_ok(id, Json::object()));
+        session->set_watching();
+        std::weak_ptr<ControlServer::Session> weak = session;
+        const uint64_t subscription = events_.subscribe(filter, [weak](const Event& event) {
+            if (auto watcher = weak.lock()) watcher->push(encode_event(event.name, event.user_id, event.at));
+        });
+        session->on_close([this, subscription] { events_.unsubscribe(subscription); });
+    }
+}
+
+Json ControlHandler::stats() const {
+    Json stats = service_.stats_json();
+    Json by_op = Json::object();
+    for (const auto& [op, count] : requests_by_op_) by_op[op] = count;
+    stats["requests"] = by_op;
+    stats["requests_denied"] = denied_;
+    stats["control_clients"] = server_ ? server_->connections() : 0;
+    stats["watchers"] = events_.listeners();
+    return stats;
+}
+
+}  // namespace tokend

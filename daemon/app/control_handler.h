@@ -1,0 +1,40 @@
+// Turns control requests into TokenService calls: checks the caller's class
+// (read/write) against the configured allow-lists, validates parameters,
+// encodes the answer. Counts requests by op for `stats`.
+#pragma once
+
+#include "app/event_hub.h"
+#include "app/token_service.h"
+#include "config/config.h"
+#include "io/control_server.h"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace tokend {
+
+class ControlHandler {
+public:
+    ControlHandler(TokenService& service, EventHub& events, const ControlConfig& config, const Clock& clock);
+
+    void handle(const std::shared_ptr<ControlServer::Session>& session, ControlRequest&& request,
+                std::function<void(std::string)> respond);
+
+    // Set once the server exists, for the connected-clients count in stats.
+    void set_server(const ControlServer* server) { server_ = server; }
+
+private:
+    bool allowed(const AccessList& list, const PeerCredentials& peer) const;
+    Json stats() const;
+
+    TokenService& service_;
+    EventHub& events_;
+    const ControlConfig& config_;
+    const Clock& clock_;
+    const ControlServer* server_ = nullptr;
+    std::map<std::string, uint64_t> requests_by_op_;
+    uint64_t denied_ = 0;
+};
+
+}  // namespace tokend

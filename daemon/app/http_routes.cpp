@@ -1,0 +1,49 @@
+#include "app/http_routes.h"
+
+#include "core/html_page.h"
+
+namespace tokend {
+namespace {
+
+HttpResponse page_response(const HtmlPage& page) {
+    HttpResponse response;
+    response.status = page.status;
+    for (auto& [name, value] : html_page_headers()) response.headers.emplace_back(name, value);
+    response.body = render_html(page);
+    return response;
+}
+
+HttpResponse plain(int status, std::string body) {
+    HttpResponse response;
+    response.status = status;
+    response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    response.headers.emplace_back("Cache-Control", "no-store");
+    response.body = std::move(body);
+    return response;
+}
+
+}  // namespace
+
+void HttpRoutes::handle(HttpRequest&& request, HttpResponder respond) {
+    const bool known = request.path == "/redirect" || request.path == "/healthz";
+    if (!known) {
+        respond(page_response({404, "Not found", "There is nothing here."}));
+        return;
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+        HttpResponse response = plain(405, "method not allowed\n");
+        response.headers.emplace_back("Allow", "GET, HEAD");
+        respond(std::move(response));
+        return;
+    }
+    if (request.path == "/healthz") {
+        const bool healthy = service_.store_healthy();
+        respond(plain(healthy ? 200 : 503, healthy ? "ok\n" : "store unavailable\n"));
+        return;
+    }
+    service_.process_redirect_query(request.query, [respond](const RedirectFlow::Step& step) {
+        respond(page_response(step.page));
+    });
+}
+
+}  // namespace tokend

@@ -1,0 +1,55 @@
+// Sends the core's OutboundHttp requests through the HTTP client, retrying the
+// ones that allow it (never a code exchange) with backoff and Retry-After.
+// Loop thread only.
+#pragma once
+
+#include "core/iso_time.h"
+#include "core/redirect_flow.h"
+#include "io/http_client.h"
+#include "core/retry_policy.h"
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+namespace tokend {
+
+struct OutboundResult {
+    int status = 0;     // 0: no HTTP answer (error says why)
+    std::string body;
+    std::string error;  // host and reason, never a secret
+    int attempts = 0;
+};
+
+class OutboundSender {
+public:
+    OutboundSender(uv_loop_t* loop, HttpClient& client, RetryPolicy policy, const Clock& clock,
+                   std::chrono::milliseconds timeout);
+    ~OutboundSender();
+
+    void send(const OutboundHttp& request, std::function<void(OutboundResult)> done);
+
+    // Cancels retries that are waiting (their done gets status 0, "cancelled"),
+    // then calls closed. Requests already with the client finish through it.
+    void close(std::function<void()> closed);
+
+private:
+    struct Pending;
+    void attempt(Pending* pending);
+    void finish(Pending* pending, OutboundResult result);
+
+    uv_loop_t* loop_;
+    HttpClient& client_;
+    RetryPolicy policy_;
+    const Clock& clock_;
+    std::chrono::milliseconds timeout_;
+    std::set<Pending*> waiting_;  // between attempts, with a timer
+    bool closing_ = false;
+    size_t timers_open_ = 0;
+    std::function<void()> closed_;
+};
+
+}  // namespace tokend

@@ -1,0 +1,163 @@
+"""Runs the real tokend binary beside the fake Webex provider, for integration tests.
+
+ctest sets TOKEND_BIN and TOKEND_PLUGIN_DIR; the fake provider and the Python
+client are imported from the source tree.
+"""
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools", "fake_webex"))
+sys.path.insert(0, os.path.join(ROOT, "sdk", "python"))
+
+from fake_webex import FakeWebex  # noqa: E402
+from tokend_client import TokendClient  # noqa: E402
+
+TOKEND_BIN = os.environ.get("TOKEND_BIN", os.path.join(ROOT, "build", "daemon", "tokend"))
+PLUGIN_DIR = os.environ.get("TOKEND_PLUGIN_DIR", os.path.join(ROOT, "build", "plugins"))
+
+CLIENT_ID = "fake-webex-client-id"
+
+
+def http_get(port, target, timeout=10, headers=None):
+    """GET http://127.0.0.1:port/target without following redirects: (status, headers, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", target, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+class Tokend:
+    """One tokend process in a temp dir, configured against a fake provider."""
+
+    def __init__(self, fake=None, extra_config="", client_secret="fake-webex-client-secret",
+                 bot_token="fake-webex-bot-token", store="yaml", integration=True, workdir=None):
+        self.dir = workdir or tempfile.mkdtemp(prefix="tokend-it-", dir="/tmp")
+        self.owns_dir = workdir is None
+        self.fake = fake
+        self.socket = os.path.join(self.dir, "run", "tokend.sock")
+        with open(os.path.join(self.dir, "client_secret"), "w") as f:
+            f.write(client_secret + "\n")
+        with open(os.path.join(self.dir, "bot_token"), "w") as f:
+            f.write(bot_token + "\n")
+        lines = [
+            f"state_dir: {self.dir}/state",
+            f"runtime_dir: {self.dir}/run",
+            "log:",
+            "  level: debug",
+            "http:",
+            "  listen: 127.0.0.1:0",
+            "  request_timeout_ms: 500",
+        ]
+        if store != "yaml":
+            lines += ["store:", f"  plugin: {store}"]
+        if integration and fake is not None:
+            lines += [
+                "integration:",
+                f"  client_id: {CLIENT_ID}",
+                f"  client_secret: {{file: {self.dir}/client_secret}}",
+                f"  bot_token: {{file: {self.dir}/bot_token}}",
+                "  scopes: spark:people_read spark:messages_write",
+                # Never dialed: tests replay the provider's redirect onto tokend's real port.
+                "  redirect_url: http://127.0.0.1:9/redirect",
+                f"  auth_service: {fake.url}/v1/authorize",
+                f"  token_service: {fake.url}/v1/access_token",
+                f"  api_base: {fake.url}/v1",
+                "  request_timeout_ms: 1500",
+            ]
+        self.config_path = os.path.join(self.dir, "tokend.yml")
+        with open(self.config_path, "w") as f:
+            f.write("\n".join(lines) + "\n" + extra_config)
+        self.log_path = os.path.join(self.dir, "tokend.log")
+        self.process = None
+        self.port = None
+        self._client = None
+
+    def start(self, timeout=20):
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([TOKEND_BIN, "-c", self.config_path, "--plugin-dir", PLUGIN_DIR],
+                                        stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        cwd=self.dir)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log()
+            if " running (pid" in text:
+                match = re.search(r"redirect endpoint listening on http://127\.0\.0\.1:(\d+)/redirect", text)
+                self.port = int(match.group(1)) if match else None
+                return self
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tokend exited with {self.process.returncode}:\n{text}")
+            time.sleep(0.02)
+        raise RuntimeError("tokend did not start:\n" + self.log())
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def client(self):
+        """The harness's own connection (closed with the harness)."""
+        if self._client is None:
+            self._client = TokendClient(self.socket, timeout=30)
+        return self._client
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def close(self):
+        if self._client is not None:
+            self._client.close()
+        try:
+            self.stop()
+        finally:
+            if self.process is not None:
+                self._log.close()
+            if self.owns_dir:
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- the browser's part of a flow -------------------------------------
+    def authorize(self, auth_url, decision):
+        """Queues the user's decision at the fake and follows the authorize URL
+        up to the provider's redirect; returns the redirect's query string."""
+        self.fake.queue_consent([decision])
+        parsed = urllib.parse.urlsplit(auth_url)
+        status, headers, body = http_get(parsed.port, parsed.path + "?" + parsed.query)
+        assert status == 302, (status, body)
+        location = urllib.parse.urlsplit(headers["Location"])
+        return location.query
+
+    def redirect(self, query):
+        """The browser arriving at tokend's /redirect: (status, headers, body)."""
+        return http_get(self.port, "/redirect?" + query)
+
+    def complete_flow(self, user_id, as_user=None):
+        flow = self.client().start_flow(user_id)
+        query = self.authorize(flow["auth_url"], {"user_id": as_user or user_id})
+        return flow, query, self.redirect(query)
+
+
+def start_fake(users=(("alice", "alice@example.com"), ("bob", "bob@example.com")), **options):
+    fake = FakeWebex(**options)
+    fake.start()
+    fake.add_users([{"id": uid, "email": email, "name": uid.title()} for uid, email in users])
+    return fake
