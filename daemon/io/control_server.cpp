@@ -205,6 +205,18 @@ private:
             close(nullptr);
             return;
         }
+        // Most answers fit the socket buffer: write them now, without a request
+        // object, so libuv has no completion to run and no poll to re-arm.
+        if (pipe_.write_queue_size == 0) {
+            uv_buf_t now = uv_buf_init(line.data(), static_cast<unsigned>(line.size()));
+            const int wrote = uv_try_write(reinterpret_cast<uv_stream_t*>(&pipe_), &now, 1);
+            if (wrote == static_cast<int>(line.size())) return;
+            if (wrote > 0) line.erase(0, static_cast<size_t>(wrote));
+            if (wrote < 0 && wrote != UV_EAGAIN) {
+                close("write failed");
+                return;
+            }
+        }
         auto* request = new WriteRequest;
         request->bytes = std::move(line);
         uv_buf_t buf = uv_buf_init(request->bytes.data(), static_cast<unsigned>(request->bytes.size()));

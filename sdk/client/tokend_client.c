@@ -124,6 +124,10 @@ int tokend_client_read_line(tokend_client* client, const char** line, size_t* li
                             ? memchr(client->buffer + client->start, '\n', client->end - client->start)
                             : NULL;
         if (newline != NULL) {
+            if ((size_t)(newline - (client->buffer + client->start)) > client->max_line) {
+                client->start = (size_t)(newline - client->buffer) + 1; /* drop it, stay in sync */
+                return fail(client, -EMSGSIZE, "response line over the limit");
+            }
             *newline = '\0';
             *line = client->buffer + client->start;
             *line_len = (size_t)(newline - *line);
