@@ -114,8 +114,8 @@ RedirectFlow::Step RedirectFlow::begin(std::string_view query) {
     const std::string* error = find_field(*fields, "error");
     if (error != nullptr) {
         provider_error_ = known_error_code(*error);
-        if (state == nullptr || state->empty()) {
-            return finish(RedirectOutcome::denied, "provider error " + provider_error_ + " without state", "",
+        if (state == nullptr || !plausible_flow_id(*state)) {
+            return finish(RedirectOutcome::denied, "provider error " + provider_error_ + " without a usable state", "",
                           {{"error", provider_error_}});
         }
         flow_id_ = *state;
@@ -131,8 +131,21 @@ RedirectFlow::Step RedirectFlow::begin(std::string_view query) {
     return begin(*state, Secret(*code));
 }
 
+// Flow ids are tokend's 32 base64url characters, or the original's UUIDs (flows
+// pending in a migrated store): anything else cannot be a flow, needs no store
+// lookup, and is never repeated in a log line.
+bool plausible_flow_id(std::string_view flow_id) {
+    if (flow_id.empty() || flow_id.size() > 64) return false;
+    for (char c : flow_id) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        if (!ok) return false;
+    }
+    return true;
+}
+
 RedirectFlow::Step RedirectFlow::begin(std::string_view flow_id, Secret code) {
     if (flow_id.empty() || code.empty()) return finish(RedirectOutcome::bad_request, "code or state missing", "");
+    if (!plausible_flow_id(flow_id)) return finish(RedirectOutcome::unknown_flow, "malformed state", "");
     flow_id_ = std::string(flow_id);
     code_ = std::move(code);
     stage_ = Stage::taking;

@@ -48,6 +48,9 @@ struct BotMessage {
 
 enum class TakeOutcome { taken, absent, failed };
 
+// Whether a state could be a flow id at all (tokend's or the original's UUIDs).
+bool plausible_flow_id(std::string_view flow_id);
+
 class RedirectFlow {
 public:
     struct Step {

@@ -95,6 +95,18 @@ TEST_F(RedirectFlowTest, MissingOrRepeatedParametersAreBadRequests) {
     }
 }
 
+TEST_F(RedirectFlowTest, AMalformedStateIsUnknownWithoutAStoreLookup) {
+    for (const char* query : {"code=c&state=%3Cscript%3E", "code=c&state=a%0Ab", "code=c&state=a.b",
+                              "code=c&state=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}) {
+        RedirectFlow flow(oauth_, flows_, texts_);
+        auto step = flow.begin(query);
+        EXPECT_EQ(step.kind, Kind::finish) << query;
+        EXPECT_EQ(step.outcome, RedirectOutcome::unknown_flow) << query;
+    }
+    EXPECT_TRUE(plausible_flow_id("0b3f1a52-5b8e-4c1e-9d0a-3f2b1c4d5e6f"));  // the original's UUIDs
+    EXPECT_TRUE(plausible_flow_id("M8pGhUZp78pLo46pHgRhB3R1pCFNWYYQ"));
+}
+
 TEST_F(RedirectFlowTest, UnknownFlow) {
     RedirectFlow flow(oauth_, flows_, texts_);
     flow.begin("code=c&state=nope");
