@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  cmake g++ make pkg-config
+  cmake g++ make pkg-config ccache
   libuv1-dev libcurl4-openssl-dev libyaml-cpp-dev libhiredis-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev libssl-dev libsystemd-dev libhttp-parser-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -13,11 +13,16 @@ if [ "$(id -u)" -eq 0 ] && ! id tokendtest >/dev/null 2>&1; then
 fi
 jobs=$(nproc)
 export CTEST_OUTPUT_ON_FAILURE=1
+# ccache makes a second run on the same machine (a developer's, CI's) cheap.
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 
 run_suite() {  # build dir, extra cmake args...
   local dir=$1; shift
   echo "== $dir: configure and build" >&2
-  cmake -S . -B "$dir" "$@" >/dev/null
+  cmake -S . -B "$dir" "${launcher[@]}" "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
   echo "== $dir: ctest" >&2
   (cd "$dir" && ctest -j"$jobs" --timeout 300)
