@@ -62,15 +62,40 @@ Daemon::Daemon(const Config& config, const std::string& default_plugin_dir) : co
 
     if (int rc = uv_loop_init(&loop_); rc != 0) throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
     loop_initialized_ = true;
-    open_store(default_plugin_dir);
-    executor_ = std::make_unique<Executor>(&loop_, kStoreThreads);
-    http_client_ = std::make_unique<HttpClient>(&loop_, HttpClientOptions{});
-    outbound_ = std::make_unique<OutboundSender>(&loop_, *http_client_, RetryPolicy{}, clock_,
-                                                 config_.integration.request_timeout);
-    service_ = std::make_unique<TokenService>(&loop_, *executor_, *store_, *outbound_, events_, clock_, config_,
-                                              std::move(client_secret), std::move(bot_token));
-    service_->load_contexts();
-    start_listeners();
+    try {
+        open_store(default_plugin_dir);
+        executor_ = std::make_unique<Executor>(&loop_, kStoreThreads);
+        http_client_ = std::make_unique<HttpClient>(&loop_, HttpClientOptions{});
+        outbound_ = std::make_unique<OutboundSender>(&loop_, *http_client_, RetryPolicy{}, clock_,
+                                                     config_.integration.request_timeout);
+        service_ = std::make_unique<TokenService>(&loop_, *executor_, *store_, *outbound_, events_, clock_, config_,
+                                                  std::move(client_secret), std::move(bot_token));
+        service_->load_contexts();
+        start_listeners();
+    } catch (...) {
+        abandon_start();
+        throw;
+    }
+}
+
+// A failed start-up: close whatever was opened, without ceremony, so that the
+// loop closes and nothing leaks on the way to the fatal exit.
+void Daemon::abandon_start() noexcept {
+    if (http_server_) http_server_->close(std::chrono::milliseconds(0), nullptr);
+    if (control_server_) control_server_->close(nullptr);
+    if (sweep_timer_started_) uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
+    if (http_client_) http_client_->close([] {});
+    if (executor_) executor_->shutdown(nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    http_server_.reset();
+    control_server_.reset();
+    service_.reset();
+    outbound_.reset();
+    http_client_.reset();
+    executor_.reset();
+    store_.reset();
+    uv_loop_close(&loop_);
+    loop_initialized_ = false;
 }
 
 void Daemon::open_store(const std::string& default_plugin_dir) {
@@ -119,6 +144,7 @@ void Daemon::start_listeners() {
     }
 
     uv_timer_init(&loop_, &sweep_timer_);
+    sweep_timer_started_ = true;
     sweep_timer_.data = this;
     const auto interval = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(config_.flows.maintenance_interval).count());

@@ -41,6 +41,7 @@ private:
     void begin_shutdown(const char* why);
     void after_listeners_closed();
     void close_last_handles();
+    void abandon_start() noexcept;
 
     Config config_;
     SystemClock clock_;
@@ -57,6 +58,7 @@ private:
     std::unique_ptr<HttpRoutes> routes_;
     std::unique_ptr<HttpServer> http_server_;
     uv_timer_t sweep_timer_{};
+    bool sweep_timer_started_ = false;
     uv_signal_t sigint_{};
     uv_signal_t sigterm_{};
     bool stopping_ = false;

@@ -64,27 +64,33 @@ void OutboundSender::attempt(Pending* pending) {
         pending->timer.data = pending;
         uv_timer_start(&pending->timer, [](uv_timer_t* timer) {
             auto* waiting = static_cast<Pending*>(timer->data);
-            OutboundSender* self = waiting->owner;
-            self->waiting_.erase(waiting);
-            uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* handle) {
-                auto* closed = static_cast<Pending*>(handle->data);
-                OutboundSender* owner = closed->owner;
-                --owner->timers_open_;
-                owner->attempt(closed);
-            });
+            waiting->owner->waiting_.erase(waiting);
+            uv_close(reinterpret_cast<uv_handle_t*>(timer), on_timer_closed);
         }, static_cast<uint64_t>(decision.delay.count()), 0);
     });
+}
+
+// The wait is over (or cancelled by close): try again; attempt() finishes the
+// request as cancelled when closing.
+void OutboundSender::on_timer_closed(uv_handle_t* handle) {
+    auto* pending = static_cast<Pending*>(handle->data);
+    OutboundSender* owner = pending->owner;
+    --owner->timers_open_;
+    owner->attempt(pending);
 }
 
 void OutboundSender::finish(Pending* pending, OutboundResult result) {
     auto done = std::move(pending->done);
     delete pending;
     done(std::move(result));
-    if (closing_ && waiting_.empty() && timers_open_ == 0 && closed_) {
-        auto closed = std::move(closed_);
-        closed_ = nullptr;
-        closed();
-    }
+    maybe_closed();
+}
+
+void OutboundSender::maybe_closed() {
+    if (!closing_ || !waiting_.empty() || timers_open_ != 0 || !closed_) return;
+    auto closed = std::move(closed_);
+    closed_ = nullptr;
+    closed();
 }
 
 void OutboundSender::close(std::function<void()> closed) {
@@ -94,19 +100,10 @@ void OutboundSender::close(std::function<void()> closed) {
     // sees closing_ and finishes the request as cancelled.
     for (Pending* pending : waiting_) {
         uv_timer_stop(&pending->timer);
-        uv_close(reinterpret_cast<uv_handle_t*>(&pending->timer), [](uv_handle_t* handle) {
-            auto* closed_pending = static_cast<Pending*>(handle->data);
-            OutboundSender* owner = closed_pending->owner;
-            --owner->timers_open_;
-            owner->attempt(closed_pending);
-        });
+        uv_close(reinterpret_cast<uv_handle_t*>(&pending->timer), on_timer_closed);
     }
     waiting_.clear();
-    if (timers_open_ == 0 && closed_) {
-        auto done = std::move(closed_);
-        closed_ = nullptr;
-        done();
-    }
+    maybe_closed();
 }
 
 }  // namespace tokend

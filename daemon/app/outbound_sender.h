@@ -40,6 +40,8 @@ private:
     struct Pending;
     void attempt(Pending* pending);
     void finish(Pending* pending, OutboundResult result);
+    void maybe_closed();
+    static void on_timer_closed(uv_handle_t* handle);
 
     uv_loop_t* loop_;
     HttpClient& client_;

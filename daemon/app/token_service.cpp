@@ -58,6 +58,11 @@ void TokenService::load_contexts() {
     });
     if (!listed.ok()) throw std::runtime_error("cannot list user contexts: " + listed.describe());
     for (const std::string& user_id : keys) {
+        if (user_id.empty()) {  // only a hand-edited file can hold one
+            ++unreadable;
+            spdlog::warn("a stored context has an empty user id; ignored and left in the store");
+            continue;
+        }
         std::string text;
         const StoreStatus got = store_.get(Ns::user, user_id, &text);
         if (got.not_found()) continue;  // deleted meanwhile

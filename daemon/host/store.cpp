@@ -83,6 +83,9 @@ StoreStatus finish(tokend_status status, ReplyBuffer& buffer) {
 
 tokend_namespace to_c(Ns ns) { return ns == Ns::user ? TOKEND_NS_USER : TOKEND_NS_FLOW; }
 
+// store.h promises plugins that keys are never empty.
+StoreStatus empty_key() { return StoreStatus::error(StoreCode::invalid, "empty key"); }
+
 // The change callback's context: the sink lives in the Store, which outlives the subscription.
 void host_change(void* ctx, tokend_namespace ns, tokend_change change, const void* key, size_t len) {
     auto* sink = static_cast<StoreChangeSink*>(ctx);
@@ -118,8 +121,8 @@ StoreStatus Store::open(std::shared_ptr<StorePlugin> plugin, std::string_view co
                            &instance, reinterpret_cast<tokend_reply*>(&buffer));
     if (status != TOKEND_OK || instance == nullptr) {
         StoreStatus result = finish(status == TOKEND_OK ? TOKEND_INTERNAL : status, buffer);
+        // A failed open leaves nothing to close (store.h), whatever *out holds.
         if (status == TOKEND_OK) result.message = "open returned OK without an instance";
-        if (instance != nullptr && status != TOKEND_OK) store->table_.close(instance);
         return result;
     }
     store->instance_ = instance;
@@ -139,6 +142,7 @@ StoreStatus Store::call(Call&& fn) {
 }
 
 StoreStatus Store::get(Ns ns, std::string_view key, std::string* value) {
+    if (key.empty()) return empty_key();
     return call([&] {
         ReplyBuffer buffer;
         buffer.value = value;
@@ -152,6 +156,7 @@ StoreStatus Store::get(Ns ns, std::string_view key, std::string* value) {
 }
 
 StoreStatus Store::put(Ns ns, std::string_view key, std::string_view value) {
+    if (key.empty()) return empty_key();
     return call([&] {
         ReplyBuffer buffer;
         return finish(table_.put(instance_, to_c(ns), key.data(), key.size(), value.data(),
@@ -161,6 +166,7 @@ StoreStatus Store::put(Ns ns, std::string_view key, std::string_view value) {
 }
 
 StoreStatus Store::del(Ns ns, std::string_view key) {
+    if (key.empty()) return empty_key();
     return call([&] {
         ReplyBuffer buffer;
         return finish(table_.del(instance_, to_c(ns), key.data(), key.size(),
@@ -170,6 +176,7 @@ StoreStatus Store::del(Ns ns, std::string_view key) {
 }
 
 StoreStatus Store::take(Ns ns, std::string_view key, std::string* value) {
+    if (key.empty()) return empty_key();
     return call([&] {
         ReplyBuffer buffer;
         buffer.value = value;
@@ -220,6 +227,7 @@ StoreStatus Store::for_each_key(Ns ns, const std::function<bool(std::string_view
 
 StoreStatus Store::lock_acquire(Ns ns, std::string_view key, std::chrono::milliseconds ttl,
                                 uint64_t* fencing_token) {
+    if (key.empty()) return empty_key();
     if (!can_lock()) return StoreStatus::error(StoreCode::invalid, "store has no lock capability");
     if (ttl.count() <= 0 || ttl.count() > UINT32_MAX) {
         return StoreStatus::error(StoreCode::invalid, "lease ttl out of range");
@@ -235,6 +243,7 @@ StoreStatus Store::lock_acquire(Ns ns, std::string_view key, std::chrono::millis
 }
 
 StoreStatus Store::lock_release(Ns ns, std::string_view key, uint64_t fencing_token) {
+    if (key.empty()) return empty_key();
     if (!can_lock()) return StoreStatus::error(StoreCode::invalid, "store has no lock capability");
     return call([&] {
         ReplyBuffer buffer;
@@ -246,6 +255,7 @@ StoreStatus Store::lock_release(Ns ns, std::string_view key, uint64_t fencing_to
 
 StoreStatus Store::put_fenced(Ns ns, std::string_view key, std::string_view value,
                               uint64_t fencing_token) {
+    if (key.empty()) return empty_key();
     if (!can_lock()) return StoreStatus::error(StoreCode::invalid, "store has no lock capability");
     return call([&] {
         ReplyBuffer buffer;

@@ -101,6 +101,8 @@ tokend_status memory_open(const char* config_json, size_t config_len, const toke
         instance->backing = std::make_shared<Backing>();
     } else {
         std::lock_guard<std::mutex> hold(registry_mutex);
+        // Forget names whose instances are all closed, so the registry does not grow.
+        std::erase_if(registry(), [](const auto& item) { return item.second.expired(); });
         auto& slot = registry()[name];
         instance->backing = slot.lock();
         if (!instance->backing) {

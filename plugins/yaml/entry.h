@@ -18,8 +18,9 @@ struct Entry {
 // Immutable once built, so commits and readers share it without copying.
 using EntryPtr = std::shared_ptr<const Entry>;
 
-// The entry for a value given to put: a JSON object becomes a YAML mapping (so the
-// Python bot reads it) and get returns it as compact JSON; any other bytes are kept
+// The entry for a value given to put: a JSON object in compact form (as tokend
+// writes it) becomes a YAML mapping, so the Python bot reads it, and reads back
+// byte for byte; any other bytes, other spellings of objects included, are kept
 // exactly, as !!binary.
 EntryPtr make_entry(std::string_view key, std::string_view value);
 

@@ -110,3 +110,18 @@ TEST(Store, ListAcceptsTheCursorOfThePageItFills) {
 
 }  // namespace
 }  // namespace tokend
+
+namespace tokend {
+namespace {
+
+TEST(Store, NeverPassesAnEmptyKey) {
+    auto store = open_store("memory");
+    std::string value;
+    EXPECT_EQ(store->put(Ns::user, "", "v").code, StoreCode::invalid);
+    EXPECT_EQ(store->get(Ns::user, "", &value).code, StoreCode::invalid);
+    EXPECT_EQ(store->del(Ns::user, "").code, StoreCode::invalid);
+    EXPECT_EQ(store->take(Ns::flow, "", &value).code, StoreCode::invalid);
+}
+
+}  // namespace
+}  // namespace tokend

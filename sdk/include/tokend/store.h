@@ -18,7 +18,8 @@
  * Memory ownership: no allocation ever crosses the boundary.
  *   - Inputs (keys, values, config) are borrowed pointer + length pairs, valid
  *     only for the duration of the call. Keys and values may contain any byte,
- *     including NUL; nothing is NUL-terminated unless stated.
+ *     including NUL; nothing is NUL-terminated unless stated. Keys are at least
+ *     one byte long (the host never passes an empty key); values may be empty.
  *   - Outputs go through the host's reply functions (tokend_host_api), which
  *     copy what they are given before returning. A plugin never frees host
  *     memory and the host never frees plugin memory.
@@ -219,6 +220,9 @@ typedef struct tokend_store_plugin {
     tokend_status (*lock_acquire)(tokend_store* store, tokend_namespace ns, const void* key,
                                   size_t key_len, uint32_t ttl_ms, uint64_t* fencing_token,
                                   tokend_reply* reply);
+
+    /* Leases live beside the values, not among them: a lease on (ns, key) is
+     * never returned by get or list and is not released by del or take. */
 
     /* Releases the lease if fencing_token is still its holder's; otherwise
      * (lapsed, taken over) it does nothing and returns TOKEND_OK. */
