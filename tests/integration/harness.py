@@ -44,7 +44,8 @@ class Tokend:
     """One tokend process in a temp dir, configured against a fake provider."""
 
     def __init__(self, fake=None, extra_config="", client_secret="fake-webex-client-secret",
-                 bot_token="fake-webex-bot-token", store="yaml", integration=True, workdir=None):
+                 bot_token="fake-webex-bot-token", store="yaml", store_options=None, integration=True,
+                 workdir=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="tokend-it-", dir="/tmp")
         self.owns_dir = workdir is None
         self.fake = fake
@@ -64,6 +65,8 @@ class Tokend:
         ]
         if store != "yaml":
             lines += ["store:", f"  plugin: {store}"]
+            if store_options:
+                lines += ["  options:"] + [f"    {key}: {value}" for key, value in store_options.items()]
         if integration and fake is not None:
             lines += [
                 "integration:",

@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from harness import ROOT, Tokend, start_fake
+from harness import ROOT, Tokend, http_get, start_fake
 from tokend_client import TokenManager, TokendClient, TokendError, Tokens, UserContext
 
 TOKENCTL = os.environ.get("TOKENCTL_BIN", os.path.join(ROOT, "build", "tools", "tokenctl", "tokenctl"))
@@ -199,6 +199,57 @@ class Operations(ControlTest):
         flow = self.client.start_flow("alice")
         self.assertIn("code_challenge", flow["auth_url"])
         self.assertEqual(self.client.process_redirect(flow["flow_id"], "bogus-code")["status"], "provider_error")
+
+
+class StoreFailure(unittest.TestCase):
+    """A store whose backend goes away: writes fail with store_unavailable and
+    change nothing, cached tokens are still served, and all recovers."""
+
+    def setUp(self):
+        plugin = os.environ.get("TOKEND_FAULTY_STORE")
+        if not plugin:
+            self.skipTest("TOKEND_FAULTY_STORE not set (ctest sets it)")
+        self.fake = start_fake()
+        self.tokend = Tokend(self.fake, store=plugin, store_options={"fail_flag": "FLAG"})
+        self.flag = os.path.join(self.tokend.dir, "store-off")
+        with open(self.tokend.config_path) as f:
+            config = f.read().replace("fail_flag: FLAG", f"fail_flag: {self.flag}")
+        with open(self.tokend.config_path, "w") as f:
+            f.write(config)
+        self.tokend.start()
+        self.client = self.tokend.client()
+
+    def tearDown(self):
+        code = self.tokend.stop()
+        log = self.tokend.log()
+        self.tokend.close()
+        self.fake.stop()
+        self.assertEqual(code, 0, log)
+
+    def test_writes_fail_cleanly_and_everything_recovers(self):
+        self.client.set_user_context("u1", context_json("u1", access="KEPT"))
+        open(self.flag, "w").close()  # the backend goes away
+        for call in (lambda: self.client.set_user_context("u1", context_json("u1", access="NEW")),
+                     lambda: self.client.set_user_context("u1", None),
+                     lambda: self.client.list_users(),
+                     lambda: self.client.start_flow("alice"),
+                     lambda: self.client.flow_maintenance(force=True)):
+            with self.assertRaises(TokendError) as raised:
+                call()
+            self.assertEqual(raised.exception.code, "store_unavailable")
+        self.assertEqual(self.client.get_token("u1")["access_token"], "KEPT")  # from memory, unchanged
+        self.assertFalse(self.client.stats()["store"]["healthy"])
+        status, _, _ = http_get(self.tokend.port, "/healthz")
+        self.assertEqual(status, 503)
+        # A redirect while the store is away gets a clear 503 page, not a crash.
+        status, _, body = self.tokend.redirect("code=c&state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        self.assertEqual(status, 503)
+        os.unlink(self.flag)  # and comes back
+        self.client.set_user_context("u1", context_json("u1", access="NEW"))
+        self.assertEqual(self.client.get_token("u1")["access_token"], "NEW")
+        self.assertTrue(self.client.stats()["store"]["healthy"])
+        self.assertIn("store failed", self.tokend.log())
+        self.assertIn("store is answering again", self.tokend.log())
 
 
 class Hostile(ControlTest):

@@ -2,7 +2,9 @@
 
 import concurrent.futures
 import os
+import signal
 import socket
+import threading
 import time
 import unittest
 import urllib.parse
@@ -149,6 +151,27 @@ class HappyPath(FlowTest):
         self.assertEqual(result["status"], "authenticated")
         self.assertTrue(self.client.get_token("alice")["access_token"])
         self.assertEqual(self.client.process_redirect(query["state"][0], query["code"][0])["status"], "unknown_flow")
+
+
+class GracefulShutdown(FlowTest):
+    def test_sigterm_lets_an_in_flight_redirect_finish(self):
+        flow = self.client.start_flow("alice")
+        query = self.tokend.authorize(flow["auth_url"], {"user_id": "alice"})
+        self.fake.add_faults("people_me", [{"delay": 1}])  # the redirect is mid-flight for a second
+        result = {}
+        thread = threading.Thread(target=lambda: result.update(answer=self.tokend.redirect(query)))
+        thread.start()
+        deadline = time.monotonic() + 5
+        while self.fake.state()["people_me_requests"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.tokend.process.send_signal(signal.SIGTERM)
+        thread.join(10)
+        self.assertEqual(result["answer"][0], 200, result)
+        self.assertEqual(self.tokend.process.wait(10), 0)
+        with open(os.path.join(self.tokend.dir, "state", "users.yml")) as f:
+            self.assertIn("alice", f.read())  # the store write finished too
+        log = self.tokend.log()
+        self.assertLess(log.index("SIGTERM received"), log.index("completed, tokens stored"))
 
 
 class ExpiredFlows(FlowTest):

@@ -1,0 +1,108 @@
+// A test store that works in memory until a flag file exists, then answers
+// every call with TOKEND_UNAVAILABLE, as a store whose backend went away does.
+// Options: {"fail_flag": "/path/to/flag"}. Lets the integration tests show
+// what tokend does when its store fails, and that it recovers.
+#include <tokend/store.h>
+
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace {
+
+struct Faulty {
+    const tokend_host_api* host;
+    std::string flag;
+    std::mutex mutex;
+    std::map<std::string, std::string> values[2];
+};
+
+Faulty* self(tokend_store* store) { return reinterpret_cast<Faulty*>(store); }
+std::string text(const void* data, size_t len) { return len ? std::string(static_cast<const char*>(data), len) : ""; }
+
+// True (and the reply filled) when the store is switched off.
+bool switched_off(Faulty* store, tokend_reply* reply) {
+    struct stat info {};
+    if (::stat(store->flag.c_str(), &info) != 0) return false;
+    static const char message[] = "faulty store: backend switched off";
+    store->host->reply_error(reply, message, sizeof message - 1);
+    return true;
+}
+
+tokend_status f_open(const char* config, size_t len, const tokend_host_api* host, void*, tokend_store** out,
+                     tokend_reply* reply) {
+    const auto options = nlohmann::json::parse(config, config + len, nullptr, false);
+    if (!options.is_object() || !options.contains("fail_flag") || !options["fail_flag"].is_string()) {
+        static const char message[] = "faulty store needs {\"fail_flag\": PATH}";
+        host->reply_error(reply, message, sizeof message - 1);
+        return TOKEND_INVALID;
+    }
+    *out = reinterpret_cast<tokend_store*>(new Faulty{host, options["fail_flag"].get<std::string>(), {}, {}});
+    return TOKEND_OK;
+}
+
+void f_close(tokend_store* store) { delete self(store); }
+
+tokend_status f_get(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len, tokend_reply* reply) {
+    if (switched_off(self(store), reply)) return TOKEND_UNAVAILABLE;
+    std::lock_guard<std::mutex> hold(self(store)->mutex);
+    auto& values = self(store)->values[ns];
+    auto it = values.find(text(key, key_len));
+    if (it == values.end()) return TOKEND_NOT_FOUND;
+    self(store)->host->reply_value(reply, it->second.data(), it->second.size());
+    return TOKEND_OK;
+}
+
+tokend_status f_put(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len, const void* value,
+                    size_t value_len, tokend_reply* reply) {
+    if (switched_off(self(store), reply)) return TOKEND_UNAVAILABLE;
+    std::lock_guard<std::mutex> hold(self(store)->mutex);
+    self(store)->values[ns][text(key, key_len)] = text(value, value_len);
+    return TOKEND_OK;
+}
+
+tokend_status f_del(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len, tokend_reply* reply) {
+    if (switched_off(self(store), reply)) return TOKEND_UNAVAILABLE;
+    std::lock_guard<std::mutex> hold(self(store)->mutex);
+    self(store)->values[ns].erase(text(key, key_len));
+    return TOKEND_OK;
+}
+
+tokend_status f_take(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len, tokend_reply* reply) {
+    if (switched_off(self(store), reply)) return TOKEND_UNAVAILABLE;
+    std::lock_guard<std::mutex> hold(self(store)->mutex);
+    auto& values = self(store)->values[ns];
+    auto it = values.find(text(key, key_len));
+    if (it == values.end()) return TOKEND_NOT_FOUND;
+    self(store)->host->reply_value(reply, it->second.data(), it->second.size());
+    values.erase(it);
+    return TOKEND_OK;
+}
+
+tokend_status f_list(tokend_store* store, tokend_namespace ns, const void* cursor, size_t cursor_len, uint32_t limit,
+                     tokend_reply* reply) {
+    if (switched_off(self(store), reply)) return TOKEND_UNAVAILABLE;
+    std::lock_guard<std::mutex> hold(self(store)->mutex);
+    auto& values = self(store)->values[ns];
+    auto it = cursor_len ? values.upper_bound(text(cursor, cursor_len)) : values.begin();
+    for (uint32_t given = 0; it != values.end(); ++it) {
+        if (self(store)->host->reply_key(reply, it->first.data(), it->first.size()) != 0 || ++given == limit) {
+            if (std::next(it) != values.end()) self(store)->host->reply_cursor(reply, it->first.data(), it->first.size());
+            break;
+        }
+    }
+    return TOKEND_OK;
+}
+
+const tokend_store_plugin kTable = {
+    sizeof(tokend_store_plugin), TOKEND_STORE_ABI_VERSION, "faulty", "1.0.0", TOKEND_STORE_CAP_THREAD_SAFE,
+    f_open, f_close, f_get, f_put, f_del, f_take, f_list, nullptr, nullptr, nullptr, nullptr};
+
+}  // namespace
+
+extern "C" TOKEND_EXPORT uint32_t tokend_store_abi_version(void) { return TOKEND_STORE_ABI_VERSION; }
+extern "C" TOKEND_EXPORT const tokend_store_plugin* tokend_store_plugin_entry(void) { return &kTable; }
