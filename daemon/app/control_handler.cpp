@@ -29,9 +29,8 @@ bool bool_param(const Json& params, const char* name, bool* out, std::string* er
 
 }  // namespace
 
-ControlHandler::ControlHandler(TokenService& service, EventHub& events, const ControlConfig& config,
-                               const Clock& clock)
-    : service_(service), events_(events), config_(config), clock_(clock) {}
+ControlHandler::ControlHandler(TokenService& service, EventHub& events, const ControlConfig& config)
+    : service_(service), events_(events), config_(config) {}
 
 bool ControlHandler::allowed(const AccessList& list, const PeerCredentials& peer) const {
     if (list.open()) return true;

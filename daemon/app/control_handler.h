@@ -16,7 +16,7 @@ namespace tokend {
 
 class ControlHandler {
 public:
-    ControlHandler(TokenService& service, EventHub& events, const ControlConfig& config, const Clock& clock);
+    ControlHandler(TokenService& service, EventHub& events, const ControlConfig& config);
 
     void handle(const std::shared_ptr<ControlServer::Session>& session, ControlRequest&& request,
                 std::function<void(std::string)> respond);
@@ -31,7 +31,6 @@ private:
     TokenService& service_;
     EventHub& events_;
     const ControlConfig& config_;
-    const Clock& clock_;
     const ControlServer* server_ = nullptr;
     std::map<std::string, uint64_t> requests_by_op_;
     uint64_t denied_ = 0;

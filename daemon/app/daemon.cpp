@@ -68,7 +68,7 @@ Daemon::Daemon(const Config& config, const std::string& default_plugin_dir) : co
         http_client_ = std::make_unique<HttpClient>(&loop_, HttpClientOptions{});
         outbound_ = std::make_unique<OutboundSender>(&loop_, *http_client_, RetryPolicy{}, clock_,
                                                      config_.integration.request_timeout);
-        service_ = std::make_unique<TokenService>(&loop_, *executor_, *store_, *outbound_, events_, clock_, config_,
+        service_ = std::make_unique<TokenService>(*executor_, *store_, *outbound_, events_, clock_, config_,
                                                   std::move(client_secret), std::move(bot_token));
         service_->load_contexts();
         start_listeners();
@@ -118,7 +118,7 @@ void Daemon::start_listeners() {
     limits.max_line_bytes = config_.control.max_line_bytes;
     limits.max_connections = config_.control.max_connections;
     limits.idle_timeout = config_.control.idle_timeout;
-    control_handler_ = std::make_unique<ControlHandler>(*service_, events_, config_.control, clock_);
+    control_handler_ = std::make_unique<ControlHandler>(*service_, events_, config_.control);
     control_server_ = std::make_unique<ControlServer>(
         &loop_, limits,
         [this](const std::shared_ptr<ControlServer::Session>& session, ControlRequest&& request,

@@ -33,11 +33,9 @@ std::string oauth_error(const std::string& body) {
 
 }  // namespace
 
-TokenService::TokenService(uv_loop_t* loop, Executor& executor, Store& store, OutboundSender& outbound,
-                           EventHub& events, const Clock& clock, const Config& config, Secret client_secret,
-                           Secret bot_token)
-    : loop_(loop),
-      executor_(executor),
+TokenService::TokenService(Executor& executor, Store& store, OutboundSender& outbound, EventHub& events,
+                           const Clock& clock, const Config& config, Secret client_secret, Secret bot_token)
+    : executor_(executor),
       store_(store),
       outbound_(outbound),
       events_(events),

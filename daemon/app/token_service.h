@@ -45,8 +45,8 @@ public:
     // original's 120 s).
     static constexpr std::chrono::seconds kRefreshMargin{120};
 
-    TokenService(uv_loop_t* loop, Executor& executor, Store& store, OutboundSender& outbound, EventHub& events,
-                 const Clock& clock, const Config& config, Secret client_secret, Secret bot_token);
+    TokenService(Executor& executor, Store& store, OutboundSender& outbound, EventHub& events, const Clock& clock,
+                 const Config& config, Secret client_secret, Secret bot_token);
 
     // Start-up, before the loop runs: reads every stored context into memory.
     // Unreadable ones are logged and skipped (left in the store untouched).
@@ -99,7 +99,6 @@ private:
     void sweep_in_background();
     void track(int delta);
 
-    uv_loop_t* loop_;
     Executor& executor_;
     Store& store_;
     OutboundSender& outbound_;
