@@ -115,7 +115,11 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         if (!bool_param(params, "force", &force, &error)) return bad(error);
         service_.flow_maintenance(force, reply);
     } else if (request.op == "stats") {
-        respond(encode_ok(id, stats()));
+        service_.count_pending_flows([this, id, respond](long long flows) {
+            Json result = stats();
+            result["pending_flows"] = flows >= 0 ? Json(flows) : Json();  // null: the store did not answer
+            respond(encode_ok(id, result));
+        });
     } else if (request.op == "watch") {
         std::string filter;
         if (auto it = params.find("user_id"); it != params.end() && !it->is_null()) {

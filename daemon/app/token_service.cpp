@@ -607,6 +607,28 @@ void TokenService::flow_maintenance(bool force, OpCallback done) {
 
 // ---- stats ----
 
+void TokenService::count_pending_flows(std::function<void(long long)> done) {
+    track(+1);
+    struct Counted {
+        StoreStatus status;
+        long long flows = 0;
+    };
+    executor_.submit<Counted>(
+        [this] {
+            Counted counted;
+            counted.status = store_.for_each_key(Ns::flow, [&](std::string_view) {
+                ++counted.flows;
+                return true;
+            });
+            return counted;
+        },
+        [this, done = std::move(done)](Counted counted) {
+            note_store(counted.status);
+            done(counted.status.ok() ? counted.flows : -1);
+            track(-1);
+        });
+}
+
 Json TokenService::stats_json() const {
     Json redirects = Json::object();
     for (const auto& [outcome, count] : counters_.redirects) redirects[outcome] = count;

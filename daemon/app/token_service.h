@@ -67,6 +67,8 @@ public:
     void flow_maintenance(bool force, OpCallback done);
 
     Json stats_json() const;
+    // Pending flows in the store (all processes'), counted on the executor; -1 if it failed.
+    void count_pending_flows(std::function<void(long long)> done);
     const ServiceCounters& counters() const { return counters_; }
     bool store_healthy() const { return store_healthy_; }
     size_t users() const { return contexts_.size(); }

@@ -163,6 +163,10 @@ class Operations(ControlTest):
         stats = self.client.stats()
         for key in ("users", "flows", "refreshes", "requests", "control_clients", "store", "uptime_seconds"):
             self.assertIn(key, stats)
+        self.assertEqual(stats["pending_flows"], 0)
+        self.client.start_flow("alice")
+        self.client.start_flow("bob")
+        self.assertEqual(self.client.stats()["pending_flows"], 2)
         self.assertEqual(stats["store"]["healthy"], True)
         self.assertGreaterEqual(stats["requests"]["ping"], 1)
 

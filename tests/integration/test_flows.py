@@ -321,7 +321,14 @@ class NoSecretsLeak(FlowTest):
 
     def test_no_token_code_or_secret_in_logs_pages_or_events(self):
         pages = []
-        flow, query, (status, _, body) = self.tokend.complete_flow("alice")
+        # The PKCE verifier is kept server-side, in the flows file beside the users file.
+        pending = self.client.start_flow("alice")
+        with open(os.path.join(self.tokend.dir, "state", "users.flows.yml")) as f:
+            flows_file = f.read()
+        verifier = flows_file.split("code_verifier:", 1)[1].split("\n", 1)[0].strip().strip('"')
+        self.assertGreaterEqual(len(verifier), 43)
+        query = self.tokend.authorize(pending["auth_url"], {"user_id": "alice"})
+        status, _, body = self.tokend.redirect(query)
         pages.append(body)
         self.assertEqual(status, 200)
         code = urllib.parse.parse_qs(query)["code"][0]
@@ -335,7 +342,7 @@ class NoSecretsLeak(FlowTest):
         renewed = self.client.get_user_context("alice")["tokens"]
         self.tokend.stop()
         everything = self.tokend.log() + "".join(pages)
-        for secret in ["SENTINEL-CLIENT-SECRET-7f3a", "SENTINEL-BOT-TOKEN-91c2", code, access, refresh,
+        for secret in ["SENTINEL-CLIENT-SECRET-7f3a", "SENTINEL-BOT-TOKEN-91c2", code, verifier, access, refresh,
                        renewed["access_token"], renewed["refresh_token"]]:
             self.assertNotIn(secret, everything)
 
