@@ -1,6 +1,7 @@
 // tokend: wires configuration, logging and the daemon together. Nothing else.
 #include "app/daemon.h"
 #include "app/logging.h"
+#include "app/service_manager.h"
 #include "config/config.h"
 #include "host/store_plugin.h"
 
@@ -8,12 +9,30 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+
+namespace {
+
+// An installed tokend finds the plugins installed beside it (<prefix>/bin/tokend
+// and <prefix>/TOKEND_PLUGIN_INSTALL_DIR), so a package unpacked under another
+// root runs with its own plugins; otherwise the directory compiled in.
+std::string default_plugin_dir() {
+    std::error_code error;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (!error) {
+        const std::filesystem::path beside = exe.parent_path().parent_path() / TOKEND_PLUGIN_INSTALL_DIR;
+        if (exe.parent_path().filename() == "bin" && std::filesystem::is_directory(beside, error)) return beside.string();
+    }
+    return TOKEND_DEFAULT_PLUGIN_DIR;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"tokend: holds chat bots' users' OAuth tokens"};
     std::string config_path;
-    std::string plugin_dir = TOKEND_DEFAULT_PLUGIN_DIR;
+    std::string plugin_dir = default_plugin_dir();
     std::string log_level;
     bool check_only = false;
     app.add_option("-c,--config", config_path, "configuration file (default: the embedded default)");
@@ -37,10 +56,11 @@ int main(int argc, char** argv) {
             return 0;
         }
         spdlog::info("configuration: {}", config_path.empty() ? "embedded default" : config_path);
-        tokend::Daemon daemon(config, plugin_dir);
+        tokend::Daemon daemon(config, tokend::DaemonOptions{config_path, env, log_level, plugin_dir});
         return daemon.run();
     } catch (const std::exception& error) {
-        // Start-up errors are fatal and said once, plainly.
+        // Start-up errors are fatal and said once, plainly (and to systemctl status).
+        tokend::notify_service_manager(std::string("STATUS=cannot start: ") + error.what());
         if (spdlog::default_logger_raw() && spdlog::get("tokend")) {
             spdlog::critical("cannot start: {}", error.what());
         } else {

@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libssl-dev libsystemd-dev libhttp-parser-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-yaml redis-server
+  prometheus-cpp-dev prometheus systemd
 )
 
 missing=()

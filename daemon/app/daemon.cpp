@@ -2,6 +2,8 @@
 
 #include "app/logging.h"
 #include "app/secret_loader.h"
+#include "app/service_manager.h"
+#include "config/config_reload.h"
 
 #include <spdlog/spdlog.h>
 
@@ -19,6 +21,7 @@ namespace {
 constexpr size_t kStoreThreads = 4;
 constexpr std::chrono::milliseconds kHttpGrace{5000};
 constexpr std::chrono::milliseconds kDrainDeadline{10000};
+constexpr size_t kMetricsConnections = 16;
 
 void ensure_directory(const std::string& path, mode_t mode, const char* what) {
     std::error_code error;
@@ -36,6 +39,32 @@ long group_id(const std::string& name) {
     throw std::runtime_error("control.group: no group called " + name);
 }
 
+std::string joined(const std::vector<std::string>& words) {
+    std::string text;
+    for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
+    return text;
+}
+
+struct LoadedSecrets {
+    Secret client_secret;
+    Secret bot_token;
+};
+
+// Reads the integration's secrets (at start and on reload). Throws with a
+// message that names the source, never the secret.
+LoadedSecrets load_integration_secrets(const IntegrationConfig& integration) {
+    LoadedSecrets secrets;
+    if (!integration.configured) return secrets;
+    secrets.client_secret = load_secret(integration.client_secret_source, "integration.client_secret");
+    if (secrets.client_secret.empty()) {
+        throw std::runtime_error(
+            "integration.client_secret is not set: give {file: PATH} or {env: NAME}, or a systemd credential "
+            "called client_secret");
+    }
+    secrets.bot_token = load_secret(integration.bot_token_source, "integration.bot_token");
+    return secrets;
+}
+
 void close_handle(uv_handle_t* handle, int* pending) {
     ++*pending;
     handle->data = pending;
@@ -44,32 +73,28 @@ void close_handle(uv_handle_t* handle, int* pending) {
 
 }  // namespace
 
-Daemon::Daemon(const Config& config, const std::string& default_plugin_dir) : config_(config) {
+Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), options_(std::move(options)) {
     ensure_directory(config_.state_dir, 0700, "state");
-    Secret client_secret, bot_token;
-    if (config_.integration.configured) {
-        client_secret = load_secret(config_.integration.client_secret_source, "integration.client_secret");
-        if (client_secret.empty()) {
-            throw std::runtime_error(
-                "integration.client_secret is not set: give {file: PATH} or {env: NAME}, or a systemd credential "
-                "called client_secret");
-        }
-        bot_token = load_secret(config_.integration.bot_token_source, "integration.bot_token");
-        if (bot_token.empty()) spdlog::warn("no bot token configured: users will not be told how their flows ended");
-    } else {
+    LoadedSecrets secrets = load_integration_secrets(config_.integration);
+    if (!config_.integration.configured) {
         spdlog::warn("no OAuth integration configured: start_flow is refused until 'integration' is set");
+    } else if (secrets.bot_token.empty()) {
+        spdlog::warn("no bot token configured: users will not be told how their flows ended");
     }
 
     if (int rc = uv_loop_init(&loop_); rc != 0) throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
     loop_initialized_ = true;
     try {
-        open_store(default_plugin_dir);
+        open_store(options_.default_plugin_dir);
         executor_ = std::make_unique<Executor>(&loop_, kStoreThreads);
         http_client_ = std::make_unique<HttpClient>(&loop_, HttpClientOptions{});
         outbound_ = std::make_unique<OutboundSender>(&loop_, *http_client_, RetryPolicy{}, clock_,
                                                      config_.integration.request_timeout);
+        outbound_->set_observer([this](const OutboundHttp& request, int status, std::chrono::steady_clock::duration took) {
+            observe_provider(request, status, took);
+        });
         service_ = std::make_unique<TokenService>(*executor_, *store_, *outbound_, events_, clock_, config_,
-                                                  std::move(client_secret), std::move(bot_token));
+                                                  std::move(secrets.client_secret), std::move(secrets.bot_token));
         service_->load_contexts();
         start_listeners();
     } catch (...) {
@@ -81,12 +106,14 @@ Daemon::Daemon(const Config& config, const std::string& default_plugin_dir) : co
 // A failed start-up: close whatever was opened, without ceremony, so that the
 // loop closes and nothing leaks on the way to the fatal exit.
 void Daemon::abandon_start() noexcept {
+    if (metrics_server_) metrics_server_->close(std::chrono::milliseconds(0), nullptr);
     if (http_server_) http_server_->close(std::chrono::milliseconds(0), nullptr);
     if (control_server_) control_server_->close(nullptr);
     if (sweep_timer_started_) uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
     if (http_client_) http_client_->close([] {});
     if (executor_) executor_->shutdown(nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);
+    metrics_server_.reset();
     http_server_.reset();
     control_server_.reset();
     service_.reset();
@@ -107,13 +134,12 @@ void Daemon::open_store(const std::string& default_plugin_dir) {
     StoreLogSink sink = [name](tokend_log_level level, std::string_view message) { log_from_plugin(name, level, message); };
     const StoreStatus opened = Store::open(plugin, config_.store.options.dump(), sink, &store_);
     if (!opened.ok()) throw std::runtime_error("cannot open the " + name + " store: " + opened.describe());
+    store_->set_call_observer([this](std::string_view operation, std::chrono::steady_clock::duration took,
+                                     const StoreStatus& status) { metrics_.observe_store(operation, took, status); });
 }
 
 void Daemon::start_listeners() {
-    ensure_directory(std::filesystem::path(config_.control.socket).parent_path().string().empty()
-                         ? "."
-                         : std::filesystem::path(config_.control.socket).parent_path().string(),
-                     0755, "runtime");
+    const ActivatedSockets activated = take_activated_sockets();
     ControlLimits limits;
     limits.max_line_bytes = config_.control.max_line_bytes;
     limits.max_connections = config_.control.max_connections;
@@ -126,8 +152,16 @@ void Daemon::start_listeners() {
             control_handler_->handle(session, std::move(request), std::move(respond));
         });
     control_handler_->set_server(control_server_.get());
-    control_server_->listen(config_.control.socket, config_.control.mode, group_id(config_.control.group));
-    spdlog::info("control socket listening on {}", config_.control.socket);
+    if (activated.control >= 0) {
+        // The socket unit decides path, mode and group; control.socket/mode/group are not used.
+        control_server_->adopt(activated.control);
+        spdlog::info("control socket: serving the one passed by the service manager");
+    } else {
+        const std::filesystem::path parent = std::filesystem::path(config_.control.socket).parent_path();
+        ensure_directory(parent.empty() ? "." : parent.string(), 0755, "runtime");
+        control_server_->listen(config_.control.socket, config_.control.mode, group_id(config_.control.group));
+        spdlog::info("control socket listening on {}", config_.control.socket);
+    }
 
     routes_ = std::make_unique<HttpRoutes>(*service_);
     HttpLimits http_limits;
@@ -137,21 +171,165 @@ void Daemon::start_listeners() {
     http_server_ = std::make_unique<HttpServer>(&loop_, http_limits, [this](HttpRequest&& request, HttpResponder respond) {
         routes_->handle(std::move(request), std::move(respond));
     });
-    for (const HttpListen& address : config_.http.listen) {
-        const int port = http_server_->listen(address.host, address.port);
-        spdlog::info("redirect endpoint listening on http://{}:{}/redirect",
+    if (!activated.http.empty()) {
+        for (const int fd : activated.http) {
+            const int port = http_server_->adopt(fd);
+            spdlog::info("redirect endpoint listening on an activated socket, port {}", port);
+        }
+    } else {
+        for (const HttpListen& address : config_.http.listen) {
+            const int port = http_server_->listen(address.host, address.port);
+            spdlog::info("redirect endpoint listening on http://{}:{}/redirect",
+                         address.host.find(':') != std::string::npos ? "[" + address.host + "]" : address.host, port);
+        }
+    }
+    start_metrics(activated.metrics);
+    start_sweep_timer();
+}
+
+// GET /metrics on listeners of its own (never the public one), so that it can
+// stay on loopback or behind a firewall while /redirect faces the internet.
+void Daemon::start_metrics(const std::vector<int>& activated) {
+    if (activated.empty() && config_.metrics.listen.empty()) return;
+    HttpLimits limits;
+    limits.max_connections = kMetricsConnections;
+    limits.request_timeout = config_.http.request_timeout;
+    limits.idle_timeout = config_.http.idle_timeout;
+    metrics_server_ = std::make_unique<HttpServer>(&loop_, limits, [this](HttpRequest&& request, HttpResponder respond) {
+        serve_metrics(std::move(request), std::move(respond));
+    });
+    if (!activated.empty()) {
+        for (const int fd : activated) {
+            spdlog::info("metrics listening on an activated socket, port {}", metrics_server_->adopt(fd));
+        }
+        return;
+    }
+    for (const HttpListen& address : config_.metrics.listen) {
+        const int port = metrics_server_->listen(address.host, address.port);
+        spdlog::info("metrics listening on http://{}:{}/metrics",
                      address.host.find(':') != std::string::npos ? "[" + address.host + "]" : address.host, port);
     }
+}
 
-    uv_timer_init(&loop_, &sweep_timer_);
-    sweep_timer_started_ = true;
-    sweep_timer_.data = this;
+void Daemon::serve_metrics(HttpRequest&& request, HttpResponder respond) {
+    HttpResponse response;
+    response.headers.emplace_back("Cache-Control", "no-store");
+    if (request.path != "/metrics") {
+        response.status = 404;
+        response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+        response.body = "not found: metrics are at /metrics\n";
+        respond(std::move(response));
+        return;
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+        response.status = 405;
+        response.headers.emplace_back("Allow", "GET, HEAD");
+        respond(std::move(response));
+        return;
+    }
+    MetricsSnapshot snapshot;
+    snapshot.counters = service_->counters();
+    snapshot.users = service_->users();
+    snapshot.store_healthy = service_->store_healthy();
+    snapshot.control_clients = control_server_ ? control_server_->connections() : 0;
+    snapshot.http_connections = http_server_ ? http_server_->connections() : 0;
+    // Pending flows live in the store: counted on the executor, answered after.
+    service_->count_pending_flows([this, snapshot, respond](long long pending) mutable {
+        snapshot.pending_flows = pending;
+        HttpResponse response;
+        response.status = 200;
+        response.headers.emplace_back("Content-Type", Metrics::kContentType);
+        response.headers.emplace_back("Cache-Control", "no-store");
+        response.body = metrics_.render(snapshot);
+        respond(std::move(response));
+    });
+}
+
+void Daemon::observe_provider(const OutboundHttp& request, int status, std::chrono::steady_clock::duration took) {
+    const OAuthSettings& oauth = config_.integration.oauth;
+    std::string_view endpoint = "other";
+    if (request.url == oauth.token_service) {
+        endpoint = "token";
+    } else if (request.url.rfind(oauth.api_base + "/people", 0) == 0) {
+        endpoint = "people";
+    } else if (request.url.rfind(oauth.api_base + "/messages", 0) == 0) {
+        endpoint = "messages";
+    }
+    metrics_.observe_provider_request(endpoint, status, took);
+}
+
+void Daemon::start_sweep_timer() {
+    if (!sweep_timer_started_) {
+        uv_timer_init(&loop_, &sweep_timer_);
+        sweep_timer_started_ = true;
+        sweep_timer_.data = this;
+    }
     const auto interval = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(config_.flows.maintenance_interval).count());
     uv_timer_start(&sweep_timer_, [](uv_timer_t* timer) {
         auto* self = static_cast<Daemon*>(timer->data);
         self->service_->flow_maintenance(false, [](OpResult) {});
     }, interval, interval);
+}
+
+// WATCHDOG=1 from the loop itself: a loop stuck in a callback stops the
+// keep-alives and the service manager restarts tokend.
+void Daemon::start_watchdog() {
+    const auto interval = watchdog_keepalive_interval();
+    if (interval.count() == 0) return;
+    uv_timer_init(&loop_, &watchdog_timer_);
+    watchdog_started_ = true;
+    const auto ms = std::max<uint64_t>(1, static_cast<uint64_t>(interval.count() / 1000));
+    uv_timer_start(&watchdog_timer_, [](uv_timer_t*) { notify_service_manager("WATCHDOG=1"); }, ms, ms);
+    spdlog::info("watchdog: keep-alive every {} ms", ms);
+}
+
+std::string Daemon::status_line() const {
+    std::string line = "serving " + std::to_string(service_->users()) + " users";
+    if (!service_->store_healthy()) line += "; store unavailable";
+    return line;
+}
+
+// SIGHUP: read the configuration and the secrets again; apply what is safe,
+// report what needs a restart, and keep everything as it runs when the new
+// configuration cannot be read. The file is small: reading it on the loop
+// thread is a pause of a millisecond.
+void Daemon::reload() {
+    if (stopping_) return;
+    notify_service_manager("RELOADING=1");
+    const std::string source = options_.config_path.empty() ? "embedded default" : options_.config_path;
+    spdlog::info("SIGHUP received: reloading {}", source);
+    try {
+        Config next = options_.config_path.empty() ? default_config(options_.env)
+                                                    : load_config_file(options_.config_path, options_.env);
+        if (!options_.log_level_override.empty()) next.log.level = options_.log_level_override;
+        const ReloadPlan plan = plan_reload(config_, next);
+        // Secrets come from the new sources; a missing one fails the reload as a whole.
+        IntegrationConfig sources = config_.integration;
+        sources.client_secret_source = next.integration.client_secret_source;
+        sources.bot_token_source = next.integration.bot_token_source;
+        LoadedSecrets secrets = load_integration_secrets(sources);
+        const auto old_interval = config_.flows.maintenance_interval;
+        apply_reloadable(&config_, next);
+        set_log_level(config_.log.level);
+        if (config_.integration.configured && secrets.bot_token.empty()) {
+            spdlog::warn("no bot token configured: users will not be told how their flows ended");
+        }
+        service_->reconfigure(config_, std::move(secrets.client_secret), std::move(secrets.bot_token));
+        if (config_.flows.maintenance_interval != old_interval) start_sweep_timer();
+        spdlog::info("reload: applied{}; secrets read again", plan.applied.empty() ? " (no key changed)"
+                                                                                   : ": " + joined(plan.applied));
+        if (!plan.restart_required.empty()) {
+            spdlog::warn("reload: not applied, needs a restart: {} (still running with the old values)",
+                         joined(plan.restart_required));
+        }
+        notify_service_manager("READY=1\nSTATUS=" + status_line() +
+                               (plan.restart_required.empty() ? "" : "; restart needed for " +
+                                                                         joined(plan.restart_required)));
+    } catch (const std::exception& error) {
+        spdlog::error("reload failed, still running with the previous configuration: {}", error.what());
+        notify_service_manager("READY=1\nSTATUS=" + status_line() + "; last reload failed (see the log)");
+    }
 }
 
 Daemon::~Daemon() = default;
@@ -166,8 +344,14 @@ int Daemon::run() {
             static_cast<Daemon*>(signal->data)->begin_shutdown(number == SIGINT ? "SIGINT" : "SIGTERM");
         }, signum);
     }
-    spdlog::info("tokend {} running (pid {}): {} users; Ctrl-C or SIGTERM stops it", TOKEND_VERSION, ::getpid(),
-                 service_->users());
+    uv_signal_init(&loop_, &sighup_);
+    sighup_.data = this;
+    uv_signal_start(&sighup_, [](uv_signal_t* signal, int) { static_cast<Daemon*>(signal->data)->reload(); }, SIGHUP);
+    start_watchdog();
+    spdlog::info("tokend {} running (pid {}): {} users; Ctrl-C or SIGTERM stops it, SIGHUP reloads", TOKEND_VERSION,
+                 ::getpid(), service_->users());
+    // Listeners are bound and the store is open: from here on requests are served.
+    notify_service_manager("READY=1\nSTATUS=" + status_line());
     uv_run(&loop_, UV_RUN_DEFAULT);
 
     // Every handle is closed by now; a non-zero close would mean a leaked handle.
@@ -175,6 +359,7 @@ int Daemon::run() {
     loop_initialized_ = false;
     control_server_.reset();
     http_server_.reset();
+    metrics_server_.reset();
     service_.reset();
     outbound_.reset();
     http_client_.reset();
@@ -197,14 +382,16 @@ void Daemon::begin_shutdown(const char* why) {
     }
     stopping_ = true;
     spdlog::info("{} received: shutting down (no new connections; finishing in-flight requests)", why);
+    notify_service_manager(std::string("STOPPING=1\nSTATUS=stopping (") + why + "): finishing in-flight requests");
     uv_timer_stop(&sweep_timer_);
     close_handle(reinterpret_cast<uv_handle_t*>(&sweep_timer_), &pending_closes_);
-    auto listeners_left = std::make_shared<int>(2);
+    auto listeners_left = std::make_shared<int>(metrics_server_ ? 3 : 2);
     auto one_closed = [this, listeners_left] {
         if (--*listeners_left == 0) after_listeners_closed();
     };
     control_server_->close(one_closed);
     http_server_->close(kHttpGrace, one_closed);
+    if (metrics_server_) metrics_server_->close(std::chrono::milliseconds(0), one_closed);
 }
 
 void Daemon::after_listeners_closed() {
@@ -232,7 +419,10 @@ void Daemon::after_listeners_closed() {
     });
 }
 
+// The watchdog keeps beating until here: a slow drain is not a hang.
 void Daemon::close_last_handles() {
+    if (watchdog_started_) uv_close(reinterpret_cast<uv_handle_t*>(&watchdog_timer_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
 }

@@ -5,6 +5,7 @@
 #include "app/control_handler.h"
 #include "app/event_hub.h"
 #include "app/http_routes.h"
+#include "app/metrics.h"
 #include "app/outbound_sender.h"
 #include "app/system_clock.h"
 #include "app/token_service.h"
@@ -22,29 +23,47 @@
 
 namespace tokend {
 
+// Where the configuration came from, so that SIGHUP can read it again.
+struct DaemonOptions {
+    std::string config_path;         // empty: the embedded default
+    ConfigEnvironment env;
+    std::string log_level_override;  // --log-level, kept across reloads
+    std::string default_plugin_dir;
+};
+
 class Daemon {
 public:
-    // Opens the store, reads secrets and contexts, binds the listeners. Throws
-    // PluginLoadError, ConfigError or std::runtime_error with an operator-facing
-    // message on failure.
-    Daemon(const Config& config, const std::string& default_plugin_dir);
+    // Opens the store, reads secrets and contexts, binds the listeners (or takes
+    // the ones passed by socket activation). Throws PluginLoadError, ConfigError
+    // or std::runtime_error with an operator-facing message on failure.
+    Daemon(const Config& config, DaemonOptions options);
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
 
-    // Runs until SIGINT or SIGTERM, then shuts down gracefully. Returns the exit code.
+    // Tells the service manager it is ready, runs until SIGINT or SIGTERM, then
+    // shuts down gracefully. SIGHUP reloads. Returns the exit code.
     int run();
 
 private:
     void open_store(const std::string& default_plugin_dir);
     void start_listeners();
+    void start_metrics(const std::vector<int>& activated);
+    void serve_metrics(HttpRequest&& request, HttpResponder respond);
+    void observe_provider(const OutboundHttp& request, int status, std::chrono::steady_clock::duration took);
+    void start_sweep_timer();
+    void start_watchdog();
+    void reload();
+    std::string status_line() const;
     void begin_shutdown(const char* why);
     void after_listeners_closed();
     void close_last_handles();
     void abandon_start() noexcept;
 
     Config config_;
+    DaemonOptions options_;
     SystemClock clock_;
+    Metrics metrics_;
     uv_loop_t loop_{};
     bool loop_initialized_ = false;
     std::unique_ptr<Store> store_;
@@ -57,10 +76,14 @@ private:
     std::unique_ptr<ControlServer> control_server_;
     std::unique_ptr<HttpRoutes> routes_;
     std::unique_ptr<HttpServer> http_server_;
+    std::unique_ptr<HttpServer> metrics_server_;  // only with metrics.listen or an activated metrics socket
     uv_timer_t sweep_timer_{};
     bool sweep_timer_started_ = false;
+    uv_timer_t watchdog_timer_{};
+    bool watchdog_started_ = false;
     uv_signal_t sigint_{};
     uv_signal_t sigterm_{};
+    uv_signal_t sighup_{};
     bool stopping_ = false;
     int pending_closes_ = 0;
 };

@@ -6,14 +6,30 @@
 
 namespace tokend {
 
+namespace {
+
+spdlog::level::level_enum parse_level(const std::string& level) {
+    const auto parsed = spdlog::level::from_str(level);
+    if (parsed == spdlog::level::off && level != "off") throw std::invalid_argument("unknown log level " + level);
+    return parsed;
+}
+
+}  // namespace
+
 void init_logging(const std::string& level) {
     auto logger = spdlog::stderr_color_mt("tokend");
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
-    const auto parsed = spdlog::level::from_str(level);
-    if (parsed == spdlog::level::off && level != "off") throw std::invalid_argument("unknown log level " + level);
-    logger->set_level(parsed);
+    logger->set_level(parse_level(level));
     logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(logger);
+}
+
+void set_log_level(const std::string& level) {
+    const auto parsed = parse_level(level);
+    if (spdlog::default_logger()->level() != parsed) {
+        spdlog::info("log level is now {}", level);
+        spdlog::default_logger()->set_level(parsed);
+    }
 }
 
 void log_from_plugin(std::string_view plugin, tokend_log_level level, std::string_view message) {

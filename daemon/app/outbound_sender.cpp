@@ -39,7 +39,11 @@ void OutboundSender::attempt(Pending* pending) {
     }
     request.headers.emplace_back("Accept", "application/json");
     request.body = pending->request.body.reveal();
-    client_.send(std::move(request), [this, pending](HttpClientResponse response) {
+    const auto started = std::chrono::steady_clock::now();
+    client_.send(std::move(request), [this, pending, started](HttpClientResponse response) {
+        if (observer_ && !response.cancelled) {
+            observer_(pending->request, response.status, std::chrono::steady_clock::now() - started);
+        }
         OutboundResult result{response.status, std::move(response.body), std::move(response.error), pending->attempts};
         if (!pending->request.retry_allowed || closing_ || response.cancelled) {
             finish(pending, std::move(result));

@@ -24,6 +24,11 @@ struct OutboundResult {
     int attempts = 0;
 };
 
+// Sees every attempt (a retried request is seen once per attempt): the request,
+// the HTTP status (0: no answer) and how long the attempt took. For metrics.
+using OutboundObserver =
+    std::function<void(const OutboundHttp& request, int status, std::chrono::steady_clock::duration took)>;
+
 class OutboundSender {
 public:
     OutboundSender(uv_loop_t* loop, HttpClient& client, RetryPolicy policy, const Clock& clock,
@@ -31,6 +36,8 @@ public:
     ~OutboundSender();
 
     void send(const OutboundHttp& request, std::function<void(OutboundResult)> done);
+
+    void set_observer(OutboundObserver observer) { observer_ = std::move(observer); }
 
     // Cancels retries that are waiting (their done gets status 0, "cancelled"),
     // then calls closed. Requests already with the client finish through it.
@@ -52,6 +59,7 @@ private:
     bool closing_ = false;
     size_t timers_open_ = 0;
     std::function<void()> closed_;
+    OutboundObserver observer_;
 };
 
 }  // namespace tokend

@@ -73,6 +73,11 @@ public:
     bool store_healthy() const { return store_healthy_; }
     size_t users() const { return contexts_.size(); }
 
+    // Reload (SIGHUP): takes the integration settings and the secrets again.
+    // The daemon has already updated `config` (the Config given at
+    // construction) in place with what may change. In token_service_reload.cpp.
+    void reconfigure(const Config& config, Secret client_secret, Secret bot_token);
+
     // Stops starting new work; `idle` is called once nothing is in flight.
     void drain(std::function<void()> idle);
 

@@ -175,32 +175,40 @@ void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConf
     integration->configured = true;
 }
 
-HttpListen parse_listen_address(const Reader& in, const YAML::Node& node) {
-    const std::string text = in.string(node, "http.listen");
+HttpListen parse_listen_address(const Reader& in, const YAML::Node& node, const std::string& key) {
+    const std::string text = in.string(node, key);
     const size_t colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0) in.fail(node, "http.listen entries look like 127.0.0.1:6001 or [::1]:6001");
+    if (colon == std::string::npos || colon == 0) in.fail(node, key + " entries look like 127.0.0.1:6001 or [::1]:6001");
     std::string host = text.substr(0, colon);
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     YAML::Node port_node(text.substr(colon + 1));
-    return HttpListen{host, static_cast<int>(in.integer(port_node, "http.listen port", 0, 65535))};
+    return HttpListen{host, static_cast<int>(in.integer(port_node, key + " port", 0, 65535))};
+}
+
+// One address or a list of them (http.listen, metrics.listen).
+std::vector<HttpListen> parse_listen(const Reader& in, const YAML::Node& listen, const std::string& key) {
+    std::vector<HttpListen> addresses;
+    if (listen.IsScalar()) {
+        addresses.push_back(parse_listen_address(in, listen, key));
+    } else if (listen.IsSequence()) {
+        for (const auto& item : listen) addresses.push_back(parse_listen_address(in, item, key));
+    } else {
+        in.fail(listen, "'" + key + "' must be an address or a list of addresses");
+    }
+    return addresses;
 }
 
 void parse_http(const Reader& in, const YAML::Node& node, HttpConfig* http) {
     in.check_keys(node, "http", {"listen", "max_connections", "request_timeout_ms", "idle_timeout_ms"});
-    if (node["listen"]) {
-        http->listen.clear();
-        const YAML::Node& listen = node["listen"];
-        if (listen.IsScalar()) {
-            http->listen.push_back(parse_listen_address(in, listen));
-        } else if (listen.IsSequence()) {
-            for (const auto& item : listen) http->listen.push_back(parse_listen_address(in, item));
-        } else {
-            in.fail(listen, "'http.listen' must be an address or a list of addresses");
-        }
-    }
+    if (node["listen"]) http->listen = parse_listen(in, node["listen"], "http.listen");
     if (node["max_connections"]) http->max_connections = static_cast<size_t>(in.integer(node["max_connections"], "http.max_connections", 1, 1000000));
     if (node["request_timeout_ms"]) http->request_timeout = std::chrono::milliseconds(in.integer(node["request_timeout_ms"], "http.request_timeout_ms", 100, 600000));
     if (node["idle_timeout_ms"]) http->idle_timeout = std::chrono::milliseconds(in.integer(node["idle_timeout_ms"], "http.idle_timeout_ms", 100, 3600000));
+}
+
+void parse_metrics(const Reader& in, const YAML::Node& node, MetricsConfig* metrics) {
+    in.check_keys(node, "metrics", {"listen"});
+    if (node["listen"]) metrics->listen = parse_listen(in, node["listen"], "metrics.listen");
 }
 
 void parse_access(const Reader& in, const YAML::Node& node, std::string_view key, AccessList* access) {
@@ -271,7 +279,8 @@ Config parse_config(std::string_view yaml_text, std::string_view source, const C
     }
     if (root.IsNull()) return config;  // an empty file: all defaults
     in.check_keys(root, "top level",
-                  {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "messages", "http", "control"});
+                  {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "messages", "http", "control",
+                   "metrics"});
     if (root["state_dir"]) {
         config.state_dir = in.string(root["state_dir"], "state_dir");
         config.store.options = {{"path", config.state_dir + "/users.yml"}};
@@ -287,6 +296,7 @@ Config parse_config(std::string_view yaml_text, std::string_view source, const C
     if (root["messages"]) parse_messages(in, root["messages"], &config.messages);
     if (root["http"]) parse_http(in, root["http"], &config.http);
     if (root["control"]) parse_control(in, root["control"], &config.control);
+    if (root["metrics"]) parse_metrics(in, root["metrics"], &config.metrics);
     return config;
 }
 

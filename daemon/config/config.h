@@ -84,6 +84,12 @@ struct ControlConfig {
     bool refresh_token_readers_set = false;
 };
 
+// GET /metrics (Prometheus text format) on listeners of its own, apart from
+// the public redirect endpoint. Empty: no metrics listener.
+struct MetricsConfig {
+    std::vector<HttpListen> listen;
+};
+
 struct Config {
     std::string state_dir;    // where the embedded default keeps its files
     std::string runtime_dir;  // where the control socket goes by default
@@ -94,6 +100,7 @@ struct Config {
     MessageTexts messages;
     HttpConfig http;
     ControlConfig control;
+    MetricsConfig metrics;
 };
 
 // Facts from the environment the defaults depend on (read by the caller).

@@ -135,15 +135,22 @@ Store::~Store() {
 }
 
 template <typename Call>
-StoreStatus Store::call(Call&& fn) {
-    if (thread_safe_) return fn();
-    std::lock_guard<std::mutex> hold(serial_);
-    return fn();
+StoreStatus Store::call(std::string_view operation, Call&& fn) {
+    const auto started = std::chrono::steady_clock::now();
+    StoreStatus status;
+    if (thread_safe_) {
+        status = fn();
+    } else {
+        std::lock_guard<std::mutex> hold(serial_);
+        status = fn();
+    }
+    if (observer_) observer_(operation, std::chrono::steady_clock::now() - started, status);
+    return status;
 }
 
 StoreStatus Store::get(Ns ns, std::string_view key, std::string* value) {
     if (key.empty()) return empty_key();
-    return call([&] {
+    return call("get", [&] {
         ReplyBuffer buffer;
         buffer.value = value;
         const tokend_status status = table_.get(instance_, to_c(ns), key.data(), key.size(),
@@ -157,7 +164,7 @@ StoreStatus Store::get(Ns ns, std::string_view key, std::string* value) {
 
 StoreStatus Store::put(Ns ns, std::string_view key, std::string_view value) {
     if (key.empty()) return empty_key();
-    return call([&] {
+    return call("put", [&] {
         ReplyBuffer buffer;
         return finish(table_.put(instance_, to_c(ns), key.data(), key.size(), value.data(),
                                  value.size(), reinterpret_cast<tokend_reply*>(&buffer)),
@@ -167,7 +174,7 @@ StoreStatus Store::put(Ns ns, std::string_view key, std::string_view value) {
 
 StoreStatus Store::del(Ns ns, std::string_view key) {
     if (key.empty()) return empty_key();
-    return call([&] {
+    return call("del", [&] {
         ReplyBuffer buffer;
         return finish(table_.del(instance_, to_c(ns), key.data(), key.size(),
                                  reinterpret_cast<tokend_reply*>(&buffer)),
@@ -177,7 +184,7 @@ StoreStatus Store::del(Ns ns, std::string_view key) {
 
 StoreStatus Store::take(Ns ns, std::string_view key, std::string* value) {
     if (key.empty()) return empty_key();
-    return call([&] {
+    return call("take", [&] {
         ReplyBuffer buffer;
         buffer.value = value;
         const tokend_status status = table_.take(instance_, to_c(ns), key.data(), key.size(),
@@ -195,7 +202,7 @@ StoreStatus Store::list(Ns ns, std::string_view cursor_in, uint32_t limit, Store
     page->keys.clear();
     page->next_cursor.clear();
     if (limit == 0) return StoreStatus::error(StoreCode::invalid, "list limit must be at least 1");
-    return call([&] {
+    return call("list", [&] {
         ReplyBuffer buffer;
         buffer.keys = &page->keys;
         buffer.key_limit = limit;
@@ -232,7 +239,7 @@ StoreStatus Store::lock_acquire(Ns ns, std::string_view key, std::chrono::millis
     if (ttl.count() <= 0 || ttl.count() > UINT32_MAX) {
         return StoreStatus::error(StoreCode::invalid, "lease ttl out of range");
     }
-    return call([&] {
+    return call("lock_acquire", [&] {
         ReplyBuffer buffer;
         *fencing_token = 0;
         return finish(table_.lock_acquire(instance_, to_c(ns), key.data(), key.size(),
@@ -245,7 +252,7 @@ StoreStatus Store::lock_acquire(Ns ns, std::string_view key, std::chrono::millis
 StoreStatus Store::lock_release(Ns ns, std::string_view key, uint64_t fencing_token) {
     if (key.empty()) return empty_key();
     if (!can_lock()) return StoreStatus::error(StoreCode::invalid, "store has no lock capability");
-    return call([&] {
+    return call("lock_release", [&] {
         ReplyBuffer buffer;
         return finish(table_.lock_release(instance_, to_c(ns), key.data(), key.size(),
                                           fencing_token, reinterpret_cast<tokend_reply*>(&buffer)),
@@ -257,7 +264,7 @@ StoreStatus Store::put_fenced(Ns ns, std::string_view key, std::string_view valu
                               uint64_t fencing_token) {
     if (key.empty()) return empty_key();
     if (!can_lock()) return StoreStatus::error(StoreCode::invalid, "store has no lock capability");
-    return call([&] {
+    return call("put_fenced", [&] {
         ReplyBuffer buffer;
         return finish(table_.put_fenced(instance_, to_c(ns), key.data(), key.size(), value.data(),
                                         value.size(), fencing_token,
@@ -271,7 +278,7 @@ StoreStatus Store::subscribe(StoreChangeSink sink) {
     if (subscribed_) return StoreStatus::error(StoreCode::invalid, "already subscribed");
     change_sink_ = std::move(sink);
     subscribed_ = true;
-    return call([&] {
+    return call("subscribe", [&] {
         ReplyBuffer buffer;
         return finish(table_.subscribe(instance_, host_change, &change_sink_,
                                        reinterpret_cast<tokend_reply*>(&buffer)),

@@ -23,6 +23,11 @@ using StoreLogSink = std::function<void(tokend_log_level level, std::string_view
 // Receives change notifications, from any thread.
 using StoreChangeSink = std::function<void(Ns ns, StoreChange change, std::string_view key)>;
 
+// Sees each plugin call's operation name ("get", "put", ...), duration and
+// status, on whichever thread made the call (metrics).
+using StoreCallObserver =
+    std::function<void(std::string_view operation, std::chrono::steady_clock::duration took, const StoreStatus& status)>;
+
 struct StorePage {
     std::vector<std::string> keys;
     std::string next_cursor;  // empty: the listing is complete
@@ -63,12 +68,16 @@ public:
     // Notify capability; invalid when the plugin lacks it or it was already called.
     StoreStatus subscribe(StoreChangeSink sink);
 
+    // Set once, before the store is used from other threads (not synchronized).
+    void set_call_observer(StoreCallObserver observer) { observer_ = std::move(observer); }
+
 private:
     Store(std::shared_ptr<StorePlugin> plugin, StoreLogSink log);
 
-    // Runs one plugin call under the serialization the plugin asked for.
+    // Runs one plugin call under the serialization the plugin asked for, and
+    // shows it to the observer (the wait for serialization included).
     template <typename Call>
-    StoreStatus call(Call&& fn);
+    StoreStatus call(std::string_view operation, Call&& fn);
 
     std::shared_ptr<StorePlugin> plugin_;
     const tokend_store_plugin& table_;
@@ -78,6 +87,7 @@ private:
     StoreLogSink log_;
     StoreChangeSink change_sink_;
     bool subscribed_ = false;
+    StoreCallObserver observer_;
 };
 
 }  // namespace tokend

@@ -1,0 +1,114 @@
+#include "config/config_reload.h"
+
+#include <functional>
+#include <utility>
+
+namespace tokend {
+namespace {
+
+bool same(const HttpListen& a, const HttpListen& b) { return a.host == b.host && a.port == b.port; }
+
+bool same(const std::vector<HttpListen>& a, const std::vector<HttpListen>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (!same(a[i], b[i])) return false;
+    }
+    return true;
+}
+
+bool same(const AccessList& a, const AccessList& b) { return a.uids == b.uids && a.gids == b.gids; }
+
+bool same(const SecretSource& a, const SecretSource& b) {
+    return a.file == b.file && a.env == b.env && a.credential_name == b.credential_name;
+}
+
+// Each key (or group of keys reported under one name) with its comparison.
+using Check = std::pair<const char*, std::function<bool(const Config&, const Config&)>>;
+
+const std::vector<Check>& reloadable_checks() {
+    static const std::vector<Check> checks = {
+        {"log.level", [](const Config& a, const Config& b) { return a.log.level == b.log.level; }},
+        {"flows.ttl", [](const Config& a, const Config& b) { return a.flows.ttl == b.flows.ttl; }},
+        {"flows.maintenance_interval",
+         [](const Config& a, const Config& b) { return a.flows.maintenance_interval == b.flows.maintenance_interval; }},
+        {"messages", [](const Config& a, const Config& b) {
+             const MessageTexts& x = a.messages;
+             const MessageTexts& y = b.messages;
+             return x.authenticated == y.authenticated && x.wrong_user == y.wrong_user && x.denied == y.denied &&
+                    x.provider_error == y.provider_error && x.expired == y.expired &&
+                    x.store_failed == y.store_failed;
+         }},
+        {"integration.client_secret",
+         [](const Config& a, const Config& b) {
+             return same(a.integration.client_secret_source, b.integration.client_secret_source);
+         }},
+        {"integration.bot_token",
+         [](const Config& a, const Config& b) {
+             return same(a.integration.bot_token_source, b.integration.bot_token_source);
+         }},
+    };
+    return checks;
+}
+
+const std::vector<Check>& restart_checks() {
+    static const std::vector<Check> checks = {
+        {"state_dir", [](const Config& a, const Config& b) { return a.state_dir == b.state_dir; }},
+        {"runtime_dir", [](const Config& a, const Config& b) { return a.runtime_dir == b.runtime_dir; }},
+        {"store.plugin", [](const Config& a, const Config& b) { return a.store.plugin == b.store.plugin; }},
+        {"store.plugin_dir", [](const Config& a, const Config& b) { return a.store.plugin_dir == b.store.plugin_dir; }},
+        {"store.options", [](const Config& a, const Config& b) { return a.store.options == b.store.options; }},
+        {"integration", [](const Config& a, const Config& b) {
+             const IntegrationConfig& x = a.integration;
+             const IntegrationConfig& y = b.integration;
+             return x.configured == y.configured && x.oauth.client_id == y.oauth.client_id &&
+                    x.oauth.scopes == y.oauth.scopes && x.oauth.redirect_url == y.oauth.redirect_url &&
+                    x.oauth.auth_service == y.oauth.auth_service && x.oauth.token_service == y.oauth.token_service &&
+                    x.oauth.api_base == y.oauth.api_base && x.oauth.pkce == y.oauth.pkce &&
+                    x.request_timeout == y.request_timeout;
+         }},
+        {"http.listen", [](const Config& a, const Config& b) { return same(a.http.listen, b.http.listen); }},
+        {"http limits", [](const Config& a, const Config& b) {
+             return a.http.max_connections == b.http.max_connections &&
+                    a.http.request_timeout == b.http.request_timeout && a.http.idle_timeout == b.http.idle_timeout;
+         }},
+        {"control.socket", [](const Config& a, const Config& b) {
+             return a.control.socket == b.control.socket && a.control.mode == b.control.mode &&
+                    a.control.group == b.control.group;
+         }},
+        {"control limits", [](const Config& a, const Config& b) {
+             return a.control.max_line_bytes == b.control.max_line_bytes &&
+                    a.control.max_connections == b.control.max_connections &&
+                    a.control.idle_timeout == b.control.idle_timeout;
+         }},
+        {"control.allow", [](const Config& a, const Config& b) {
+             return same(a.control.read, b.control.read) && same(a.control.write, b.control.write) &&
+                    same(a.control.refresh_token_readers, b.control.refresh_token_readers) &&
+                    a.control.refresh_token_readers_set == b.control.refresh_token_readers_set;
+         }},
+        {"metrics.listen", [](const Config& a, const Config& b) { return same(a.metrics.listen, b.metrics.listen); }},
+    };
+    return checks;
+}
+
+}  // namespace
+
+ReloadPlan plan_reload(const Config& running, const Config& next) {
+    ReloadPlan plan;
+    for (const auto& [key, equal] : reloadable_checks()) {
+        if (!equal(running, next)) plan.applied.emplace_back(key);
+    }
+    for (const auto& [key, equal] : restart_checks()) {
+        if (!equal(running, next)) plan.restart_required.emplace_back(key);
+    }
+    return plan;
+}
+
+void apply_reloadable(Config* running, const Config& next) {
+    running->log = next.log;
+    running->flows = next.flows;
+    running->messages = next.messages;
+    running->integration.client_secret_source = next.integration.client_secret_source;
+    running->integration.bot_token_source = next.integration.bot_token_source;
+}
+
+}  // namespace tokend
