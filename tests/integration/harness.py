@@ -4,6 +4,7 @@ ctest sets TOKEND_BIN and TOKEND_PLUGIN_DIR; the fake provider and the Python
 client are imported from the source tree.
 """
 
+import fcntl
 import http.client
 import os
 import re
@@ -89,16 +90,27 @@ class Tokend:
         self.port = None
         self._client = None
 
-    def start(self, timeout=20):
+    def start(self, timeout=20, env=None, activated=None):
+        """Starts tokend. env: variables added to a copy of ours without any of
+        systemd's (NOTIFY_SOCKET, LISTEN_*, WATCHDOG_*). activated: listening
+        sockets passed as systemd does, [(name, socket)], from fd 3 on."""
         self._log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([TOKEND_BIN, "-c", self.config_path, "--plugin-dir", PLUGIN_DIR],
-                                        stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        cwd=self.dir)
+        child_env = {k: v for k, v in os.environ.items()
+                     if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+                                  "WATCHDOG_USEC", "WATCHDOG_PID")}
+        child_env.update(env or {})
+        argv = [TOKEND_BIN, "-c", self.config_path, "--plugin-dir", PLUGIN_DIR]
+        if activated:
+            self.process = spawn_activated(argv, child_env, activated, self._log, self.dir)
+        else:
+            self.process = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, cwd=self.dir, env=child_env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = self.log()
             if " running (pid" in text:
-                match = re.search(r"redirect endpoint listening on http://127\.0\.0\.1:(\d+)/redirect", text)
+                match = re.search(r"redirect endpoint listening on (?:http://127\.0\.0\.1:|an activated socket, port )"
+                                  r"(\d+)", text)
                 self.port = int(match.group(1)) if match else None
                 return self
             if self.process.poll() is not None:
@@ -157,6 +169,55 @@ class Tokend:
         flow = self.client().start_flow(user_id)
         query = self.authorize(flow["auth_url"], {"user_id": as_user or user_id})
         return flow, query, self.redirect(query)
+
+
+class _SpawnedProcess:
+    """What Tokend needs of a Popen, for a process started by os.posix_spawn."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("tokend", timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+    def send_signal(self, sig):
+        if self.returncode is None:
+            os.kill(self.pid, sig)
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+
+def spawn_activated(argv, env, activated, log, cwd):
+    """Starts argv as systemd's socket activation does: the sockets at fds 3..,
+    LISTEN_FDS, LISTEN_FDNAMES, and LISTEN_PID set to the child's own pid (a
+    shell sets it and execs, keeping its pid)."""
+    env = dict(env, LISTEN_FDS=str(len(activated)), LISTEN_FDNAMES=":".join(name for name, _ in activated))
+    # Copies above the target range, so that no dup2 below overwrites a source.
+    sources = [fcntl.fcntl(sock.fileno(), fcntl.F_DUPFD_CLOEXEC, 20) for _, sock in activated]
+    actions = [(os.POSIX_SPAWN_DUP2, log.fileno(), 1), (os.POSIX_SPAWN_DUP2, log.fileno(), 2),
+               (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0)]
+    actions += [(os.POSIX_SPAWN_DUP2, fd, 3 + i) for i, fd in enumerate(sources)]
+    shell = ["/bin/sh", "-c", 'cd "$1" && shift && export LISTEN_PID=$$ && exec "$@"', "sh", cwd] + argv
+    try:
+        pid = os.posix_spawn("/bin/sh", shell, env, file_actions=actions)
+    finally:
+        for fd in sources:
+            os.close(fd)
+    return _SpawnedProcess(pid)
 
 
 def start_fake(users=(("alice", "alice@example.com"), ("bob", "bob@example.com")), **options):

@@ -1,0 +1,353 @@
+"""tokend under a service manager, without systemd: a fake $NOTIFY_SOCKET
+(READY, STATUS, WATCHDOG, STOPPING), socket activation ($LISTEN_FDS) of the
+control socket, the redirect port and the metrics port, SIGHUP reload, and
+GET /metrics checked by promtool."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import Tokend, http_get, start_fake
+from tokend_client import TokendError
+
+
+class NotifyListener:
+    """A datagram socket standing in for systemd's notify socket."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="tokend-notify-", dir="/tmp")
+        self.path = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.messages = []  # (monotonic time, {key: value})
+
+    def receive(self, timeout):
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(4096)
+        except socket.timeout:
+            return None
+        fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+        self.messages.append((time.monotonic(), fields))
+        return fields
+
+    def wait_for(self, key, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fields = self.receive(max(0.01, deadline - time.monotonic()))
+            if fields and key in fields:
+                return fields
+        raise AssertionError(f"no {key} notification within {timeout} s; got {self.messages}")
+
+    def close(self):
+        self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Notify(unittest.TestCase):
+    def setUp(self):
+        self.notify = NotifyListener()
+        self.addCleanup(self.notify.close)
+        self.tokend = Tokend(store="memory")
+        self.addCleanup(self.tokend.close)
+
+    def test_ready_once_listeners_serve_then_watchdog_then_stopping(self):
+        self.tokend.start(env={"NOTIFY_SOCKET": self.notify.path, "WATCHDOG_USEC": "400000"})
+        ready = self.notify.wait_for("READY")
+        self.assertEqual(ready["READY"], "1")
+        self.assertIn("serving 0 users", ready.get("STATUS", ""))
+        # READY means served: the control socket and the redirect port answer now.
+        self.assertIn("version", self.tokend.client().ping())
+        self.assertEqual(http_get(self.tokend.port, "/healthz")[0], 200)
+
+        beats = []
+        while len(beats) < 4:
+            self.notify.wait_for("WATCHDOG", timeout=2)
+            beats.append(self.notify.messages[-1][0])
+        gaps = [b - a for a, b in zip(beats, beats[1:])]
+        for gap in gaps:  # half of WATCHDOG_USEC: 200 ms
+            self.assertGreater(gap, 0.1, gaps)
+            self.assertLess(gap, 0.39, gaps)
+        self.assertIn("watchdog: keep-alive every 200 ms", self.tokend.log())
+
+        self.tokend.process.send_signal(signal.SIGTERM)
+        stopping = self.notify.wait_for("STOPPING")
+        self.assertEqual(stopping["STOPPING"], "1")
+        self.assertIn("stopping (SIGTERM)", stopping.get("STATUS", ""))
+        self.assertEqual(self.tokend.process.wait(20), 0)
+
+    def test_no_watchdog_for_another_pid_and_reload_says_reloading_then_ready(self):
+        self.tokend.start(env={"NOTIFY_SOCKET": self.notify.path, "WATCHDOG_USEC": "200000",
+                               "WATCHDOG_PID": "1"})
+        self.notify.wait_for("READY")
+        self.tokend.process.send_signal(signal.SIGHUP)
+        self.notify.wait_for("RELOADING")
+        self.assertIn("READY", self.notify.wait_for("READY"))
+        self.assertFalse(any("WATCHDOG" in m for _, m in self.notify.messages), self.notify.messages)
+        self.assertNotIn("watchdog: keep-alive", self.tokend.log())
+
+    def test_a_failed_start_says_why_in_status(self):
+        self.tokend = Tokend(store="nosuch")
+        self.addCleanup(self.tokend.close)
+        with self.assertRaises(RuntimeError):
+            self.tokend.start(env={"NOTIFY_SOCKET": self.notify.path})
+        status = self.notify.wait_for("STATUS")
+        self.assertTrue(status["STATUS"].startswith("cannot start:"), status)
+        self.assertNotIn("READY", status)
+
+
+def listening_unix(path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    sock.listen(16)
+    return sock
+
+
+def listening_tcp():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    return sock
+
+
+class Activation(unittest.TestCase):
+    def setUp(self):
+        self.fake = start_fake()
+        self.addCleanup(self.fake.stop)
+        self.tokend = Tokend(self.fake, extra_config="metrics:\n  listen: 127.0.0.1:1\n")
+        self.addCleanup(self.tokend.close)
+        self.activated_path = os.path.join(self.tokend.dir, "activated.sock")
+        self.control = listening_unix(self.activated_path)
+        self.http = listening_tcp()
+        self.metrics = listening_tcp()
+        for sock in (self.control, self.http, self.metrics):
+            self.addCleanup(sock.close)
+
+    def test_serves_the_passed_sockets_instead_of_the_configured_ones(self):
+        # The configured metrics port 1 would fail to bind: only the passed socket is used.
+        self.tokend.start(activated=[("control", self.control), ("http", self.http), ("metrics", self.metrics)])
+        self.assertIn("socket activation: 3 socket(s): control yes, http 1, metrics 1", self.tokend.log())
+        self.assertFalse(os.path.exists(self.tokend.socket), "the configured control socket was bound too")
+        self.assertEqual(self.tokend.port, self.http.getsockname()[1])
+
+        # A whole flow through the passed sockets.
+        self.tokend.socket = self.activated_path
+        _, _, (status, _, body) = self.tokend.complete_flow("alice")
+        self.assertEqual(status, 200, body)
+        self.assertIn("Authenticated", body)
+        self.assertTrue(self.tokend.client().get_token("alice")["access_token"])
+        status, _, text = http_get(self.metrics.getsockname()[1], "/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn("tokend_flows_completed_total 1", text)
+
+        self.assertEqual(self.tokend.stop(), 0)
+        # The socket file belongs to the service manager: left in place.
+        self.assertTrue(os.path.exists(self.activated_path))
+
+    def test_unnamed_sockets_are_sorted_by_type(self):
+        self.tokend = Tokend(store="memory")
+        self.addCleanup(self.tokend.close)
+        self.tokend.start(activated=[("tokend.socket", self.http), ("tokend.socket", self.control)])
+        self.assertIn("control yes, http 1, metrics 0", self.tokend.log())
+        self.tokend.socket = self.activated_path
+        self.assertIn("version", self.tokend.client().ping())
+        self.assertEqual(http_get(self.http.getsockname()[1], "/healthz")[0], 200)
+
+    def test_a_socket_it_cannot_place_stops_start_up(self):
+        datagram = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(datagram.close)
+        self.tokend = Tokend(store="memory")
+        self.addCleanup(self.tokend.close)
+        with self.assertRaises(RuntimeError):
+            self.tokend.start(activated=[("control", self.control), ("control", datagram)])
+        self.assertEqual(self.tokend.process.wait(10), 2)
+        self.assertIn("activated socket 4 (control)", self.tokend.log())
+
+
+class Reload(unittest.TestCase):
+    """SIGHUP: what may change is applied, the rest reported and left alone."""
+
+    def setUp(self):
+        self.fake = start_fake(client_secret="rotated-client-secret", bot_token="rotated-bot-token")
+        self.addCleanup(self.fake.stop)
+        self.tokend = Tokend(self.fake, store="memory")
+        self.addCleanup(self.tokend.close)
+        with open(self.tokend.config_path) as f:
+            self.base = f.read().replace("  level: debug", "  level: info")
+        self.write_config(self.base)
+        self.tokend.start()
+
+    def write_config(self, text):
+        with open(self.tokend.config_path, "w") as f:
+            f.write(text)
+
+    def reload(self, expect):
+        before = len(self.tokend.log())
+        self.tokend.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            text = self.tokend.log()[before:]
+            if expect in text:
+                return text
+            time.sleep(0.02)
+        self.fail(f"no '{expect}' after SIGHUP:\n{self.tokend.log()[before:]}")
+
+    def wait_for_message(self, user_id):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            messages = [m for m in self.fake.state()["messages"] if m["toPersonId"] == user_id]
+            if messages:
+                return messages[-1]["markdown"]
+            time.sleep(0.05)
+        return None
+
+    def test_secrets_log_level_messages_and_ttl_apply(self):
+        # The provider's secret was rotated: the old one fails the code exchange.
+        _, _, (status, _, body) = self.tokend.complete_flow("alice")
+        self.assertNotEqual(status, 200, body)
+        self.assertIn("provider_error", self.tokend.log())
+
+        for name, value in (("client_secret", "rotated-client-secret"), ("bot_token", "rotated-bot-token")):
+            with open(os.path.join(self.tokend.dir, name), "w") as f:
+                f.write(value + "\n")
+        self.write_config(self.base.replace("  level: info", "  level: debug")
+                          + "flows:\n  ttl: 1\nmessages:\n  authenticated: \"Welcome back, valid until {expires_at}\"\n")
+        text = self.reload("reload: applied")
+        self.assertIn("applied: log.level, flows.ttl, messages; secrets read again", text)
+        self.assertNotIn("needs a restart", text)
+        self.assertIn("log level is now debug", text)
+
+        _, _, (status, _, body) = self.tokend.complete_flow("alice")
+        self.assertEqual(status, 200, body)
+        self.assertTrue(self.wait_for_message("alice").startswith("Welcome back, valid until"))
+        # Debug lines appear now (the HTTP server logs each request at debug).
+        self.assertRegex(self.tokend.log()[len(text):], r"debug")
+
+        # The TTL of 1 s applies to the next flow.
+        flow = self.tokend.client().start_flow("bob")
+        query = self.tokend.authorize(flow["auth_url"], {"user_id": "bob"})
+        time.sleep(1.5)
+        status, _, body = self.tokend.redirect(query)
+        self.assertNotEqual(status, 200)
+        self.assertIn("expired", self.tokend.log().splitlines()[-1] + body.lower())
+        for secret in ("rotated-client-secret", "rotated-bot-token", "fake-webex-client-secret"):
+            self.assertNotIn(secret, self.tokend.log())
+
+    def test_listen_address_and_store_need_a_restart_and_are_not_applied(self):
+        old_port = self.tokend.port
+        changed = (self.base.replace("  listen: 127.0.0.1:0", "  listen: 127.0.0.1:1")
+                   .replace("  plugin: memory", "  plugin: yaml")
+                   + "flows:\n  ttl: 77\n")
+        self.write_config(changed)
+        text = self.reload("needs a restart")
+        self.assertIn("reload: applied: flows.ttl", text)
+        self.assertIn("needs a restart: store.plugin, http.listen", text)
+        self.assertEqual(http_get(old_port, "/healthz")[0], 200)
+        self.assertIn("store plugin memory", self.tokend.log())
+        self.assertNotIn("store plugin yaml", self.tokend.log())
+        self.assertIn("version", self.tokend.client().ping())
+
+    def test_a_broken_config_or_missing_secret_keeps_the_old_one(self):
+        self.write_config(self.base + "flows:\n  ttl: [\n")
+        text = self.reload("reload failed")
+        self.assertIn("still running with the previous configuration", text)
+        self.assertIn("not valid YAML", text)
+
+        self.write_config(self.base + "flows:\n  colour: blue\n")
+        self.assertIn("unknown key 'colour' in 'flows'", self.reload("reload failed"))
+
+        os.unlink(os.path.join(self.tokend.dir, "client_secret"))
+        self.write_config(self.base.replace("  level: info", "  level: debug"))
+        text = self.reload("reload failed")
+        self.assertIn("integration.client_secret: cannot read", text)
+        self.assertNotIn("log level is now debug", self.tokend.log())
+
+        self.assertIn("version", self.tokend.client().ping())
+        self.assertEqual(http_get(self.tokend.port, "/healthz")[0], 200)
+        self.assertEqual(self.tokend.stop(), 0)
+
+
+class Metrics(unittest.TestCase):
+    def setUp(self):
+        self.fake = start_fake()
+        self.addCleanup(self.fake.stop)
+        self.tokend = Tokend(self.fake, extra_config="metrics:\n  listen: 127.0.0.1:0\n")
+        self.addCleanup(self.tokend.close)
+        self.tokend.start()
+        match = re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", self.tokend.log())
+        self.metrics_port = int(match.group(1))
+
+    def scrape(self):
+        status, headers, text = http_get(self.metrics_port, "/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+        return text
+
+    def value(self, text, series):
+        match = re.search("^" + re.escape(series) + r" (\S+)$", text, re.M)
+        self.assertIsNotNone(match, f"{series} not in\n{text}")
+        return float(match.group(1))
+
+    def test_counts_a_flow_and_passes_promtool(self):
+        self.tokend.complete_flow("alice")
+        self.tokend.complete_flow("bob", as_user="alice")
+        self.tokend.client().start_flow("carol")
+        text = self.scrape()
+        self.assertEqual(self.value(text, "tokend_flows_started_total"), 3)
+        self.assertEqual(self.value(text, "tokend_flows_completed_total"), 1)
+        self.assertEqual(self.value(text, "tokend_flows_failed_total"), 1)
+        self.assertEqual(self.value(text, 'tokend_redirects_total{outcome="authenticated"}'), 1)
+        self.assertEqual(self.value(text, 'tokend_redirects_total{outcome="wrong_user"}'), 1)
+        self.assertEqual(self.value(text, "tokend_users"), 1)
+        self.assertEqual(self.value(text, "tokend_pending_flows"), 1)
+        self.assertGreaterEqual(self.value(text, "tokend_control_clients"), 1)
+        self.assertEqual(self.value(text, 'tokend_provider_request_duration_seconds_count{endpoint="token"}'), 2)
+        self.assertGreaterEqual(self.value(text, 'tokend_store_operation_duration_seconds_count{operation="put"}'), 1)
+        self.assertEqual(self.value(text, "tokend_store_healthy"), 1)
+
+        promtool = shutil.which("promtool")
+        if promtool is None:
+            self.skipTest("promtool (Debian package prometheus) is not installed")
+        checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+
+    def test_not_on_the_public_listener_and_nothing_else_on_the_metrics_one(self):
+        self.assertEqual(http_get(self.tokend.port, "/metrics")[0], 404)
+        self.assertEqual(http_get(self.metrics_port, "/redirect?code=x&state=y")[0], 404)
+
+
+
+class StoreErrorMetrics(unittest.TestCase):
+    def test_failed_store_calls_are_counted_by_operation_and_code(self):
+        plugin = os.environ.get("TOKEND_FAULTY_STORE")
+        if not plugin:
+            self.skipTest("TOKEND_FAULTY_STORE not set (ctest sets it)")
+        self.tokend = Tokend(store=plugin, store_options={"fail_flag": "FLAG"},
+                             extra_config="metrics:\n  listen: 127.0.0.1:0\n")
+        self.addCleanup(self.tokend.close)
+        flag = os.path.join(self.tokend.dir, "store-off")
+        with open(self.tokend.config_path) as f:
+            config = f.read().replace("fail_flag: FLAG", f"fail_flag: {flag}")
+        with open(self.tokend.config_path, "w") as f:
+            f.write(config)
+        self.tokend.start()
+        port = int(re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", self.tokend.log()).group(1))
+        open(flag, "w").close()
+        with self.assertRaises(TokendError):
+            self.tokend.client().set_user_context("u1", {"user_id": "u1", "tokens": {"access_token": "A"}})
+        status, _, text = http_get(port, "/metrics")
+        self.assertEqual(status, 200)
+        self.assertRegex(text, r'tokend_store_errors_total\{(operation="put",code="unavailable"|'
+                               r'code="unavailable",operation="put")\} 1')
+        self.assertIn("tokend_store_healthy 0", text)
+        self.assertIn("tokend_pending_flows", text)
+
+
+if __name__ == "__main__":
+    unittest.main()
