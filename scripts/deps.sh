@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libssl-dev libsystemd-dev libhttp-parser-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-yaml redis-server
-  prometheus-cpp-dev prometheus systemd
+  prometheus-cpp-dev prometheus systemd dpkg-dev
 )
 
 missing=()

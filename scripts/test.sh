@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's second command: installs what is missing, builds twice (plain,
 # and with AddressSanitizer + UndefinedBehaviorSanitizer), and runs the whole
-# suite (ctest) in each. Tests start the servers they need themselves (on
+# suite (ctest) in each; checks the systemd units (a ctest) and the .deb
+# package (after the plain build). Tests start the servers they need themselves (on
 # port 0 or temp Unix sockets) and stop them. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,11 @@ run_suite() {  # build dir, extra cmake args...
   (cd "$dir" && ctest -j"$jobs" --timeout 300)
 }
 
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The plain build is also the package's: prefix /usr, as Debian installs it.
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
+# The .deb: built once here, installed into a scratch root, its daemon
+# completes a flow, then purged.
+scripts/check-deb.sh build
 # halt_on_error: a sanitizer report fails the test that caused it.
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
