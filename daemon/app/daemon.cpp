@@ -39,6 +39,11 @@ long group_id(const std::string& name) {
     throw std::runtime_error("control.group: no group called " + name);
 }
 
+// An address as it stands in a URL: IPv6 in brackets.
+std::string url_host(const std::string& host) {
+    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
 std::string joined(const std::vector<std::string>& words) {
     std::string text;
     for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
@@ -179,8 +184,7 @@ void Daemon::start_listeners() {
     } else {
         for (const HttpListen& address : config_.http.listen) {
             const int port = http_server_->listen(address.host, address.port);
-            spdlog::info("redirect endpoint listening on http://{}:{}/redirect",
-                         address.host.find(':') != std::string::npos ? "[" + address.host + "]" : address.host, port);
+            spdlog::info("redirect endpoint listening on http://{}:{}/redirect", url_host(address.host), port);
         }
     }
     start_metrics(activated.metrics);
@@ -206,8 +210,7 @@ void Daemon::start_metrics(const std::vector<int>& activated) {
     }
     for (const HttpListen& address : config_.metrics.listen) {
         const int port = metrics_server_->listen(address.host, address.port);
-        spdlog::info("metrics listening on http://{}:{}/metrics",
-                     address.host.find(':') != std::string::npos ? "[" + address.host + "]" : address.host, port);
+        spdlog::info("metrics listening on http://{}:{}/metrics", url_host(address.host), port);
     }
 }
 
