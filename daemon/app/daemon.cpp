@@ -276,20 +276,34 @@ void Daemon::start_sweep_timer() {
 }
 
 // WATCHDOG=1 from the loop itself: a loop stuck in a callback stops the
-// keep-alives and the service manager restarts tokend.
+// keep-alives and the service manager restarts tokend. The status line rides
+// along when it changed (users, store health), so `systemctl status` stays current.
 void Daemon::start_watchdog() {
     const auto interval = watchdog_keepalive_interval();
     if (interval.count() == 0) return;
     uv_timer_init(&loop_, &watchdog_timer_);
     watchdog_started_ = true;
+    watchdog_timer_.data = this;
     const auto ms = std::max<uint64_t>(1, static_cast<uint64_t>(interval.count() / 1000));
-    uv_timer_start(&watchdog_timer_, [](uv_timer_t*) { notify_service_manager("WATCHDOG=1"); }, ms, ms);
+    uv_timer_start(&watchdog_timer_, [](uv_timer_t* timer) {
+        auto* self = static_cast<Daemon*>(timer->data);
+        std::string state = "WATCHDOG=1";
+        if (!self->stopping_) {
+            std::string status = self->status_line();
+            if (status != self->last_status_) {
+                state += "\nSTATUS=" + status;
+                self->last_status_ = std::move(status);
+            }
+        }
+        notify_service_manager(state);
+    }, ms, ms);
     spdlog::info("watchdog: keep-alive every {} ms", ms);
 }
 
 std::string Daemon::status_line() const {
     std::string line = "serving " + std::to_string(service_->users()) + " users";
     if (!service_->store_healthy()) line += "; store unavailable";
+    if (!restart_needed_for_.empty()) line += "; restart needed for " + restart_needed_for_;
     return line;
 }
 
@@ -322,16 +336,17 @@ void Daemon::reload() {
         if (config_.flows.maintenance_interval != old_interval) start_sweep_timer();
         spdlog::info("reload: applied{}; secrets read again", plan.applied.empty() ? " (no key changed)"
                                                                                    : ": " + joined(plan.applied));
+        restart_needed_for_ = joined(plan.restart_required);
         if (!plan.restart_required.empty()) {
             spdlog::warn("reload: not applied, needs a restart: {} (still running with the old values)",
-                         joined(plan.restart_required));
+                         restart_needed_for_);
         }
-        notify_service_manager("READY=1\nSTATUS=" + status_line() +
-                               (plan.restart_required.empty() ? "" : "; restart needed for " +
-                                                                         joined(plan.restart_required)));
+        last_status_ = status_line();
+        notify_service_manager("READY=1\nSTATUS=" + last_status_);
     } catch (const std::exception& error) {
         spdlog::error("reload failed, still running with the previous configuration: {}", error.what());
-        notify_service_manager("READY=1\nSTATUS=" + status_line() + "; last reload failed (see the log)");
+        last_status_ = status_line() + "; last reload failed (see the log)";
+        notify_service_manager("READY=1\nSTATUS=" + last_status_);
     }
 }
 
@@ -354,7 +369,8 @@ int Daemon::run() {
     spdlog::info("tokend {} running (pid {}): {} users; Ctrl-C or SIGTERM stops it, SIGHUP reloads", TOKEND_VERSION,
                  ::getpid(), service_->users());
     // Listeners are bound and the store is open: from here on requests are served.
-    notify_service_manager("READY=1\nSTATUS=" + status_line());
+    last_status_ = status_line();
+    notify_service_manager("READY=1\nSTATUS=" + last_status_);
     uv_run(&loop_, UV_RUN_DEFAULT);
 
     // Every handle is closed by now; a non-zero close would mean a leaked handle.

@@ -81,6 +81,8 @@ private:
     bool sweep_timer_started_ = false;
     uv_timer_t watchdog_timer_{};
     bool watchdog_started_ = false;
+    std::string last_status_;         // the STATUS= last sent with READY or a keep-alive
+    std::string restart_needed_for_;  // keys a reload could not apply, for STATUS=
     uv_signal_t sigint_{};
     uv_signal_t sigterm_{};
     uv_signal_t sighup_{};

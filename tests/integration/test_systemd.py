@@ -77,6 +77,16 @@ class Notify(unittest.TestCase):
         self.assertTrue(all(0.25 < gap < 1.0 for gap in gaps), gaps)
         self.assertIn("watchdog: keep-alive every 500 ms", self.tokend.log())
 
+        # The status follows along with the keep-alives.
+        self.tokend.client().set_user_context("u1", {"user_id": "u1", "tokens": {"access_token": "A"}})
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            fields = self.notify.wait_for("WATCHDOG", timeout=2)
+            if fields.get("STATUS") == "serving 1 users":
+                break
+        else:
+            self.fail(f"no STATUS=serving 1 users: {self.notify.messages}")
+
         self.tokend.process.send_signal(signal.SIGTERM)
         stopping = self.notify.wait_for("STOPPING")
         self.assertEqual(stopping["STOPPING"], "1")
@@ -182,7 +192,10 @@ class Reload(unittest.TestCase):
         with open(self.tokend.config_path) as f:
             self.base = f.read().replace("  level: debug", "  level: info")
         self.write_config(self.base)
-        self.tokend.start()
+        self.notify = NotifyListener()
+        self.addCleanup(self.notify.close)
+        self.tokend.start(env={"NOTIFY_SOCKET": self.notify.path})
+        self.notify.wait_for("READY")
 
     def write_config(self, text):
         with open(self.tokend.config_path, "w") as f:
@@ -249,6 +262,7 @@ class Reload(unittest.TestCase):
         text = self.reload("needs a restart")
         self.assertIn("reload: applied: flows.ttl", text)
         self.assertIn("needs a restart: store.plugin, http.listen", text)
+        self.assertIn("restart needed for store.plugin, http.listen", self.notify.wait_for("READY")["STATUS"])
         self.assertEqual(http_get(old_port, "/healthz")[0], 200)
         self.assertIn("store plugin memory", self.tokend.log())
         self.assertNotIn("store plugin yaml", self.tokend.log())
