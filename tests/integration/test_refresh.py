@@ -285,6 +285,54 @@ class MissingRefreshToken(RefreshTest):
         self.assertTrue(valid_at_provider(self.fake, refreshed))
 
 
+class StoreDownDuringRefresh(unittest.TestCase):
+    """New tokens the store will not take are kept, never handed out, and
+    written once it is back, without asking the provider again (the old
+    refresh token is spent by then)."""
+
+    def setUp(self):
+        plugin = os.environ.get("TOKEND_FAULTY_STORE")
+        if not plugin:
+            self.skipTest("TOKEND_FAULTY_STORE not set (ctest sets it)")
+        self.fake = start_fake()
+        self.tokend = Tokend(self.fake, extra_config=SHORT_LIVED, store=plugin, store_options={"fail_flag": "FLAG"})
+        self.flag = os.path.join(self.tokend.dir, "store-off")
+        with open(self.tokend.config_path) as f:
+            config = f.read().replace("fail_flag: FLAG", f"fail_flag: {self.flag}")
+        with open(self.tokend.config_path, "w") as f:
+            f.write(config)
+        self.tokend.start()
+        self.client = self.tokend.client()
+
+    def tearDown(self):
+        code = self.tokend.stop()
+        log = self.tokend.log()
+        self.tokend.close()
+        self.fake.stop()
+        self.assertEqual(code, 0, log)
+
+    def test_refreshed_tokens_wait_for_the_store(self):
+        tokens = self.fake.issue_tokens("alice")
+        self.client.set_user_context("alice", context("alice", tokens, 600))
+        open(self.flag, "w").close()
+        with self.assertRaises(TokendError) as raised:
+            self.client.refresh("alice")
+        self.assertEqual(raised.exception.code, "store_unavailable")
+        self.assertEqual(refresh_counts(self.fake).get("ok"), 1)  # the provider rotated the grant
+        time.sleep(0.5)  # write retries fail meanwhile
+        self.assertEqual(self.client.get_token("alice")["access_token"], tokens["access_token"],
+                         "unsaved tokens are not handed out")
+        self.assertGreaterEqual(self.client.stats()["refreshes"]["store_failures"], 2)
+        os.unlink(self.flag)
+        wait_for(lambda: self.client.get_token("alice")["access_token"] != tokens["access_token"], 10,
+                 "the unsaved tokens to be stored")
+        latest = self.client.get_token("alice")["access_token"]
+        self.assertTrue(valid_at_provider(self.fake, latest))
+        self.assertEqual(refresh_counts(self.fake).get("ok"), 1, "the provider was not asked again")
+        self.assertEqual(self.fake.state()["reuse_detected"].get("refresh_token", 0), 0)
+        self.assertIn("kept unsaved, write retried", self.tokend.log())
+
+
 class Restart(unittest.TestCase):
     def test_overdue_tokens_are_refreshed_at_start_within_the_concurrency_cap(self):
         users = [f"user{i:02d}" for i in range(20)]
