@@ -236,6 +236,12 @@ void Daemon::serve_metrics(HttpRequest&& request, HttpResponder respond) {
     snapshot.store_healthy = service_->store_healthy();
     snapshot.control_clients = control_server_ ? control_server_->connections() : 0;
     snapshot.http_connections = http_server_ ? http_server_->connections() : 0;
+    const Json stats = service_->stats_json();
+    snapshot.users_reauth_required = stats.value("users_reauth_required", uint64_t{0});
+    const Json& refreshes = stats.at("refreshes");
+    snapshot.refreshes_scheduled = refreshes.value("scheduled", uint64_t{0});
+    snapshot.refreshes_in_flight = refreshes.value("in_flight", uint64_t{0});
+    snapshot.refreshes_waiting = refreshes.value("waiting", uint64_t{0});
     // Pending flows live in the store: counted on the executor, answered after.
     service_->count_pending_flows([this, snapshot, respond](long long pending) mutable {
         snapshot.pending_flows = pending;
@@ -366,6 +372,7 @@ int Daemon::run() {
     sighup_.data = this;
     uv_signal_start(&sighup_, [](uv_signal_t* signal, int) { static_cast<Daemon*>(signal->data)->reload(); }, SIGHUP);
     start_watchdog();
+    service_->start(&loop_);
     spdlog::info("tokend {} running (pid {}): {} users; Ctrl-C or SIGTERM stops it, SIGHUP reloads", TOKEND_VERSION,
                  ::getpid(), service_->users());
     // Listeners are bound and the store is open: from here on requests are served.

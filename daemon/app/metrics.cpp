@@ -80,10 +80,35 @@ std::vector<MetricFamily> service_families(const MetricsSnapshot& s) {
         const auto found = c.redirects.find(outcome);
         redirects.add(found == c.redirects.end() ? 0 : static_cast<double>(found->second), {{"outcome", outcome}});
     }
-    FamilyBuilder(&out, "tokend_refreshes_total", "Access-token refreshes, by outcome", MetricType::Counter)
+    FamilyBuilder(&out, "tokend_refreshes_total",
+                  "Access-token refreshes, by outcome (adopted: another process sharing the store had refreshed)",
+                  MetricType::Counter)
         .add(static_cast<double>(c.refreshes_succeeded), {{"outcome", "succeeded"}})
         .add(static_cast<double>(c.refreshes_failed), {{"outcome", "failed"}})
+        .add(static_cast<double>(c.refreshes_adopted), {{"outcome", "adopted"}})
         .add(static_cast<double>(c.reauth_required), {{"outcome", "reauth_required"}});
+    FamilyBuilder(&out, "tokend_refreshes_retried_total", "Failed refreshes followed by a scheduled retry",
+                  MetricType::Counter)
+        .add(static_cast<double>(c.refreshes_retried));
+    FamilyBuilder(&out, "tokend_refresh_store_failures_total",
+                  "Refreshed tokens the store did not take at once (kept, written again later)", MetricType::Counter)
+        .add(static_cast<double>(c.refresh_store_failures));
+    FamilyBuilder(&out, "tokend_refreshes_scheduled", "Users with a refresh deadline", MetricType::Gauge)
+        .add(static_cast<double>(s.refreshes_scheduled));
+    FamilyBuilder(&out, "tokend_refreshes_in_flight", "Token requests in flight for refreshes", MetricType::Gauge)
+        .add(static_cast<double>(s.refreshes_in_flight));
+    FamilyBuilder(&out, "tokend_refreshes_waiting", "Refreshes callers wait for, queued at the token-endpoint limits",
+                  MetricType::Gauge)
+        .add(static_cast<double>(s.refreshes_waiting));
+    FamilyBuilder(&out, "tokend_users_reauth_required", "Users whose grant is dead until they authorize again",
+                  MetricType::Gauge)
+        .add(static_cast<double>(s.users_reauth_required));
+    FamilyBuilder(&out, "tokend_store_changes_applied_total", "Other processes' store writes taken into the cache",
+                  MetricType::Counter)
+        .add(static_cast<double>(c.store_changes_applied));
+    FamilyBuilder(&out, "tokend_store_resyncs_total", "Full re-reads of the store after a lost change feed",
+                  MetricType::Counter)
+        .add(static_cast<double>(c.store_resyncs));
     FamilyBuilder(&out, "tokend_bot_messages_total", "Messages to users through the bot, by outcome",
                   MetricType::Counter)
         .add(static_cast<double>(c.bot_messages_sent), {{"outcome", "sent"}})

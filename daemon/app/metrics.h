@@ -32,6 +32,11 @@ struct MetricsSnapshot {
     size_t control_clients = 0;
     size_t http_connections = 0;
     bool store_healthy = true;
+    // The refresh scheduler's state (from TokenService::stats_json).
+    uint64_t users_reauth_required = 0;
+    uint64_t refreshes_scheduled = 0;
+    uint64_t refreshes_in_flight = 0;
+    uint64_t refreshes_waiting = 0;
 };
 
 class Metrics {

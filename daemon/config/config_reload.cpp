@@ -36,7 +36,7 @@ const std::vector<Check>& reloadable_checks() {
              const MessageTexts& y = b.messages;
              return x.authenticated == y.authenticated && x.wrong_user == y.wrong_user && x.denied == y.denied &&
                     x.provider_error == y.provider_error && x.expired == y.expired &&
-                    x.store_failed == y.store_failed;
+                    x.store_failed == y.store_failed && x.reauth_required == y.reauth_required;
          }},
         {"integration.client_secret",
          [](const Config& a, const Config& b) {
@@ -65,6 +65,18 @@ const std::vector<Check>& restart_checks() {
                     x.oauth.auth_service == y.oauth.auth_service && x.oauth.token_service == y.oauth.token_service &&
                     x.oauth.api_base == y.oauth.api_base && x.oauth.pkce == y.oauth.pkce &&
                     x.request_timeout == y.request_timeout;
+         }},
+        // The schedule's deadlines and the token-endpoint gate are built from these.
+        {"refresh", [](const Config& a, const Config& b) {
+             const RefreshPolicy& x = a.refresh.policy;
+             const RefreshPolicy& y = b.refresh.policy;
+             const TokenEndpointLimits& p = a.refresh.limits;
+             const TokenEndpointLimits& q = b.refresh.limits;
+             return x.margin == y.margin && x.fraction == y.fraction && x.jitter == y.jitter &&
+                    x.read_margin == y.read_margin && x.refresh_token_margin == y.refresh_token_margin &&
+                    x.keepalive == y.keepalive && x.retry_base == y.retry_base && x.retry_cap == y.retry_cap &&
+                    p.max_concurrent == q.max_concurrent && p.rate_per_second == q.rate_per_second &&
+                    p.burst == q.burst;
          }},
         {"http.listen", [](const Config& a, const Config& b) { return same(a.http.listen, b.http.listen); }},
         {"http limits", [](const Config& a, const Config& b) {

@@ -3,7 +3,7 @@
 // flows.ttl, flows.maintenance_interval, and where the client secret and bot
 // token come from (the secrets themselves are re-read by the daemon). Every
 // other key shapes something built at start (listeners, the store, the
-// integration's endpoints, limits) and needs a restart.
+// integration's endpoints, the refresh schedule, limits) and needs a restart.
 #pragma once
 
 #include "config/config.h"

@@ -35,6 +35,12 @@ TEST(ConfigReload, SafeKeysAreAppliedAndOthersLeftAsTheyRun) {
     EXPECT_TRUE(running.metrics.listen.empty());
 }
 
+TEST(ConfigReload, TheRefreshScheduleNeedsARestart) {
+    const ReloadPlan plan = plan_reload(parse(""), parse("refresh:\n  margin: 900\n"));
+    EXPECT_TRUE(plan.applied.empty());
+    EXPECT_EQ(plan.restart_required, std::vector<std::string>{"refresh"});
+}
+
 TEST(ConfigReload, SecretSourcesMoveButTheIntegrationDoesNot) {
     const std::string base = "integration:\n  client_id: c\n  redirect_url: https://x/redirect\n";
     Config running = parse(base + "  client_secret: {file: /a}\n");
