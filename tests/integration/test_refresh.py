@@ -15,7 +15,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Tokend, start_fake
+from harness import Tokend, FaultyStoreCase, start_fake
 from tokend_client import TokendClient, TokendError
 
 # Refresh at a quarter of the life left (at least 1 s before expiry), reads
@@ -285,31 +285,12 @@ class MissingRefreshToken(RefreshTest):
         self.assertTrue(valid_at_provider(self.fake, refreshed))
 
 
-class StoreDownDuringRefresh(unittest.TestCase):
+class StoreDownDuringRefresh(FaultyStoreCase):
     """New tokens the store will not take are kept, never handed out, and
     written once it is back, without asking the provider again (the old
     refresh token is spent by then)."""
 
-    def setUp(self):
-        plugin = os.environ.get("TOKEND_FAULTY_STORE")
-        if not plugin:
-            self.skipTest("TOKEND_FAULTY_STORE not set (ctest sets it)")
-        self.fake = start_fake()
-        self.tokend = Tokend(self.fake, extra_config=SHORT_LIVED, store=plugin, store_options={"fail_flag": "FLAG"})
-        self.flag = os.path.join(self.tokend.dir, "store-off")
-        with open(self.tokend.config_path) as f:
-            config = f.read().replace("fail_flag: FLAG", f"fail_flag: {self.flag}")
-        with open(self.tokend.config_path, "w") as f:
-            f.write(config)
-        self.tokend.start()
-        self.client = self.tokend.client()
-
-    def tearDown(self):
-        code = self.tokend.stop()
-        log = self.tokend.log()
-        self.tokend.close()
-        self.fake.stop()
-        self.assertEqual(code, 0, log)
+    extra_config = SHORT_LIVED
 
     def test_refreshed_tokens_wait_for_the_store(self):
         tokens = self.fake.issue_tokens("alice")

@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Tokend, http_get, start_fake
+from harness import Tokend, faulty_store_tokend, http_get, start_fake
 from tokend_client import TokendError
 
 
@@ -288,6 +288,11 @@ class Reload(unittest.TestCase):
         self.assertEqual(self.tokend.stop(), 0)
 
 
+def metrics_port(tokend):
+    """The port of the metrics listener, as tokend logged it."""
+    return int(re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", tokend.log()).group(1))
+
+
 class Metrics(unittest.TestCase):
     def setUp(self):
         self.fake = start_fake()
@@ -295,8 +300,7 @@ class Metrics(unittest.TestCase):
         self.tokend = Tokend(self.fake, extra_config="metrics:\n  listen: 127.0.0.1:0\n")
         self.addCleanup(self.tokend.close)
         self.tokend.start()
-        match = re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", self.tokend.log())
-        self.metrics_port = int(match.group(1))
+        self.metrics_port = metrics_port(self.tokend)
 
     def scrape(self):
         status, headers, text = http_get(self.metrics_port, "/metrics")
@@ -340,19 +344,13 @@ class Metrics(unittest.TestCase):
 
 class StoreErrorMetrics(unittest.TestCase):
     def test_failed_store_calls_are_counted_by_operation_and_code(self):
-        plugin = os.environ.get("TOKEND_FAULTY_STORE")
-        if not plugin:
+        made = faulty_store_tokend(None, extra_config="metrics:\n  listen: 127.0.0.1:0\n")
+        if made is None:
             self.skipTest("TOKEND_FAULTY_STORE not set (ctest sets it)")
-        self.tokend = Tokend(store=plugin, store_options={"fail_flag": "FLAG"},
-                             extra_config="metrics:\n  listen: 127.0.0.1:0\n")
+        self.tokend, flag = made
         self.addCleanup(self.tokend.close)
-        flag = os.path.join(self.tokend.dir, "store-off")
-        with open(self.tokend.config_path) as f:
-            config = f.read().replace("fail_flag: FLAG", f"fail_flag: {flag}")
-        with open(self.tokend.config_path, "w") as f:
-            f.write(config)
         self.tokend.start()
-        port = int(re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", self.tokend.log()).group(1))
+        port = metrics_port(self.tokend)
         open(flag, "w").close()
         with self.assertRaises(TokendError):
             self.tokend.client().set_user_context("u1", {"user_id": "u1", "tokens": {"access_token": "A"}})
