@@ -141,11 +141,13 @@ class Activation(unittest.TestCase):
             self.addCleanup(sock.close)
 
     def test_serves_the_passed_sockets_instead_of_the_configured_ones(self):
-        # The configured metrics port 1 would fail to bind: only the passed socket is used.
+        # The configured addresses (control socket, 127.0.0.1:0, port 1 for metrics) are not bound.
         self.tokend.start(activated=[("control", self.control), ("http", self.http), ("metrics", self.metrics)])
         self.assertIn("socket activation: 3 socket(s): control yes, http 1, metrics 1", self.tokend.log())
         self.assertFalse(os.path.exists(self.tokend.socket), "the configured control socket was bound too")
         self.assertEqual(self.tokend.port, self.http.getsockname()[1])
+        self.assertNotIn("metrics listening on http://", self.tokend.log())
+        self.assertNotIn("redirect endpoint listening on http://", self.tokend.log())
 
         # A whole flow through the passed sockets.
         self.tokend.socket = self.activated_path
