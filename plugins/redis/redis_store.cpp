@@ -111,8 +111,12 @@ Status RedisStore::open(Options options, Log log, std::unique_ptr<RedisStore>* o
         Reply reply;
         Status sent = connection.command({"PING"}, &reply);
         if (!sent.ok()) return sent;
-        if (reply->type == REDIS_REPLY_ERROR) return server_error(*reply, "PING");
-        return Status::success();
+        if (reply->type != REDIS_REPLY_ERROR) return Status::success();
+        Status refused = server_error(*reply, "PING");
+        // Not logged in: the operator must give the password (or the right one).
+        const std::string_view text = text_of(*reply);
+        if (text.starts_with("NOAUTH") || text.starts_with("WRONGPASS")) refused.code = TOKEND_INVALID;
+        return refused;
     });
     if (!status.ok()) {
         std::unique_ptr<Connection> probe;  // say why without the backoff's wording
