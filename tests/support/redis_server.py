@@ -53,7 +53,11 @@ class RedisClient:
         if unix_path:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.settimeout(timeout)
-            self.sock.connect(unix_path)
+            try:
+                self.sock.connect(unix_path)
+            except OSError:
+                self.sock.close()
+                raise
         else:
             self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buffer = b""

@@ -1,0 +1,204 @@
+"""tokend on the redis store, against a redis-server the test starts itself:
+the original module's layout seen from Redis after a real flow, the Python bot's
+data served, Redis going away and coming back under a running daemon, and
+several tokend processes sharing one Redis."""
+
+import datetime
+import json
+import os
+import sys
+import threading
+import time
+import unittest
+
+from harness import ROOT, Tokend, start_fake
+from tokend_client import TokendClient, TokendError
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from redis_server import RedisServer  # noqa: E402
+
+# The daemon subscribes to store change notifications and refreshes under the
+# store's lease (work in progress on main). Until it does, the tests that need
+# it are expected failures; an unexpected success fails the suite, so the
+# marker gets removed when the daemon work lands.
+NEEDS_DAEMON_NOTIFICATIONS = unittest.expectedFailure
+
+
+def future(seconds):
+    return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)).isoformat()
+
+
+def original_json(user_id, access, refresh, expires_in):
+    """What the original's pydantic .json() wrote: spaces after separators."""
+    return json.dumps({"user_id": user_id, "tokens": {
+        "access_token": access, "expires_at": future(expires_in), "refresh_token": refresh,
+        "refresh_token_expires_at": future(86400 * 60), "token_type": "Bearer",
+        "scope": "spark:people_read spark:messages_write"}})
+
+
+def original_set_user_context(server, user_id, text):
+    """RedisTokenManager.set_user_context: SET user-{id}, SADD users user-{id}."""
+    server.command("SET", f"user-{user_id}", text)
+    server.command("SADD", "users", f"user-{user_id}")
+
+
+def original_get_user_context(server, user_id):
+    """RedisTokenManager.get_user_context: GET user-{id} and parse it as the
+    original's models did (fields by name, datetimes with fromisoformat)."""
+    raw = server.command("GET", f"user-{user_id}")
+    if raw is None:
+        return None
+    context = json.loads(raw)
+    tokens = context["tokens"]
+    for field in ("expires_at", "refresh_token_expires_at"):
+        if tokens.get(field) is not None:
+            parsed = datetime.datetime.fromisoformat(tokens[field])
+            assert parsed.utcoffset() == datetime.timedelta(0), tokens[field]
+    return context
+
+
+class RedisTest(unittest.TestCase):
+    processes = 1
+
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.fake = start_fake()
+        self.nodes = []
+
+    def start_nodes(self, count=None):
+        for _ in range(count or self.processes):
+            node = Tokend(self.fake, store="redis",
+                          store_options={"redis_url": f'"{self.redis.unix_url}"', "command_timeout_ms": 300,
+                                         "connect_timeout_ms": 300})
+            self.nodes.append(node.start())
+        return self.nodes
+
+    def tearDown(self):
+        codes, logs = [], []
+        for node in self.nodes:
+            codes.append(node.stop())
+            logs.append(node.log())
+            node.close()
+        self.fake.stop()
+        self.redis.stop()
+        for code, log in zip(codes, logs):
+            self.assertEqual(code, 0, log)
+            self.assertNotIn("RT-original", log)  # no token in any log line
+
+
+class OneProcess(RedisTest):
+    def test_a_flow_stores_the_context_in_the_originals_layout(self):
+        (node,) = self.start_nodes()
+        flow, _, (status, _, body) = node.complete_flow("alice")
+        self.assertEqual(status, 200, body)
+        self.assertIn("Authenticated", body)
+        context = original_get_user_context(self.redis, "alice")
+        self.assertEqual(context["user_id"], "alice")
+        self.assertEqual(context["tokens"]["access_token"], node.client().get_token("alice")["access_token"])
+        self.assertEqual(self.redis.command("SMEMBERS", "users"), [b"user-alice"])
+        # The flow was taken: neither its key nor its membership is left.
+        self.assertEqual(self.redis.command("EXISTS", f"flows-{flow['flow_id']}"), 0)
+        self.assertEqual(self.redis.command("SCARD", "flows"), 0)
+
+    def test_the_python_bots_data_is_served_and_tokends_writes_are_readable_by_it(self):
+        tokens = self.fake.issue_tokens("bob")
+        original_set_user_context(self.redis, "bob", original_json("bob", tokens["access_token"],
+                                                                   tokens["refresh_token"], 3600))
+        (node,) = self.start_nodes()
+        self.assertEqual(node.client().get_token("bob")["access_token"], tokens["access_token"])
+        node.client().set_user_context("carol", json.loads(original_json("carol", "AT-c", "RT-original", 3600)))
+        self.assertEqual(original_get_user_context(self.redis, "carol")["tokens"]["access_token"], "AT-c")
+        self.assertEqual(set(self.redis.command("SMEMBERS", "users")), {b"user-bob", b"user-carol"})
+        node.client().set_user_context("carol", None)
+        self.assertIsNone(original_get_user_context(self.redis, "carol"))
+        self.assertEqual(self.redis.command("SMEMBERS", "users"), [b"user-bob"])
+
+    def test_redis_away_serves_cached_tokens_fails_writes_and_recovers_without_a_restart(self):
+        (node,) = self.start_nodes()
+        client = node.client()
+        client.set_user_context("u1", json.loads(original_json("u1", "KEPT", "RT-original", 3600)))
+        for fault, back in ((self.redis.kill, self.redis.restart), (self.redis.freeze, self.redis.thaw),
+                            (self.redis.shutdown_nosave, self.redis.restart)):
+            with self.subTest(fault=fault.__name__):
+                fault()
+                self.assertEqual(client.get_token("u1")["access_token"], "KEPT")  # from memory
+                with self.assertRaises(TokendError) as raised:
+                    client.set_user_context("u1", json.loads(original_json("u1", "NEW", "RT-original", 3600)))
+                self.assertEqual(raised.exception.code, "store_unavailable")
+                self.assertFalse(client.stats()["store"]["healthy"])
+                back()
+                deadline = time.monotonic() + 5
+                while True:
+                    try:
+                        client.set_user_context("u1", json.loads(original_json("u1", "KEPT", "RT-original", 3600)))
+                        break
+                    except TokendError as error:
+                        self.assertEqual(error.code, "store_unavailable")
+                        self.assertLess(time.monotonic(), deadline, "no recovery within 5 s")
+                        time.sleep(0.1)
+                self.assertTrue(client.stats()["store"]["healthy"])
+                self.assertEqual(original_get_user_context(self.redis, "u1")["tokens"]["access_token"], "KEPT")
+
+
+class ThreeProcesses(RedisTest):
+    processes = 3
+
+    def test_a_flow_started_on_one_is_finished_on_another(self):
+        a, b, c = self.start_nodes()
+        flow = a.client().start_flow("alice")
+        query = a.authorize(flow["auth_url"], {"user_id": "alice"})
+        status, _, body = b.redirect(query)
+        self.assertEqual(status, 200, body)
+        self.assertIn("Authenticated", body)
+        self.assertTrue(b.client().get_token("alice")["access_token"])
+        # The state was single-use across processes.
+        status, _, body = c.redirect(query)
+        self.assertNotEqual(status, 200, body)
+        self.assertEqual(self.fake.state()["token_requests"]["authorization_code"]["ok"], 1)
+
+    @NEEDS_DAEMON_NOTIFICATIONS
+    def test_a_token_is_refreshed_by_exactly_one_process_while_all_three_are_asked(self):
+        tokens = self.fake.issue_tokens("alice")
+        original_set_user_context(self.redis, "alice", original_json("alice", tokens["access_token"],
+                                                                      tokens["refresh_token"], 30))
+        nodes = self.start_nodes()
+        answers, errors = [], []
+
+        def ask(node):
+            try:
+                with TokendClient(node.socket, timeout=20) as own:
+                    answers.append(own.get_token("alice")["access_token"])
+            except TokendError as error:
+                errors.append(error.code)
+        threads = [threading.Thread(target=ask, args=(node,)) for node in nodes for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(set(answers)), 1, "every process hands out the one refreshed token")
+        self.assertEqual(self.fake.state()["token_requests"]["refresh_token"]["ok"], 1)
+        self.assertEqual(self.fake.state()["token_requests"]["refresh_token"]["error"], 0)
+        self.assertEqual(self.fake.state()["reuse_detected"]["refresh_token"], 0)
+
+    @NEEDS_DAEMON_NOTIFICATIONS
+    def test_a_context_cleared_on_one_disappears_from_the_others_within_a_second(self):
+        original_set_user_context(self.redis, "u1", original_json("u1", "AT-1", "RT-original", 3600))
+        a, b, c = self.start_nodes()
+        for node in (a, b, c):
+            self.assertEqual(node.client().get_token("u1")["access_token"], "AT-1")
+        a.client().set_user_context("u1", None)
+        deadline = time.monotonic() + 1.0
+        for node in (b, c):
+            while True:
+                try:
+                    node.client().get_token("u1")
+                except TokendError as error:
+                    self.assertEqual(error.code, "not_found")
+                    break
+                self.assertLess(time.monotonic(), deadline, "still served after 1 s")
+                time.sleep(0.02)
+
+
+if __name__ == "__main__":
+    unittest.main()
