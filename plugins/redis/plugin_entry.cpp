@@ -22,12 +22,8 @@ struct tokend_store {
 namespace tokend::redis_store {
 namespace {
 
-// The 1.0 host table ends with `log`; a smaller one cannot be used.
-constexpr size_t kHostApiMinSize = offsetof(tokend_host_api, log) + sizeof(tokend_host_api::log);
-
-std::string_view bytes(const void* data, size_t length) {
-    return length == 0 ? std::string_view() : std::string_view(static_cast<const char*>(data), length);
-}
+using plugin_support::bytes;
+using plugin_support::kHostApiMinSize;
 
 // Runs one call on a checked instance; the status's message goes to reply_error
 // and exceptions become TOKEND_INTERNAL (their text is not ours to show).
