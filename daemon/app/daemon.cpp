@@ -166,6 +166,7 @@ int Daemon::run() {
             static_cast<Daemon*>(signal->data)->begin_shutdown(number == SIGINT ? "SIGINT" : "SIGTERM");
         }, signum);
     }
+    service_->start(&loop_);
     spdlog::info("tokend {} running (pid {}): {} users; Ctrl-C or SIGTERM stops it", TOKEND_VERSION, ::getpid(),
                  service_->users());
     uv_run(&loop_, UV_RUN_DEFAULT);

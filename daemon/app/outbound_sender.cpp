@@ -25,7 +25,7 @@ void OutboundSender::send(const OutboundHttp& request, std::function<void(Outbou
 
 void OutboundSender::attempt(Pending* pending) {
     if (closing_) {
-        finish(pending, OutboundResult{0, "", "cancelled", pending->attempts});
+        finish(pending, OutboundResult{0, "", "cancelled", pending->attempts, ""});
         return;
     }
     ++pending->attempts;
@@ -40,12 +40,13 @@ void OutboundSender::attempt(Pending* pending) {
     request.headers.emplace_back("Accept", "application/json");
     request.body = pending->request.body.reveal();
     client_.send(std::move(request), [this, pending](HttpClientResponse response) {
-        OutboundResult result{response.status, std::move(response.body), std::move(response.error), pending->attempts};
+        OutboundResult result{response.status, std::move(response.body), std::move(response.error), pending->attempts, ""};
+        const std::string* retry_after = response.header("Retry-After");
+        if (retry_after) result.retry_after = *retry_after;
         if (!pending->request.retry_allowed || closing_ || response.cancelled) {
             finish(pending, std::move(result));
             return;
         }
-        const std::string* retry_after = response.header("Retry-After");
         AttemptOutcome outcome;
         outcome.status = response.status;
         outcome.retry_after = retry_after ? std::string_view(*retry_after) : std::string_view();

@@ -22,6 +22,7 @@ struct OutboundResult {
     std::string body;
     std::string error;  // host and reason, never a secret
     int attempts = 0;
+    std::string retry_after;  // the last answer's Retry-After header, if any
 };
 
 class OutboundSender {

@@ -24,13 +24,6 @@ Json visible_context(const UserContext& context, bool include_refresh_token) {
     return json;
 }
 
-// The "error" code of an OAuth error answer, if any.
-std::string oauth_error(const std::string& body) {
-    const Json json = Json::parse(body, nullptr, false);
-    if (json.is_object() && json.contains("error") && json["error"].is_string()) return json["error"].get<std::string>();
-    return "";
-}
-
 }  // namespace
 
 TokenService::TokenService(Executor& executor, Store& store, OutboundSender& outbound, EventHub& events,
@@ -43,11 +36,30 @@ TokenService::TokenService(Executor& executor, Store& store, OutboundSender& out
       config_(config),
       oauth_(config.integration.oauth),
       bot_token_(std::move(bot_token)),
+      scheduler_(clock, config.refresh.limits, [this](uint32_t id) { run_refresh(id); }),
+      changes_(std::make_shared<StoreChangeInbox>()),
       started_(clock.now()) {
     oauth_.client_secret = std::move(client_secret);
 }
 
+TokenService::~TokenService() = default;
+
+void TokenService::start(uv_loop_t* loop) {
+    handles_open_ = 2;
+    scheduler_.start(loop);
+    changes_->start(loop, [this](std::vector<StoreChangeEvent> changes) { on_store_changes(std::move(changes)); });
+    spdlog::info("refresh schedule: {} users scheduled, next refresh {}", scheduler_.scheduled(),
+                 scheduler_.next_deadline() ? format_iso8601(*scheduler_.next_deadline()) : "none");
+}
+
 void TokenService::load_contexts() {
+    if (store_.can_notify()) {
+        // Before reading, so that no change between the read and start() is
+        // lost. The sink outlives the service: it holds the inbox itself.
+        const StoreStatus subscribed = store_.subscribe(
+            [inbox = changes_](Ns ns, StoreChange change, std::string_view key) { inbox->push(ns, change, key); });
+        if (!subscribed.ok()) throw std::runtime_error("cannot subscribe to store changes: " + subscribed.describe());
+    }
     size_t unreadable = 0;
     std::vector<std::string> keys;
     const StoreStatus listed = store_.for_each_key(Ns::user, [&](std::string_view key) {
@@ -72,7 +84,7 @@ void TokenService::load_contexts() {
                          context.error());
             continue;
         }
-        contexts_[user_id] = Cached{std::move(context).value(), false};
+        remember(*context, clock_.now());
     }
     spdlog::info("loaded {} user contexts{}", contexts_.size(),
                  unreadable ? " (" + std::to_string(unreadable) + " unreadable, skipped)" : std::string());
@@ -80,7 +92,7 @@ void TokenService::load_contexts() {
 
 void TokenService::track(int delta) {
     in_flight_ = static_cast<size_t>(static_cast<long>(in_flight_) + delta);
-    if (draining_ && in_flight_ == 0 && on_idle_) {
+    if (draining_ && in_flight_ == 0 && handles_open_ == 0 && on_idle_) {
         auto idle = std::move(on_idle_);
         on_idle_ = nullptr;
         idle();
@@ -90,7 +102,24 @@ void TokenService::track(int delta) {
 void TokenService::drain(std::function<void()> idle) {
     draining_ = true;
     on_idle_ = std::move(idle);
-    track(0);
+    // Refreshes not yet started will not be: their callers hear so now.
+    std::vector<std::string> waiting;
+    for (const auto& [user_id, refresh] : refreshing_) {
+        if (!refresh.running) waiting.push_back(user_id);
+    }
+    for (const std::string& user_id : waiting) {
+        complete_refresh(user_id, {RefreshStatus::provider_error, "tokend is shutting down"});
+    }
+    auto closed = [this] {
+        --handles_open_;
+        track(0);
+    };
+    if (handles_open_ == 0) {
+        track(0);
+        return;
+    }
+    scheduler_.close(closed);
+    changes_->close(closed);
 }
 
 void TokenService::note_store(const StoreStatus& status) {
@@ -198,7 +227,7 @@ void TokenService::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step 
                 [this, flow, context, done = std::move(done)](StoreStatus status) mutable {
                     note_store(status);
                     if (status.ok()) {
-                        contexts_[context->user_id] = Cached{*context, false};
+                        remember(*context, clock_.now());
                         publish("context_set", context->user_id);
                     }
                     drive(flow, flow->on_stored(status.ok(), status.describe()), std::move(done));
@@ -266,157 +295,92 @@ void TokenService::get_token(const std::string& user_id, OpCallback done) {
         return;
     }
     const Cached& cached = it->second;
-    if (cached.reauth_required) {
-        done(OpResult::failure(ErrorCode::reauth_required, "user " + user_id + " must authorize again"));
+    const Tokens& tokens = cached.context.tokens;
+    const Timestamp now = clock_.now();
+    if (usable_without_refresh(tokens, now, config_.refresh.policy)) {
+        answer_token(cached, std::move(done));  // the hot path: memory only
         return;
     }
-    if (cached.context.tokens.access_token && cached.context.tokens.remaining(clock_.now()) > kRefreshMargin) {
-        answer_token(user_id, std::move(done));  // the hot path: memory only
-        return;
-    }
-    start_refresh(user_id, [this, user_id, done = std::move(done)](const RefreshOutcome& outcome) {
-        auto again = contexts_.find(user_id);
-        const bool still_valid = again != contexts_.end() && again->second.context.tokens.access_token &&
-                                 again->second.context.tokens.remaining(clock_.now()).count() > 0;
-        switch (outcome.status) {
-            case RefreshStatus::refreshed:
-                answer_token(user_id, done);
-                return;
-            case RefreshStatus::reauth_required:
-                done(OpResult::failure(ErrorCode::reauth_required, outcome.message));
-                return;
-            case RefreshStatus::not_found:
-                done(OpResult::failure(ErrorCode::not_found, outcome.message));
-                return;
-            case RefreshStatus::provider_error:
-            case RefreshStatus::store_failed:
-                // A passing failure: the current token still works, so hand it out.
-                if (still_valid && !again->second.reauth_required) {
-                    answer_token(user_id, done);
-                    return;
-                }
-                done(OpResult::failure(outcome.status == RefreshStatus::store_failed ? ErrorCode::store_unavailable
-                                                                                     : ErrorCode::provider_error,
-                                       outcome.message));
-                return;
+    if (!has_refresh_token(tokens)) {
+        if (still_valid(tokens, now)) {
+            answer_token(cached, std::move(done));
+        } else {
+            done(OpResult::failure(ErrorCode::reauth_required, "user " + user_id + " must authorize again"));
         }
+        return;
+    }
+    // Refreshes are failing and the next try is scheduled: no extra attempt per
+    // read (the backoff protects the provider); the current token while it lasts.
+    const auto next_try = scheduler_.deadline_of(cached.id);
+    if (cached.failures > 0 && next_try && *next_try > now && !refreshing_.count(user_id)) {
+        if (still_valid(tokens, now)) {
+            answer_token(cached, std::move(done));
+        } else {
+            done(OpResult::failure(ErrorCode::provider_error, "refreshing the token of user " + user_id +
+                                                                  " keeps failing; next attempt at " +
+                                                                  format_iso8601(*next_try)));
+        }
+        return;
+    }
+    want_refresh(user_id, [this, user_id, done = std::move(done)](const RefreshOutcome& outcome) {
+        answer_after_refresh(user_id, outcome, false, done);
     });
 }
 
-void TokenService::answer_token(const std::string& user_id, OpCallback done) {
-    const Tokens& tokens = contexts_.at(user_id).context.tokens;
-    done(OpResult::success({{"user_id", user_id},
+// strict: report a failed refresh even when the current token still works (the
+// explicit refresh operation).
+void TokenService::answer_after_refresh(const std::string& user_id, const RefreshOutcome& outcome, bool strict,
+                                        OpCallback done) {
+    auto it = contexts_.find(user_id);
+    const bool valid = it != contexts_.end() && still_valid(it->second.context.tokens, clock_.now());
+    switch (outcome.status) {
+        case RefreshStatus::refreshed:
+            if (valid) {
+                answer_token(it->second, std::move(done));
+            } else {
+                done(OpResult::failure(ErrorCode::provider_error, "the refreshed token is already expired"));
+            }
+            return;
+        case RefreshStatus::reauth_required:
+            done(OpResult::failure(ErrorCode::reauth_required, outcome.message));
+            return;
+        case RefreshStatus::not_found:
+            done(OpResult::failure(ErrorCode::not_found, outcome.message));
+            return;
+        case RefreshStatus::provider_error:
+        case RefreshStatus::store_failed:
+            // A passing failure: the current token still works, so hand it out.
+            if (valid && !strict) {
+                answer_token(it->second, std::move(done));
+                return;
+            }
+            done(OpResult::failure(outcome.status == RefreshStatus::store_failed ? ErrorCode::store_unavailable
+                                                                                 : ErrorCode::provider_error,
+                                   outcome.message));
+            return;
+    }
+}
+
+void TokenService::answer_token(const Cached& cached, OpCallback done) {
+    const Tokens& tokens = cached.context.tokens;
+    done(OpResult::success({{"user_id", cached.context.user_id},
                             {"access_token", tokens.access_token->reveal()},
                             {"expires_at", tokens.expires_at ? Json(format_iso8601(*tokens.expires_at)) : Json()}}));
 }
 
 void TokenService::refresh(const std::string& user_id, OpCallback done) {
-    if (contexts_.find(user_id) == contexts_.end()) {
+    auto it = contexts_.find(user_id);
+    if (it == contexts_.end()) {
         done(OpResult::failure(ErrorCode::not_found, "no user context for user " + user_id));
         return;
     }
-    start_refresh(user_id, [this, user_id, done = std::move(done)](const RefreshOutcome& outcome) {
-        switch (outcome.status) {
-            case RefreshStatus::refreshed: answer_token(user_id, done); return;
-            case RefreshStatus::reauth_required: done(OpResult::failure(ErrorCode::reauth_required, outcome.message)); return;
-            case RefreshStatus::not_found: done(OpResult::failure(ErrorCode::not_found, outcome.message)); return;
-            case RefreshStatus::store_failed: done(OpResult::failure(ErrorCode::store_unavailable, outcome.message)); return;
-            case RefreshStatus::provider_error: done(OpResult::failure(ErrorCode::provider_error, outcome.message)); return;
-        }
+    if (!has_refresh_token(it->second.context.tokens)) {
+        done(OpResult::failure(ErrorCode::reauth_required, "user " + user_id + " has no refresh token"));
+        return;
+    }
+    want_refresh(user_id, [this, user_id, done = std::move(done)](const RefreshOutcome& outcome) {
+        answer_after_refresh(user_id, outcome, true, done);
     });
-}
-
-void TokenService::start_refresh(const std::string& user_id, RefreshWaiter waiter) {
-    auto& waiters = refreshing_[user_id];
-    waiters.push_back(std::move(waiter));
-    if (waiters.size() > 1) return;  // one refresh per user at a time: join the running one
-
-    auto it = contexts_.find(user_id);
-    if (it == contexts_.end()) {
-        complete_refresh(user_id, {RefreshStatus::not_found, "no user context for user " + user_id});
-        return;
-    }
-    if (!config_.integration.configured) {
-        complete_refresh(user_id, {RefreshStatus::provider_error, "no OAuth integration is configured"});
-        return;
-    }
-    const Tokens& tokens = it->second.context.tokens;
-    if (!tokens.refresh_token || tokens.refresh_token->empty()) {
-        complete_refresh(user_id, {RefreshStatus::reauth_required, "user " + user_id + " has no refresh token"});
-        return;
-    }
-    OutboundHttp request;
-    request.method = "POST";
-    request.url = oauth_.token_service;
-    request.content_type = "application/x-www-form-urlencoded";
-    request.body = Secret(form_encode(FormFields{{"grant_type", "refresh_token"},
-                                                 {"client_id", oauth_.client_id},
-                                                 {"client_secret", oauth_.client_secret.reveal()},
-                                                 {"refresh_token", tokens.refresh_token->reveal()}}));
-    request.retry_allowed = true;
-    track(+1);
-    outbound_.send(request, [this, user_id](OutboundResult result) {
-        auto current = contexts_.find(user_id);
-        if (current == contexts_.end()) {  // cleared meanwhile: drop the answer
-            complete_refresh(user_id, {RefreshStatus::not_found, "user context was cleared"});
-            track(-1);
-            return;
-        }
-        if (result.status != 200) {
-            const std::string code = oauth_error(result.body);
-            if (code == "invalid_grant") {
-                current->second.reauth_required = true;
-                ++counters_.reauth_required;
-                spdlog::warn("user {}: refresh refused (invalid_grant): the user must authorize again", user_id);
-                publish("reauth_required", user_id);
-                complete_refresh(user_id, {RefreshStatus::reauth_required, "user " + user_id + " must authorize again"});
-            } else {
-                ++counters_.refreshes_failed;
-                const std::string why = result.status ? "HTTP " + std::to_string(result.status) : result.error;
-                spdlog::warn("user {}: refresh failed after {} attempts: {}", user_id, result.attempts, why);
-                complete_refresh(user_id, {RefreshStatus::provider_error, "token endpoint: " + why});
-            }
-            track(-1);
-            return;
-        }
-        auto fresh = tokens_from_token_response(Json::parse(result.body, nullptr, false), clock_.now());
-        if (!fresh) {
-            ++counters_.refreshes_failed;
-            spdlog::warn("user {}: refresh answer unusable: {}", user_id, fresh.error());
-            complete_refresh(user_id, {RefreshStatus::provider_error, "token endpoint answer unusable"});
-            track(-1);
-            return;
-        }
-        auto updated = std::make_shared<UserContext>(current->second.context);
-        updated->tokens = merge_refreshed(updated->tokens, *fresh);
-        // Durable before anyone receives it.
-        executor_.submit<StoreStatus>(
-            [this, updated] { return store_.put(Ns::user, updated->user_id, to_stored_text(*updated)); },
-            [this, updated, user_id](StoreStatus status) {
-                note_store(status);
-                // Keep the new grant in memory either way: with refresh-token
-                // rotation the old one is already spent.
-                contexts_[user_id] = Cached{*updated, false};
-                if (status.ok()) {
-                    ++counters_.refreshes_succeeded;
-                    spdlog::info("user {}: token refreshed, valid until {}", user_id,
-                                 updated->tokens.expires_at ? format_iso8601(*updated->tokens.expires_at) : "unknown");
-                    publish("token_refreshed", user_id);
-                    complete_refresh(user_id, {RefreshStatus::refreshed, ""});
-                } else {
-                    ++counters_.refreshes_failed;
-                    spdlog::error("user {}: refreshed token could not be stored: {}", user_id, status.describe());
-                    complete_refresh(user_id, {RefreshStatus::store_failed, "store: " + status.describe()});
-                }
-                track(-1);
-            });
-    });
-}
-
-void TokenService::complete_refresh(const std::string& user_id, const RefreshOutcome& outcome) {
-    auto node = refreshing_.extract(user_id);
-    if (node.empty()) return;
-    for (auto& waiter : node.mapped()) waiter(outcome);
 }
 
 // ---- contexts ----
@@ -428,20 +392,23 @@ void TokenService::get_user_context(const std::string& user_id, bool refresh, bo
         done(OpResult::success({{"user_context", nullptr}}));
         return;
     }
-    const Tokens& tokens = it->second.context.tokens;
-    const auto remaining = tokens.remaining(clock_.now());
-    const bool needs = refresh && !it->second.reauth_required && remaining < kRefreshMargin;
-    if (needs && remaining.count() <= 0) {
+    const Cached& cached = it->second;
+    const Timestamp now = clock_.now();
+    const auto next_try = scheduler_.deadline_of(cached.id);
+    const bool backing_off = cached.failures > 0 && next_try && *next_try > now;
+    const bool needs = refresh && has_refresh_token(cached.context.tokens) && !backing_off &&
+                       !usable_without_refresh(cached.context.tokens, now, config_.refresh.policy);
+    if (needs && !still_valid(cached.context.tokens, now)) {
         // Expired or absent: refresh before answering, as the original did.
-        start_refresh(user_id, [this, user_id, include_refresh_token, done = std::move(done)](const RefreshOutcome&) {
+        want_refresh(user_id, [this, user_id, include_refresh_token, done = std::move(done)](const RefreshOutcome&) {
             auto again = contexts_.find(user_id);
             done(OpResult::success(
                 {{"user_context", again == contexts_.end() ? Json() : visible_context(again->second.context, include_refresh_token)}}));
         });
         return;
     }
-    done(OpResult::success({{"user_context", visible_context(it->second.context, include_refresh_token)}}));
-    if (needs) start_refresh(user_id, [](const RefreshOutcome&) {});  // nearly expired: refresh behind the answer
+    done(OpResult::success({{"user_context", visible_context(cached.context, include_refresh_token)}}));
+    if (needs) want_refresh(user_id, [](const RefreshOutcome&) {});  // nearly expired: refresh behind the answer
 }
 
 void TokenService::set_user_context(const std::string& user_id, const Json& user_context, OpCallback done) {
@@ -457,8 +424,13 @@ void TokenService::set_user_context(const std::string& user_id, const Json& user
                                           if (!status.ok()) {
                                               done(store_failure(status));
                                           } else {
-                                              const bool existed = contexts_.erase(user_id) > 0;
+                                              const bool existed = contexts_.count(user_id) > 0;
+                                              forget(user_id);
                                               if (existed) publish("context_cleared", user_id);
+                                              if (auto waiting = refreshing_.find(user_id);
+                                                  waiting != refreshing_.end() && !waiting->second.running) {
+                                                  complete_refresh(user_id, {RefreshStatus::not_found, "user context was cleared"});
+                                              }
                                               spdlog::info("user {}: context cleared", user_id);
                                               done(OpResult::success({{"cleared", existed}}));
                                           }
@@ -484,7 +456,7 @@ void TokenService::set_user_context(const std::string& user_id, const Json& user
             if (!status.ok()) {
                 done(store_failure(status));
             } else {
-                contexts_[context->user_id] = Cached{*context, false};
+                remember(*context, clock_.now());
                 publish("context_set", context->user_id);
                 spdlog::info("user {}: context set", context->user_id);
                 done(OpResult::success(Json::object()));
@@ -632,10 +604,9 @@ void TokenService::count_pending_flows(std::function<void(long long)> done) {
 Json TokenService::stats_json() const {
     Json redirects = Json::object();
     for (const auto& [outcome, count] : counters_.redirects) redirects[outcome] = count;
-    size_t reauth = 0;
-    for (const auto& [user, cached] : contexts_) reauth += cached.reauth_required ? 1 : 0;
+    const auto next = scheduler_.next_deadline();
     return {{"users", contexts_.size()},
-            {"users_reauth_required", reauth},
+            {"users_reauth_required", without_refresh_token_},
             {"flows", {{"started", counters_.flows_started},
                        {"completed", counters_.flows_completed},
                        {"failed", counters_.flows_failed},
@@ -643,10 +614,19 @@ Json TokenService::stats_json() const {
             {"redirects", redirects},
             {"refreshes", {{"succeeded", counters_.refreshes_succeeded},
                            {"failed", counters_.refreshes_failed},
+                           {"retried", counters_.refreshes_retried},
+                           {"adopted", counters_.refreshes_adopted},
                            {"reauth_required", counters_.reauth_required},
-                           {"in_flight", refreshing_.size()}}},
+                           {"store_failures", counters_.refresh_store_failures},
+                           {"in_flight", scheduler_.in_flight()},
+                           {"waiting", scheduler_.waiting_urgent()},
+                           {"scheduled", scheduler_.scheduled()},
+                           {"next_deadline", next ? Json(format_iso8601(*next)) : Json()}}},
             {"bot_messages", {{"sent", counters_.bot_messages_sent}, {"failed", counters_.bot_messages_failed}}},
-            {"store", {{"plugin", store_.plugin().name()}, {"healthy", store_healthy_}}},
+            {"store", {{"plugin", store_.plugin().name()},
+                       {"healthy", store_healthy_},
+                       {"changes_applied", counters_.store_changes_applied},
+                       {"resyncs", counters_.store_resyncs}}},
             {"uptime_seconds",
              std::chrono::duration_cast<std::chrono::seconds>(clock_.now() - started_).count()}};
 }

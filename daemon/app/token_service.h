@@ -1,14 +1,20 @@
 // What tokend does, independent of how it is asked: start flows, finish them
 // (from /redirect or process_redirect), hand out tokens and contexts, refresh
-// tokens one at a time per user, collect old flows, count things. Runs on the
-// loop thread; store calls go through the executor, provider calls through the
-// outbound sender. Keeps every user context in memory (loaded at start), so a
-// fresh token is answered without touching the store.
+// tokens ahead of expiry on a schedule and one at a time per user, collect old
+// flows, count things. Runs on the loop thread; store calls go through the
+// executor, provider calls through the outbound sender. Keeps every user
+// context in memory (loaded at start, kept current from the store's change
+// notifications), so a fresh token is answered without touching the store.
+// The methods live in token_service.cpp (flows, reads, writes),
+// token_service_cache.cpp (cache, schedule, store changes) and
+// token_service_refresh.cpp (refreshing).
 #pragma once
 
 #include "app/event_hub.h"
 #include "app/op_result.h"
 #include "app/outbound_sender.h"
+#include "app/refresh_scheduler.h"
+#include "app/store_change_inbox.h"
 #include "config/config.h"
 #include "core/flow_start.h"
 #include "core/flow_sweep.h"
@@ -32,25 +38,31 @@ struct ServiceCounters {
     uint64_t flows_failed = 0;
     uint64_t flows_swept = 0;
     uint64_t refreshes_succeeded = 0;
-    uint64_t refreshes_failed = 0;
-    uint64_t reauth_required = 0;
+    uint64_t refreshes_failed = 0;    // attempts that ended without new tokens (incl. retried ones)
+    uint64_t refreshes_retried = 0;   // failures followed by a scheduled retry
+    uint64_t refreshes_adopted = 0;   // another process had refreshed already (shared store)
+    uint64_t reauth_required = 0;     // grants found dead (invalid_grant)
+    uint64_t refresh_store_failures = 0;  // new tokens not yet stored, write retried
     uint64_t bot_messages_sent = 0;
     uint64_t bot_messages_failed = 0;
+    uint64_t store_changes_applied = 0;  // other processes' writes taken into the cache
+    uint64_t store_resyncs = 0;
     std::map<std::string, uint64_t> redirects;  // by outcome
 };
 
 class TokenService {
 public:
-    // A fresh token has more than this left; below it, reads refresh first (the
-    // original's 120 s).
-    static constexpr std::chrono::seconds kRefreshMargin{120};
-
     TokenService(Executor& executor, Store& store, OutboundSender& outbound, EventHub& events, const Clock& clock,
                  const Config& config, Secret client_secret, Secret bot_token);
+    ~TokenService();
 
-    // Start-up, before the loop runs: reads every stored context into memory.
-    // Unreadable ones are logged and skipped (left in the store untouched).
+    // Start-up, before the loop runs: subscribes to the store's change
+    // notifications (when it has them), then reads every stored context into
+    // memory. Unreadable ones are logged and skipped (left in the store).
     void load_contexts();
+    // On the loop: schedules every loaded context (overdue ones refresh at
+    // once, within the token-endpoint limits) and starts taking store changes.
+    void start(uv_loop_t* loop);
 
     void start_flow(const std::string& user_id, OpCallback done);
 
@@ -73,13 +85,23 @@ public:
     bool store_healthy() const { return store_healthy_; }
     size_t users() const { return contexts_.size(); }
 
-    // Stops starting new work; `idle` is called once nothing is in flight.
+    // Stops starting new work (refreshes included); `idle` is called once
+    // nothing is in flight and the service's own handles are closed.
     void drain(std::function<void()> idle);
 
 private:
+    // New tokens from the provider that the store has not taken yet: never
+    // handed out, written again on the schedule.
+    struct UnsavedTokens {
+        Tokens base;   // what they were refreshed from
+        Tokens fresh;
+    };
     struct Cached {
         UserContext context;
-        bool reauth_required = false;
+        Timestamp obtained_at;  // when tokend got or first loaded these tokens
+        uint32_t id = 0;        // in the refresh schedule
+        uint32_t failures = 0;  // refresh attempts failed in a row
+        std::unique_ptr<UnsavedTokens> unsaved;
     };
     enum class RefreshStatus { refreshed, reauth_required, provider_error, store_failed, not_found };
     struct RefreshOutcome {
@@ -87,19 +109,47 @@ private:
         std::string message;
     };
     using RefreshWaiter = std::function<void(const RefreshOutcome&)>;
+    struct Refresh {
+        std::vector<RefreshWaiter> waiters;
+        bool running = false;  // holds a gate slot
+    };
+    struct Attempt;  // one refresh attempt in progress (token_service_refresh.cpp)
+    enum class Ending;
 
     StartedFlow start_flow_for(const std::string& user_id);
     void drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step,
                std::function<void(const RedirectFlow::Step&)> done);
     void finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& step);
-    void start_refresh(const std::string& user_id, RefreshWaiter waiter);
-    void complete_refresh(const std::string& user_id, const RefreshOutcome& outcome);
-    void answer_token(const std::string& user_id, OpCallback done);
     void send_bot_message(const BotMessage& message);
     void publish(const char* event, const std::string& user_id);
     void note_store(const StoreStatus& status);
     void sweep_in_background();
     void track(int delta);
+    void answer_token(const Cached& cached, OpCallback done);
+    void answer_after_refresh(const std::string& user_id, const RefreshOutcome& outcome, bool strict, OpCallback done);
+
+    // The cache and the schedule (token_service_cache.cpp).
+    Cached& remember(const UserContext& context, Timestamp obtained_at);
+    void forget(const std::string& user_id);
+    void reschedule(const Cached& cached);
+    double jitter_of(const std::string& user_id) const;
+    void apply_stored(const std::string& user_id, const std::optional<UserContext>& stored);
+    void on_store_changes(std::vector<StoreChangeEvent> changes);
+    void resync();
+    void reload_user(const std::string& user_id);
+
+    // Refreshing (token_service_refresh.cpp).
+    void want_refresh(const std::string& user_id, RefreshWaiter waiter);
+    void run_refresh(uint32_t id);
+    void begin_attempt(std::shared_ptr<Attempt> attempt);
+    void ask_provider(std::shared_ptr<Attempt> attempt);
+    void on_provider_answer(std::shared_ptr<Attempt> attempt, OutboundResult result);
+    void commit(std::shared_ptr<Attempt> attempt);
+    void end_attempt(std::shared_ptr<Attempt> attempt, Ending ending, std::string message);
+    void retry_later(Cached& cached, std::optional<std::chrono::milliseconds> retry_after);
+    void tell_reauth(const std::string& user_id);
+    void complete_refresh(const std::string& user_id, const RefreshOutcome& outcome);
+    std::chrono::milliseconds lease_ttl() const;
 
     Executor& executor_;
     Store& store_;
@@ -110,7 +160,12 @@ private:
     OAuthSettings oauth_;  // with the client secret filled in
     Secret bot_token_;
     std::unordered_map<std::string, Cached> contexts_;
-    std::unordered_map<std::string, std::vector<RefreshWaiter>> refreshing_;  // single flight per user
+    std::vector<const std::string*> users_by_id_;  // schedule id -> key in contexts_ (nullptr: free)
+    std::vector<uint32_t> free_ids_;
+    size_t without_refresh_token_ = 0;  // contexts that cannot be refreshed (reauth needed once expired)
+    RefreshScheduler scheduler_;
+    std::shared_ptr<StoreChangeInbox> changes_;  // shared with the store's notification sink
+    std::unordered_map<std::string, Refresh> refreshing_;  // single flight per user
     std::optional<Timestamp> last_sweep_;
     bool sweeping_ = false;
     bool store_healthy_ = true;
@@ -118,6 +173,7 @@ private:
     Timestamp started_;
     size_t in_flight_ = 0;
     bool draining_ = false;
+    size_t handles_open_ = 0;
     std::function<void()> on_idle_;
 };
 

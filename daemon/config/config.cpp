@@ -62,6 +62,28 @@ public:
         return value;
     }
 
+    double number(const YAML::Node& node, std::string_view key, double min, double max) const {
+        double value = 0;
+        try {
+            if (!node.IsScalar()) throw YAML::Exception(node.Mark(), "not a scalar");
+            size_t used = 0;
+            value = std::stod(node.Scalar(), &used);
+            if (used != node.Scalar().size()) throw std::invalid_argument("trailing text");
+        } catch (const std::exception&) {
+            fail(node, "'" + std::string(key) + "' must be a number");
+        }
+        if (!(value >= min && value <= max)) {
+            fail(node, "'" + std::string(key) + "' must be between " + fmt_number(min) + " and " + fmt_number(max));
+        }
+        return value;
+    }
+
+    static std::string fmt_number(double value) {
+        std::ostringstream text;
+        text << value;
+        return text.str();
+    }
+
     std::chrono::seconds seconds(const YAML::Node& node, std::string_view key, long long min, long long max) const {
         return std::chrono::seconds{integer(node, key, min, max)};
     }
@@ -238,12 +260,40 @@ void parse_flows(const Reader& in, const YAML::Node& node, FlowSettings* flows) 
     }
 }
 
+void parse_refresh(const Reader& in, const YAML::Node& node, RefreshConfig* refresh) {
+    in.check_keys(node, "refresh", {"margin", "fraction", "jitter", "read_margin", "refresh_token_margin", "keepalive",
+                                    "retry_base_ms", "retry_cap", "max_concurrent", "rate", "burst"});
+    constexpr long long kYear = 366LL * 86400;
+    RefreshPolicy& policy = refresh->policy;
+    if (node["margin"]) policy.margin = in.seconds(node["margin"], "refresh.margin", 0, kYear);
+    if (node["fraction"]) policy.fraction = in.number(node["fraction"], "refresh.fraction", 0.0, 0.5);
+    if (node["jitter"]) policy.jitter = in.number(node["jitter"], "refresh.jitter", 0.0, 0.5);
+    if (node["read_margin"]) policy.read_margin = in.seconds(node["read_margin"], "refresh.read_margin", 0, 86400);
+    if (node["refresh_token_margin"]) {
+        policy.refresh_token_margin = in.seconds(node["refresh_token_margin"], "refresh.refresh_token_margin", 0, kYear);
+    }
+    if (node["keepalive"]) policy.keepalive = in.seconds(node["keepalive"], "refresh.keepalive", 60, 10 * kYear);
+    if (node["retry_base_ms"]) {
+        policy.retry_base = std::chrono::milliseconds(in.integer(node["retry_base_ms"], "refresh.retry_base_ms", 10, 600000));
+    }
+    if (node["retry_cap"]) policy.retry_cap = in.seconds(node["retry_cap"], "refresh.retry_cap", 1, 86400);
+    if (policy.retry_cap < policy.retry_base) in.fail(node, "'refresh.retry_cap' must not be shorter than retry_base_ms");
+    TokenEndpointLimits& limits = refresh->limits;
+    if (node["max_concurrent"]) {
+        limits.max_concurrent = static_cast<size_t>(in.integer(node["max_concurrent"], "refresh.max_concurrent", 1, 1000));
+    }
+    if (node["rate"]) limits.rate_per_second = in.number(node["rate"], "refresh.rate", 0.0, 100000.0);
+    if (node["burst"]) limits.burst = in.number(node["burst"], "refresh.burst", 1.0, 100000.0);
+}
+
 void parse_messages(const Reader& in, const YAML::Node& node, MessageTexts* texts) {
-    in.check_keys(node, "messages", {"authenticated", "wrong_user", "denied", "provider_error", "expired", "store_failed"});
+    in.check_keys(node, "messages",
+                  {"authenticated", "wrong_user", "denied", "provider_error", "expired", "store_failed", "reauth_required"});
     const std::pair<const char*, std::string*> fields[] = {
         {"authenticated", &texts->authenticated}, {"wrong_user", &texts->wrong_user},
         {"denied", &texts->denied},               {"provider_error", &texts->provider_error},
-        {"expired", &texts->expired},             {"store_failed", &texts->store_failed}};
+        {"expired", &texts->expired},             {"store_failed", &texts->store_failed},
+        {"reauth_required", &texts->reauth_required}};
     for (const auto& [key, target] : fields) {
         if (node[key]) *target = in.string(node[key], std::string("messages.") + key);
     }
@@ -271,7 +321,7 @@ Config parse_config(std::string_view yaml_text, std::string_view source, const C
     }
     if (root.IsNull()) return config;  // an empty file: all defaults
     in.check_keys(root, "top level",
-                  {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "messages", "http", "control"});
+                  {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "refresh", "messages", "http", "control"});
     if (root["state_dir"]) {
         config.state_dir = in.string(root["state_dir"], "state_dir");
         config.store.options = {{"path", config.state_dir + "/users.yml"}};
@@ -284,6 +334,7 @@ Config parse_config(std::string_view yaml_text, std::string_view source, const C
     if (root["store"]) parse_store(in, root["store"], &config.store);
     if (root["integration"]) parse_integration(in, root["integration"], &config.integration);
     if (root["flows"]) parse_flows(in, root["flows"], &config.flows);
+    if (root["refresh"]) parse_refresh(in, root["refresh"], &config.refresh);
     if (root["messages"]) parse_messages(in, root["messages"], &config.messages);
     if (root["http"]) parse_http(in, root["http"], &config.http);
     if (root["control"]) parse_control(in, root["control"], &config.control);

@@ -5,6 +5,8 @@
 #pragma once
 
 #include "core/oauth_settings.h"
+#include "core/refresh_policy.h"
+#include "core/token_endpoint_gate.h"
 
 #include <nlohmann/json.hpp>
 
@@ -84,6 +86,12 @@ struct ControlConfig {
     bool refresh_token_readers_set = false;
 };
 
+// When tokens are refreshed, and how hard tokend may press the token endpoint.
+struct RefreshConfig {
+    RefreshPolicy policy;
+    TokenEndpointLimits limits;
+};
+
 struct Config {
     std::string state_dir;    // where the embedded default keeps its files
     std::string runtime_dir;  // where the control socket goes by default
@@ -91,6 +99,7 @@ struct Config {
     StoreConfig store;
     IntegrationConfig integration;
     FlowSettings flows;
+    RefreshConfig refresh;
     MessageTexts messages;
     HttpConfig http;
     ControlConfig control;

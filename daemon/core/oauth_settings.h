@@ -28,7 +28,8 @@ struct FlowSettings {
 
 // Texts sent to users through the bot. Placeholders: {expires_at} (ISO 8601),
 // {email} (the address of the account that consented), {error} (an RFC 6749
-// error code from the provider).
+// error code from the provider), {auth_url} (a fresh authorization link, in
+// reauth_required).
 struct MessageTexts {
     std::string authenticated =
         "You are authenticated: I can now act on your behalf. Your access token is valid until {expires_at}.";
@@ -39,6 +40,9 @@ struct MessageTexts {
         "The authorization could not be completed ({error}). Nothing was stored; please ask me for a new link.";
     std::string expired = "That authorization link had expired. Please ask me for a new one.";
     std::string store_failed = "Your authorization succeeded but could not be saved. Please ask me for a new link.";
+    std::string reauth_required =
+        "Your authorization has expired or was revoked, so I can no longer act on your behalf. "
+        "Please authorize me again: {auth_url} (the link works until {expires_at}).";
 };
 
 }  // namespace tokend

@@ -58,7 +58,7 @@ class Tokend:
             f"state_dir: {self.dir}/state",
             f"runtime_dir: {self.dir}/run",
             "log:",
-            "  level: debug",
+            "  level: trace",
             "http:",
             "  listen: 127.0.0.1:0",
             "  request_timeout_ms: 500",

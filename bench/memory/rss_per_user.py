@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Resident memory of the tokend daemon per stored user.
+
+Starts tokend on the memory store (no disk in the way), reads its VmRSS, sets N
+users' contexts over the control socket (pipelined, 1,000 requests a batch),
+waits for the schedule to hold them all, and reads VmRSS again. Reports bytes
+per user beside the size of one user's JSON. The memory store keeps its own
+copy of every value, so the figure is tokend's cache and schedule plus the
+store's copy: the daemon as it would run with an in-process store.
+
+Usage: bench/memory/rss_per_user.py BUILD_DIR N [N...]   (e.g. build 100000 1000000)
+"""
+
+import datetime
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BATCH = 1000
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def context(i, expires):
+    # Webex-sized tokens (about 100 characters each) and ids.
+    user_id = f"Y2lzY29zcGFyazovL3VzL1BFT1BMRS8{i:012d}"
+    token = f"{i:012d}" + "NjE3ZGFjNzgtNDdmOC00OTBlLWFjZTgtYTBiNmE5YmM0NDk5ZGY1ZDk4MTItOTVk_PF84_1eb65fdf-9643"
+    return user_id, {"user_id": user_id,
+                     "tokens": {"access_token": "A" + token, "expires_at": expires,
+                                "refresh_token": "R" + token, "refresh_token_expires_at": expires,
+                                "token_type": "Bearer", "scope": "spark:people_read spark:messages_write"}}
+
+
+def measure(build, users):
+    work = tempfile.mkdtemp(prefix="tokend-rss-")
+    with open(os.path.join(work, "tokend.yml"), "w") as f:
+        f.write(f"state_dir: {work}/state\nruntime_dir: {work}/run\nlog: {{level: warn}}\n"
+                f"store: {{plugin: memory}}\nhttp: {{listen: 127.0.0.1:0}}\n")
+    daemon = subprocess.Popen([os.path.join(build, "daemon", "tokend"), "-c", os.path.join(work, "tokend.yml"),
+                               "--plugin-dir", os.path.join(build, "plugins")],
+                              stderr=open(os.path.join(work, "tokend.log"), "w"))
+    path = os.path.join(work, "run", "tokend.sock")
+    try:
+        for _ in range(200):
+            if os.path.exists(path):
+                break
+            time.sleep(0.05)
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(path)
+        reader = sock.makefile("rb")
+        time.sleep(0.5)
+        before = rss_bytes(daemon.pid)
+        expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=10)).isoformat()
+        json_bytes = 0
+        started = time.monotonic()
+        for first in range(0, users, BATCH):
+            lines = []
+            for i in range(first, min(first + BATCH, users)):
+                user_id, value = context(i, expires)
+                json_bytes += len(json.dumps(value, separators=(",", ":")))
+                lines.append(json.dumps({"op": "set_user_context", "user_id": user_id, "user_context": value}))
+            sock.sendall(("\n".join(lines) + "\n").encode())
+            for _ in lines:
+                answer = json.loads(reader.readline())
+                if not answer.get("ok"):
+                    raise RuntimeError(answer)
+        loaded = time.monotonic() - started
+        sock.sendall(b'{"op":"stats"}\n')
+        stats = json.loads(reader.readline())["result"]
+        assert stats["users"] == users and stats["refreshes"]["scheduled"] == users, stats
+        time.sleep(0.5)
+        after = rss_bytes(daemon.pid)
+        return {"users": users, "rss_before": before, "rss_after": after,
+                "bytes_per_user": round((after - before) / users), "json_bytes_per_user": round(json_bytes / users),
+                "load_seconds": round(loaded, 1)}
+    finally:
+        daemon.terminate()
+        daemon.wait()
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    for users in map(int, sys.argv[2:]):
+        print(json.dumps(measure(sys.argv[1], users)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""Token lifecycle against the real daemon: refreshes ahead of expiry with no
+reads at all, rotation, single flight, invalid_grant with its bot message and
+new link, provider outages and recovery, an answer without refresh_token, and
+a restart with overdue tokens under the concurrency cap. The fake provider
+issues tokens that live a few seconds."""
+
+import datetime
+import http.client
+import json
+import os
+import re
+import sys
+import threading
+import time
+import unittest
+import urllib.parse
+
+from harness import Tokend, start_fake
+from tokend_client import TokendClient, TokendError
+
+# Refresh at a quarter of the life left (at least 1 s before expiry), reads
+# wait only in the last second, retries start at 100 ms.
+SHORT_LIVED = """
+refresh:
+  margin: 1
+  fraction: 0.25
+  jitter: 0.1
+  read_margin: 1
+  retry_base_ms: 100
+  retry_cap: 2
+"""
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def iso(seconds_from_now):
+    at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds_from_now)
+    return at.isoformat()
+
+
+def context(user_id, tokens, expires_in):
+    return {"user_id": user_id, "tokens": {"access_token": tokens["access_token"], "expires_at": iso(expires_in),
+                                           "refresh_token": tokens["refresh_token"],
+                                           "refresh_token_expires_at": iso(86400),
+                                           "token_type": "Bearer", "scope": "spark:people_read"}}
+
+
+def valid_at_provider(fake, access_token):
+    """Whether the fake accepts the access token (GET /v1/people/me)."""
+    connection = http.client.HTTPConnection(fake.host, fake.port, timeout=10)
+    try:
+        connection.request("GET", "/v1/people/me", headers={"Authorization": "Bearer " + access_token})
+        return connection.getresponse().status == 200
+    finally:
+        connection.close()
+
+
+def refresh_counts(fake):
+    return fake.state()["token_requests"].get("refresh_token", {})
+
+
+class RefreshTest(unittest.TestCase):
+    extra_config = SHORT_LIVED
+    access_lifetime = 4
+    store = "yaml"  # no lock capability: refreshes without a lease
+
+    def setUp(self):
+        self.fake = start_fake()
+        self.fake.configure({"access_lifetime": self.access_lifetime})
+        self.tokend = Tokend(self.fake, extra_config=self.extra_config, store=self.store).start()
+        self.client = self.tokend.client()
+
+    def tearDown(self):
+        code = self.tokend.stop()
+        log = self.tokend.log()
+        if os.environ.get("TOKEND_TEST_SHOW_LOG"):
+            print(log, file=sys.stderr)
+        self.tokend.close()
+        self.fake.stop()
+        self.assertEqual(code, 0, log)
+        for secret in ("fake-webex-client-secret", "fake-webex-bot-token"):
+            self.assertNotIn(secret, log)
+
+    def authorized(self, user_id="alice"):
+        _, _, (status, _, body) = self.tokend.complete_flow(user_id)
+        self.assertEqual(status, 200, body)
+        self.assertIn("Authenticated", body)
+
+    def stored_tokens(self, user_id):
+        with open(os.path.join(self.tokend.dir, "state", "users.yml")) as f:
+            text = f.read()
+        import yaml  # PyYAML, as the original read its file
+        return yaml.safe_load(text)[user_id]["tokens"]
+
+
+class Proactive(RefreshTest):
+    def test_tokens_are_refreshed_before_expiry_without_any_read(self):
+        self.authorized()
+        # 4-second tokens, refreshed about a second before expiry, rotating
+        # refresh tokens: three rounds with nobody reading.
+        wait_for(lambda: refresh_counts(self.fake).get("ok", 0) >= 3, 20, "three scheduled refreshes")
+        state = self.fake.state()
+        self.assertEqual(state["reuse_detected"].get("refresh_token", 0), 0, "a rotated refresh token was reused")
+        self.assertEqual(state["active_grants"], 1)
+        self.assertEqual(refresh_counts(self.fake).get("error", 0), 0)
+        token = self.client.get_token("alice")
+        self.assertTrue(valid_at_provider(self.fake, token["access_token"]))
+        # Stored before handed out: the file holds what get_token answered (or newer).
+        stats = self.client.stats()
+        self.assertGreaterEqual(stats["refreshes"]["succeeded"], 3)
+        self.assertEqual(stats["refreshes"]["scheduled"], 1)
+        self.assertIsNotNone(stats["refreshes"]["next_deadline"])
+        self.assertIn("token refreshed, valid until", self.tokend.log())
+
+    def test_stored_tokens_follow_every_refresh(self):
+        self.authorized()
+        wait_for(lambda: refresh_counts(self.fake).get("ok", 0) >= 1, 10, "a scheduled refresh")
+        time.sleep(0.2)
+        token = self.client.get_token("alice")["access_token"]
+        self.assertEqual(self.stored_tokens("alice")["access_token"], token)
+
+
+class SingleFlight(RefreshTest):
+    extra_config = SHORT_LIVED
+    access_lifetime = 3600
+
+    def test_hundred_readers_of_an_expired_token_make_one_token_request(self):
+        tokens = self.fake.issue_tokens("alice")
+        # The refresh takes a second at the provider, so every reader meets it in flight.
+        self.fake.add_faults("access_token", [{"delay": 1.0}])
+        self.client.set_user_context("alice", context("alice", tokens, -10))
+        results, errors = [], []
+
+        def read():
+            try:
+                with TokendClient(self.tokend.socket, timeout=30) as own:
+                    results.append(own.get_token("alice")["access_token"])
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=read) for _ in range(100)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 100)
+        self.assertEqual(len(set(results)), 1, "every reader got the same token")
+        self.assertNotEqual(results[0], tokens["access_token"], "an expired token was handed out")
+        self.assertEqual(refresh_counts(self.fake), {"ok": 1, "error": 0, "fault": 0})
+
+
+class ProactiveLeased(Proactive):
+    """The same on the memory store, which has the lock capability: every
+    refresh takes the user's lease and writes with its fencing token."""
+    store = "memory"
+
+    def test_stored_tokens_follow_every_refresh(self):
+        self.skipTest("the memory store keeps no file to read")
+
+
+class SingleFlightLeased(SingleFlight):
+    store = "memory"
+
+
+class Reauth(RefreshTest):
+    def test_invalid_grant_tells_the_user_once_with_a_new_link(self):
+        self.authorized()
+        events = []
+        watcher = TokendClient(self.tokend.socket, timeout=None)
+
+        def watch():
+            try:
+                for event in watcher.watch("alice"):
+                    events.append(event["event"])
+            except Exception:  # noqa: BLE001 - the connection closes at the end
+                pass
+
+        threading.Thread(target=watch, daemon=True).start()
+        wait_for(lambda: self.client.stats()["watchers"] == 1, 5, "the watcher")
+        self.fake.revoke_user("alice")
+        wait_for(lambda: "reauth_required" in events, 10, "the reauth_required event")
+        messages = wait_for(lambda: [m for m in self.fake.state()["messages"] if "authorize me again" in m.get("markdown", "")],
+                            10, "the reauthorization message")
+        self.assertEqual(messages[0]["toPersonId"], "alice")
+        link = re.search(r"(http://\S+?/v1/authorize\?\S+?)\s", messages[0]["markdown"]).group(1)
+        for _ in range(3):
+            with self.assertRaises(TokendError) as raised:
+                self.client.get_token("alice")
+            self.assertEqual(raised.exception.code, "reauth_required")
+        time.sleep(1.0)
+        state = self.fake.state()
+        self.assertEqual(len([m for m in state["messages"] if "authorize me again" in m.get("markdown", "")]), 1,
+                         "the message is not repeated")
+        self.assertEqual(refresh_counts(self.fake).get("error", 0), 1, "one refused refresh, no retries")
+        stats = self.client.stats()
+        self.assertEqual(stats["users_reauth_required"], 1)
+        self.assertEqual(stats["refreshes"]["reauth_required"], 1)
+        self.assertIsNone(self.stored_tokens("alice")["refresh_token"], "the dead grant is stored as such")
+        # The link from the message works: the state clears.
+        query = self.tokend.authorize(link, {"user_id": "alice"})
+        status, _, body = self.tokend.redirect(query)
+        self.assertEqual(status, 200, body)
+        self.assertTrue(valid_at_provider(self.fake, self.client.get_token("alice")["access_token"]))
+        self.assertEqual(self.client.stats()["users_reauth_required"], 0)
+        watcher.close()
+
+
+class Outage(RefreshTest):
+    access_lifetime = 16
+    extra_config = SHORT_LIVED.replace("fraction: 0.25", "fraction: 0.5")
+
+    def test_outage_during_refresh_is_retried_with_backoff_and_recovers(self):
+        self.authorized()
+        first = self.client.get_token("alice")["access_token"]
+        # The refresh is due after 8 s: two 503s and a 429 with Retry-After
+        # come first; the old token is handed out meanwhile.
+        self.fake.add_faults("access_token", [{"status": 503, "count": 2}, {"status": 429, "retry_after": 1}])
+        seen = set()
+
+        def recovered():
+            seen.add(self.client.get_token("alice")["access_token"])  # still-valid token during the outage
+            return self.client.stats()["refreshes"]["succeeded"] >= 1
+
+        wait_for(recovered, 25, "the refresh after the outage")
+        counts = refresh_counts(self.fake)
+        self.assertEqual(counts.get("fault"), 3, counts)
+        stats = self.client.stats()
+        self.assertGreaterEqual(stats["refreshes"]["retried"], 3)
+        self.assertGreaterEqual(stats["refreshes"]["failed"], 3)
+        latest = self.client.get_token("alice")["access_token"]
+        self.assertNotEqual(latest, first)
+        self.assertTrue(valid_at_provider(self.fake, latest))
+        self.assertLessEqual(seen, {first, latest})
+        self.assertEqual(self.fake.state()["reuse_detected"].get("refresh_token", 0), 0)
+        log = self.tokend.log()
+        self.assertIn("next attempt in 1000 ms", log)  # the Retry-After
+        self.assertNotIn(first, log)
+        self.assertNotIn(latest, log)
+
+    def test_a_timeout_is_retried_on_the_schedule(self):
+        tokens = self.fake.issue_tokens("alice")
+        # The provider swallows the first request (tokend gives up after 1.5 s).
+        self.fake.add_faults("access_token", [{"hang": 2}])
+        self.client.set_user_context("alice", context("alice", tokens, 600))
+        with self.assertRaises(TokendError) as raised:
+            self.client.refresh("alice")
+        self.assertEqual(raised.exception.code, "provider_error")
+        self.assertEqual(refresh_counts(self.fake).get("fault"), 1)
+        # The still-valid token is served meanwhile; the retry comes on its own.
+        self.assertEqual(self.client.get_token("alice")["access_token"], tokens["access_token"])
+        wait_for(lambda: self.client.stats()["refreshes"]["succeeded"] == 1, 10, "the retry after the timeout")
+        self.assertEqual(refresh_counts(self.fake).get("ok"), 1)
+
+    def test_provider_answers_garbage_then_recovers(self):
+        tokens = self.fake.issue_tokens("alice")
+        self.fake.add_faults("access_token", [{"garbage": True}, {"status": 500}])
+        self.client.set_user_context("alice", context("alice", tokens, -5))  # due at once
+        wait_for(lambda: refresh_counts(self.fake).get("ok", 0) == 1, 10, "recovery after garbage and 500")
+        self.assertEqual(refresh_counts(self.fake).get("fault"), 2)
+
+
+class MissingRefreshToken(RefreshTest):
+    access_lifetime = 3600
+
+    def test_an_answer_without_refresh_token_keeps_the_old_one(self):
+        tokens = self.fake.issue_tokens("alice")
+        answer = {"access_token": "AT-without-refresh-token", "expires_in": 3600, "token_type": "Bearer"}
+        self.fake.add_faults("access_token", [{"status": 200, "body": json.dumps(answer)}])
+        self.client.set_user_context("alice", context("alice", tokens, -5))  # due at once
+        wait_for(lambda: self.client.stats()["refreshes"]["succeeded"] == 1, 10, "the refresh")
+        self.assertEqual(self.client.get_token("alice")["access_token"], "AT-without-refresh-token")
+        self.assertEqual(self.stored_tokens("alice")["refresh_token"], tokens["refresh_token"])
+        # The kept refresh token still works at the provider.
+        refreshed = self.client.refresh("alice")["access_token"]
+        self.assertTrue(valid_at_provider(self.fake, refreshed))
+
+
+class Restart(unittest.TestCase):
+    def test_overdue_tokens_are_refreshed_at_start_within_the_concurrency_cap(self):
+        users = [f"user{i:02d}" for i in range(20)]
+        fake = start_fake(users=[(u, u + "@example.com") for u in users])
+        tokend = Tokend(fake, extra_config="refresh:\n  max_concurrent: 2\n  rate: 1000\n  burst: 1000\n")
+        try:
+            # The original's YAML file, every access token expired an hour ago.
+            contexts = {u: context(u, fake.issue_tokens(u), -3600) for u in users}
+            os.makedirs(os.path.join(tokend.dir, "state"), exist_ok=True)
+            with open(os.path.join(tokend.dir, "state", "users.yml"), "w") as f:
+                json.dump(contexts, f)  # JSON is YAML
+            fake.add_faults("access_token", [{"delay": 0.3, "count": 20}])
+            started = time.monotonic()
+            tokend.start()
+            wait_for(lambda: refresh_counts(fake).get("ok", 0) == 20, 30, "20 refreshes")
+            elapsed = time.monotonic() - started
+            # 20 requests of 0.3 s, two at a time: at least 3 s. All at once: 0.3 s.
+            self.assertGreaterEqual(elapsed, 2.5)
+            client = tokend.client()
+            for u in users:
+                token = client.get_token(u)["access_token"]
+                self.assertNotEqual(token, contexts[u]["tokens"]["access_token"])
+            self.assertEqual(client.stats()["refreshes"]["succeeded"], 20)
+            self.assertEqual(tokend.stop(), 0)
+        finally:
+            tokend.close()
+            fake.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
