@@ -6,6 +6,7 @@ several tokend processes sharing one Redis."""
 import datetime
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -16,13 +17,6 @@ from tokend_client import TokendClient, TokendError
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 from redis_server import RedisServer  # noqa: E402
-
-# The daemon subscribes to store change notifications and refreshes under the
-# store's lease (work in progress on main). Until it does, the tests that need
-# it are expected failures; an unexpected success fails the suite, so the
-# marker gets removed when the daemon work lands.
-NEEDS_DAEMON_NOTIFICATIONS = unittest.expectedFailure
-
 
 def future(seconds):
     return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)).isoformat()
@@ -140,6 +134,14 @@ class OneProcess(RedisTest):
                 self.assertEqual(original_get_user_context(self.redis, "u1")["tokens"]["access_token"], "KEPT")
 
 
+class ExampleConfig(unittest.TestCase):
+    def test_the_shipped_redis_example_is_a_valid_configuration(self):
+        from harness import TOKEND_BIN
+        example = os.path.join(ROOT, "etc", "tokend-redis.yml")
+        checked = subprocess.run([TOKEND_BIN, "--check-config", "-c", example], capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+
+
 class ThreeProcesses(RedisTest):
     processes = 3
 
@@ -150,13 +152,23 @@ class ThreeProcesses(RedisTest):
         status, _, body = b.redirect(query)
         self.assertEqual(status, 200, body)
         self.assertIn("Authenticated", body)
-        self.assertTrue(b.client().get_token("alice")["access_token"])
+        token = b.client().get_token("alice")["access_token"]
+        # The others hear of the new context through Redis pub/sub.
+        deadline = time.monotonic() + 2
+        for node in (a, c):
+            while True:
+                try:
+                    self.assertEqual(node.client().get_token("alice")["access_token"], token)
+                    break
+                except TokendError as error:
+                    self.assertEqual(error.code, "not_found")
+                    self.assertLess(time.monotonic(), deadline, "the context did not reach the others")
+                    time.sleep(0.02)
         # The state was single-use across processes.
         status, _, body = c.redirect(query)
         self.assertNotEqual(status, 200, body)
         self.assertEqual(self.fake.state()["token_requests"]["authorization_code"]["ok"], 1)
 
-    @NEEDS_DAEMON_NOTIFICATIONS
     def test_a_token_is_refreshed_by_exactly_one_process_while_all_three_are_asked(self):
         tokens = self.fake.issue_tokens("alice")
         original_set_user_context(self.redis, "alice", original_json("alice", tokens["access_token"],
@@ -181,7 +193,6 @@ class ThreeProcesses(RedisTest):
         self.assertEqual(self.fake.state()["token_requests"]["refresh_token"]["error"], 0)
         self.assertEqual(self.fake.state()["reuse_detected"]["refresh_token"], 0)
 
-    @NEEDS_DAEMON_NOTIFICATIONS
     def test_a_context_cleared_on_one_disappears_from_the_others_within_a_second(self):
         original_set_user_context(self.redis, "u1", original_json("u1", "AT-1", "RT-original", 3600))
         a, b, c = self.start_nodes()
