@@ -134,6 +134,27 @@ class OneProcess(RedisTest):
                 self.assertEqual(original_get_user_context(self.redis, "u1")["tokens"]["access_token"], "KEPT")
 
 
+class Resync(RedisTest):
+    processes = 2
+
+    def test_a_lost_subscription_resyncs_the_cache(self):
+        original_set_user_context(self.redis, "u1", original_json("u1", "AT-1", "RT-original", 3600))
+        a, b = self.start_nodes()
+        self.assertEqual(b.client().get_token("u1")["access_token"], "AT-1")
+        # A change nobody announced (the Python bot writes without publishing; a
+        # message lost while a subscriber was away looks the same).
+        original_set_user_context(self.redis, "u1", original_json("u1", "AT-2", "RT-original", 3600))
+        time.sleep(0.3)
+        self.assertEqual(b.client().get_token("u1")["access_token"], "AT-1")
+        # Dropping the subscribers' connections makes them reconnect and resync.
+        self.assertGreaterEqual(self.redis.command("CLIENT", "KILL", "TYPE", "pubsub"), 2)
+        deadline = time.monotonic() + 5
+        for node in (a, b):
+            while node.client().get_token("u1")["access_token"] != "AT-2":
+                self.assertLess(time.monotonic(), deadline, "the cache was not resynced")
+                time.sleep(0.05)
+
+
 class ExampleConfig(unittest.TestCase):
     def test_the_shipped_redis_example_is_a_valid_configuration(self):
         from harness import TOKEND_BIN
