@@ -264,12 +264,38 @@ TEST_F(RedisStoreTest, FencesStayAboveACounterThatRedisLost) {
     EXPECT_GT(after, before);
 }
 
+TEST_F(RedisStoreTest, ListingALargeSetInSmallPagesGivesEveryKeyOnce) {
+    auto store = open_or_fail(options());
+    ASSERT_TRUE(store);
+    std::set<std::string> written;
+    for (int i = 0; i < 3000; ++i) {
+        written.insert("user-" + std::to_string(i));
+        ASSERT_TRUE(store->put(Ns::user, "user-" + std::to_string(i), "v").ok());
+    }
+    server.command({"SADD", "users", "not-ours"});  // someone else's member is skipped
+    std::multiset<std::string> listed;
+    std::string cursor;
+    size_t pages = 0, longest_cursor = 0;
+    do {
+        StorePage page;
+        ASSERT_TRUE(store->list(Ns::user, cursor, 7, &page).ok());
+        ASSERT_LE(page.keys.size(), 7u);
+        listed.insert(page.keys.begin(), page.keys.end());
+        cursor = page.next_cursor;
+        longest_cursor = std::max(longest_cursor, cursor.size());
+        ASSERT_LT(++pages, 5000u) << "the listing does not end";
+    } while (!cursor.empty());
+    EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()), written);
+    EXPECT_EQ(listed.size(), written.size()) << "no key twice while nothing changed";
+    EXPECT_LT(longest_cursor, 2000u) << "a cursor carries at most one SSCAN batch";
+}
+
 // ---- faults ----
 
 class RedisFaultTest : public RedisStoreTest {
 protected:
     void SetUp() override {
-        store = open_or_fail(options(true));
+        store = open_or_fail(options(true), &logs);
         ASSERT_TRUE(store);
         ASSERT_TRUE(store->put(Ns::user, "cached", "v1").ok());
     }
@@ -290,14 +316,17 @@ protected:
         ASSERT_TRUE(store->get(Ns::user, "after", &value).ok());
         EXPECT_EQ(value, "v3");
     }
+    Logs logs;
     std::unique_ptr<Store> store;
 };
 
 TEST_F(RedisFaultTest, KilledAndRestartedRedisIsUsedAgainWithoutReopening) {
     server.kill();
     expect_unavailable();
+    EXPECT_TRUE(logs.mention("writes fail until it is back")) << "the operator is told once";
     server.restart();
     expect_recovered();
+    EXPECT_TRUE(logs.mention("answers again"));
     std::string value;
     EXPECT_EQ(store->get(Ns::user, "cached", &value).code, StoreCode::not_found)
         << "the restarted Redis has no persistence: the old value is gone, and says so";
