@@ -70,7 +70,7 @@ RedisTestServer::~RedisTestServer() {
 }
 
 bool RedisTestServer::spawn(int port) {
-    std::vector<std::string> argv{"/usr/bin/redis-server", "--port", std::to_string(port), "--bind",
+    std::vector<std::string> argv{TOKEND_REDIS_SERVER, "--port", std::to_string(port), "--bind",
                                   "127.0.0.1", "--unixsocket", socket_, "--unixsocketperm", "700",
                                   "--save", "", "--appendonly", "no", "--dir", dir_, "--logfile", ""};
     argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
