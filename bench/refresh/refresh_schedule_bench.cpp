@@ -96,19 +96,10 @@ void TickOneDue(benchmark::State& state) {
     }
 }
 
+template <typename Schedule>
 void ScheduleAll(benchmark::State& state) {
     for (auto _ : state) {
-        RefreshSchedule schedule;
-        std::mt19937_64 random(4);
-        for (uint32_t id = 0; id < kUsers; ++id) schedule.set(id, kStart + microseconds(random_offset_us(random)));
-        benchmark::DoNotOptimize(schedule.next());
-    }
-    state.SetItemsProcessed(state.iterations() * kUsers);
-}
-
-void ScheduleAllBaseline(benchmark::State& state) {
-    for (auto _ : state) {
-        SetSchedule schedule;
+        Schedule schedule;
         std::mt19937_64 random(4);
         for (uint32_t id = 0; id < kUsers; ++id) schedule.set(id, kStart + microseconds(random_offset_us(random)));
         benchmark::DoNotOptimize(schedule.next());
@@ -122,8 +113,8 @@ BENCHMARK_TEMPLATE(TickIdle, RefreshSchedule);
 BENCHMARK_TEMPLATE(TickIdle, SetSchedule);
 BENCHMARK_TEMPLATE(TickOneDue, RefreshSchedule);
 BENCHMARK_TEMPLATE(TickOneDue, SetSchedule);
-BENCHMARK(ScheduleAll)->Unit(benchmark::kMillisecond)->Iterations(3);
-BENCHMARK(ScheduleAllBaseline)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_TEMPLATE(ScheduleAll, RefreshSchedule)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_TEMPLATE(ScheduleAll, SetSchedule)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace
 

@@ -78,25 +78,23 @@ void RefreshScheduler::pump() {
 }
 
 void RefreshScheduler::arm(Timestamp now) {
-    std::optional<Timestamp> wake;
-    const bool work_waiting = !urgent_.empty() || (schedule_.next() && *schedule_.next() <= now);
-    if (work_waiting) {
-        // Blocked by the gate: the rate frees up at a known time; a slot frees
-        // on finished(), which pumps again.
-        wake = gate_.rate_ready_at(now);
-    } else {
-        wake = schedule_.next();
-    }
     uv_timer_stop(&timer_);
-    if (!wake) {
-        if (work_waiting) return;  // finished() will pump
-        wake = now + heartbeat_;
+    // `now` is a fresh reading: a deadline may have passed since pump() looked,
+    // so "due" is decided again here, never taken from pump().
+    const bool due = !urgent_.empty() || (schedule_.next() && *schedule_.next() <= now);
+    Timestamp wake;
+    if (due) {
+        // Only a full gate waits without a timer: finished() pumps then.
+        if (gate_.in_flight() >= gate_.limits().max_concurrent) return;
+        wake = gate_.rate_ready_at(now).value_or(now);
+    } else {
+        wake = schedule_.next().value_or(now + heartbeat_);
     }
-    const auto delay = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(*wake - now),
+    const auto delay = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(wake - now),
                                   std::chrono::milliseconds{0}, heartbeat_);
-    // +1 ms: libuv timers have millisecond resolution; never wake just before.
     spdlog::trace("refresh scheduler: wake in {} ms ({} scheduled, {} waiting, {} in flight)", delay.count(),
                   schedule_.size(), urgent_.size(), gate_.in_flight());
+    // +1 ms: libuv timers have millisecond resolution; never wake just before.
     uv_timer_start(&timer_, [](uv_timer_t* timer) { static_cast<RefreshScheduler*>(timer->data)->pump(); },
                    static_cast<uint64_t>(delay.count()) + (delay.count() > 0 ? 1 : 0), 0);
 }

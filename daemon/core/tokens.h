@@ -24,7 +24,7 @@ struct Tokens {
     std::optional<std::string> token_type;  // "Bearer"
     std::optional<std::string> scope;       // space-separated
     // Fields tokend does not know, written back unchanged (never dropped).
-    Json extra = Json::object();
+    Json extra;  // null until a field tokend does not know arrives (saves an allocation per user)
 
     // Seconds of access-token life left at `now`, truncated toward zero as the
     // original's int(total_seconds()) did, so negative once expired; 0 when there

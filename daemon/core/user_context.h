@@ -12,7 +12,7 @@ namespace tokend {
 struct UserContext {
     std::string user_id;
     Tokens tokens;
-    Json extra = Json::object();  // unknown top-level fields, kept as they came
+    Json extra;  // unknown top-level fields, kept as they came; null when none
 
     bool operator==(const UserContext& other) const = default;
 };

@@ -62,6 +62,35 @@ TEST_F(SchedulerTest, AWallClockJumpIsNoticedAtTheNextHeartbeat) {
     EXPECT_EQ(started_, std::vector<uint32_t>{7});
 }
 
+// A clock that moves on at every reading, so a deadline passes between the
+// moment the scheduler decides nothing is due and the moment it arms its
+// timer: it must not lose the wake-up then.
+class SteppingClock final : public Clock {
+public:
+    Timestamp now() const override { return t0() + milliseconds(++reads_); }
+
+private:
+    mutable int64_t reads_ = 0;
+};
+
+TEST(SchedulerRaceTest, ADeadlinePassingWhileArmingIsNotLost) {
+    for (int ahead = 1; ahead <= 8; ++ahead) {
+        uv_loop_t loop;
+        uv_loop_init(&loop);
+        SteppingClock clock;
+        std::vector<uint32_t> started;
+        RefreshScheduler scheduler(clock, {4, 0.0, 1.0}, [&](uint32_t id) { started.push_back(id); });
+        scheduler.start(&loop);
+        scheduler.set(1, clock.now() + milliseconds(ahead));
+        const auto end = steady_clock::now() + milliseconds(500);
+        while (started.empty() && steady_clock::now() < end) uv_run(&loop, UV_RUN_NOWAIT);
+        EXPECT_EQ(started, std::vector<uint32_t>{1}) << "deadline " << ahead << " readings ahead";
+        scheduler.close(nullptr);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        EXPECT_EQ(uv_loop_close(&loop), 0);
+    }
+}
+
 TEST_F(SchedulerTest, ConcurrencyCapHoldsUntilFinished) {
     make({2, 0.0, 1.0});
     for (uint32_t id = 0; id < 5; ++id) scheduler_->set(id, t0() - seconds(10 - id));

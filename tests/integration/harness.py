@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,7 +59,7 @@ class Tokend:
             f"state_dir: {self.dir}/state",
             f"runtime_dir: {self.dir}/run",
             "log:",
-            "  level: trace",
+            "  level: debug",
             "http:",
             "  listen: 127.0.0.1:0",
             "  request_timeout_ms: 500",
@@ -157,6 +158,45 @@ class Tokend:
         flow = self.client().start_flow(user_id)
         query = self.authorize(flow["auth_url"], {"user_id": as_user or user_id})
         return flow, query, self.redirect(query)
+
+
+def faulty_store_tokend(fake, extra_config=""):
+    """A Tokend on the faulty test store (ctest sets TOKEND_FAULTY_STORE), not
+    started, and the flag file whose existence switches the store off; None
+    when the plugin is not available."""
+    plugin = os.environ.get("TOKEND_FAULTY_STORE")
+    if not plugin:
+        return None
+    tokend = Tokend(fake, extra_config=extra_config, store=plugin, store_options={"fail_flag": "FLAG"})
+    flag = os.path.join(tokend.dir, "store-off")
+    with open(tokend.config_path) as f:
+        config = f.read().replace("fail_flag: FLAG", f"fail_flag: {flag}")
+    with open(tokend.config_path, "w") as f:
+        f.write(config)
+    return tokend, flag
+
+
+class FaultyStoreCase(unittest.TestCase):
+    """Tests on the faulty store: self.fake, self.tokend (started), self.client,
+    and self.flag, the file that switches the store off while it exists."""
+    extra_config = ""
+
+    def setUp(self):
+        self.fake = start_fake()
+        made = faulty_store_tokend(self.fake, extra_config=self.extra_config)
+        if made is None:
+            self.fake.stop()
+            self.skipTest("TOKEND_FAULTY_STORE not set (ctest sets it)")
+        self.tokend, self.flag = made
+        self.tokend.start()
+        self.client = self.tokend.client()
+
+    def tearDown(self):
+        code = self.tokend.stop()
+        log = self.tokend.log()
+        self.tokend.close()
+        self.fake.stop()
+        self.assertEqual(code, 0, log)
 
 
 def start_fake(users=(("alice", "alice@example.com"), ("bob", "bob@example.com")), **options):

@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from harness import ROOT, Tokend, http_get, start_fake
+from harness import ROOT, Tokend, FaultyStoreCase, http_get, start_fake
 from tokend_client import TokenManager, TokendClient, TokendError, Tokens, UserContext
 
 TOKENCTL = os.environ.get("TOKENCTL_BIN", os.path.join(ROOT, "build", "tools", "tokenctl", "tokenctl"))
@@ -205,30 +205,10 @@ class Operations(ControlTest):
         self.assertEqual(self.client.process_redirect(flow["flow_id"], "bogus-code")["status"], "provider_error")
 
 
-class StoreFailure(unittest.TestCase):
+class StoreFailure(FaultyStoreCase):
     """A store whose backend goes away: writes fail with store_unavailable and
     change nothing, cached tokens are still served, and all recovers."""
 
-    def setUp(self):
-        plugin = os.environ.get("TOKEND_FAULTY_STORE")
-        if not plugin:
-            self.skipTest("TOKEND_FAULTY_STORE not set (ctest sets it)")
-        self.fake = start_fake()
-        self.tokend = Tokend(self.fake, store=plugin, store_options={"fail_flag": "FLAG"})
-        self.flag = os.path.join(self.tokend.dir, "store-off")
-        with open(self.tokend.config_path) as f:
-            config = f.read().replace("fail_flag: FLAG", f"fail_flag: {self.flag}")
-        with open(self.tokend.config_path, "w") as f:
-            f.write(config)
-        self.tokend.start()
-        self.client = self.tokend.client()
-
-    def tearDown(self):
-        code = self.tokend.stop()
-        log = self.tokend.log()
-        self.tokend.close()
-        self.fake.stop()
-        self.assertEqual(code, 0, log)
 
     def test_writes_fail_cleanly_and_everything_recovers(self):
         self.client.set_user_context("u1", context_json("u1", access="KEPT"))
