@@ -88,7 +88,10 @@ class OneProcess(RedisTest):
         self.assertIn("Authenticated", body)
         context = original_get_user_context(self.redis, "alice")
         self.assertEqual(context["user_id"], "alice")
-        self.assertEqual(context["tokens"]["access_token"], node.client().get_token("alice")["access_token"])
+        token = node.client().get_token("alice")["access_token"]
+        self.assertEqual(context["tokens"]["access_token"], token)
+        self.assertNotIn(token, node.log())
+        self.assertNotIn(context["tokens"]["refresh_token"], node.log())
         self.assertEqual(self.redis.command("SMEMBERS", "users"), [b"user-alice"])
         # The flow was taken: neither its key nor its membership is left.
         self.assertEqual(self.redis.command("EXISTS", f"flows-{flow['flow_id']}"), 0)
@@ -106,6 +109,25 @@ class OneProcess(RedisTest):
         node.client().set_user_context("carol", None)
         self.assertIsNone(original_get_user_context(self.redis, "carol"))
         self.assertEqual(self.redis.command("SMEMBERS", "users"), [b"user-bob"])
+
+    def test_a_password_protected_redis_with_the_password_in_a_file(self):
+        password = "pw-" + os.urandom(8).hex()
+        with RedisServer(["--requirepass", password]) as locked:
+            node = Tokend(self.fake, store="redis",
+                          store_options={"redis_url": f'"{locked.unix_url}"', "password_file": "PWFILE"})
+            self.nodes.append(node)
+            with open(os.path.join(node.dir, "redis_password"), "w") as f:
+                f.write(password + "\n")
+            with open(node.config_path) as f:
+                config = f.read().replace("PWFILE", os.path.join(node.dir, "redis_password"))
+            with open(node.config_path, "w") as f:
+                f.write(config)
+            node.start()
+            node.client().set_user_context("u1", json.loads(original_json("u1", "AT-pw", "RT-original", 3600)))
+            with locked.client() as raw:
+                raw.command("AUTH", password)
+                self.assertIn(b"AT-pw", raw.command("GET", "user-u1"))
+            self.assertNotIn(password, node.log())
 
     def test_redis_away_serves_cached_tokens_fails_writes_and_recovers_without_a_restart(self):
         (node,) = self.start_nodes()

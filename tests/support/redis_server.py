@@ -156,7 +156,10 @@ class RedisServer:
                 with RedisClient(unix_path=self.socket, timeout=1.0) as client:
                     if client.command("PING") == b"PONG":
                         return True
-            except (OSError, ConnectionError, RedisError):
+            except RedisError as error:
+                if str(error).startswith("NOAUTH"):  # started with --requirepass: it answers
+                    return True
+            except (OSError, ConnectionError):
                 pass
             time.sleep(0.02)
         raise TimeoutError(f"redis-server did not answer within {timeout} s; log: {self.log()}")
