@@ -170,9 +170,14 @@ void TokenService::begin_attempt(std::shared_ptr<Attempt> attempt) {
 }
 
 void TokenService::ask_provider(std::shared_ptr<Attempt> attempt) {
+    auto current = contexts_.find(attempt->user_id);
+    if (current == contexts_.end()) {
+        end_attempt(attempt, Ending::gone, "user context was cleared");
+        return;
+    }
     if (!has_refresh_token(attempt->base)) {
         attempt->reauth = true;
-        attempt->updated = contexts_.at(attempt->user_id).context;
+        attempt->updated = current->second.context;
         attempt->updated.tokens = dead_grant(attempt->base);
         commit(attempt);
         return;
@@ -370,12 +375,19 @@ void TokenService::end_attempt(std::shared_ptr<Attempt> attempt, Ending ending, 
             break;
     }
     if (auto refresh = refreshing_.find(user_id); refresh != refreshing_.end()) refresh->second.running = false;
-    scheduler_.finished();
-    if (ending != Ending::lease_busy) {
+    const bool keep_waiting = ending == Ending::lease_busy && cached != contexts_.end() &&
+                              !still_valid(cached->second.context.tokens, clock_.now());
+    if (ending == Ending::lease_busy && !keep_waiting) {
+        // The current token still works: callers get it now rather than wait
+        // for the other process (its result arrives as a store change).
+        complete_refresh(user_id, {RefreshStatus::provider_error, "another process is refreshing this token"});
+    } else if (ending != Ending::lease_busy) {
         complete_refresh(user_id, outcome);
     } else if (auto refresh = refreshing_.find(user_id); refresh != refreshing_.end() && refresh->second.waiters.empty()) {
         refreshing_.erase(refresh);
     }
+    // Last: freeing the slot may start the next refresh (even this user's).
+    scheduler_.finished();
     track(-1);
 }
 
