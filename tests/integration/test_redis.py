@@ -212,11 +212,7 @@ class ThreeProcesses(RedisTest):
         self.assertNotEqual(status, 200, body)
         self.assertEqual(self.fake.state()["token_requests"]["authorization_code"]["ok"], 1)
 
-    def test_a_token_is_refreshed_by_exactly_one_process_while_all_three_are_asked(self):
-        tokens = self.fake.issue_tokens("alice")
-        original_set_user_context(self.redis, "alice", original_json("alice", tokens["access_token"],
-                                                                      tokens["refresh_token"], 30))
-        nodes = self.start_nodes()
+    def ask_everyone(self, nodes, per_node=3):
         answers, errors = [], []
 
         def ask(node):
@@ -225,16 +221,52 @@ class ThreeProcesses(RedisTest):
                     answers.append(own.get_token("alice")["access_token"])
             except TokendError as error:
                 errors.append(error.code)
-        threads = [threading.Thread(target=ask, args=(node,)) for node in nodes for _ in range(3)]
+        threads = [threading.Thread(target=ask, args=(node,)) for node in nodes for _ in range(per_node)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        return answers, errors
+
+    def assert_one_refresh(self):
+        state = self.fake.state()
+        self.assertEqual(state["token_requests"]["refresh_token"]["ok"], 1)
+        self.assertEqual(state["token_requests"]["refresh_token"]["error"], 0)
+        self.assertEqual(state["reuse_detected"]["refresh_token"], 0)
+
+    def assert_everyone_serves(self, nodes, token, within=1.0):
+        deadline = time.monotonic() + within
+        for node in nodes:
+            while node.client().get_token("alice")["access_token"] != token:
+                self.assertLess(time.monotonic(), deadline, "the refreshed token did not reach every process")
+                time.sleep(0.02)
+
+    def test_a_token_is_refreshed_by_exactly_one_process_while_all_three_are_asked(self):
+        # 30 s left: inside the refresh margin, still valid. One process takes
+        # the lease and refreshes; the others may answer with the still-valid
+        # token meanwhile, and hear of the new one through Redis.
+        tokens = self.fake.issue_tokens("alice")
+        original_set_user_context(self.redis, "alice", original_json("alice", tokens["access_token"],
+                                                                      tokens["refresh_token"], 30))
+        nodes = self.start_nodes()
+        answers, errors = self.ask_everyone(nodes)
         self.assertEqual(errors, [])
-        self.assertEqual(len(set(answers)), 1, "every process hands out the one refreshed token")
-        self.assertEqual(self.fake.state()["token_requests"]["refresh_token"]["ok"], 1)
-        self.assertEqual(self.fake.state()["token_requests"]["refresh_token"]["error"], 0)
-        self.assertEqual(self.fake.state()["reuse_detected"]["refresh_token"], 0)
+        self.assert_one_refresh()
+        fresh = original_get_user_context(self.redis, "alice")["tokens"]["access_token"]
+        self.assertNotEqual(fresh, tokens["access_token"])
+        self.assertLessEqual(set(answers), {tokens["access_token"], fresh})
+        self.assert_everyone_serves(nodes, fresh)
+
+    def test_an_expired_token_is_refreshed_once_and_every_process_answers_with_the_new_one(self):
+        tokens = self.fake.issue_tokens("alice")
+        original_set_user_context(self.redis, "alice", original_json("alice", tokens["access_token"],
+                                                                      tokens["refresh_token"], -60))
+        nodes = self.start_nodes()
+        answers, errors = self.ask_everyone(nodes)
+        self.assertEqual(errors, [])
+        self.assert_one_refresh()
+        fresh = original_get_user_context(self.redis, "alice")["tokens"]["access_token"]
+        self.assertEqual(set(answers), {fresh}, "an expired token is never handed out")
 
     def test_a_context_cleared_on_one_disappears_from_the_others_within_a_second(self):
         original_set_user_context(self.redis, "u1", original_json("u1", "AT-1", "RT-original", 3600))
