@@ -23,8 +23,8 @@ struct tokend_store {
 namespace tokend::yaml_store {
 namespace {
 
-// The 1.0 host table ends with `log`; a smaller one cannot be used.
-constexpr size_t kHostApiMinSize = offsetof(tokend_host_api, log) + sizeof(tokend_host_api::log);
+using plugin_support::bytes;
+using plugin_support::kHostApiMinSize;
 
 tokend_status report(const tokend_host_api* host, tokend_reply* reply, const Status& status) {
     if (!status.message.empty() && host != nullptr && host->reply_error != nullptr) {
@@ -55,11 +55,6 @@ Status check_call(tokend_store* store, tokend_namespace ns, const void* key, siz
     }
     if (key == nullptr && key_len != 0) return Status::error(TOKEND_INVALID, "key is NULL");
     return Status::success();
-}
-
-std::string_view bytes(const void* data, size_t length) {
-    return length == 0 ? std::string_view()
-                       : std::string_view(static_cast<const char*>(data), length);
 }
 
 const tokend_host_api* host_of(tokend_store* store) {

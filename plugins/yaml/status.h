@@ -2,23 +2,10 @@
 // for the operator. Messages name files, lines and options, never values.
 #pragma once
 
-#include <tokend/store.h>
-
-#include <string>
-#include <utility>
+#include "plugin_support.h"
 
 namespace tokend::yaml_store {
 
-struct Status {
-    tokend_status code = TOKEND_OK;
-    std::string message;
-
-    bool ok() const { return code == TOKEND_OK; }
-
-    static Status success() { return {}; }
-    static Status error(tokend_status code, std::string message) {
-        return {code, std::move(message)};
-    }
-};
+using plugin_support::Status;
 
 }  // namespace tokend::yaml_store

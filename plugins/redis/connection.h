@@ -1,0 +1,76 @@
+// One hiredis connection (blocking, with connect and command timeouts) and the
+// guard that keeps SIGPIPE from killing the process while hiredis writes.
+#pragma once
+
+#include "options.h"
+#include "status.h"
+
+#include <hiredis/hiredis.h>
+
+#include <csignal>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace tokend::redis_store {
+
+struct ReplyDeleter {
+    void operator()(redisReply* reply) const {
+        if (reply != nullptr) freeReplyObject(reply);
+    }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+// hiredis 0.14 writes with write(2), which raises SIGPIPE when Redis has gone
+// away. The host may not ignore SIGPIPE, and a plugin must not change the
+// process's signal dispositions, so each call blocks SIGPIPE in the calling
+// thread and discards one that its own write raised before unblocking.
+class SigpipeGuard {
+public:
+    SigpipeGuard();
+    ~SigpipeGuard();
+    SigpipeGuard(const SigpipeGuard&) = delete;
+    SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+private:
+    sigset_t previous_mask_;
+    bool was_pending_ = false;
+};
+
+class Connection {
+public:
+    // Connects within connect_timeout_ms, sets the command timeout, AUTHs and
+    // SELECTs. UNAVAILABLE when Redis cannot be reached, INVALID when it refuses
+    // the credentials or the database.
+    static Status open(const Endpoint& endpoint, uint32_t connect_timeout_ms,
+                       uint32_t command_timeout_ms, std::unique_ptr<Connection>* out);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Sends one command and waits for its reply (at most the command timeout).
+    // An I/O failure or timeout is UNAVAILABLE and breaks the connection; an
+    // error reply from Redis comes back as a reply of type REDIS_REPLY_ERROR.
+    Status command(const std::vector<std::string_view>& args, Reply* out);
+
+    // True once an I/O error happened: the connection must be thrown away.
+    bool broken() const { return context_->err != 0; }
+    // True if Redis closed its end while the connection sat idle (a restart).
+    bool peer_closed() const;
+
+    redisContext* context() { return context_; }
+    const Endpoint& endpoint() const { return endpoint_; }
+
+private:
+    Connection(redisContext* context, const Endpoint& endpoint)
+        : context_(context), endpoint_(endpoint) {}
+    Status io_error(std::string_view doing) const;
+
+    redisContext* context_;
+    Endpoint endpoint_;
+};
+
+// Maps an error reply from Redis to a status; `doing` says what was asked.
+Status server_error(const redisReply& reply, std::string_view doing);
+
+}  // namespace tokend::redis_store

@@ -1,0 +1,236 @@
+#include "options.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace tokend::redis_store {
+namespace {
+
+// Option names come from the operator's file; keep messages short and printable.
+std::string printable(std::string_view text) {
+    std::string shown;
+    for (char c : text.substr(0, 64)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return shown;
+}
+
+Status invalid(std::string message) { return Status::error(TOKEND_INVALID, std::move(message)); }
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// %XX in the user-info part of a URL (a password may hold '@' or ':').
+bool percent_decode(std::string_view text, std::string* out) {
+    out->clear();
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            *out += text[i];
+            continue;
+        }
+        if (i + 2 >= text.size()) return false;
+        const int high = hex_digit(text[i + 1]);
+        const int low = hex_digit(text[i + 2]);
+        if (high < 0 || low < 0) return false;
+        *out += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    return true;
+}
+
+template <typename Number>
+bool parse_number(std::string_view text, Number* out) {
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
+    return error == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+Status string_option(const nlohmann::json& value, const char* name, std::string* out,
+                     bool may_be_empty = false) {
+    if (!value.is_string() || (!may_be_empty && value.get_ref<const std::string&>().empty())) {
+        return invalid(std::string("option \"") + name + "\" must be a " +
+                       (may_be_empty ? "string" : "non-empty string"));
+    }
+    *out = value.get<std::string>();
+    return Status::success();
+}
+
+Status number_option(const nlohmann::json& value, const char* name, uint64_t low, uint64_t high,
+                     uint64_t* out) {
+    if (!value.is_number_unsigned() || value.get<uint64_t>() < low || value.get<uint64_t>() > high) {
+        return invalid(std::string("option \"") + name + "\" must be a whole number from " +
+                       std::to_string(low) + " to " + std::to_string(high));
+    }
+    *out = value.get<uint64_t>();
+    return Status::success();
+}
+
+// The password file holds the password alone; one trailing newline is not part of it.
+Status read_password_file(const std::string& path, std::string* out) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return invalid("option \"password_file\": cannot read " + printable(path));
+    std::ostringstream text;
+    text << file.rdbuf();
+    std::string password = text.str();
+    if (!password.empty() && password.back() == '\n') password.pop_back();
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty()) return invalid("option \"password_file\": " + printable(path) + " is empty");
+    *out = std::move(password);
+    return Status::success();
+}
+
+}  // namespace
+
+std::string Endpoint::describe() const {
+    if (!unix_path.empty()) return "unix:" + unix_path;
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Status parse_url(std::string_view url, Endpoint* out) {
+    Endpoint endpoint;
+    if (url.starts_with("rediss://")) {
+        return invalid("redis_url: rediss:// (TLS) is not supported by this build (hiredis 0.14 has "
+                       "no TLS); reach a TLS Redis through a local TLS tunnel such as stunnel, "
+                       "see docs/redis.md");
+    }
+    if (url.starts_with("unix://")) {
+        endpoint.unix_path = std::string(url.substr(7));
+        if (endpoint.unix_path.empty() || endpoint.unix_path.front() != '/') {
+            return invalid("redis_url: unix:// needs an absolute path, e.g. unix:///run/redis/redis.sock");
+        }
+        *out = std::move(endpoint);
+        return Status::success();
+    }
+    if (!url.starts_with("redis://")) {
+        return invalid("redis_url must start with redis:// or unix:// (got \"" +
+                       printable(url.substr(0, url.find(':'))) + ":...\")");
+    }
+    std::string_view rest = url.substr(8);
+    std::string_view path;
+    if (const size_t slash = rest.find('/'); slash != std::string_view::npos) {
+        path = rest.substr(slash + 1);
+        rest = rest.substr(0, slash);
+    }
+    if (const size_t at = rest.rfind('@'); at != std::string_view::npos) {
+        const std::string_view userinfo = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        const size_t colon = userinfo.find(':');
+        const std::string_view user = userinfo.substr(0, colon);
+        const std::string_view password =
+            colon == std::string_view::npos ? std::string_view() : userinfo.substr(colon + 1);
+        if (!percent_decode(user, &endpoint.username) || !percent_decode(password, &endpoint.password)) {
+            return invalid("redis_url: bad %-escape in the user or password part");
+        }
+    }
+    std::string_view port;
+    if (rest.starts_with("[")) {  // [::1]:6379
+        const size_t close = rest.find(']');
+        if (close == std::string_view::npos) return invalid("redis_url: unclosed [ in the host");
+        endpoint.host = std::string(rest.substr(1, close - 1));
+        rest = rest.substr(close + 1);
+        if (rest.starts_with(":")) port = rest.substr(1);
+        else if (!rest.empty()) return invalid("redis_url: unexpected text after the host");
+    } else {
+        const size_t colon = rest.find(':');
+        endpoint.host = std::string(rest.substr(0, colon));
+        if (colon != std::string_view::npos) port = rest.substr(colon + 1);
+    }
+    if (endpoint.host.empty()) endpoint.host = "localhost";  // as redis-py does
+    if (!port.empty() && (!parse_number(port, &endpoint.port) || endpoint.port == 0)) {
+        return invalid("redis_url: the port must be a number from 1 to 65535");
+    }
+    if (!path.empty() && (!parse_number(path, &endpoint.db) || endpoint.db < 0)) {
+        return invalid("redis_url: the database after / must be a number");
+    }
+    *out = std::move(endpoint);
+    return Status::success();
+}
+
+Status parse_options(std::string_view config_json, Options* out) {
+    const nlohmann::json config =
+        nlohmann::json::parse(config_json.begin(), config_json.end(), nullptr, false);
+    if (config.is_discarded()) return invalid("options are not valid JSON");
+    if (!config.is_object()) return invalid("options must be a JSON object");
+
+    Options options;
+    std::string url, host, username, password, password_file;
+    uint64_t port = 0, db = 0, connect_ms = options.connect_timeout_ms,
+             command_ms = options.command_timeout_ms;
+    bool has_port = false, has_db = false;
+    for (const auto& [name, value] : config.items()) {
+        Status status;
+        if (name == "redis_url") {
+            status = string_option(value, "redis_url", &url);
+        } else if (name == "redis_host") {
+            status = string_option(value, "redis_host", &host);
+        } else if (name == "redis_port") {
+            status = number_option(value, "redis_port", 1, 65535, &port);
+            has_port = true;
+        } else if (name == "redis_db") {
+            status = number_option(value, "redis_db", 0, 1 << 20, &db);
+            has_db = true;
+        } else if (name == "username") {
+            status = string_option(value, "username", &username);
+        } else if (name == "password") {
+            status = string_option(value, "password", &password);
+        } else if (name == "password_file") {
+            status = string_option(value, "password_file", &password_file);
+        } else if (name == "key_prefix") {
+            status = string_option(value, "key_prefix", &options.key_prefix, true);
+        } else if (name == "channel") {
+            status = string_option(value, "channel", &options.channel);
+        } else if (name == "connect_timeout_ms") {
+            status = number_option(value, "connect_timeout_ms", 1, 600000, &connect_ms);
+        } else if (name == "command_timeout_ms") {
+            status = number_option(value, "command_timeout_ms", 1, 600000, &command_ms);
+        } else {
+            status = invalid("unknown option \"" + printable(name) +
+                             "\" (known: redis_url, redis_host, redis_port, redis_db, username, "
+                             "password, password_file, key_prefix, channel, connect_timeout_ms, "
+                             "command_timeout_ms)");
+        }
+        if (!status.ok()) return status;
+    }
+    // As the original: redis_host wins over redis_url, and names "host" or "host:port".
+    if (!host.empty()) {
+        options.url_ignored = !url.empty();
+        if (Status status = parse_url("redis://" + host, &options.endpoint); !status.ok()) {
+            return invalid("redis_host" + status.message.substr(status.message.find(':')));
+        }
+    } else if (!url.empty()) {
+        if (Status status = parse_url(url, &options.endpoint); !status.ok()) return status;
+    } else {
+        return invalid("one of the options \"redis_url\" or \"redis_host\" is required");
+    }
+    Endpoint& endpoint = options.endpoint;
+    if (has_port) {
+        if (!endpoint.unix_path.empty()) return invalid("option \"redis_port\" does not apply to unix://");
+        endpoint.port = static_cast<uint16_t>(port);
+    }
+    if (has_db) endpoint.db = static_cast<int>(db);
+    if (!password.empty() && !password_file.empty()) {
+        return invalid("give either \"password\" or \"password_file\", not both");
+    }
+    if (!password_file.empty()) {
+        if (Status status = read_password_file(password_file, &endpoint.password); !status.ok()) {
+            return status;
+        }
+    } else if (!password.empty()) {
+        endpoint.password = password;
+    }
+    if (!username.empty()) endpoint.username = username;
+    if (!endpoint.username.empty() && endpoint.password.empty()) {
+        return invalid("a Redis username needs a password (password or password_file)");
+    }
+    options.connect_timeout_ms = static_cast<uint32_t>(connect_ms);
+    options.command_timeout_ms = static_cast<uint32_t>(command_ms);
+    *out = std::move(options);
+    return Status::success();
+}
+
+}  // namespace tokend::redis_store

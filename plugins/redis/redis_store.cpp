@@ -1,0 +1,298 @@
+#include "redis_store.h"
+
+#include "scripts.h"
+
+#include <algorithm>
+#include <chrono>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+namespace tokend::redis_store {
+namespace {
+
+std::string random_origin() {
+    std::random_device device;
+    const uint64_t bits = (static_cast<uint64_t>(device()) << 32) | device();
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(bits));
+    return text;
+}
+
+// Now as Python's datetime.isoformat() writes an aware UTC time, as the
+// original stored its flow-maintenance mark.
+std::string iso_now() {
+    const auto now = std::chrono::system_clock::now();
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+    const std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[96];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                  static_cast<int>(micros % 1000000));
+    return text;
+}
+
+std::string_view text_of(const redisReply& reply) {
+    return reply.str != nullptr ? std::string_view(reply.str, reply.len) : std::string_view();
+}
+
+Status unexpected(std::string_view doing) {
+    return Status::error(TOKEND_INTERNAL, "redis " + std::string(doing) + ": unexpected reply type");
+}
+
+// A list cursor: the SSCAN cursor to continue from and the keys of the last
+// SSCAN batch that did not fit in the page. "s{scan}:" then "{length}:{key}" per key.
+struct ListCursor {
+    std::string scan = "0";
+    bool started = false;  // an SSCAN ran: scan "0" then means the set was walked through
+    std::vector<std::string> pending;
+
+    std::string encode() const {
+        std::string text = "s" + scan + ":";
+        for (const std::string& key : pending) text += std::to_string(key.size()) + ":" + key;
+        return text;
+    }
+
+    static bool decode(std::string_view text, ListCursor* out) {
+        ListCursor cursor;
+        cursor.started = true;
+        if (!text.starts_with("s")) return false;
+        text.remove_prefix(1);
+        const size_t colon = text.find(':');
+        if (colon == std::string_view::npos || colon == 0) return false;
+        cursor.scan = std::string(text.substr(0, colon));
+        if (!std::all_of(cursor.scan.begin(), cursor.scan.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            return false;
+        }
+        text.remove_prefix(colon + 1);
+        while (!text.empty()) {
+            size_t length = 0;
+            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), length);
+            if (error != std::errc() || end == text.data() + text.size() || *end != ':') return false;
+            text.remove_prefix(static_cast<size_t>(end - text.data()) + 1);
+            if (length > text.size()) return false;
+            cursor.pending.emplace_back(text.substr(0, length));
+            text.remove_prefix(length);
+        }
+        *out = std::move(cursor);
+        return true;
+    }
+};
+
+}  // namespace
+
+RedisStore::RedisStore(Options options, Log log)
+    : options_(std::move(options)),
+      log_(std::move(log)),
+      layout_(options_.key_prefix, options_.channel),
+      origin_(random_origin()),
+      pool_(options_, [this](bool healthy, const std::string& why) {
+          if (healthy) {
+              log_(TOKEND_LOG_INFO, "redis " + options_.endpoint.describe() + " answers again");
+          } else {
+              log_(TOKEND_LOG_WARN, why + "; writes fail until it is back, retrying");
+          }
+      }) {}
+
+RedisStore::~RedisStore() = default;
+
+Status RedisStore::open(Options options, Log log, std::unique_ptr<RedisStore>* out) {
+    std::unique_ptr<RedisStore> store(new RedisStore(std::move(options), std::move(log)));
+    if (store->options_.url_ignored) {
+        store->log_(TOKEND_LOG_INFO, "redis_host and redis_url are both set: using redis_host " +
+                                         store->options_.endpoint.describe() + ", as the original did");
+    }
+    // Redis must answer now: a wrong address or password stops tokend at start.
+    Status status = store->pool_.run(true, [](Connection& connection) {
+        Reply reply;
+        Status sent = connection.command({"PING"}, &reply);
+        if (!sent.ok()) return sent;
+        if (reply->type != REDIS_REPLY_ERROR) return Status::success();
+        Status refused = server_error(*reply, "PING");
+        // Not logged in: the operator must give the password (or the right one).
+        const std::string_view text = text_of(*reply);
+        if (text.starts_with("NOAUTH") || text.starts_with("WRONGPASS")) refused.code = TOKEND_INVALID;
+        return refused;
+    });
+    if (!status.ok()) {
+        std::unique_ptr<Connection> probe;  // say why without the backoff's wording
+        Status direct = store->pool_.connect(&probe);
+        return direct.ok() ? status : direct;
+    }
+    *out = std::move(store);
+    return Status::success();
+}
+
+Status RedisStore::eval(bool idempotent, const char* script, const std::vector<std::string_view>& keys,
+                        const std::vector<std::string_view>& args, Reply* reply,
+                        std::string_view doing) {
+    const std::string key_count = std::to_string(keys.size());
+    std::vector<std::string_view> argv{"EVAL", script, key_count};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    return pool_.run(idempotent, [&](Connection& connection) {
+        Status status = connection.command(argv, reply);
+        if (!status.ok()) return status;
+        if ((*reply)->type == REDIS_REPLY_ERROR) return server_error(**reply, doing);
+        return Status::success();
+    });
+}
+
+Status RedisStore::get(tokend_namespace ns, std::string_view key, std::string* value) {
+    const std::string name = layout_.value_key(ns, key);
+    Reply reply;
+    Status status = pool_.run(true, [&](Connection& connection) {
+        Status sent = connection.command({"GET", name}, &reply);
+        if (!sent.ok()) return sent;
+        if (reply->type == REDIS_REPLY_ERROR) return server_error(*reply, "GET " + name);
+        return Status::success();
+    });
+    if (!status.ok()) return status;
+    if (reply->type == REDIS_REPLY_NIL) return Status::error(TOKEND_NOT_FOUND, "");
+    if (reply->type != REDIS_REPLY_STRING) return unexpected("GET");
+    value->assign(text_of(*reply));
+    return Status::success();
+}
+
+Status RedisStore::put(tokend_namespace ns, std::string_view key, std::string_view value) {
+    const std::string name = layout_.value_key(ns, key);
+    const std::string set = layout_.set_key(ns);
+    const std::string message = encode_change(origin_, ns, TOKEND_CHANGE_PUT, key);
+    Reply reply;
+    // Idempotent: writing the same value twice leaves the same state.
+    return eval(true, scripts::kPut, {name, set}, {value, layout_.channel(), message}, &reply,
+                "put " + name);
+}
+
+Status RedisStore::del(tokend_namespace ns, std::string_view key) {
+    const std::string name = layout_.value_key(ns, key);
+    const std::string set = layout_.set_key(ns);
+    const std::string message = encode_change(origin_, ns, TOKEND_CHANGE_DELETE, key);
+    Reply reply;
+    return eval(true, scripts::kDel, {name, set}, {layout_.channel(), message}, &reply, "delete " + name);
+}
+
+Status RedisStore::take(tokend_namespace ns, std::string_view key, std::string* value) {
+    const std::string name = layout_.value_key(ns, key);
+    const std::string set = layout_.set_key(ns);
+    const std::string message = encode_change(origin_, ns, TOKEND_CHANGE_DELETE, key);
+    Reply reply;
+    // Not idempotent: a second try after a lost answer would find nothing.
+    Status status =
+        eval(false, scripts::kTake, {name, set}, {layout_.channel(), message}, &reply, "take " + name);
+    if (!status.ok()) return status;
+    if (reply->type == REDIS_REPLY_NIL) return Status::error(TOKEND_NOT_FOUND, "");
+    if (reply->type != REDIS_REPLY_STRING) return unexpected("take");
+    value->assign(text_of(*reply));
+    return Status::success();
+}
+
+Status RedisStore::list(tokend_namespace ns, std::string_view cursor_text, uint32_t limit,
+                        const std::function<bool(std::string_view)>& give, std::string* next) {
+    if (limit == 0) return Status::error(TOKEND_INVALID, "list: limit must be at least 1");
+    ListCursor cursor;
+    if (!cursor_text.empty() && !ListCursor::decode(cursor_text, &cursor)) {
+        return Status::error(TOKEND_INVALID, "list: not a cursor of this store");
+    }
+    uint32_t given = 0;
+    bool host_full = false;
+    // Keys left over from the previous page's SSCAN batch come first.
+    auto give_pending = [&] {
+        size_t used = 0;
+        while (used < cursor.pending.size() && given < limit && !host_full) {
+            ++given;
+            host_full = !give(cursor.pending[used++]);
+        }
+        cursor.pending.erase(cursor.pending.begin(), cursor.pending.begin() + static_cast<long>(used));
+    };
+    give_pending();
+    const bool walked_through = cursor.started && cursor.scan == "0";
+    if (given < limit && !host_full && !walked_through) {
+        const std::string set = layout_.set_key(ns);
+        const std::string count = std::to_string(std::max<uint32_t>(limit, 10));
+        Reply reply;
+        Status status = pool_.run(true, [&](Connection& connection) {
+            Status sent = connection.command({"SSCAN", set, cursor.scan, "COUNT", count}, &reply);
+            if (!sent.ok()) return sent;
+            if (reply->type == REDIS_REPLY_ERROR) return server_error(*reply, "SSCAN " + set);
+            return Status::success();
+        });
+        if (!status.ok()) return status;
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+            reply->element[0]->type != REDIS_REPLY_STRING || reply->element[1]->type != REDIS_REPLY_ARRAY) {
+            return unexpected("SSCAN");
+        }
+        cursor.scan = std::string(text_of(*reply->element[0]));
+        cursor.started = true;
+        const redisReply& members = *reply->element[1];
+        for (size_t i = 0; i < members.elements; ++i) {
+            if (members.element[i]->type != REDIS_REPLY_STRING) continue;
+            // Members that are not one of our value keys (written by someone else) are skipped.
+            if (auto key = layout_.key_of_member(ns, text_of(*members.element[i]))) {
+                cursor.pending.emplace_back(*key);
+            }
+        }
+        give_pending();
+    }
+    next->clear();
+    if (!cursor.pending.empty() || !(cursor.started && cursor.scan == "0")) *next = cursor.encode();
+    return Status::success();
+}
+
+Status RedisStore::lock_acquire(tokend_namespace ns, std::string_view key, uint32_t ttl_ms,
+                                uint64_t* fence) {
+    if (ttl_ms == 0) return Status::error(TOKEND_INVALID, "lock_acquire: ttl must be positive");
+    const std::string lease = layout_.lease_key(ns, key);
+    const std::string counter = layout_.fence_counter();
+    const std::string mark = layout_.maintenance_mark();
+    // The flow sweep's lease also writes the original's mark, so a Python bot
+    // sharing this Redis sees a recent sweep and leaves the flows alone.
+    const std::string mark_value = KeyLayout::is_maintenance_lease(ns, key) ? iso_now() : "";
+    const std::string ttl = std::to_string(ttl_ms);
+    Reply reply;
+    Status status = eval(false, scripts::kLockAcquire, {lease, counter, mark}, {origin_, ttl, mark_value},
+                         &reply, "lock " + lease);
+    if (!status.ok()) return status;
+    if (reply->type == REDIS_REPLY_NIL) {
+        return Status::error(TOKEND_CONFLICT, "lease " + lease + " is held by another owner");
+    }
+    if (reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0) return unexpected("lock");
+    *fence = static_cast<uint64_t>(reply->integer);
+    return Status::success();
+}
+
+Status RedisStore::lock_release(tokend_namespace ns, std::string_view key, uint64_t fence) {
+    const std::string lease = layout_.lease_key(ns, key);
+    Reply reply;
+    return eval(true, scripts::kLockRelease, {lease}, {holder(fence)}, &reply, "release " + lease);
+}
+
+Status RedisStore::put_fenced(tokend_namespace ns, std::string_view key, std::string_view value,
+                              uint64_t fence) {
+    const std::string lease = layout_.lease_key(ns, key);
+    const std::string name = layout_.value_key(ns, key);
+    const std::string set = layout_.set_key(ns);
+    const std::string message = encode_change(origin_, ns, TOKEND_CHANGE_PUT, key);
+    Reply reply;
+    // Idempotent: a repeat under the same live lease writes the same value.
+    Status status = eval(true, scripts::kPutFenced, {lease, name, set},
+                         {holder(fence), value, layout_.channel(), message}, &reply, "put " + name);
+    if (!status.ok()) return status;
+    if (reply->type == REDIS_REPLY_NIL) {
+        return Status::error(TOKEND_CONFLICT, "fencing token no longer holds the lease " + lease);
+    }
+    return Status::success();
+}
+
+Status RedisStore::subscribe(tokend_change_fn fn, void* ctx) {
+    if (fn == nullptr) return Status::error(TOKEND_INVALID, "subscribe: no callback given");
+    if (subscriber_) return Status::error(TOKEND_INVALID, "subscribe: already subscribed");
+    subscriber_ = std::make_unique<Subscriber>(options_, layout_.channel(), origin_, fn, ctx, log_);
+    return Status::success();
+}
+
+}  // namespace tokend::redis_store

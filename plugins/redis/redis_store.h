@@ -1,0 +1,62 @@
+// One open redis store: the operations of the store ABI in the original
+// module's key layout (key_layout.h), each write one atomic Lua script that
+// also publishes the change. Thread-safe: calls run on pooled connections.
+#pragma once
+
+#include "connection_pool.h"
+#include "key_layout.h"
+#include "options.h"
+#include "status.h"
+#include "subscriber.h"
+
+#include <tokend/store.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tokend::redis_store {
+
+class RedisStore {
+public:
+    using Log = std::function<void(tokend_log_level, const std::string&)>;
+
+    // Connects and checks that Redis answers (as the original did at start).
+    static Status open(Options options, Log log, std::unique_ptr<RedisStore>* out);
+    ~RedisStore();
+
+    // TOKEND_NOT_FOUND (no message) when absent.
+    Status get(tokend_namespace ns, std::string_view key, std::string* value);
+    Status put(tokend_namespace ns, std::string_view key, std::string_view value);
+    Status del(tokend_namespace ns, std::string_view key);
+    Status take(tokend_namespace ns, std::string_view key, std::string* value);
+    // One page: gives keys to `give` (false: the host wants no more) and sets
+    // *next to the cursor of the next page, empty when the listing is complete.
+    Status list(tokend_namespace ns, std::string_view cursor, uint32_t limit,
+                const std::function<bool(std::string_view)>& give, std::string* next);
+
+    Status lock_acquire(tokend_namespace ns, std::string_view key, uint32_t ttl_ms, uint64_t* fence);
+    Status lock_release(tokend_namespace ns, std::string_view key, uint64_t fence);
+    Status put_fenced(tokend_namespace ns, std::string_view key, std::string_view value,
+                      uint64_t fence);
+
+    Status subscribe(tokend_change_fn fn, void* ctx);
+
+private:
+    RedisStore(Options options, Log log);
+    // Runs a script; *reply is its answer unless the status is an error.
+    Status eval(bool idempotent, const char* script, const std::vector<std::string_view>& keys,
+                const std::vector<std::string_view>& args, Reply* reply, std::string_view doing);
+    std::string holder(uint64_t fence) const { return origin_ + " " + std::to_string(fence); }
+
+    const Options options_;
+    const Log log_;
+    const KeyLayout layout_;
+    const std::string origin_;  // this instance's random id: lease owner and change origin
+    ConnectionPool pool_;
+    std::unique_ptr<Subscriber> subscriber_;
+};
+
+}  // namespace tokend::redis_store

@@ -1,0 +1,189 @@
+#include "subscriber.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+
+namespace tokend::redis_store {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A PING every this long when nothing else arrives; no answer within the command
+// timeout after it means the connection is dead (a frozen or unplugged Redis).
+constexpr auto kPingEvery = std::chrono::milliseconds(1000);
+
+bool is_array_of(const redisReply& reply, size_t count, const char* kind) {
+    return reply.type == REDIS_REPLY_ARRAY && reply.elements == count &&
+           reply.element[0]->type == REDIS_REPLY_STRING &&
+           std::string_view(reply.element[0]->str, reply.element[0]->len) == kind;
+}
+
+// Appends one command to the output buffer and writes it out.
+bool send_command(redisContext* context, std::initializer_list<std::string_view> args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (std::string_view arg : args) {
+        argv.push_back(arg.data());
+        lengths.push_back(arg.size());
+    }
+    if (redisAppendCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()) !=
+        REDIS_OK) {
+        return false;
+    }
+    SigpipeGuard guard;
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(context, &done) != REDIS_OK) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+Subscriber::Subscriber(Options options, std::string channel, std::string own_origin,
+                       tokend_change_fn fn, void* fn_ctx, Log log)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      own_origin_(std::move(own_origin)),
+      fn_(fn),
+      fn_ctx_(fn_ctx),
+      log_(std::move(log)) {
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0) throw std::runtime_error("eventfd failed");
+    if (Status status = subscribe(&first_); !status.ok()) {
+        log_(TOKEND_LOG_WARN, "redis change notifications: " + status.message + "; retrying");
+    }
+    // The thread takes no signals: SIGPIPE from its writes, and the host's
+    // signals, go elsewhere.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous);
+    thread_ = std::thread([this] { run(); });
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+Subscriber::~Subscriber() {
+    stopping_ = true;
+    const uint64_t one = 1;
+    if (write(wake_fd_, &one, sizeof one) < 0) {
+        // The counter cannot overflow here; the thread also polls stopping_.
+    }
+    if (thread_.joinable()) thread_.join();
+    close(wake_fd_);
+}
+
+bool Subscriber::pause(int ms) {
+    pollfd wake{wake_fd_, POLLIN, 0};
+    poll(&wake, 1, ms);
+    return !stopping_;
+}
+
+Status Subscriber::subscribe(std::unique_ptr<Connection>* out) {
+    std::unique_ptr<Connection> connection;
+    Status status = Connection::open(options_.endpoint, options_.connect_timeout_ms,
+                                     options_.command_timeout_ms, &connection);
+    if (!status.ok()) return status;
+    // SUBSCRIBE, then wait (within the command timeout) for its confirmation.
+    Reply reply;
+    if (status = connection->command({"SUBSCRIBE", channel_}, &reply); !status.ok()) return status;
+    if (!is_array_of(*reply, 3, "subscribe")) {
+        return Status::error(TOKEND_UNAVAILABLE, "redis refused SUBSCRIBE " + channel_);
+    }
+    *out = std::move(connection);
+    return Status::success();
+}
+
+void Subscriber::run() {
+    std::unique_ptr<Connection> connection = std::move(first_);
+    bool lost = connection == nullptr;  // the first subscribe failed: report RESYNC on success
+    int backoff_ms = 50;
+    while (!stopping_) {
+        if (connection == nullptr) {
+            Status status = subscribe(&connection);
+            if (!status.ok()) {
+                if (!pause(backoff_ms)) break;
+                backoff_ms = std::min(backoff_ms * 2, 1000);
+                continue;
+            }
+            backoff_ms = 50;
+        }
+        if (lost) {
+            log_(TOKEND_LOG_INFO, "redis change notifications: subscribed again to " + channel_ +
+                                      "; changes may have been missed, asking for a resync");
+            fn_(fn_ctx_, TOKEND_NS_USER, TOKEND_CHANGE_RESYNC, "", 0);
+            lost = false;
+        }
+        const Status status = listen(*connection);
+        connection.reset();
+        if (stopping_) break;
+        log_(TOKEND_LOG_WARN, "redis change notifications: " + status.message + "; reconnecting");
+        lost = true;
+    }
+}
+
+Status Subscriber::listen(Connection& connection) {
+    redisContext* context = connection.context();
+    auto last_heard = Clock::now();
+    auto ping_sent = Clock::time_point{};
+    const auto answer_within = std::chrono::milliseconds(options_.command_timeout_ms);
+    while (!stopping_) {
+        // Deliver whatever is already parsed before waiting for more.
+        void* raw = nullptr;
+        if (redisGetReplyFromReader(context, &raw) != REDIS_OK) {
+            return Status::error(TOKEND_UNAVAILABLE, "protocol error on the subscriber connection");
+        }
+        if (raw != nullptr) {
+            Reply reply(static_cast<redisReply*>(raw));
+            last_heard = Clock::now();
+            ping_sent = {};
+            deliver(*reply);
+            continue;
+        }
+        const auto now = Clock::now();
+        if (ping_sent != Clock::time_point{} && now - ping_sent > answer_within) {
+            return Status::error(TOKEND_UNAVAILABLE, "redis " + options_.endpoint.describe() +
+                                                         " did not answer a PING in time");
+        }
+        if (ping_sent == Clock::time_point{} && now - last_heard >= kPingEvery) {
+            if (!send_command(context, {"PING"})) {
+                return Status::error(TOKEND_UNAVAILABLE, std::string("lost ") +
+                                                             options_.endpoint.describe() + ": " +
+                                                             context->errstr);
+            }
+            ping_sent = now;
+        }
+        pollfd fds[2] = {{context->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+        if (poll(fds, 2, 100) < 0 && errno != EINTR) {
+            return Status::error(TOKEND_UNAVAILABLE, "poll failed on the subscriber connection");
+        }
+        if (fds[0].revents != 0 && redisBufferRead(context) != REDIS_OK) {
+            return Status::error(TOKEND_UNAVAILABLE, "lost " + options_.endpoint.describe() + ": " +
+                                                         (context->errstr[0] ? context->errstr
+                                                                             : "connection closed"));
+        }
+    }
+    return Status::success();
+}
+
+void Subscriber::deliver(const redisReply& reply) {
+    if (!is_array_of(reply, 3, "message")) return;  // subscribe confirmations, PING answers
+    const redisReply& payload = *reply.element[2];
+    if (payload.type != REDIS_REPLY_STRING) return;
+    const auto change = decode_change(std::string_view(payload.str, payload.len));
+    if (!change) {
+        log_(TOKEND_LOG_WARN, "redis change notifications: ignored a message that is not tokend's on " +
+                                  channel_);
+        return;
+    }
+    if (change->origin == own_origin_) return;  // our own write
+    fn_(fn_ctx_, change->ns, change->change, change->key.data(), change->key.size());
+}
+
+}  // namespace tokend::redis_store

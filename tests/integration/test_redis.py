@@ -1,0 +1,290 @@
+"""tokend on the redis store, against a redis-server the test starts itself:
+the original module's layout seen from Redis after a real flow, the Python bot's
+data served, Redis going away and coming back under a running daemon, and
+several tokend processes sharing one Redis."""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+from harness import ROOT, Tokend, start_fake
+from tokend_client import TokendClient, TokendError
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from redis_server import RedisServer  # noqa: E402
+
+def future(seconds):
+    return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)).isoformat()
+
+
+def original_json(user_id, access, refresh, expires_in):
+    """What the original's pydantic .json() wrote: spaces after separators."""
+    return json.dumps({"user_id": user_id, "tokens": {
+        "access_token": access, "expires_at": future(expires_in), "refresh_token": refresh,
+        "refresh_token_expires_at": future(86400 * 60), "token_type": "Bearer",
+        "scope": "spark:people_read spark:messages_write"}})
+
+
+def original_set_user_context(server, user_id, text):
+    """RedisTokenManager.set_user_context: SET user-{id}, SADD users user-{id}."""
+    server.command("SET", f"user-{user_id}", text)
+    server.command("SADD", "users", f"user-{user_id}")
+
+
+def original_get_user_context(server, user_id):
+    """RedisTokenManager.get_user_context: GET user-{id} and parse it as the
+    original's models did (fields by name, datetimes with fromisoformat)."""
+    raw = server.command("GET", f"user-{user_id}")
+    if raw is None:
+        return None
+    context = json.loads(raw)
+    tokens = context["tokens"]
+    for field in ("expires_at", "refresh_token_expires_at"):
+        if tokens.get(field) is not None:
+            parsed = datetime.datetime.fromisoformat(tokens[field])
+            assert parsed.utcoffset() == datetime.timedelta(0), tokens[field]
+    return context
+
+
+class RedisTest(unittest.TestCase):
+    processes = 1
+
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.fake = start_fake()
+        self.nodes = []
+
+    def start_nodes(self, count=None):
+        for _ in range(count or self.processes):
+            node = Tokend(self.fake, store="redis",
+                          store_options={"redis_url": f'"{self.redis.unix_url}"', "command_timeout_ms": 300,
+                                         "connect_timeout_ms": 300})
+            self.nodes.append(node.start())
+        return self.nodes
+
+    def tearDown(self):
+        codes, logs = [], []
+        for node in self.nodes:
+            codes.append(node.stop())
+            logs.append(node.log())
+            node.close()
+        self.fake.stop()
+        self.redis.stop()
+        for code, log in zip(codes, logs):
+            self.assertEqual(code, 0, log)
+            self.assertNotIn("RT-original", log)  # no token in any log line
+
+
+class OneProcess(RedisTest):
+    def test_a_flow_stores_the_context_in_the_originals_layout(self):
+        (node,) = self.start_nodes()
+        flow, _, (status, _, body) = node.complete_flow("alice")
+        self.assertEqual(status, 200, body)
+        self.assertIn("Authenticated", body)
+        context = original_get_user_context(self.redis, "alice")
+        self.assertEqual(context["user_id"], "alice")
+        token = node.client().get_token("alice")["access_token"]
+        self.assertEqual(context["tokens"]["access_token"], token)
+        self.assertNotIn(token, node.log())
+        self.assertNotIn(context["tokens"]["refresh_token"], node.log())
+        self.assertEqual(self.redis.command("SMEMBERS", "users"), [b"user-alice"])
+        # The flow was taken: neither its key nor its membership is left.
+        self.assertEqual(self.redis.command("EXISTS", f"flows-{flow['flow_id']}"), 0)
+        self.assertEqual(self.redis.command("SCARD", "flows"), 0)
+
+    def test_the_python_bots_data_is_served_and_tokends_writes_are_readable_by_it(self):
+        tokens = self.fake.issue_tokens("bob")
+        original_set_user_context(self.redis, "bob", original_json("bob", tokens["access_token"],
+                                                                   tokens["refresh_token"], 3600))
+        (node,) = self.start_nodes()
+        self.assertEqual(node.client().get_token("bob")["access_token"], tokens["access_token"])
+        node.client().set_user_context("carol", json.loads(original_json("carol", "AT-c", "RT-original", 3600)))
+        self.assertEqual(original_get_user_context(self.redis, "carol")["tokens"]["access_token"], "AT-c")
+        self.assertEqual(set(self.redis.command("SMEMBERS", "users")), {b"user-bob", b"user-carol"})
+        node.client().set_user_context("carol", None)
+        self.assertIsNone(original_get_user_context(self.redis, "carol"))
+        self.assertEqual(self.redis.command("SMEMBERS", "users"), [b"user-bob"])
+
+    def test_a_password_protected_redis_with_the_password_in_a_file(self):
+        password = "pw-" + os.urandom(8).hex()
+        with RedisServer(["--requirepass", password]) as locked:
+            node = Tokend(self.fake, store="redis",
+                          store_options={"redis_url": f'"{locked.unix_url}"', "password_file": "PWFILE"})
+            self.nodes.append(node)
+            with open(os.path.join(node.dir, "redis_password"), "w") as f:
+                f.write(password + "\n")
+            with open(node.config_path) as f:
+                config = f.read().replace("PWFILE", os.path.join(node.dir, "redis_password"))
+            with open(node.config_path, "w") as f:
+                f.write(config)
+            node.start()
+            node.client().set_user_context("u1", json.loads(original_json("u1", "AT-pw", "RT-original", 3600)))
+            with locked.client() as raw:
+                raw.command("AUTH", password)
+                self.assertIn(b"AT-pw", raw.command("GET", "user-u1"))
+            self.assertNotIn(password, node.log())
+
+    def test_redis_away_serves_cached_tokens_fails_writes_and_recovers_without_a_restart(self):
+        (node,) = self.start_nodes()
+        client = node.client()
+        client.set_user_context("u1", json.loads(original_json("u1", "KEPT", "RT-original", 3600)))
+        for fault, back in ((self.redis.kill, self.redis.restart), (self.redis.freeze, self.redis.thaw),
+                            (self.redis.shutdown_nosave, self.redis.restart)):
+            with self.subTest(fault=fault.__name__):
+                fault()
+                self.assertEqual(client.get_token("u1")["access_token"], "KEPT")  # from memory
+                with self.assertRaises(TokendError) as raised:
+                    client.set_user_context("u1", json.loads(original_json("u1", "NEW", "RT-original", 3600)))
+                self.assertEqual(raised.exception.code, "store_unavailable")
+                self.assertFalse(client.stats()["store"]["healthy"])
+                back()
+                deadline = time.monotonic() + 5
+                while True:
+                    try:
+                        client.set_user_context("u1", json.loads(original_json("u1", "KEPT", "RT-original", 3600)))
+                        break
+                    except TokendError as error:
+                        self.assertEqual(error.code, "store_unavailable")
+                        self.assertLess(time.monotonic(), deadline, "no recovery within 5 s")
+                        time.sleep(0.1)
+                self.assertTrue(client.stats()["store"]["healthy"])
+                self.assertEqual(original_get_user_context(self.redis, "u1")["tokens"]["access_token"], "KEPT")
+
+
+class Resync(RedisTest):
+    processes = 2
+
+    def test_a_lost_subscription_resyncs_the_cache(self):
+        original_set_user_context(self.redis, "u1", original_json("u1", "AT-1", "RT-original", 3600))
+        a, b = self.start_nodes()
+        self.assertEqual(b.client().get_token("u1")["access_token"], "AT-1")
+        # A change nobody announced (the Python bot writes without publishing; a
+        # message lost while a subscriber was away looks the same).
+        original_set_user_context(self.redis, "u1", original_json("u1", "AT-2", "RT-original", 3600))
+        time.sleep(0.3)
+        self.assertEqual(b.client().get_token("u1")["access_token"], "AT-1")
+        # Dropping the subscribers' connections makes them reconnect and resync.
+        self.assertGreaterEqual(self.redis.command("CLIENT", "KILL", "TYPE", "pubsub"), 2)
+        deadline = time.monotonic() + 5
+        for node in (a, b):
+            while node.client().get_token("u1")["access_token"] != "AT-2":
+                self.assertLess(time.monotonic(), deadline, "the cache was not resynced")
+                time.sleep(0.05)
+
+
+class ExampleConfig(unittest.TestCase):
+    def test_the_shipped_redis_example_is_a_valid_configuration(self):
+        from harness import TOKEND_BIN
+        example = os.path.join(ROOT, "etc", "tokend-redis.yml")
+        checked = subprocess.run([TOKEND_BIN, "--check-config", "-c", example], capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+
+
+class ThreeProcesses(RedisTest):
+    processes = 3
+
+    def test_a_flow_started_on_one_is_finished_on_another(self):
+        a, b, c = self.start_nodes()
+        flow = a.client().start_flow("alice")
+        query = a.authorize(flow["auth_url"], {"user_id": "alice"})
+        status, _, body = b.redirect(query)
+        self.assertEqual(status, 200, body)
+        self.assertIn("Authenticated", body)
+        token = b.client().get_token("alice")["access_token"]
+        # The others hear of the new context through Redis pub/sub.
+        deadline = time.monotonic() + 2
+        for node in (a, c):
+            while True:
+                try:
+                    self.assertEqual(node.client().get_token("alice")["access_token"], token)
+                    break
+                except TokendError as error:
+                    self.assertEqual(error.code, "not_found")
+                    self.assertLess(time.monotonic(), deadline, "the context did not reach the others")
+                    time.sleep(0.02)
+        # The state was single-use across processes.
+        status, _, body = c.redirect(query)
+        self.assertNotEqual(status, 200, body)
+        self.assertEqual(self.fake.state()["token_requests"]["authorization_code"]["ok"], 1)
+
+    def ask_everyone(self, nodes, per_node=3):
+        answers, errors = [], []
+
+        def ask(node):
+            try:
+                with TokendClient(node.socket, timeout=20) as own:
+                    answers.append(own.get_token("alice")["access_token"])
+            except TokendError as error:
+                errors.append(error.code)
+        threads = [threading.Thread(target=ask, args=(node,)) for node in nodes for _ in range(per_node)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return answers, errors
+
+    def assert_one_refresh(self):
+        state = self.fake.state()
+        self.assertEqual(state["token_requests"]["refresh_token"]["ok"], 1)
+        self.assertEqual(state["token_requests"]["refresh_token"]["error"], 0)
+        self.assertEqual(state["reuse_detected"]["refresh_token"], 0)
+
+    def assert_everyone_serves(self, nodes, token, within=1.0):
+        deadline = time.monotonic() + within
+        for node in nodes:
+            while node.client().get_token("alice")["access_token"] != token:
+                self.assertLess(time.monotonic(), deadline, "the refreshed token did not reach every process")
+                time.sleep(0.02)
+
+    def test_a_token_is_refreshed_by_exactly_one_process_while_all_three_are_asked(self):
+        # 30 s left: inside the refresh margin, still valid. One process takes
+        # the lease and refreshes; the others may answer with the still-valid
+        # token meanwhile, and hear of the new one through Redis.
+        tokens = self.fake.issue_tokens("alice")
+        original_set_user_context(self.redis, "alice", original_json("alice", tokens["access_token"],
+                                                                      tokens["refresh_token"], 30))
+        nodes = self.start_nodes()
+        answers, errors = self.ask_everyone(nodes)
+        self.assertEqual(errors, [])
+        self.assert_one_refresh()
+        fresh = original_get_user_context(self.redis, "alice")["tokens"]["access_token"]
+        self.assertNotEqual(fresh, tokens["access_token"])
+        self.assertLessEqual(set(answers), {tokens["access_token"], fresh})
+        self.assert_everyone_serves(nodes, fresh)
+
+    def test_an_expired_token_is_refreshed_once_and_every_process_answers_with_the_new_one(self):
+        tokens = self.fake.issue_tokens("alice")
+        original_set_user_context(self.redis, "alice", original_json("alice", tokens["access_token"],
+                                                                      tokens["refresh_token"], -60))
+        nodes = self.start_nodes()
+        answers, errors = self.ask_everyone(nodes)
+        self.assertEqual(errors, [])
+        self.assert_one_refresh()
+        fresh = original_get_user_context(self.redis, "alice")["tokens"]["access_token"]
+        self.assertEqual(set(answers), {fresh}, "an expired token is never handed out")
+
+    def test_a_context_cleared_on_one_disappears_from_the_others_within_a_second(self):
+        original_set_user_context(self.redis, "u1", original_json("u1", "AT-1", "RT-original", 3600))
+        a, b, c = self.start_nodes()
+        for node in (a, b, c):
+            self.assertEqual(node.client().get_token("u1")["access_token"], "AT-1")
+        a.client().set_user_context("u1", None)
+        deadline = time.monotonic() + 1.0
+        for node in (b, c):
+            while True:
+                try:
+                    node.client().get_token("u1")
+                except TokendError as error:
+                    self.assertEqual(error.code, "not_found")
+                    break
+                self.assertLess(time.monotonic(), deadline, "still served after 1 s")
+                time.sleep(0.02)
+
+
+if __name__ == "__main__":
+    unittest.main()
