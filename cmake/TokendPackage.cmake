@@ -9,7 +9,7 @@ install(FILES systemd/tokend.sysusers DESTINATION lib/sysusers.d RENAME tokend.c
 install(FILES systemd/tokend.tmpfiles DESTINATION lib/tmpfiles.d RENAME tokend.conf)
 install(DIRECTORY sdk/python/tokend_client DESTINATION lib/python3/dist-packages
         PATTERN "__pycache__" EXCLUDE PATTERN "*.pyc" EXCLUDE)
-install(FILES README.md docs/operations.md docs/configuration.md docs/protocol.md docs/plugin-abi.md
+install(FILES README.md docs/operations.md docs/configuration.md docs/protocol.md docs/plugin-abi.md docs/redis.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR} OPTIONAL)
 # /etc, not <prefix>/etc, when the prefix is /usr (GNUInstallDirs' special case).
 install(FILES etc/tokend.yml DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/tokend)

@@ -23,6 +23,7 @@ for file in ./usr/bin/tokend ./usr/bin/tokenctl ./usr/include/tokend/store.h ./u
             ./usr/lib/x86_64-linux-gnu/pkgconfig/tokend-store.pc ./usr/lib/x86_64-linux-gnu/pkgconfig/tokend-client.pc \
             ./usr/lib/x86_64-linux-gnu/tokend/plugins/tokend_store_yaml.so \
             ./usr/lib/x86_64-linux-gnu/tokend/plugins/tokend_store_memory.so \
+            ./usr/lib/x86_64-linux-gnu/tokend/plugins/tokend_store_redis.so \
             ./usr/lib/python3/dist-packages/tokend_client/client.py \
             ./usr/lib/systemd/system/tokend.service ./usr/lib/systemd/system/tokend.socket \
             ./usr/lib/sysusers.d/tokend.conf ./usr/lib/tmpfiles.d/tokend.conf ./etc/tokend/tokend.yml \
