@@ -18,6 +18,8 @@ export CTEST_OUTPUT_ON_FAILURE=1
 launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Paths relative to the checkout, so every clone (CI's included) shares the cache.
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 fi
 
 run_suite() {  # build dir, extra cmake args...
