@@ -164,6 +164,39 @@ TEST(Config, BadValuesAreRefused) {
     expect_error("- a\n- b\n", "'top level' must be a mapping");
 }
 
+TEST(Config, RefreshSectionIsReadWhole) {
+    const Config config = parse_config(
+        "refresh:\n  margin: 30\n  fraction: 0.4\n  jitter: 0\n  read_margin: 5\n  refresh_token_margin: 3600\n"
+        "  keepalive: 600\n  retry_base_ms: 250\n  retry_cap: 9\n  max_concurrent: 2\n  rate: 0.5\n  burst: 3\n"
+        "messages:\n  reauth_required: \"again: {auth_url}\"\n",
+        "tokend.yml", kNoSystemd);
+    const RefreshPolicy& policy = config.refresh.policy;
+    EXPECT_EQ(policy.margin, std::chrono::seconds(30));
+    EXPECT_DOUBLE_EQ(policy.fraction, 0.4);
+    EXPECT_DOUBLE_EQ(policy.jitter, 0.0);
+    EXPECT_EQ(policy.read_margin, std::chrono::seconds(5));
+    EXPECT_EQ(policy.refresh_token_margin, std::chrono::seconds(3600));
+    EXPECT_EQ(policy.keepalive, std::chrono::seconds(600));
+    EXPECT_EQ(policy.retry_base, std::chrono::milliseconds(250));
+    EXPECT_EQ(policy.retry_cap, std::chrono::milliseconds(9000));
+    EXPECT_EQ(config.refresh.limits.max_concurrent, 2u);
+    EXPECT_DOUBLE_EQ(config.refresh.limits.rate_per_second, 0.5);
+    EXPECT_DOUBLE_EQ(config.refresh.limits.burst, 3.0);
+    EXPECT_EQ(config.messages.reauth_required, "again: {auth_url}");
+}
+
+TEST(Config, BadRefreshValuesAreRefused) {
+    expect_error("refresh:\n  fraction: 0.9\n", "tokend.yml:2: 'refresh.fraction' must be between 0 and 0.5");
+    expect_error("refresh:\n  jitter: lots\n", "tokend.yml:2: 'refresh.jitter' must be a number");
+    expect_error("refresh:\n  fraction: .nan\n", "'refresh.fraction' must be");
+    expect_error("refresh:\n  max_concurrent: 0\n", "'refresh.max_concurrent' must be between 1 and 1000");
+    expect_error("refresh:\n  rate: -1\n", "'refresh.rate' must be between");
+    expect_error("refresh:\n  retry_base_ms: 5000\n  retry_cap: 1\n", "must not be shorter than retry_base_ms");
+    expect_error("refresh:\n  keepalive: 10\n", "'refresh.keepalive' must be between 60");
+    expect_error("refresh:\n  margn: 10\n", "tokend.yml:2: unknown key 'margn' in 'refresh'");
+    expect_error("refresh: 5\n", "'refresh' must be a mapping");
+}
+
 TEST(Config, BrokenYamlNamesTheLine) {
     expect_error("log:\n  level: info\nstore: {plugin: yaml\n", "tokend.yml:4: not valid YAML");
 }
