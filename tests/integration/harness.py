@@ -221,6 +221,16 @@ def spawn_activated(argv, env, activated, log, cwd):
     return _SpawnedProcess(pid)
 
 
+def stop_and_check(case):
+    """A test's end: tokend stops cleanly (exit 0, else its log is shown), the fake too."""
+    code = case.tokend.stop()
+    log = case.tokend.log()
+    case.tokend.close()
+    case.fake.stop()
+    case.assertEqual(code, 0, log)
+    return log
+
+
 def faulty_store_tokend(fake, extra_config=""):
     """A Tokend on the faulty test store (ctest sets TOKEND_FAULTY_STORE), not
     started, and the flag file whose existence switches the store off; None
@@ -253,11 +263,7 @@ class FaultyStoreCase(unittest.TestCase):
         self.client = self.tokend.client()
 
     def tearDown(self):
-        code = self.tokend.stop()
-        log = self.tokend.log()
-        self.tokend.close()
-        self.fake.stop()
-        self.assertEqual(code, 0, log)
+        stop_and_check(self)
 
 
 def start_fake(users=(("alice", "alice@example.com"), ("bob", "bob@example.com")), **options):

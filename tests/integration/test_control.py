@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from harness import ROOT, Tokend, FaultyStoreCase, http_get, start_fake
+from harness import ROOT, Tokend, FaultyStoreCase, http_get, start_fake, stop_and_check
 from tokend_client import TokenManager, TokendClient, TokendError, Tokens, UserContext
 
 TOKENCTL = os.environ.get("TOKENCTL_BIN", os.path.join(ROOT, "build", "tools", "tokenctl", "tokenctl"))
@@ -55,11 +55,7 @@ class ControlTest(unittest.TestCase):
         self.client = self.tokend.client()
 
     def tearDown(self):
-        code = self.tokend.stop()
-        log = self.tokend.log()
-        self.tokend.close()
-        self.fake.stop()
-        self.assertEqual(code, 0, log)
+        stop_and_check(self)
 
 
 class Operations(ControlTest):

@@ -15,7 +15,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Tokend, FaultyStoreCase, start_fake
+from harness import Tokend, FaultyStoreCase, start_fake, stop_and_check
 from tokend_client import TokendClient, TokendError
 
 # Refresh at a quarter of the life left (at least 1 s before expiry), reads
@@ -79,13 +79,9 @@ class RefreshTest(unittest.TestCase):
         self.client = self.tokend.client()
 
     def tearDown(self):
-        code = self.tokend.stop()
-        log = self.tokend.log()
+        log = stop_and_check(self)
         if os.environ.get("TOKEND_TEST_SHOW_LOG"):
             print(log, file=sys.stderr)
-        self.tokend.close()
-        self.fake.stop()
-        self.assertEqual(code, 0, log)
         for secret in ("fake-webex-client-secret", "fake-webex-bot-token"):
             self.assertNotIn(secret, log)
 
