@@ -156,6 +156,31 @@ class OneProcess(RedisTest):
                 self.assertEqual(original_get_user_context(self.redis, "u1")["tokens"]["access_token"], "KEPT")
 
 
+class GarbageInRedis(RedisTest):
+    def test_an_unreadable_change_keeps_the_cached_context(self):
+        original_set_user_context(self.redis, "u1", original_json("u1", "AT-1", "RT-original", 3600))
+        (node,) = self.start_nodes()
+        self.assertEqual(node.client().get_token("u1")["access_token"], "AT-1")
+        # Another writer leaves garbage and announces it (messages are
+        # "{16-character origin}:{P|D}{u|f}:{key}"); a stranger publishes
+        # nonsense on the channel.
+        self.redis.command("SET", "user-u1", "{not json")
+        self.redis.command("PUBLISH", "tokend-changes", "outsider00000000:Pu:u1")
+        self.redis.command("PUBLISH", "tokend-changes", "nonsense")
+        self.redis.command("PUBLISH", "tokend-changes", "")
+        deadline = time.monotonic() + 5
+        while "changed in the store but unreadable" not in node.log():
+            self.assertLess(time.monotonic(), deadline, "the change was not read")
+            time.sleep(0.05)
+        self.assertEqual(node.client().get_token("u1")["access_token"], "AT-1")  # the cached one, kept
+        # A readable change afterwards is applied as usual.
+        original_set_user_context(self.redis, "u1", original_json("u1", "AT-3", "RT-original", 3600))
+        self.redis.command("PUBLISH", "tokend-changes", "outsider00000000:Pu:u1")
+        while node.client().get_token("u1")["access_token"] != "AT-3":
+            self.assertLess(time.monotonic(), deadline + 5, "the readable change was not applied")
+            time.sleep(0.05)
+
+
 class Resync(RedisTest):
     processes = 2
 
