@@ -118,8 +118,10 @@ class Operations(ControlTest):
         self.assertEqual(self.client.get_token("alice")["access_token"], tokens["access_token"])
 
     def test_provider_down_with_an_expired_token_is_provider_error(self):
+        # The fault goes first and stays: the expired token is due at once, so the scheduler
+        # may refresh (and retry) before get_token arrives; every attempt must meet the 400.
+        self.fake.add_faults("access_token", [{"status": 400, "body": "{}", "count": 100}])
         self.client.set_user_context("alice", context_json("alice", "OLD", -10, "RT-unknown-to-provider"))
-        self.fake.add_faults("access_token", [{"status": 400, "body": "{}", "count": 1}])
         with self.assertRaises(TokendError) as raised:
             self.client.get_token("alice")
         self.assertEqual(raised.exception.code, "provider_error")
