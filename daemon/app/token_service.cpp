@@ -61,31 +61,24 @@ void TokenService::load_contexts() {
         if (!subscribed.ok()) throw std::runtime_error("cannot subscribe to store changes: " + subscribed.describe());
     }
     size_t unreadable = 0;
-    std::vector<std::string> keys;
-    const StoreStatus listed = store_.for_each_key(Ns::user, [&](std::string_view key) {
-        keys.emplace_back(key);
-        return true;
-    });
-    if (!listed.ok()) throw std::runtime_error("cannot list user contexts: " + listed.describe());
-    for (const std::string& user_id : keys) {
+    // One plugin call per page when the plugin lists entries (ABI 1.1), else a get per user.
+    const StoreStatus loaded = store_.for_each_entry(Ns::user, [&](std::string_view user_id, std::string_view text) {
         if (user_id.empty()) {  // only a hand-edited file can hold one
             ++unreadable;
             spdlog::warn("a stored context has an empty user id; ignored and left in the store");
-            continue;
+            return true;
         }
-        std::string text;
-        const StoreStatus got = store_.get(Ns::user, user_id, &text);
-        if (got.not_found()) continue;  // deleted meanwhile
-        if (!got.ok()) throw std::runtime_error("cannot read the context of user " + user_id + ": " + got.describe());
-        auto context = user_context_from_json(std::string_view(text));
+        auto context = user_context_from_json(text);
         if (!context) {
             ++unreadable;
             spdlog::warn("user {}: stored context is unreadable ({}); ignored and left in the store", user_id,
                          context.error());
-            continue;
+            return true;
         }
         remember(*context, clock_.now());
-    }
+        return true;
+    });
+    if (!loaded.ok()) throw std::runtime_error("cannot load user contexts: " + loaded.describe());
     spdlog::info("loaded {} user contexts{}", contexts_.size(),
                  unreadable ? " (" + std::to_string(unreadable) + " unreadable, skipped)" : std::string());
 }

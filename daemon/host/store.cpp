@@ -10,7 +10,8 @@ struct ReplyBuffer {
     std::string* value = nullptr;  // get/take destination
     bool value_set = false;
     std::vector<std::string>* keys = nullptr;  // list destination
-    uint32_t key_limit = 0;
+    std::vector<StoreEntry>* entries = nullptr;  // list_entries destination
+    uint32_t key_limit = 0;                      // for keys or entries
     std::string* cursor = nullptr;
     std::string error;
 };
@@ -30,6 +31,16 @@ int host_reply_key(tokend_reply* reply, const void* key, size_t len) {
     if (buffer->keys->size() >= buffer->key_limit) return 1;  // a plugin that ignores limit
     buffer->keys->emplace_back(static_cast<const char*>(key), len);
     return buffer->keys->size() >= buffer->key_limit ? 1 : 0;
+}
+
+int host_reply_entry(tokend_reply* reply, const void* key, size_t key_len, const void* value,
+                     size_t value_len) {
+    ReplyBuffer* buffer = as_buffer(reply);
+    if (buffer == nullptr || buffer->entries == nullptr) return 1;  // not inside list_entries
+    if (buffer->entries->size() >= buffer->key_limit) return 1;
+    buffer->entries->push_back(StoreEntry{std::string(static_cast<const char*>(key), key_len),
+                                          std::string(static_cast<const char*>(value), value_len)});
+    return buffer->entries->size() >= buffer->key_limit ? 1 : 0;
 }
 
 void host_reply_cursor(tokend_reply* reply, const void* cursor, size_t len) {
@@ -56,7 +67,7 @@ void host_log(void* host_ctx, tokend_log_level level, const char* message, size_
 
 const tokend_host_api kHostApi = {
     sizeof(tokend_host_api), TOKEND_STORE_ABI_VERSION, host_reply_value, host_reply_key,
-    host_reply_cursor,       host_reply_error,         host_log,
+    host_reply_cursor,       host_reply_error,         host_log,         host_reply_entry,
 };
 
 StoreCode to_code(tokend_status status) {
@@ -107,6 +118,7 @@ void host_change(void* ctx, tokend_namespace ns, tokend_change change, const voi
 Store::Store(std::shared_ptr<StorePlugin> plugin, StoreLogSink log)
     : plugin_(std::move(plugin)),
       table_(plugin_->table()),
+      list_entries_(plugin_->list_entries()),
       thread_safe_(plugin_->has(TOKEND_STORE_CAP_THREAD_SAFE)),
       log_(std::move(log)) {}
 
@@ -213,23 +225,108 @@ StoreStatus Store::list(Ns ns, std::string_view cursor_in, uint32_t limit, Store
     });
 }
 
+StoreStatus Store::walk_pages(
+    std::string_view operation,
+    const std::function<StoreStatus(const std::string& cursor, std::string* next, size_t* items, bool* stop)>&
+        fetch) {
+    std::string cursor;
+    do {
+        std::string next;
+        size_t items = 0;
+        bool stop = false;
+        StoreStatus status = fetch(cursor, &next, &items, &stop);
+        if (!status.ok() || stop) return status;
+        if (!next.empty() && next == cursor && items == 0) {
+            // A cursor that does not move would loop forever.
+            return StoreStatus::error(StoreCode::internal,
+                                      std::string(operation) + " returned the same cursor without keys");
+        }
+        cursor = std::move(next);
+    } while (!cursor.empty());
+    return StoreStatus::success();
+}
+
 StoreStatus Store::for_each_key(Ns ns, const std::function<bool(std::string_view)>& visit,
                                 uint32_t page_size) {
     StorePage page;
-    std::string cursor;
-    do {
+    return walk_pages("list", [&](const std::string& cursor, std::string* next, size_t* items, bool* stop) {
         StoreStatus status = list(ns, cursor, page_size, &page);
         if (!status.ok()) return status;
         for (const std::string& key : page.keys) {
-            if (!visit(key)) return StoreStatus::success();
+            if (!visit(key)) {
+                *stop = true;
+                return status;
+            }
         }
-        if (!page.next_cursor.empty() && page.next_cursor == cursor && page.keys.empty()) {
-            // A cursor that does not move would loop forever.
-            return StoreStatus::error(StoreCode::internal, "list returned the same cursor without keys");
+        *items = page.keys.size();
+        *next = std::move(page.next_cursor);
+        return status;
+    });
+}
+
+StoreStatus Store::list_entries(Ns ns, std::string_view cursor_in, uint32_t limit, StoreEntryPage* page) {
+    const std::string cursor(cursor_in);  // may point into *page
+    page->entries.clear();
+    page->next_cursor.clear();
+    if (!can_list_entries()) return StoreStatus::error(StoreCode::invalid, "store cannot list entries");
+    if (limit == 0) return StoreStatus::error(StoreCode::invalid, "list_entries limit must be at least 1");
+    return call("list_entries", [&] {
+        ReplyBuffer buffer;
+        buffer.entries = &page->entries;
+        buffer.key_limit = limit;
+        buffer.cursor = &page->next_cursor;
+        return finish(list_entries_(instance_, to_c(ns), cursor.data(), cursor.size(), limit,
+                                    reinterpret_cast<tokend_reply*>(&buffer)),
+                      buffer);
+    });
+}
+
+StoreStatus Store::for_each_entry(Ns ns, const StoreEntryVisitor& visit, uint32_t page_size) {
+    if (!can_list_entries()) return for_each_entry_by_get(ns, visit, page_size);
+    StoreEntryPage page;
+    return walk_pages("list_entries", [&](const std::string& cursor, std::string* next, size_t* items, bool* stop) {
+        StoreStatus status = list_entries(ns, cursor, page_size, &page);
+        if (!status.ok()) return status;
+        for (const StoreEntry& entry : page.entries) {
+            // As on the get path, where an empty key cannot be read.
+            const std::string_view value = entry.key.empty() ? std::string_view() : entry.value;
+            if (!visit(entry.key, value)) {
+                *stop = true;
+                return status;
+            }
         }
-        cursor = page.next_cursor;
-    } while (!cursor.empty());
-    return StoreStatus::success();
+        *items = page.entries.size();
+        *next = std::move(page.next_cursor);
+        return status;
+    });
+}
+
+// For plugins from before 1.1: a page of keys, then one get per key.
+StoreStatus Store::for_each_entry_by_get(Ns ns, const StoreEntryVisitor& visit, uint32_t page_size) {
+    StorePage page;
+    std::string value;
+    return walk_pages("list", [&](const std::string& cursor, std::string* next, size_t* items, bool* stop) {
+        StoreStatus status = list(ns, cursor, page_size, &page);
+        if (!status.ok()) return status;
+        for (const std::string& key : page.keys) {
+            value.clear();
+            if (!key.empty()) {
+                StoreStatus got = get(ns, key, &value);
+                if (got.not_found()) continue;  // deleted since it was listed
+                if (!got.ok()) {
+                    got.message = "get " + std::string(to_string(ns)) + " " + key + ": " + got.message;
+                    return got;
+                }
+            }
+            if (!visit(key, value)) {
+                *stop = true;
+                return status;
+            }
+        }
+        *items = page.keys.size();
+        *next = std::move(page.next_cursor);
+        return status;
+    });
 }
 
 StoreStatus Store::lock_acquire(Ns ns, std::string_view key, std::chrono::milliseconds ttl,

@@ -33,6 +33,19 @@ struct StorePage {
     std::string next_cursor;  // empty: the listing is complete
 };
 
+struct StoreEntry {
+    std::string key;
+    std::string value;
+};
+
+struct StoreEntryPage {
+    std::vector<StoreEntry> entries;
+    std::string next_cursor;  // empty: the listing is complete
+};
+
+// Sees one key and its value; returns false to stop.
+using StoreEntryVisitor = std::function<bool(std::string_view key, std::string_view value)>;
+
 class Store {
 public:
     // Opens an instance with the plugin's options as a JSON object text. On failure
@@ -47,6 +60,8 @@ public:
     bool can_lock() const { return plugin_->has(TOKEND_STORE_CAP_LOCK); }
     bool can_notify() const { return plugin_->has(TOKEND_STORE_CAP_NOTIFY); }
     bool is_shared() const { return plugin_->has(TOKEND_STORE_CAP_SHARED); }
+    // The plugin lists keys with their values (store ABI 1.1).
+    bool can_list_entries() const { return list_entries_ != nullptr; }
 
     StoreStatus get(Ns ns, std::string_view key, std::string* value);
     StoreStatus put(Ns ns, std::string_view key, std::string_view value);
@@ -57,6 +72,14 @@ public:
     // Every key, page by page; visit returns false to stop early.
     StoreStatus for_each_key(Ns ns, const std::function<bool(std::string_view key)>& visit,
                              uint32_t page_size = 1000);
+    // One page of at most limit entries after cursor; invalid without can_list_entries().
+    StoreStatus list_entries(Ns ns, std::string_view cursor, uint32_t limit, StoreEntryPage* page);
+    // Every key with its value: a page of entries per plugin call when the plugin
+    // can list entries, else a page of keys and a get for each. A key deleted
+    // between its listing and its read is left out. An empty key (only a
+    // hand-edited store holds one, and get cannot ask for it) comes with an empty
+    // value. An error names the call, and the key for a failed get.
+    StoreStatus for_each_entry(Ns ns, const StoreEntryVisitor& visit, uint32_t page_size = 1000);
 
     // Lock capability; invalid when the plugin lacks it.
     StoreStatus lock_acquire(Ns ns, std::string_view key, std::chrono::milliseconds ttl,
@@ -78,9 +101,16 @@ private:
     // shows it to the observer (the wait for serialization included).
     template <typename Call>
     StoreStatus call(std::string_view operation, Call&& fn);
+    // Pages through cursors until one is empty; fetch fills the next page and
+    // returns how many items it held (0 with an unchanged cursor would loop).
+    StoreStatus walk_pages(std::string_view operation,
+                           const std::function<StoreStatus(const std::string& cursor, std::string* next,
+                                                           size_t* items, bool* stop)>& fetch);
+    StoreStatus for_each_entry_by_get(Ns ns, const StoreEntryVisitor& visit, uint32_t page_size);
 
     std::shared_ptr<StorePlugin> plugin_;
     const tokend_store_plugin& table_;
+    const decltype(tokend_store_plugin::list_entries) list_entries_;
     tokend_store* instance_ = nullptr;
     bool thread_safe_ = false;
     std::mutex serial_;  // held around each call when the plugin is not thread-safe

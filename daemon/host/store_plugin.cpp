@@ -127,6 +127,8 @@ std::shared_ptr<StorePlugin> StorePlugin::load(const std::string& name_or_path,
           {"lock_release", {TOKEND_SLOT(lock_release)}},
           {"put_fenced", {TOKEND_SLOT(put_fenced)}}});
     need(TOKEND_STORE_CAP_NOTIFY, "TOKEND_STORE_CAP_NOTIFY", {{"subscribe", {TOKEND_SLOT(subscribe)}}});
+    // Optional slots without a capability bit: read only when the table covers them.
+    if (covers(size, TOKEND_SLOT(list_entries))) plugin->list_entries_ = table->list_entries;
     return plugin;
 }
 

@@ -46,12 +46,17 @@ public:
     const tokend_store_plugin& table() const { return *table_; }
     size_t table_size() const { return table_size_; }
 
+    // The 1.1 list_entries slot, or NULL when the plugin does not provide it (left
+    // NULL, or a table from before 1.1 that ends ahead of it).
+    decltype(tokend_store_plugin::list_entries) list_entries() const { return list_entries_; }
+
 private:
     StorePlugin() = default;
 
     void* handle_ = nullptr;
     const tokend_store_plugin* table_ = nullptr;
     size_t table_size_ = 0;
+    decltype(tokend_store_plugin::list_entries) list_entries_ = nullptr;
     std::string path_, name_, version_;
     uint32_t abi_version_ = 0;
     uint64_t capabilities_ = 0;

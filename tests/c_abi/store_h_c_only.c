@@ -1,5 +1,5 @@
 /* Compiled as C11, not C++: the public header must be plain C. It also freezes
- * the released 1.0 layouts on LP64: moving a field breaks every plugin built
+ * the released 1.0 and 1.1 layouts on LP64: moving a field breaks every plugin built
  * before, so these asserts must only ever gain lines, never change. */
 #include <tokend/store.h>
 
@@ -24,7 +24,10 @@ _Static_assert(offsetof(tokend_store_plugin, lock_acquire) == 88, "layout 1.0");
 _Static_assert(offsetof(tokend_store_plugin, lock_release) == 96, "layout 1.0");
 _Static_assert(offsetof(tokend_store_plugin, put_fenced) == 104, "layout 1.0");
 _Static_assert(offsetof(tokend_store_plugin, subscribe) == 112, "layout 1.0");
-_Static_assert(sizeof(tokend_store_plugin) == 120, "layout 1.0");
+/* A 1.0 table ends after subscribe: 1.0 plugins set struct_size 120. */
+_Static_assert(offsetof(tokend_store_plugin, subscribe) + sizeof(void (*)(void)) == 120, "layout 1.0");
+_Static_assert(offsetof(tokend_store_plugin, list_entries) == 120, "layout 1.1");
+_Static_assert(sizeof(tokend_store_plugin) == 128, "layout 1.1");
 _Static_assert(TOKEND_STORE_PLUGIN_MIN_SIZE == 88, "1.0 minimum");
 
 _Static_assert(offsetof(tokend_host_api, struct_size) == 0, "layout 1.0");
@@ -34,7 +37,8 @@ _Static_assert(offsetof(tokend_host_api, reply_key) == 16, "layout 1.0");
 _Static_assert(offsetof(tokend_host_api, reply_cursor) == 24, "layout 1.0");
 _Static_assert(offsetof(tokend_host_api, reply_error) == 32, "layout 1.0");
 _Static_assert(offsetof(tokend_host_api, log) == 40, "layout 1.0");
-_Static_assert(sizeof(tokend_host_api) == 48, "layout 1.0");
+_Static_assert(offsetof(tokend_host_api, reply_entry) == 48, "layout 1.1");
+_Static_assert(sizeof(tokend_host_api) == 56, "layout 1.1");
 #endif
 
 _Static_assert(TOKEND_OK == 0 && TOKEND_NOT_FOUND == 1 && TOKEND_UNAVAILABLE == 2 &&
@@ -42,7 +46,7 @@ _Static_assert(TOKEND_OK == 0 && TOKEND_NOT_FOUND == 1 && TOKEND_UNAVAILABLE == 
                    TOKEND_INTERNAL == 6,
                "status values are part of the ABI");
 _Static_assert(TOKEND_NS_USER == 0 && TOKEND_NS_FLOW == 1, "namespace values are part of the ABI");
-_Static_assert(TOKEND_STORE_ABI_VERSION == 0x00010000u, "this header is ABI 1.0");
+_Static_assert(TOKEND_STORE_ABI_VERSION == 0x00010001u, "this header is ABI 1.1");
 
 int main(void) {
     /* The entry symbol names are part of the ABI too. */

@@ -1,5 +1,5 @@
 /*
- * tokend storage plugin ABI, version 1.0.
+ * tokend storage plugin ABI, version 1.1.
  *
  * A store plugin is a shared library that tokend loads with
  * dlopen(RTLD_NOW | RTLD_LOCAL). It keeps opaque byte values by key in two
@@ -14,6 +14,14 @@
  *   4. The host reads plugin->struct_size and uses only the slots that size
  *      covers; it refuses a struct smaller than TOKEND_STORE_PLUGIN_MIN_SIZE
  *      and a capability bit whose functions are NULL or not covered.
+ *
+ * Minor versions only append: slots at the end of tokend_store_plugin, functions
+ * at the end of tokend_host_api. Each side reads the other's struct_size:
+ *   - A 1.0 plugin on a 1.1 host: its table ends before list_entries, so the
+ *     host treats list_entries as absent and loads users with list + get.
+ *   - A 1.1 plugin on a 1.0 host: the host never reads list_entries and so never
+ *     calls it; reply_entry (which the 1.0 host table lacks) is only called from
+ *     inside list_entries, so the plugin never reaches past the host's table.
  *
  * Memory ownership: no allocation ever crosses the boundary.
  *   - Inputs (keys, values, config) are borrowed pointer + length pairs, valid
@@ -53,7 +61,7 @@ extern "C" {
 #endif
 
 #define TOKEND_STORE_ABI_MAJOR 1
-#define TOKEND_STORE_ABI_MINOR 0
+#define TOKEND_STORE_ABI_MINOR 1
 #define TOKEND_STORE_ABI_VERSION \
     ((uint32_t)((TOKEND_STORE_ABI_MAJOR << 16) | TOKEND_STORE_ABI_MINOR))
 
@@ -136,6 +144,16 @@ typedef struct tokend_host_api {
     void (*reply_error)(tokend_reply* reply, const char* message, size_t message_len);
     /* Logging into the host's log. host_ctx is the pointer given to open(). */
     void (*log)(void* host_ctx, tokend_log_level level, const char* message, size_t message_len);
+
+    /* ---- 1.1 ---- */
+
+    /* list_entries: one key of the page and its value. Returns 0 to go on;
+     * non-zero means the host wants no more entries in this page (the plugin
+     * then stops and sets the cursor so that the next page starts after the
+     * last entry it gave), as reply_key does for list. Call it only from inside
+     * list_entries: a host calls list_entries only if its table has this slot. */
+    int (*reply_entry)(tokend_reply* reply, const void* key, size_t key_len, const void* value,
+                       size_t value_len);
 } tokend_host_api;
 
 /*
@@ -241,6 +259,20 @@ typedef struct tokend_store_plugin {
      * instance, before any other call but after open. */
     tokend_status (*subscribe)(tokend_store* store, tokend_change_fn fn, void* subscriber_ctx,
                                tokend_reply* reply);
+
+    /* ---- 1.1, optional (NULL, or a table that ends before it: not provided) ---- */
+
+    /*
+     * list() that gives each key with its value, through reply_entry instead of
+     * reply_key: same cursor, limit, paging and completeness rules (cursors are
+     * this function's own; the host never mixes them with list's). Each value is
+     * one that key held during the listing. A key that is deleted between the
+     * plugin's scan and its read is left out, not given with an empty value. The
+     * host uses it to load every user at start in few round trips; without it the
+     * host lists, then gets each key.
+     */
+    tokend_status (*list_entries)(tokend_store* store, tokend_namespace ns, const void* cursor,
+                                  size_t cursor_len, uint32_t limit, tokend_reply* reply);
 } tokend_store_plugin;
 
 /* The smallest table a 1.x host accepts: everything up to and including list. */

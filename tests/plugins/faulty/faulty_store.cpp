@@ -2,12 +2,15 @@
 // every call with TOKEND_UNAVAILABLE, as a store whose backend went away does.
 // Options: {"fail_flag": "/path/to/flag"}. Lets the integration tests show
 // what tokend does when its store fails, and that it recovers.
+// It is also a plugin from before store ABI 1.1: its table ends before
+// list_entries, so hosts load its users with list + get (the fallback path).
 #include <tokend/store.h>
 
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 
+#include <cstddef>
 #include <map>
 #include <mutex>
 #include <string>
@@ -98,11 +101,25 @@ tokend_status f_list(tokend_store* store, tokend_namespace ns, const void* curso
     return TOKEND_OK;
 }
 
+// Outside the table's struct_size: a host that called it would read past the
+// table a 1.0 plugin has. It fails loudly so tests see that.
+tokend_status f_list_entries_beyond_table(tokend_store* store, tokend_namespace, const void*, size_t, uint32_t,
+                                          tokend_reply* reply) {
+    static const char message[] = "faulty store: list_entries lies outside a 1.0 table; the host must not call it";
+    self(store)->host->reply_error(reply, message, sizeof message - 1);
+    return TOKEND_INTERNAL;
+}
+
+// struct_size as a plugin compiled against the 1.0 header has it.
+constexpr uint32_t kTableSize1_0 = offsetof(tokend_store_plugin, list_entries);
+static_assert(kTableSize1_0 == TOKEND_STORE_PLUGIN_MIN_SIZE + 4 * sizeof(void*), "the 1.0 table ends after subscribe");
+
 const tokend_store_plugin kTable = {
-    sizeof(tokend_store_plugin), TOKEND_STORE_ABI_VERSION, "faulty", "1.0.0", TOKEND_STORE_CAP_THREAD_SAFE,
-    f_open, f_close, f_get, f_put, f_del, f_take, f_list, nullptr, nullptr, nullptr, nullptr};
+    kTableSize1_0, (TOKEND_STORE_ABI_MAJOR << 16) | 0, "faulty", "1.0.0", TOKEND_STORE_CAP_THREAD_SAFE,
+    f_open, f_close, f_get, f_put, f_del, f_take, f_list, nullptr, nullptr, nullptr, nullptr,
+    f_list_entries_beyond_table};
 
 }  // namespace
 
-extern "C" TOKEND_EXPORT uint32_t tokend_store_abi_version(void) { return TOKEND_STORE_ABI_VERSION; }
+extern "C" TOKEND_EXPORT uint32_t tokend_store_abi_version(void) { return TOKEND_STORE_ABI_MAJOR << 16; }
 extern "C" TOKEND_EXPORT const tokend_store_plugin* tokend_store_plugin_entry(void) { return &kTable; }
