@@ -183,8 +183,10 @@ tokend_status memory_take(tokend_store* store, tokend_namespace ns, const void* 
 }
 
 // The cursor is the last key given; keys are sorted, so the next page starts after it.
-tokend_status memory_list(tokend_store* store, tokend_namespace ns, const void* cursor,
-                          size_t cursor_len, uint32_t limit, tokend_reply* reply) try {
+// give hands one entry to the host and returns its reply (non-zero: stop).
+template <typename Give>
+tokend_status list_page(tokend_store* store, tokend_namespace ns, const void* cursor, size_t cursor_len,
+                        uint32_t limit, tokend_reply* reply, Give&& give) try {
     Instance* self = as_instance(store);
     if (!valid_ns(ns)) return fail(self->host, reply, TOKEND_INVALID, "unknown namespace");
     if (limit == 0) return fail(self->host, reply, TOKEND_INVALID, "limit must be at least 1");
@@ -194,7 +196,7 @@ tokend_status memory_list(tokend_store* store, tokend_namespace ns, const void* 
     uint32_t given = 0;
     for (; it != values.end(); ++it) {
         ++given;
-        const bool host_full = self->host->reply_key(reply, it->first.data(), it->first.size()) != 0;
+        const bool host_full = give(self->host, *it) != 0;
         if (host_full || given == limit) {
             if (std::next(it) != values.end()) {
                 self->host->reply_cursor(reply, it->first.data(), it->first.size());
@@ -205,6 +207,24 @@ tokend_status memory_list(tokend_store* store, tokend_namespace ns, const void* 
     return TOKEND_OK;
 } catch (...) {
     return fail(as_instance(store)->host, reply, TOKEND_INTERNAL, "memory store: out of memory");
+}
+
+tokend_status memory_list(tokend_store* store, tokend_namespace ns, const void* cursor,
+                          size_t cursor_len, uint32_t limit, tokend_reply* reply) {
+    return list_page(store, ns, cursor, cursor_len, limit, reply,
+                     [reply](const tokend_host_api* host, const auto& entry) {
+                         return host->reply_key(reply, entry.first.data(), entry.first.size());
+                     });
+}
+
+// Keys and values are read under the one mutex, so each value is the key's at that moment.
+tokend_status memory_list_entries(tokend_store* store, tokend_namespace ns, const void* cursor,
+                                  size_t cursor_len, uint32_t limit, tokend_reply* reply) {
+    return list_page(store, ns, cursor, cursor_len, limit, reply,
+                     [reply](const tokend_host_api* host, const auto& entry) {
+                         return host->reply_entry(reply, entry.first.data(), entry.first.size(),
+                                                  entry.second.data(), entry.second.size());
+                     });
 }
 
 tokend_status memory_lock_acquire(tokend_store* store, tokend_namespace ns, const void* key,
@@ -276,7 +296,7 @@ const tokend_store_plugin kPlugin = {
     sizeof(tokend_store_plugin),
     TOKEND_STORE_ABI_VERSION,
     "memory",
-    "1.0.0",
+    "1.1.0",
     TOKEND_STORE_CAP_THREAD_SAFE | TOKEND_STORE_CAP_LOCK | TOKEND_STORE_CAP_NOTIFY,
     memory_open,
     memory_close,
@@ -289,6 +309,7 @@ const tokend_store_plugin kPlugin = {
     memory_lock_release,
     memory_put_fenced,
     memory_subscribe,
+    memory_list_entries,
 };
 
 }  // namespace

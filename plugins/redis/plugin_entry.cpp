@@ -141,6 +141,21 @@ tokend_status redis_list(tokend_store* store, tokend_namespace ns, const void* c
     });
 }
 
+tokend_status redis_list_entries(tokend_store* store, tokend_namespace ns, const void* cursor,
+                                 size_t cursor_len, uint32_t limit, tokend_reply* reply) {
+    return guarded(store, ns, cursor, cursor_len, reply, [&](RedisStore& impl, std::string_view from) {
+        std::string next;
+        Status status = impl.list_entries(
+            ns, from, limit,
+            [&](std::string_view key, std::string_view value) {
+                return store->host->reply_entry(reply, key.data(), key.size(), value.data(), value.size()) == 0;
+            },
+            &next);
+        if (status.ok() && !next.empty()) store->host->reply_cursor(reply, next.data(), next.size());
+        return status;
+    });
+}
+
 tokend_status redis_lock_acquire(tokend_store* store, tokend_namespace ns, const void* key,
                                  size_t key_len, uint32_t ttl_ms, uint64_t* fence, tokend_reply* reply) {
     return guarded(store, ns, key, key_len, reply, [&](RedisStore& impl, std::string_view name) {
@@ -190,6 +205,7 @@ const tokend_store_plugin kPlugin = {
     redis_lock_release,
     redis_put_fenced,
     redis_subscribe,
+    redis_list_entries,
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "redis_store.h"
 
+#include "list_cursor.h"
 #include "scripts.h"
 
 #include <algorithm>
@@ -43,45 +44,6 @@ std::string_view text_of(const redisReply& reply) {
 Status unexpected(std::string_view doing) {
     return Status::error(TOKEND_INTERNAL, "redis " + std::string(doing) + ": unexpected reply type");
 }
-
-// A list cursor: the SSCAN cursor to continue from and the keys of the last
-// SSCAN batch that did not fit in the page. "s{scan}:" then "{length}:{key}" per key.
-struct ListCursor {
-    std::string scan = "0";
-    bool started = false;  // an SSCAN ran: scan "0" then means the set was walked through
-    std::vector<std::string> pending;
-
-    std::string encode() const {
-        std::string text = "s" + scan + ":";
-        for (const std::string& key : pending) text += std::to_string(key.size()) + ":" + key;
-        return text;
-    }
-
-    static bool decode(std::string_view text, ListCursor* out) {
-        ListCursor cursor;
-        cursor.started = true;
-        if (!text.starts_with("s")) return false;
-        text.remove_prefix(1);
-        const size_t colon = text.find(':');
-        if (colon == std::string_view::npos || colon == 0) return false;
-        cursor.scan = std::string(text.substr(0, colon));
-        if (!std::all_of(cursor.scan.begin(), cursor.scan.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-            return false;
-        }
-        text.remove_prefix(colon + 1);
-        while (!text.empty()) {
-            size_t length = 0;
-            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), length);
-            if (error != std::errc() || end == text.data() + text.size() || *end != ':') return false;
-            text.remove_prefix(static_cast<size_t>(end - text.data()) + 1);
-            if (length > text.size()) return false;
-            cursor.pending.emplace_back(text.substr(0, length));
-            text.remove_prefix(length);
-        }
-        *out = std::move(cursor);
-        return true;
-    }
-};
 
 }  // namespace
 
@@ -191,55 +153,107 @@ Status RedisStore::take(tokend_namespace ns, std::string_view key, std::string* 
     return Status::success();
 }
 
+Status RedisStore::next_keys(tokend_namespace ns, ListCursor& cursor, uint32_t limit,
+                             std::vector<std::string>* keys) {
+    // Keys left over from the previous page's SSCAN batch come first.
+    auto take_pending = [&] {
+        const size_t used = std::min<size_t>(cursor.pending.size(), limit - keys->size());
+        auto first = cursor.pending.begin(), last = first + static_cast<long>(used);
+        keys->insert(keys->end(), std::make_move_iterator(first), std::make_move_iterator(last));
+        cursor.pending.erase(first, last);
+    };
+    take_pending();
+    const bool walked_through = cursor.started && cursor.scan == "0";
+    if (keys->size() >= limit || walked_through) return Status::success();
+    // One SSCAN per page at most: a page may be short, the next one continues.
+    const std::string set = layout_.set_key(ns);
+    const std::string count = std::to_string(std::max<uint32_t>(limit, 10));
+    Reply reply;
+    Status status = pool_.run(true, [&](Connection& connection) {
+        Status sent = connection.command({"SSCAN", set, cursor.scan, "COUNT", count}, &reply);
+        if (!sent.ok()) return sent;
+        if (reply->type == REDIS_REPLY_ERROR) return server_error(*reply, "SSCAN " + set);
+        return Status::success();
+    });
+    if (!status.ok()) return status;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING || reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        return unexpected("SSCAN");
+    }
+    cursor.scan = std::string(text_of(*reply->element[0]));
+    cursor.started = true;
+    const redisReply& members = *reply->element[1];
+    for (size_t i = 0; i < members.elements; ++i) {
+        if (members.element[i]->type != REDIS_REPLY_STRING) continue;
+        // Members that are not one of our value keys (written by someone else) are skipped.
+        if (auto key = layout_.key_of_member(ns, text_of(*members.element[i]))) {
+            cursor.pending.emplace_back(*key);
+        }
+    }
+    take_pending();
+    return Status::success();
+}
+
 Status RedisStore::list(tokend_namespace ns, std::string_view cursor_text, uint32_t limit,
                         const std::function<bool(std::string_view)>& give, std::string* next) {
+    next->clear();
     if (limit == 0) return Status::error(TOKEND_INVALID, "list: limit must be at least 1");
     ListCursor cursor;
     if (!cursor_text.empty() && !ListCursor::decode(cursor_text, &cursor)) {
         return Status::error(TOKEND_INVALID, "list: not a cursor of this store");
     }
-    uint32_t given = 0;
-    bool host_full = false;
-    // Keys left over from the previous page's SSCAN batch come first.
-    auto give_pending = [&] {
-        size_t used = 0;
-        while (used < cursor.pending.size() && given < limit && !host_full) {
-            ++given;
-            host_full = !give(cursor.pending[used++]);
+    std::vector<std::string> keys;
+    Status status = next_keys(ns, cursor, limit, &keys);
+    if (!status.ok()) return status;
+    for (size_t i = 0; i < keys.size(); ++i) {
+        if (!give(keys[i])) {
+            cursor.give_back(keys, i + 1);
+            break;
         }
-        cursor.pending.erase(cursor.pending.begin(), cursor.pending.begin() + static_cast<long>(used));
-    };
-    give_pending();
-    const bool walked_through = cursor.started && cursor.scan == "0";
-    if (given < limit && !host_full && !walked_through) {
-        const std::string set = layout_.set_key(ns);
-        const std::string count = std::to_string(std::max<uint32_t>(limit, 10));
+    }
+    if (!cursor.complete()) *next = cursor.encode();
+    return Status::success();
+}
+
+Status RedisStore::list_entries(tokend_namespace ns, std::string_view cursor_text, uint32_t limit,
+                                const std::function<bool(std::string_view, std::string_view)>& give,
+                                std::string* next) {
+    next->clear();
+    if (limit == 0) return Status::error(TOKEND_INVALID, "list_entries: limit must be at least 1");
+    ListCursor cursor;
+    if (!cursor_text.empty() && !ListCursor::decode(cursor_text, &cursor)) {
+        return Status::error(TOKEND_INVALID, "list_entries: not a cursor of this store");
+    }
+    std::vector<std::string> keys;
+    Status status = next_keys(ns, cursor, limit, &keys);
+    if (!status.ok()) return status;
+    if (!keys.empty()) {
+        // The whole page's values in one round trip, read at one moment.
+        std::vector<std::string> names;
+        names.reserve(keys.size());
+        for (const std::string& key : keys) names.push_back(layout_.value_key(ns, key));
+        std::vector<std::string_view> argv{"MGET"};
+        argv.insert(argv.end(), names.begin(), names.end());
         Reply reply;
-        Status status = pool_.run(true, [&](Connection& connection) {
-            Status sent = connection.command({"SSCAN", set, cursor.scan, "COUNT", count}, &reply);
+        status = pool_.run(true, [&](Connection& connection) {
+            Status sent = connection.command(argv, &reply);
             if (!sent.ok()) return sent;
-            if (reply->type == REDIS_REPLY_ERROR) return server_error(*reply, "SSCAN " + set);
+            if (reply->type == REDIS_REPLY_ERROR) return server_error(*reply, "MGET");
             return Status::success();
         });
         if (!status.ok()) return status;
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-            reply->element[0]->type != REDIS_REPLY_STRING || reply->element[1]->type != REDIS_REPLY_ARRAY) {
-            return unexpected("SSCAN");
-        }
-        cursor.scan = std::string(text_of(*reply->element[0]));
-        cursor.started = true;
-        const redisReply& members = *reply->element[1];
-        for (size_t i = 0; i < members.elements; ++i) {
-            if (members.element[i]->type != REDIS_REPLY_STRING) continue;
-            // Members that are not one of our value keys (written by someone else) are skipped.
-            if (auto key = layout_.key_of_member(ns, text_of(*members.element[i]))) {
-                cursor.pending.emplace_back(*key);
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != keys.size()) return unexpected("MGET");
+        for (size_t i = 0; i < keys.size(); ++i) {
+            const redisReply& value = *reply->element[i];
+            if (value.type == REDIS_REPLY_NIL) continue;  // deleted since the SSCAN
+            if (value.type != REDIS_REPLY_STRING) return unexpected("MGET");
+            if (!give(keys[i], text_of(value))) {
+                cursor.give_back(keys, i + 1);
+                break;
             }
         }
-        give_pending();
     }
-    next->clear();
-    if (!cursor.pending.empty() || !(cursor.started && cursor.scan == "0")) *next = cursor.encode();
+    if (!cursor.complete()) *next = cursor.encode();
     return Status::success();
 }
 

@@ -5,6 +5,7 @@
 
 #include "connection_pool.h"
 #include "key_layout.h"
+#include "list_cursor.h"
 #include "options.h"
 #include "status.h"
 #include "subscriber.h"
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tokend::redis_store {
 
@@ -36,6 +38,11 @@ public:
     // *next to the cursor of the next page, empty when the listing is complete.
     Status list(tokend_namespace ns, std::string_view cursor, uint32_t limit,
                 const std::function<bool(std::string_view)>& give, std::string* next);
+    // list() with values: after the page's SSCAN, one MGET for all its keys. Keys
+    // deleted since the SSCAN are left out.
+    Status list_entries(tokend_namespace ns, std::string_view cursor, uint32_t limit,
+                        const std::function<bool(std::string_view key, std::string_view value)>& give,
+                        std::string* next);
 
     Status lock_acquire(tokend_namespace ns, std::string_view key, uint32_t ttl_ms, uint64_t* fence);
     Status lock_release(tokend_namespace ns, std::string_view key, uint64_t fence);
@@ -49,6 +56,9 @@ private:
     // Runs a script; *reply is its answer unless the status is an error.
     Status eval(bool idempotent, const char* script, const std::vector<std::string_view>& keys,
                 const std::vector<std::string_view>& args, Reply* reply, std::string_view doing);
+    // Up to limit keys of the next page into *keys: the cursor's pending keys,
+    // then one SSCAN batch if those were not enough. Advances cursor.
+    Status next_keys(tokend_namespace ns, ListCursor& cursor, uint32_t limit, std::vector<std::string>* keys);
     std::string holder(uint64_t fence) const { return origin_ + " " + std::to_string(fence); }
 
     const Options options_;

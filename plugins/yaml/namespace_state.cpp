@@ -38,13 +38,13 @@ EntryPtr NamespaceState::erase(std::string_view key) {
     return removed;
 }
 
-std::vector<std::string> NamespaceState::keys_after(std::optional<std::string_view> after,
-                                                    uint32_t limit, bool* more) const {
-    std::vector<std::string> keys;
+std::vector<std::pair<std::string, EntryPtr>> NamespaceState::entries_after(
+    std::optional<std::string_view> after, uint32_t limit, bool* more) const {
+    std::vector<std::pair<std::string, EntryPtr>> page;
     auto it = after ? entries_.upper_bound(*after) : entries_.begin();
-    for (; it != entries_.end() && keys.size() < limit; ++it) keys.push_back(it->first);
+    for (; it != entries_.end() && page.size() < limit; ++it) page.emplace_back(it->first, it->second);
     *more = it != entries_.end();
-    return keys;
+    return page;
 }
 
 std::optional<std::vector<EntryPtr>> NamespaceState::begin_commit() {

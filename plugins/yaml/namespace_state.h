@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace tokend::yaml_store {
@@ -32,10 +33,10 @@ public:
     // commit in flight, or a failed commit whose outcome on disk is unknown.
     bool unsettled() const { return dirty_ || in_flight_; }
 
-    // Up to limit keys in order, after `after` (from the first key when nullopt).
-    // *more tells whether keys follow the last one returned.
-    std::vector<std::string> keys_after(std::optional<std::string_view> after, uint32_t limit,
-                                        bool* more) const;
+    // Up to limit entries in key order, after `after` (from the first key when
+    // nullopt). *more tells whether keys follow the last one returned.
+    std::vector<std::pair<std::string, EntryPtr>> entries_after(std::optional<std::string_view> after,
+                                                                uint32_t limit, bool* more) const;
 
     // ---- commit protocol, driven by the group-commit leader ----
     // When dirty: the entries in file order as of now, and a new undo generation starts

@@ -159,6 +159,27 @@ tokend_status yaml_list(tokend_store* store, tokend_namespace ns, const void* cu
     });
 }
 
+tokend_status yaml_list_entries(tokend_store* store, tokend_namespace ns, const void* cursor,
+                                size_t cursor_len, uint32_t limit, tokend_reply* reply) {
+    return guarded(host_of(store), reply, [&] {
+        Status status = check_call(store, ns, cursor, cursor_len);
+        std::string next_cursor;
+        if (status.ok()) {
+            status = store->impl->list_entries(
+                ns, bytes(cursor, cursor_len), limit,
+                [&](std::string_view key, const Entry& entry) {
+                    return store->host->reply_entry(reply, key.data(), key.size(), entry.value.data(),
+                                                    entry.value.size()) == 0;
+                },
+                &next_cursor);
+        }
+        if (status.ok() && !next_cursor.empty()) {
+            store->host->reply_cursor(reply, next_cursor.data(), next_cursor.size());
+        }
+        return status;
+    });
+}
+
 const tokend_store_plugin kPlugin = {
     sizeof(tokend_store_plugin),
     TOKEND_STORE_ABI_VERSION,
@@ -176,6 +197,7 @@ const tokend_store_plugin kPlugin = {
     nullptr,  // lock_release
     nullptr,  // put_fenced
     nullptr,  // subscribe: no TOKEND_STORE_CAP_NOTIFY (nobody else writes the files)
+    yaml_list_entries,
 };
 
 }  // namespace

@@ -180,6 +180,12 @@ Status YamlStore::take(tokend_namespace ns, std::string_view key, EntryPtr* take
 
 Status YamlStore::list(tokend_namespace ns, std::string_view cursor, uint32_t limit,
                        const KeyVisitor& visit, std::string* next_cursor) {
+    return list_entries(
+        ns, cursor, limit, [&](std::string_view key, const Entry&) { return visit(key); }, next_cursor);
+}
+
+Status YamlStore::list_entries(tokend_namespace ns, std::string_view cursor, uint32_t limit,
+                               const EntryVisitor& visit, std::string* next_cursor) {
     next_cursor->clear();
     if (limit == 0) return Status::error(TOKEND_INVALID, "list limit must be at least 1");
     std::optional<std::string_view> after;
@@ -188,19 +194,21 @@ Status YamlStore::list(tokend_namespace ns, std::string_view cursor, uint32_t li
         after = cursor.substr(1);
     }
     bool more = false;
-    std::vector<std::string> keys;
+    // Entries are immutable and shared: the page holds them without copying values,
+    // and the host is called outside the mutex.
+    std::vector<std::pair<std::string, EntryPtr>> page;
     {
         std::lock_guard<std::mutex> hold(mutex_);
-        keys = file_for(ns).state.keys_after(after, limit, &more);
+        page = file_for(ns).state.entries_after(after, limit, &more);
     }
-    for (size_t i = 0; i < keys.size(); ++i) {
-        if (!visit(keys[i])) {
-            more = more || i + 1 < keys.size();
-            keys.resize(i + 1);
+    for (size_t i = 0; i < page.size(); ++i) {
+        if (!visit(page[i].first, *page[i].second)) {
+            more = more || i + 1 < page.size();
+            page.resize(i + 1);
             break;
         }
     }
-    if (more && !keys.empty()) *next_cursor = "k" + keys.back();
+    if (more && !page.empty()) *next_cursor = "k" + page.back().first;
     return Status::success();
 }
 

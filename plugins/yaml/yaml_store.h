@@ -25,6 +25,7 @@ public:
     using Log = std::function<void(tokend_log_level level, const std::string& message)>;
     // Returns false to stop listing.
     using KeyVisitor = std::function<bool(std::string_view key)>;
+    using EntryVisitor = std::function<bool(std::string_view key, const Entry& entry)>;
 
     // Locks both files against other instances, removes temp files a crash left and
     // loads the files. Writes nothing: a file that cannot be parsed stays as it is.
@@ -47,6 +48,9 @@ public:
     // empty key can be a cursor too. *next_cursor stays empty when the listing is done.
     Status list(tokend_namespace ns, std::string_view cursor, uint32_t limit,
                 const KeyVisitor& visit, std::string* next_cursor);
+    // list() with each key's entry, as it was when the page was read from memory.
+    Status list_entries(tokend_namespace ns, std::string_view cursor, uint32_t limit,
+                        const EntryVisitor& visit, std::string* next_cursor);
 
 private:
     struct File {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -288,6 +289,75 @@ TEST_F(RedisStoreTest, ListingALargeSetInSmallPagesGivesEveryKeyOnce) {
     EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()), written);
     EXPECT_EQ(listed.size(), written.size()) << "no key twice while nothing changed";
     EXPECT_LT(longest_cursor, 2000u) << "a cursor carries at most one SSCAN batch";
+}
+
+// ---- list_entries (store ABI 1.1): SSCAN, then one MGET per page ----
+
+TEST_F(RedisStoreTest, ListEntriesReadsTheOriginalsUsersInPages) {
+    // As the original's set_user_context left them, under a prefix.
+    std::map<std::string, std::string> written;
+    for (int i = 0; i < 300; ++i) {
+        const std::string user = "Y2lz-" + std::to_string(i);
+        const std::string context = kOriginalContext + (i % 2 ? std::string("\0tail", 5) : "");
+        server.command({"SET", "bot:user-" + user, context});
+        server.command({"SADD", "bot:users", "bot:user-" + user});
+        written[user] = context;
+    }
+    server.command({"SET", "bot:user-empty", ""});
+    server.command({"SADD", "bot:users", "bot:user-empty"});
+    written["empty"] = "";
+    // A member whose key is gone (deleted between a SSCAN and its MGET looks the
+    // same), and members that are not ours: all left out.
+    server.command({"SADD", "bot:users", "bot:user-gone", "not-ours", "user-unprefixed"});
+    server.command({"SET", "user-unprefixed", "x"});
+
+    nlohmann::json config = options();
+    config["key_prefix"] = "bot:";
+    auto store = open_or_fail(config);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->can_list_entries());
+    std::map<std::string, std::string> seen;
+    size_t pages = 0;
+    std::string cursor;
+    do {
+        StoreEntryPage page;
+        ASSERT_TRUE(store->list_entries(Ns::user, cursor, 7, &page).ok());
+        ASSERT_LE(page.entries.size(), 7u);
+        for (const StoreEntry& entry : page.entries) {
+            EXPECT_TRUE(seen.emplace(entry.key, entry.value).second) << "twice: " << entry.key;
+        }
+        cursor = page.next_cursor;
+        ASSERT_LT(++pages, 1000u) << "the listing does not end";
+    } while (!cursor.empty());
+    EXPECT_EQ(seen, written);
+}
+
+TEST_F(RedisStoreTest, ForEachEntryMatchesGetAndSurvivesAHostThatStopsEarly) {
+    auto store = open_or_fail(options(true));
+    ASSERT_TRUE(store);
+    std::map<std::string, std::string> written;
+    for (int i = 0; i < 2500; ++i) {
+        const std::string user = "u" + std::to_string(i);
+        written[user] = std::string("ctx\0", 4) + user;
+        ASSERT_TRUE(store->put(Ns::user, user, written[user]).ok());
+    }
+    ASSERT_TRUE(store->put(Ns::flow, "u1", "a flow, not a user").ok());
+    std::map<std::string, int> calls;
+    store->set_call_observer(
+        [&calls](std::string_view operation, auto, const StoreStatus&) { ++calls[std::string(operation)]; });
+    std::map<std::string, std::string> seen;
+    ASSERT_TRUE(store->for_each_entry(Ns::user, [&](std::string_view key, std::string_view value) {
+        seen.emplace(key, value);
+        return true;
+    }).ok());
+    EXPECT_EQ(seen, written);
+    EXPECT_EQ(calls["get"], 0);
+    EXPECT_GE(calls["list_entries"], 3) << "pages of at most 1000";
+
+    // The visitor stops after 10: a walk ends there.
+    int visited = 0;
+    ASSERT_TRUE(store->for_each_entry(Ns::user, [&](std::string_view, std::string_view) { return ++visited < 10; }).ok());
+    EXPECT_EQ(visited, 10);
 }
 
 // ---- faults ----

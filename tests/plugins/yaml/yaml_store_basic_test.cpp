@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 
 namespace tokend::yaml_test {
 namespace {
@@ -150,6 +151,44 @@ TEST_F(YamlStoreBasic, ListsInPagesWithCursors) {
     ASSERT_TRUE(store_->list(Ns::flow, "", 3, &page).ok());
     EXPECT_TRUE(page.keys.empty());
     EXPECT_TRUE(page.next_cursor.empty());
+}
+
+// list_entries (store ABI 1.1): pages of keys with the values get gives, read
+// back from the file (mappings and !!binary alike).
+TEST_F(YamlStoreBasic, ListsEntriesInPagesWithTheirValues) {
+    ASSERT_TRUE(store_->can_list_entries());
+    std::map<std::string, std::string> expected;
+    for (int i = 0; i < 25; ++i) {
+        const std::string key = "user" + std::to_string(100 + i);
+        expected[key] = i % 3 == 0 ? kContext : i % 3 == 1 ? std::string("bin\0\xff", 5) : "";
+        ASSERT_TRUE(store_->put(Ns::user, key, expected[key]).ok());
+    }
+    ASSERT_TRUE(store_->put(Ns::flow, "f", "a flow").ok());
+    reopen();
+    std::map<std::string, std::string> seen;
+    std::string cursor;
+    size_t pages = 0;
+    do {
+        StoreEntryPage page;
+        ASSERT_TRUE(store_->list_entries(Ns::user, cursor, 10, &page).ok());
+        ASSERT_LE(page.entries.size(), 10u);
+        for (const StoreEntry& entry : page.entries) seen.emplace(entry.key, entry.value);
+        cursor = page.next_cursor;
+        ++pages;
+    } while (!cursor.empty());
+    EXPECT_EQ(seen, expected);
+    EXPECT_EQ(pages, 3u);
+
+    // A key deleted between pages is not given, and the cursor goes on after it.
+    StoreEntryPage page;
+    ASSERT_TRUE(store_->list_entries(Ns::user, "", 10, &page).ok());
+    ASSERT_TRUE(store_->del(Ns::user, "user110").ok());
+    const std::string next = page.next_cursor;
+    ASSERT_TRUE(store_->list_entries(Ns::user, next, 2, &page).ok());
+    ASSERT_EQ(page.entries.size(), 2u);
+    EXPECT_EQ(page.entries[0].key, "user111");
+    EXPECT_EQ(page.entries[1].value, expected["user112"]);
+    EXPECT_EQ(store_->list_entries(Ns::user, "garbage", 3, &page).code, StoreCode::invalid);
 }
 
 TEST_F(YamlStoreBasic, TheHostRefusesAnEmptyKey) {
