@@ -28,6 +28,15 @@ int record_key(tokend_reply* reply, const void* key, size_t len) {
     return recorded->keys.size() >= recorded->stop_after ? 1 : 0;
 }
 
+int record_entry(tokend_reply* reply, const void* key, size_t key_len, const void* value, size_t value_len) {
+    try {
+        as_reply(reply)->entry_values.push_back(bytes(value, value_len));
+    } catch (...) {
+        return 1;
+    }
+    return record_key(reply, key, key_len);
+}
+
 void record_cursor(tokend_reply* reply, const void* cursor, size_t len) {
     try {
         ++as_reply(reply)->cursor_calls;
@@ -53,7 +62,7 @@ void forward_log(void* host_ctx, tokend_log_level level, const char* message, si
 
 const tokend_host_api kProbeHost = {
     sizeof(tokend_host_api), TOKEND_STORE_ABI_VERSION, record_value, record_key,
-    record_cursor,           record_error,             forward_log,
+    record_cursor,           record_error,             forward_log,  record_entry,
 };
 
 tokend_namespace to_c(Ns ns) { return ns == Ns::user ? TOKEND_NS_USER : TOKEND_NS_FLOW; }
@@ -126,6 +135,12 @@ RawResult RawStore::take(Ns ns, std::string_view key) {
 RawResult RawStore::list(Ns ns, std::string_view cursor, uint32_t limit, uint32_t stop_after) {
     return call(stop_after, [&](tokend_reply* reply) {
         return table_.list(instance_, to_c(ns), cursor.data(), cursor.size(), limit, reply);
+    });
+}
+
+RawResult RawStore::list_entries(Ns ns, std::string_view cursor, uint32_t limit, uint32_t stop_after) {
+    return call(stop_after, [&](tokend_reply* reply) {
+        return plugin_->list_entries()(instance_, to_c(ns), cursor.data(), cursor.size(), limit, reply);
     });
 }
 

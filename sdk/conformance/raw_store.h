@@ -26,13 +26,14 @@ namespace tokend::conformance {
 // Everything the plugin handed to the host during one call.
 struct RawReply {
     std::vector<std::string> values;  // one entry per reply_value call
-    std::vector<std::string> keys;    // one entry per reply_key call
+    std::vector<std::string> keys;    // one entry per reply_key or reply_entry call
+    std::vector<std::string> entry_values;  // one per reply_entry call, beside its key in keys
     int cursor_calls = 0;
     std::string cursor;  // the last cursor given
     std::string error;   // the last reply_error message
-    // reply_key answers "no more" once this many keys were given in this call.
+    // reply_key/reply_entry answer "no more" once this many keys were given in this call.
     uint32_t stop_after = std::numeric_limits<uint32_t>::max();
-    int keys_after_stop = 0;  // reply_key calls after the host said "no more"
+    int keys_after_stop = 0;  // reply_key/reply_entry calls after the host said "no more"
 };
 
 struct RawResult {
@@ -61,6 +62,10 @@ public:
     // One page; stop_after makes the host's reply_key ask to stop early.
     RawResult list(Ns ns, std::string_view cursor, uint32_t limit,
                    uint32_t stop_after = std::numeric_limits<uint32_t>::max());
+    // The 1.1 list_entries slot, when the plugin provides it (can_list_entries()).
+    bool can_list_entries() const { return plugin_->list_entries() != nullptr; }
+    RawResult list_entries(Ns ns, std::string_view cursor, uint32_t limit,
+                           uint32_t stop_after = std::numeric_limits<uint32_t>::max());
 
 private:
     RawStore(std::shared_ptr<StorePlugin> plugin, LogFn log);

@@ -38,6 +38,8 @@ const std::set<std::string> kDefects = {
     "fence_not_checked",        // put_fenced writes whatever the fence
     "fence_restarts",           // every lease starts again at fence 1
     "take_not_notified",        // take is not reported to subscribers
+    "entries_stale_value",      // list_entries gives a key's value from before its last put
+    "entries_skip_empty",       // list_entries leaves out keys whose value is empty
 };
 
 struct Lease {
@@ -51,6 +53,7 @@ struct Backing {
     std::mutex mutex;
     std::map<std::string, std::string> values[2];
     std::set<std::string> tombstones[2];  // list_shows_deleted
+    std::map<std::string, std::string> replaced[2];  // entries_stale_value: value before the last put
     std::map<std::string, Lease> leases[2];
     std::map<std::string, uint64_t> last_fence[2];
     std::vector<Instance*> subscribers;
@@ -161,7 +164,9 @@ tokend_status f_get(tokend_store* store, tokend_namespace ns, const void* key, s
 
 tokend_status write(Instance* instance, tokend_namespace ns, const std::string& key, const std::string& value) {
     const int space = instance->space(ns);
-    instance->backing->values[space][key] = stored_form(instance, value);
+    auto& values = instance->backing->values[space];
+    if (auto old = values.find(key); old != values.end()) instance->backing->replaced[space][key] = old->second;
+    values[key] = stored_form(instance, value);
     instance->backing->tombstones[space].erase(key);
     if (instance->has("logs_values")) {
         const std::string line = "wrote " + key + " = " + value;
@@ -182,6 +187,7 @@ tokend_status f_put(tokend_store* store, tokend_namespace ns, const void* key, s
 // Removes a key; true if it was there.
 bool erase(Instance* instance, tokend_namespace ns, const std::string& key) {
     const int space = instance->space(ns);
+    instance->backing->replaced[space].erase(key);
     if (instance->backing->values[space].erase(key) == 0) return false;
     if (instance->has("list_shows_deleted")) instance->backing->tombstones[space].insert(key);
     return true;
@@ -273,6 +279,32 @@ tokend_status f_list(tokend_store* store, tokend_namespace ns, const void* curso
     return TOKEND_INTERNAL;
 }
 
+// Keys in order after the cursor (the last key given), with their values.
+tokend_status f_list_entries(tokend_store* store, tokend_namespace ns, const void* cursor, size_t cursor_len,
+                             uint32_t limit, tokend_reply* reply) try {
+    Instance* instance = self(store);
+    std::lock_guard<std::mutex> hold(instance->backing->mutex);
+    const int space = instance->space(ns);
+    const auto& values = instance->backing->values[space];
+    const auto& replaced = instance->backing->replaced[space];
+    auto it = cursor_len == 0 ? values.begin() : values.upper_bound(bytes(cursor, cursor_len));
+    for (uint32_t given = 0; it != values.end(); ++it) {
+        const auto& [key, current] = *it;
+        if (instance->has("entries_skip_empty") && current.empty()) continue;
+        auto stale = replaced.find(key);
+        const std::string& value =
+            instance->has("entries_stale_value") && stale != replaced.end() ? stale->second : current;
+        const bool host_full = instance->host->reply_entry(reply, key.data(), key.size(), value.data(), value.size()) != 0;
+        if (host_full || ++given == limit) {
+            if (std::next(it) != values.end()) instance->host->reply_cursor(reply, key.data(), key.size());
+            break;
+        }
+    }
+    return TOKEND_OK;
+} catch (...) {
+    return TOKEND_INTERNAL;
+}
+
 tokend_status f_lock_acquire(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
                              uint32_t ttl_ms, uint64_t* fence, tokend_reply* reply) try {
     Instance* instance = self(store);
@@ -332,7 +364,7 @@ const tokend_store_plugin kTable = {
     sizeof(tokend_store_plugin), TOKEND_STORE_ABI_VERSION, "flawed", "0",
     TOKEND_STORE_CAP_THREAD_SAFE | TOKEND_STORE_CAP_LOCK | TOKEND_STORE_CAP_NOTIFY,
     f_open, f_close, f_get, f_put, f_del, f_take, f_list,
-    f_lock_acquire, f_lock_release, f_put_fenced, f_subscribe,
+    f_lock_acquire, f_lock_release, f_put_fenced, f_subscribe, f_list_entries,
 };
 
 }  // namespace
