@@ -161,23 +161,14 @@ void TokenService::resync() {
     executor_.submit<Snapshot>(
         [this] {
             Snapshot snapshot;
-            std::vector<std::string>& keys = snapshot.keys;
-            snapshot.status = store_.for_each_key(Ns::user, [&](std::string_view key) {
-                keys.emplace_back(key);
-                return true;
-            });
-            for (size_t i = 0; snapshot.status.ok() && i < keys.size(); ++i) {
-                std::string text;
-                const StoreStatus got = store_.get(Ns::user, keys[i], &text);
-                if (got.not_found()) continue;
-                if (!got.ok()) {
-                    snapshot.status = got;
-                    break;
-                }
-                if (auto context = user_context_from_json(std::string_view(text)); context && context->user_id == keys[i]) {
+            // As at start: a page of entries per call when the plugin can.
+            snapshot.status = store_.for_each_entry(Ns::user, [&](std::string_view key, std::string_view text) {
+                snapshot.keys.emplace_back(key);
+                if (auto context = user_context_from_json(text); context && context->user_id == key) {
                     snapshot.contexts.push_back(std::move(context).value());
                 }
-            }
+                return true;
+            });
             return snapshot;
         },
         [this](Snapshot snapshot) {

@@ -181,6 +181,32 @@ class GarbageInRedis(RedisTest):
             time.sleep(0.05)
 
 
+class ManyUsersAtStart(RedisTest):
+    """Start-up loads every user in pages of entries (store ABI 1.1 list_entries:
+    SSCAN, then one MGET per page) from what the original module wrote."""
+
+    def test_hundreds_of_the_originals_users_are_served_and_an_unreadable_one_is_skipped(self):
+        users = {f"Y2lz-{i:03d}": f"AT-start-{i}" for i in range(300)}
+        for user_id, access in users.items():
+            original_set_user_context(self.redis, user_id, original_json(user_id, access, "RT-original", 3600))
+        original_set_user_context(self.redis, "broken", "{not json")
+        (node,) = self.start_nodes()
+        log = node.log()
+        self.assertIn("loaded 300 user contexts (1 unreadable, skipped)", log)
+        self.assertIn("user broken: stored context is unreadable", log)
+        self.assertNotIn("{not json", log)
+        # Loaded with MGETs (a page each), not a GET per user.
+        stats = self.redis.command("INFO", "commandstats").decode()
+        self.assertIn("cmdstat_mget:calls=", stats)
+        self.assertNotIn("cmdstat_get:calls=", stats)
+        client = node.client()
+        for user_id, access in users.items():
+            self.assertEqual(client.get_token(user_id)["access_token"], access)
+        # The unreadable one is left in the store as it was.
+        self.assertEqual(self.redis.command("GET", "user-broken"), b"{not json")
+        self.assertEqual(self.redis.command("SCARD", "users"), 301)
+
+
 class Resync(RedisTest):
     processes = 2
 
