@@ -2,6 +2,7 @@
 // list + get for a plugin whose table ends before list_entries (the faulty test
 // store, built as a 1.0 plugin).
 #include "host/store.h"
+#include "open_store.h"
 
 #include <gtest/gtest.h>
 
@@ -13,14 +14,6 @@
 
 namespace tokend {
 namespace {
-
-std::unique_ptr<Store> open_store(const std::string& name_or_path, const std::string& config = "{}") {
-    auto plugin = StorePlugin::load(name_or_path, TOKEND_BUILD_PLUGIN_DIR);
-    std::unique_ptr<Store> store;
-    StoreStatus status = Store::open(plugin, config, nullptr, &store);
-    EXPECT_TRUE(status.ok()) << status.describe();
-    return store;
-}
 
 // The faulty store switches itself off when its flag file exists.
 struct FaultyStore {

@@ -1,4 +1,5 @@
 #include "host/store.h"
+#include "open_store.h"
 
 #include <gtest/gtest.h>
 
@@ -7,14 +8,6 @@
 
 namespace tokend {
 namespace {
-
-std::unique_ptr<Store> open_store(const std::string& name_or_path, const std::string& config = "{}") {
-    auto plugin = StorePlugin::load(name_or_path, TOKEND_BUILD_PLUGIN_DIR);
-    std::unique_ptr<Store> store;
-    StoreStatus status = Store::open(plugin, config, nullptr, &store);
-    EXPECT_TRUE(status.ok()) << status.describe();
-    return store;
-}
 
 TEST(Store, OpenFailureCarriesThePluginsReason) {
     auto plugin = StorePlugin::load("memory", TOKEND_BUILD_PLUGIN_DIR);
