@@ -1,12 +1,13 @@
 #include "config/config.h"
 
+#include "config/config_keys.h"
 #include "config/yaml_to_json.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
-#include <initializer_list>
 #include <sstream>
+#include <vector>
 
 namespace tokend {
 namespace {
@@ -22,9 +23,15 @@ public:
         throw ConfigError(text + ": " + message);
     }
 
-    // Refuses keys outside `allowed` and a node that is not a mapping.
+    // Refuses keys outside the section's list (config_keys.cpp) and a node that
+    // is not a mapping.
+    void check_keys(const YAML::Node& node, std::string_view section) const {
+        check_keys(node, section, config_keys(section));
+    }
+
+    // The same for a value's own shape ({file: ...}, {uids: ...}).
     void check_keys(const YAML::Node& node, std::string_view section,
-                    std::initializer_list<std::string_view> allowed) const {
+                    const std::vector<std::string_view>& allowed) const {
         if (!node.IsMap()) fail(node, "'" + std::string(section) + "' must be a mapping");
         for (const auto& item : node) {
             const std::string key = item.first.Scalar();
@@ -129,7 +136,7 @@ private:
 };
 
 void parse_log(const Reader& in, const YAML::Node& node, LogConfig* log) {
-    in.check_keys(node, "log", {"level"});
+    in.check_keys(node, "log");
     if (!node["level"]) return;
     const std::string level = in.string(node["level"], "log.level");
     for (const char* known : {"trace", "debug", "info", "warn", "error"}) {
@@ -142,7 +149,7 @@ void parse_log(const Reader& in, const YAML::Node& node, LogConfig* log) {
 }
 
 void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
-    in.check_keys(node, "store", {"plugin", "plugin_dir", "options"});
+    in.check_keys(node, "store");
     bool plugin_changed = false;
     if (node["plugin"]) {
         store->plugin = in.string(node["plugin"], "store.plugin");
@@ -160,9 +167,7 @@ void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
 }
 
 void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConfig* integration) {
-    in.check_keys(node, "integration",
-                  {"client_id", "client_secret", "scopes", "redirect_url", "auth_service", "token_service",
-                   "api_base", "pkce", "bot_token", "request_timeout_ms"});
+    in.check_keys(node, "integration");
     OAuthSettings& oauth = integration->oauth;
     if (!node["client_id"]) in.fail(node, "'integration' needs client_id");
     if (!node["redirect_url"]) in.fail(node, "'integration' needs redirect_url");
@@ -221,7 +226,7 @@ std::vector<HttpListen> parse_listen(const Reader& in, const YAML::Node& listen,
 }
 
 void parse_http(const Reader& in, const YAML::Node& node, HttpConfig* http) {
-    in.check_keys(node, "http", {"listen", "max_connections", "request_timeout_ms", "idle_timeout_ms"});
+    in.check_keys(node, "http");
     if (node["listen"]) http->listen = parse_listen(in, node["listen"], "http.listen");
     if (node["max_connections"]) http->max_connections = static_cast<size_t>(in.integer(node["max_connections"], "http.max_connections", 1, 1000000));
     if (node["request_timeout_ms"]) http->request_timeout = std::chrono::milliseconds(in.integer(node["request_timeout_ms"], "http.request_timeout_ms", 100, 600000));
@@ -229,7 +234,7 @@ void parse_http(const Reader& in, const YAML::Node& node, HttpConfig* http) {
 }
 
 void parse_metrics(const Reader& in, const YAML::Node& node, MetricsConfig* metrics) {
-    in.check_keys(node, "metrics", {"listen"});
+    in.check_keys(node, "metrics");
     if (node["listen"]) metrics->listen = parse_listen(in, node["listen"], "metrics.listen");
 }
 
@@ -240,9 +245,7 @@ void parse_access(const Reader& in, const YAML::Node& node, std::string_view key
 }
 
 void parse_control(const Reader& in, const YAML::Node& node, ControlConfig* control) {
-    in.check_keys(node, "control",
-                  {"socket", "mode", "group", "max_line_bytes", "max_connections", "idle_timeout_ms", "allow",
-                   "refresh_token_readers"});
+    in.check_keys(node, "control");
     if (node["socket"]) control->socket = in.string(node["socket"], "control.socket");
     if (node["mode"]) control->mode = static_cast<unsigned>(in.integer(node["mode"], "control.mode", 0, 0777));
     if (node["group"]) control->group = in.string(node["group"], "control.group");
@@ -250,7 +253,7 @@ void parse_control(const Reader& in, const YAML::Node& node, ControlConfig* cont
     if (node["max_connections"]) control->max_connections = static_cast<size_t>(in.integer(node["max_connections"], "control.max_connections", 1, 1000000));
     if (node["idle_timeout_ms"]) control->idle_timeout = std::chrono::milliseconds(in.integer(node["idle_timeout_ms"], "control.idle_timeout_ms", 0, 86400000));
     if (node["allow"]) {
-        in.check_keys(node["allow"], "control.allow", {"read", "write"});
+        in.check_keys(node["allow"], "control.allow");
         if (node["allow"]["read"]) parse_access(in, node["allow"]["read"], "control.allow.read", &control->read);
         if (node["allow"]["write"]) parse_access(in, node["allow"]["write"], "control.allow.write", &control->write);
     }
@@ -261,7 +264,7 @@ void parse_control(const Reader& in, const YAML::Node& node, ControlConfig* cont
 }
 
 void parse_flows(const Reader& in, const YAML::Node& node, FlowSettings* flows) {
-    in.check_keys(node, "flows", {"ttl", "maintenance_interval"});
+    in.check_keys(node, "flows");
     if (node["ttl"]) flows->ttl = in.seconds(node["ttl"], "flows.ttl", 1, 86400);
     if (node["maintenance_interval"]) {
         flows->maintenance_interval = in.seconds(node["maintenance_interval"], "flows.maintenance_interval", 1, 86400);
@@ -269,8 +272,7 @@ void parse_flows(const Reader& in, const YAML::Node& node, FlowSettings* flows) 
 }
 
 void parse_refresh(const Reader& in, const YAML::Node& node, RefreshConfig* refresh) {
-    in.check_keys(node, "refresh", {"margin", "fraction", "jitter", "read_margin", "refresh_token_margin", "keepalive",
-                                    "retry_base_ms", "retry_cap", "max_concurrent", "rate", "burst"});
+    in.check_keys(node, "refresh");
     constexpr long long kYear = 366LL * 86400;
     RefreshPolicy& policy = refresh->policy;
     if (node["margin"]) policy.margin = in.seconds(node["margin"], "refresh.margin", 0, kYear);
@@ -295,8 +297,7 @@ void parse_refresh(const Reader& in, const YAML::Node& node, RefreshConfig* refr
 }
 
 void parse_messages(const Reader& in, const YAML::Node& node, MessageTexts* texts) {
-    in.check_keys(node, "messages",
-                  {"authenticated", "wrong_user", "denied", "provider_error", "expired", "store_failed", "reauth_required"});
+    in.check_keys(node, "messages");
     const std::pair<const char*, std::string*> fields[] = {
         {"authenticated", &texts->authenticated}, {"wrong_user", &texts->wrong_user},
         {"denied", &texts->denied},               {"provider_error", &texts->provider_error},
@@ -328,9 +329,7 @@ Config parse_config(std::string_view yaml_text, std::string_view source, const C
         throw ConfigError(std::string(source) + ":" + std::to_string(error.mark.line + 1) + ": not valid YAML: " + error.msg);
     }
     if (root.IsNull()) return config;  // an empty file: all defaults
-    in.check_keys(root, "top level",
-                  {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "refresh", "messages", "http", "control",
-                   "metrics"});
+    in.check_keys(root, "top level");
     if (root["state_dir"]) {
         config.state_dir = in.string(root["state_dir"], "state_dir");
         config.store.options = {{"path", config.state_dir + "/users.yml"}};

@@ -1,6 +1,11 @@
 #include "config/config_reload.h"
 
+#include "config/config_keys.h"
+
 #include <gtest/gtest.h>
+
+#include <map>
+#include <set>
 
 namespace tokend {
 namespace {
@@ -51,6 +56,165 @@ TEST(ConfigReload, SecretSourcesMoveButTheIntegrationDoesNot) {
     apply_reloadable(&running, next);
     EXPECT_EQ(running.integration.client_secret_source.file, "/b");
     EXPECT_TRUE(running.integration.oauth.pkce);
+}
+
+// A file that sets every key, each to a value that appears once, so that one
+// line can be changed at a time.
+constexpr const char* kEveryKey = R"(state_dir: /var/lib/tokend-a
+runtime_dir: /run/tokend-a
+log:
+  level: info
+store:
+  plugin: yaml
+  plugin_dir: /opt/plugins-a
+  options:
+    path: /var/lib/tokend-a/users.yml
+integration:
+  client_id: C-a
+  client_secret: {file: /etc/secret-a}
+  bot_token: {env: BOT_A}
+  scopes: [spark:a]
+  redirect_url: https://bot.example.com/redirect-a
+  auth_service: https://auth.example.com/authorize-a
+  token_service: https://auth.example.com/token-a
+  api_base: https://api.example.com/v1-a
+  pkce: true
+  request_timeout_ms: 15001
+flows:
+  ttl: 301
+  maintenance_interval: 901
+refresh:
+  margin: 601
+  fraction: 0.25
+  jitter: 0.10
+  read_margin: 121
+  refresh_token_margin: 604801
+  keepalive: 2592001
+  retry_base_ms: 1001
+  retry_cap: 602
+  max_concurrent: 4
+  rate: 11
+  burst: 12
+messages:
+  authenticated: text-authenticated
+  wrong_user: text-wrong-user
+  denied: text-denied
+  provider_error: text-provider-error
+  expired: text-expired
+  store_failed: text-store-failed
+  reauth_required: text-reauth-required
+http:
+  listen: 127.0.0.1:6001
+  max_connections: 1001
+  request_timeout_ms: 10001
+  idle_timeout_ms: 30001
+control:
+  socket: /run/tokend-a/tokend.sock
+  mode: 0660
+  group: bots-a
+  max_line_bytes: 65536
+  max_connections: 1002
+  idle_timeout_ms: 300001
+  allow:
+    read: {uids: [1001]}
+    write: {uids: [1002]}
+  refresh_token_readers: {uids: [1003]}
+metrics:
+  listen: 127.0.0.1:9464
+)";
+
+// For each key: a line of kEveryKey and what it becomes.
+const std::map<std::string, std::pair<std::string, std::string>>& one_line_changes() {
+    static const std::map<std::string, std::pair<std::string, std::string>> changes = {
+        {"state_dir", {"state_dir: /var/lib/tokend-a", "state_dir: /var/lib/tokend-b"}},
+        {"runtime_dir", {"runtime_dir: /run/tokend-a", "runtime_dir: /run/tokend-b"}},
+        {"log.level", {"level: info", "level: debug"}},
+        {"store.plugin", {"plugin: yaml", "plugin: memory"}},
+        {"store.plugin_dir", {"plugin_dir: /opt/plugins-a", "plugin_dir: /opt/plugins-b"}},
+        {"store.options", {"path: /var/lib/tokend-a/users.yml", "path: /var/lib/tokend-a/other.yml"}},
+        {"integration.client_id", {"client_id: C-a", "client_id: C-b"}},
+        {"integration.client_secret", {"{file: /etc/secret-a}", "{file: /etc/secret-b}"}},
+        {"integration.bot_token", {"{env: BOT_A}", "{env: BOT_B}"}},
+        {"integration.scopes", {"[spark:a]", "[spark:b]"}},
+        {"integration.redirect_url", {"redirect-a", "redirect-b"}},
+        {"integration.auth_service", {"authorize-a", "authorize-b"}},
+        {"integration.token_service", {"token-a", "token-b"}},
+        {"integration.api_base", {"v1-a", "v1-b"}},
+        {"integration.pkce", {"pkce: true", "pkce: false"}},
+        {"integration.request_timeout_ms", {"request_timeout_ms: 15001", "request_timeout_ms: 15002"}},
+        {"flows.ttl", {"ttl: 301", "ttl: 302"}},
+        {"flows.maintenance_interval", {"maintenance_interval: 901", "maintenance_interval: 902"}},
+        {"refresh.margin", {"margin: 601", "margin: 603"}},
+        {"refresh.fraction", {"fraction: 0.25", "fraction: 0.3"}},
+        {"refresh.jitter", {"jitter: 0.10", "jitter: 0.2"}},
+        {"refresh.read_margin", {"read_margin: 121", "read_margin: 122"}},
+        {"refresh.refresh_token_margin", {"refresh_token_margin: 604801", "refresh_token_margin: 604802"}},
+        {"refresh.keepalive", {"keepalive: 2592001", "keepalive: 2592002"}},
+        {"refresh.retry_base_ms", {"retry_base_ms: 1001", "retry_base_ms: 1002"}},
+        {"refresh.retry_cap", {"retry_cap: 602", "retry_cap: 604"}},
+        {"refresh.max_concurrent", {"max_concurrent: 4", "max_concurrent: 5"}},
+        {"refresh.rate", {"rate: 11", "rate: 13"}},
+        {"refresh.burst", {"burst: 12", "burst: 14"}},
+        {"messages.authenticated", {"text-authenticated", "other"}},
+        {"messages.wrong_user", {"text-wrong-user", "other"}},
+        {"messages.denied", {"text-denied", "other"}},
+        {"messages.provider_error", {"text-provider-error", "other"}},
+        {"messages.expired", {"text-expired", "other"}},
+        {"messages.store_failed", {"text-store-failed", "other"}},
+        {"messages.reauth_required", {"text-reauth-required", "other"}},
+        {"http.listen", {"listen: 127.0.0.1:6001", "listen: 127.0.0.1:6002"}},
+        {"http.max_connections", {"max_connections: 1001", "max_connections: 1011"}},
+        {"http.request_timeout_ms", {"request_timeout_ms: 10001", "request_timeout_ms: 10002"}},
+        {"http.idle_timeout_ms", {"idle_timeout_ms: 30001", "idle_timeout_ms: 30002"}},
+        {"control.socket", {"/run/tokend-a/tokend.sock", "/run/tokend-a/other.sock"}},
+        {"control.mode", {"mode: 0660", "mode: 0600"}},
+        {"control.group", {"group: bots-a", "group: bots-b"}},
+        {"control.max_line_bytes", {"max_line_bytes: 65536", "max_line_bytes: 65537"}},
+        {"control.max_connections", {"max_connections: 1002", "max_connections: 1012"}},
+        {"control.idle_timeout_ms", {"idle_timeout_ms: 300001", "idle_timeout_ms: 300002"}},
+        {"control.allow.read", {"[1001]", "[1011]"}},
+        {"control.allow.write", {"[1002]", "[1012]"}},
+        {"control.refresh_token_readers", {"[1003]", "[1013]"}},
+        {"metrics.listen", {"listen: 127.0.0.1:9464", "listen: 127.0.0.1:9465"}},
+    };
+    return changes;
+}
+
+// The leaf keys of the file: a section's keys that are not sections themselves.
+std::vector<std::string> every_leaf_key() {
+    std::set<std::string> sections;
+    for (const ConfigSection& section : config_sections()) sections.emplace(section.name);
+    std::vector<std::string> leaves;
+    for (const ConfigSection& section : config_sections()) {
+        const std::string prefix = section.name == "top level" ? "" : std::string(section.name) + ".";
+        for (std::string_view key : section.keys) {
+            const std::string path = prefix + std::string(key);
+            if (!sections.count(path)) leaves.push_back(path);
+        }
+    }
+    return leaves;
+}
+
+TEST(ConfigReload, EveryKeyOfTheFileIsEitherAppliedOrNeedsARestart) {
+    const Config running = parse(kEveryKey);
+    EXPECT_TRUE(plan_reload(running, parse(kEveryKey)).applied.empty());
+    const std::vector<std::string> leaves = every_leaf_key();
+    ASSERT_GT(leaves.size(), 40u);
+    for (const std::string& key : leaves) {
+        SCOPED_TRACE(key);
+        const auto change = one_line_changes().find(key);
+        ASSERT_NE(change, one_line_changes().end())
+            << "a new configuration key: give it a check in config_reload.cpp and a change here";
+        const auto& [from, to] = change->second;
+        std::string text = kEveryKey;
+        const size_t at = text.find(from);
+        ASSERT_NE(at, std::string::npos);
+        ASSERT_EQ(text.find(from, at + 1), std::string::npos) << "'" << from << "' is not unique";
+        text.replace(at, from.size(), to);
+        const ReloadPlan plan = plan_reload(running, parse(text));
+        EXPECT_EQ(plan.applied.size() + plan.restart_required.size(), 1u)
+            << "SIGHUP must either apply the change or say that it needs a restart";
+    }
 }
 
 TEST(ConfigReload, MetricsListenParsesLikeHttpListen) {

@@ -18,6 +18,10 @@ from tokend_client import TokendClient, TokendError
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 from redis_server import RedisServer  # noqa: E402
 
+# How long "eventually" may take: news through Redis arrives in milliseconds,
+# but an ASan build on a loaded 2-core machine can be a hundred times slower.
+SLOW_MACHINE = 10
+
 def future(seconds):
     return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)).isoformat()
 
@@ -143,14 +147,14 @@ class OneProcess(RedisTest):
                 self.assertEqual(raised.exception.code, "store_unavailable")
                 self.assertFalse(client.stats()["store"]["healthy"])
                 back()
-                deadline = time.monotonic() + 5
+                deadline = time.monotonic() + SLOW_MACHINE
                 while True:
                     try:
                         client.set_user_context("u1", json.loads(original_json("u1", "KEPT", "RT-original", 3600)))
                         break
                     except TokendError as error:
                         self.assertEqual(error.code, "store_unavailable")
-                        self.assertLess(time.monotonic(), deadline, "no recovery within 5 s")
+                        self.assertLess(time.monotonic(), deadline, "no recovery")
                         time.sleep(0.1)
                 self.assertTrue(client.stats()["store"]["healthy"])
                 self.assertEqual(original_get_user_context(self.redis, "u1")["tokens"]["access_token"], "KEPT")
@@ -168,7 +172,7 @@ class GarbageInRedis(RedisTest):
         self.redis.command("PUBLISH", "tokend-changes", "outsider00000000:Pu:u1")
         self.redis.command("PUBLISH", "tokend-changes", "nonsense")
         self.redis.command("PUBLISH", "tokend-changes", "")
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + SLOW_MACHINE
         while "changed in the store but unreadable" not in node.log():
             self.assertLess(time.monotonic(), deadline, "the change was not read")
             time.sleep(0.05)
@@ -177,7 +181,7 @@ class GarbageInRedis(RedisTest):
         original_set_user_context(self.redis, "u1", original_json("u1", "AT-3", "RT-original", 3600))
         self.redis.command("PUBLISH", "tokend-changes", "outsider00000000:Pu:u1")
         while node.client().get_token("u1")["access_token"] != "AT-3":
-            self.assertLess(time.monotonic(), deadline + 5, "the readable change was not applied")
+            self.assertLess(time.monotonic(), deadline + SLOW_MACHINE, "the readable change was not applied")
             time.sleep(0.05)
 
 
@@ -221,7 +225,7 @@ class Resync(RedisTest):
         self.assertEqual(b.client().get_token("u1")["access_token"], "AT-1")
         # Dropping the subscribers' connections makes them reconnect and resync.
         self.assertGreaterEqual(self.redis.command("CLIENT", "KILL", "TYPE", "pubsub"), 2)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + SLOW_MACHINE
         for node in (a, b):
             while node.client().get_token("u1")["access_token"] != "AT-2":
                 self.assertLess(time.monotonic(), deadline, "the cache was not resynced")
@@ -248,7 +252,7 @@ class ThreeProcesses(RedisTest):
         self.assertIn("Authenticated", body)
         token = b.client().get_token("alice")["access_token"]
         # The others hear of the new context through Redis pub/sub.
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + SLOW_MACHINE
         for node in (a, c):
             while True:
                 try:
@@ -285,8 +289,8 @@ class ThreeProcesses(RedisTest):
         self.assertEqual(state["token_requests"]["refresh_token"]["error"], 0)
         self.assertEqual(state["reuse_detected"]["refresh_token"], 0)
 
-    def assert_everyone_serves(self, nodes, token, within=1.0):
-        deadline = time.monotonic() + within
+    def assert_everyone_serves(self, nodes, token):
+        deadline = time.monotonic() + SLOW_MACHINE
         for node in nodes:
             while node.client().get_token("alice")["access_token"] != token:
                 self.assertLess(time.monotonic(), deadline, "the refreshed token did not reach every process")
@@ -319,13 +323,13 @@ class ThreeProcesses(RedisTest):
         fresh = original_get_user_context(self.redis, "alice")["tokens"]["access_token"]
         self.assertEqual(set(answers), {fresh}, "an expired token is never handed out")
 
-    def test_a_context_cleared_on_one_disappears_from_the_others_within_a_second(self):
+    def test_a_context_cleared_on_one_disappears_from_the_others(self):
         original_set_user_context(self.redis, "u1", original_json("u1", "AT-1", "RT-original", 3600))
         a, b, c = self.start_nodes()
         for node in (a, b, c):
             self.assertEqual(node.client().get_token("u1")["access_token"], "AT-1")
         a.client().set_user_context("u1", None)
-        deadline = time.monotonic() + 1.0
+        deadline = time.monotonic() + SLOW_MACHINE
         for node in (b, c):
             while True:
                 try:
@@ -333,7 +337,7 @@ class ThreeProcesses(RedisTest):
                 except TokendError as error:
                     self.assertEqual(error.code, "not_found")
                     break
-                self.assertLess(time.monotonic(), deadline, "still served after 1 s")
+                self.assertLess(time.monotonic(), deadline, "still served")
                 time.sleep(0.02)
 
 
