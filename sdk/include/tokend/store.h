@@ -198,7 +198,10 @@ typedef struct tokend_store_plugin {
     /* Creates or replaces a value. TOKEND_OK means durable as the backend
      * defines it (the YAML store: fsync'ed; Redis: accepted by the server).
      * A get() running at the same time may already see the new value before
-     * put() returns; if put() then fails, the old value is back. */
+     * put() returns. A failure the plugin detects before the write reached the
+     * backend leaves the old value; one whose outcome it cannot know (a network
+     * timeout: the server may still apply the write) is TOKEND_UNAVAILABLE all the
+     * same: the host reports the write as failed, never as done. */
     tokend_status (*put)(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
                          const void* value, size_t value_len, tokend_reply* reply);
 
