@@ -323,13 +323,13 @@ class ThreeProcesses(RedisTest):
         fresh = original_get_user_context(self.redis, "alice")["tokens"]["access_token"]
         self.assertEqual(set(answers), {fresh}, "an expired token is never handed out")
 
-    def test_a_context_cleared_on_one_disappears_from_the_others(self):
+    def test_a_context_cleared_on_one_disappears_from_the_others_within_a_second(self):
         original_set_user_context(self.redis, "u1", original_json("u1", "AT-1", "RT-original", 3600))
         a, b, c = self.start_nodes()
         for node in (a, b, c):
             self.assertEqual(node.client().get_token("u1")["access_token"], "AT-1")
         a.client().set_user_context("u1", None)
-        deadline = time.monotonic() + SLOW_MACHINE
+        deadline = time.monotonic() + 1.0  # the bound; it takes milliseconds
         for node in (b, c):
             while True:
                 try:
@@ -337,7 +337,7 @@ class ThreeProcesses(RedisTest):
                 except TokendError as error:
                     self.assertEqual(error.code, "not_found")
                     break
-                self.assertLess(time.monotonic(), deadline, "still served")
+                self.assertLess(time.monotonic(), deadline, "still served after 1 s")
                 time.sleep(0.02)
 
 
