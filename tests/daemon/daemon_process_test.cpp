@@ -16,6 +16,11 @@ namespace {
 using namespace std::chrono_literals;
 using test::ChildProcess;
 
+// Port 0: these daemons run beside other tests. The tests without a config
+// file use the embedded default's fixed port 6001, which CMakeLists.txt
+// serializes with a ctest resource lock.
+constexpr const char* kMemoryOnPortZero = "store:\n  plugin: memory\nhttp:\n  listen: 127.0.0.1:0\n";
+
 class DaemonProcess : public testing::Test {
 protected:
     void SetUp() override {
@@ -47,7 +52,7 @@ std::string read_all(const std::string& path) {
 }
 
 TEST_F(DaemonProcess, StopsCleanlyOnSigint) {
-    const auto config = write_file("tokend.yml", "store:\n  plugin: memory\n");
+    const auto config = write_file("tokend.yml", kMemoryOnPortZero);
     auto daemon = start({"-c", config});
     ASSERT_TRUE(daemon->wait_for_output("running", 10s)) << daemon->output();
     daemon->send_signal(SIGINT);
@@ -57,7 +62,7 @@ TEST_F(DaemonProcess, StopsCleanlyOnSigint) {
 }
 
 TEST_F(DaemonProcess, StopsCleanlyOnSigterm) {
-    const auto config = write_file("tokend.yml", "store:\n  plugin: memory\n");
+    const auto config = write_file("tokend.yml", kMemoryOnPortZero);
     auto daemon = start({"-c", config});
     ASSERT_TRUE(daemon->wait_for_output("running", 10s)) << daemon->output();
     daemon->send_signal(SIGTERM);
@@ -65,7 +70,7 @@ TEST_F(DaemonProcess, StopsCleanlyOnSigterm) {
 }
 
 TEST_F(DaemonProcess, SurvivesSigpipe) {
-    const auto config = write_file("tokend.yml", "store:\n  plugin: memory\n");
+    const auto config = write_file("tokend.yml", kMemoryOnPortZero);
     auto daemon = start({"-c", config});
     ASSERT_TRUE(daemon->wait_for_output("running", 10s)) << daemon->output();
     daemon->send_signal(SIGPIPE);
@@ -112,7 +117,7 @@ TEST_F(DaemonProcess, CorruptStoreFileIsFatalAndLeftAlone) {
 }
 
 TEST_F(DaemonProcess, CheckConfigValidatesWithoutStarting) {
-    const auto config = write_file("tokend.yml", "store:\n  plugin: memory\n");
+    const auto config = write_file("tokend.yml", kMemoryOnPortZero);
     auto daemon = start({"-c", config, "--check-config"});
     EXPECT_EQ(daemon->wait(10s), 0);
     EXPECT_NE(daemon->output().find(": ok"), std::string::npos);
