@@ -48,6 +48,7 @@ void TokenService::start(uv_loop_t* loop) {
     handles_open_ = 2;
     scheduler_.start(loop);
     changes_->start(loop, [this](std::vector<StoreChangeEvent> changes) { on_store_changes(std::move(changes)); });
+    start_periodic_resync(loop);
     spdlog::info("refresh schedule: {} users scheduled, next refresh {}", scheduler_.scheduled(),
                  scheduler_.next_deadline() ? format_iso8601(*scheduler_.next_deadline()) : "none");
 }
@@ -113,6 +114,14 @@ void TokenService::drain(std::function<void()> idle) {
     }
     scheduler_.close(closed);
     changes_->close(closed);
+    if (resync_timer_open_) {
+        resync_timer_open_ = false;
+        uv_close(reinterpret_cast<uv_handle_t*>(&resync_timer_), [](uv_handle_t* handle) {
+            auto* self = static_cast<TokenService*>(handle->data);
+            --self->handles_open_;
+            self->track(0);
+        });
+    }
 }
 
 void TokenService::note_store(const StoreStatus& status) {

@@ -23,6 +23,8 @@
 #include "host/store.h"
 #include "io/executor.h"
 
+#include <uv.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -61,7 +63,8 @@ public:
     // memory. Unreadable ones are logged and skipped (left in the store).
     void load_contexts();
     // On the loop: schedules every loaded context (overdue ones refresh at
-    // once, within the token-endpoint limits) and starts taking store changes.
+    // once, within the token-endpoint limits) and starts taking store changes
+    // (and, for a shared store, reading it whole every store.resync_interval).
     void start(uv_loop_t* loop);
 
     void start_flow(const std::string& user_id, OpCallback done);
@@ -140,7 +143,8 @@ private:
     double jitter_of(const std::string& user_id) const;
     void apply_stored(const std::string& user_id, const std::optional<UserContext>& stored);
     void on_store_changes(std::vector<StoreChangeEvent> changes);
-    void resync();
+    void resync(bool periodic = false);
+    void start_periodic_resync(uv_loop_t* loop);
     void reload_user(const std::string& user_id);
 
     // Refreshing (token_service_refresh.cpp).
@@ -179,6 +183,9 @@ private:
     size_t in_flight_ = 0;
     bool draining_ = false;
     size_t handles_open_ = 0;
+    uv_timer_t resync_timer_{};
+    bool resync_timer_open_ = false;
+    bool resync_running_ = false;  // the periodic one waits for it
     std::function<void()> on_idle_;
 };
 

@@ -148,15 +148,33 @@ void TokenService::reload_user(const std::string& user_id) {
         });
 }
 
-// The store says notifications may have been lost (a reconnect): read
-// everything again and take every difference.
-void TokenService::resync() {
+// A shared store's changes arrive as notifications, which a writer may never
+// send (the original Python module publishes nothing) or which may be lost
+// without a reconnect: a whole read now and then bounds how stale the cache gets.
+void TokenService::start_periodic_resync(uv_loop_t* loop) {
+    const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(config_.store.resync_interval);
+    if (!store_.is_shared() || interval.count() <= 0) return;
+    uv_timer_init(loop, &resync_timer_);
+    resync_timer_.data = this;
+    resync_timer_open_ = true;
+    ++handles_open_;
+    const auto every = static_cast<uint64_t>(interval.count());
+    uv_timer_start(&resync_timer_, [](uv_timer_t* timer) {
+        auto* self = static_cast<TokenService*>(timer->data);
+        if (!self->draining_ && !self->resync_running_) self->resync(true);
+    }, every, every);
+}
+
+// The store says notifications may have been lost (a reconnect), or the
+// periodic timer fired: read everything again and take every difference.
+void TokenService::resync(bool periodic) {
     struct Snapshot {
         StoreStatus status;
         std::vector<std::string> keys;
         std::vector<UserContext> contexts;  // the readable ones
     };
     ++counters_.store_resyncs;
+    resync_running_ = true;
     track(+1);
     executor_.submit<Snapshot>(
         [this] {
@@ -171,7 +189,8 @@ void TokenService::resync() {
             });
             return snapshot;
         },
-        [this](Snapshot snapshot) {
+        [this, periodic](Snapshot snapshot) {
+            resync_running_ = false;
             note_store(snapshot.status);
             if (!snapshot.status.ok()) {
                 spdlog::error("store resync failed: {}; the cache may be stale until the next one",
@@ -190,8 +209,10 @@ void TokenService::resync() {
             for (const auto& [user_id, cached] : contexts_) {
                 if (!present.count(user_id)) differing.push_back(user_id);
             }
-            spdlog::info("store resync: {} stored contexts, {} differ from the cache", snapshot.keys.size(),
-                         differing.size());
+            // A periodic pass that found nothing is routine: not worth a line at info.
+            spdlog::log(periodic && differing.empty() ? spdlog::level::debug : spdlog::level::info,
+                        "store resync{}: {} stored contexts, {} differ from the cache", periodic ? " (periodic)" : "",
+                        snapshot.keys.size(), differing.size());
             for (const std::string& user_id : differing) reload_user(user_id);
             track(-1);
         });

@@ -156,6 +156,9 @@ void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
         plugin_changed = true;
     }
     if (node["plugin_dir"]) store->plugin_dir = in.string(node["plugin_dir"], "store.plugin_dir");
+    if (node["resync_interval"]) {
+        store->resync_interval = in.seconds(node["resync_interval"], "store.resync_interval", 0, 86400);
+    }
     if (node["options"]) {
         const YAML::Node& options = node["options"];
         if (!options.IsMap() && !options.IsNull()) in.fail(options, "'store.options' must be a mapping");

@@ -11,7 +11,7 @@ const std::vector<ConfigSection>& config_sections() {
          {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "refresh", "messages", "http", "control",
           "metrics"}},
         {"log", {"level"}},
-        {"store", {"plugin", "plugin_dir", "options"}},
+        {"store", {"plugin", "plugin_dir", "options", "resync_interval"}},
         {"integration",
          {"client_id", "client_secret", "scopes", "redirect_url", "auth_service", "token_service", "api_base", "pkce",
           "bot_token", "request_timeout_ms"}},

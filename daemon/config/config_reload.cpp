@@ -57,6 +57,8 @@ const std::vector<Check>& restart_checks() {
         {"store.plugin", [](const Config& a, const Config& b) { return a.store.plugin == b.store.plugin; }},
         {"store.plugin_dir", [](const Config& a, const Config& b) { return a.store.plugin_dir == b.store.plugin_dir; }},
         {"store.options", [](const Config& a, const Config& b) { return a.store.options == b.store.options; }},
+        {"store.resync_interval",
+         [](const Config& a, const Config& b) { return a.store.resync_interval == b.store.resync_interval; }},
         {"integration", [](const Config& a, const Config& b) {
              const IntegrationConfig& x = a.integration;
              const IntegrationConfig& y = b.integration;

@@ -67,6 +67,7 @@ log:
 store:
   plugin: yaml
   plugin_dir: /opt/plugins-a
+  resync_interval: 301
   options:
     path: /var/lib/tokend-a/users.yml
 integration:
@@ -132,6 +133,7 @@ const std::map<std::string, std::pair<std::string, std::string>>& one_line_chang
         {"store.plugin", {"plugin: yaml", "plugin: memory"}},
         {"store.plugin_dir", {"plugin_dir: /opt/plugins-a", "plugin_dir: /opt/plugins-b"}},
         {"store.options", {"path: /var/lib/tokend-a/users.yml", "path: /var/lib/tokend-a/other.yml"}},
+        {"store.resync_interval", {"resync_interval: 301", "resync_interval: 0"}},
         {"integration.client_id", {"client_id: C-a", "client_id: C-b"}},
         {"integration.client_secret", {"{file: /etc/secret-a}", "{file: /etc/secret-b}"}},
         {"integration.bot_token", {"{env: BOT_A}", "{env: BOT_B}"}},

@@ -47,7 +47,7 @@ class Tokend:
 
     def __init__(self, fake=None, extra_config="", client_secret="fake-webex-client-secret",
                  bot_token="fake-webex-bot-token", store="yaml", store_options=None, integration=True,
-                 workdir=None):
+                 workdir=None, store_settings=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="tokend-it-", dir="/tmp")
         self.owns_dir = workdir is None
         self.fake = fake
@@ -67,6 +67,7 @@ class Tokend:
         ]
         if store != "yaml":
             lines += ["store:", f"  plugin: {store}"]
+            lines += [f"  {key}: {value}" for key, value in (store_settings or {}).items()]
             if store_options:
                 lines += ["  options:"] + [f"    {key}: {value}" for key, value in store_options.items()]
         if integration and fake is not None:

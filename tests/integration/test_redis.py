@@ -63,9 +63,9 @@ class RedisTest(unittest.TestCase):
         self.fake = start_fake()
         self.nodes = []
 
-    def start_nodes(self, count=None):
+    def start_nodes(self, count=None, store_settings=None):
         for _ in range(count or self.processes):
-            node = Tokend(self.fake, store="redis",
+            node = Tokend(self.fake, store="redis", store_settings=store_settings,
                           store_options={"redis_url": f'"{self.redis.unix_url}"', "command_timeout_ms": 300,
                                          "connect_timeout_ms": 300})
             self.nodes.append(node.start())
@@ -230,6 +230,41 @@ class Resync(RedisTest):
             while node.client().get_token("u1")["access_token"] != "AT-2":
                 self.assertLess(time.monotonic(), deadline, "the cache was not resynced")
                 time.sleep(0.05)
+
+
+class PeriodicResync(RedisTest):
+    def test_writes_nobody_announced_reach_the_cache_at_the_next_periodic_resync(self):
+        original_set_user_context(self.redis, "u1", original_json("u1", "AT-1", "RT-original", 3600))
+        original_set_user_context(self.redis, "gone", original_json("gone", "AT-G", "RT-original", 3600))
+        (node,) = self.start_nodes(store_settings={"resync_interval": 1})
+        client = node.client()
+        self.assertEqual(client.get_token("u1")["access_token"], "AT-1")
+        self.assertEqual(client.get_token("gone")["access_token"], "AT-G")
+        # The Python bot writes, adds and deletes without publishing anything.
+        original_set_user_context(self.redis, "u1", original_json("u1", "AT-2", "RT-original", 3600))
+        original_set_user_context(self.redis, "u2", original_json("u2", "AT-U2", "RT-original", 3600))
+        self.redis.command("DEL", "user-gone")
+        self.redis.command("SREM", "users", "user-gone")
+
+        def caught_up():
+            try:
+                client.get_token("gone")
+                return False
+            except TokendError as error:
+                self.assertEqual(error.code, "not_found")
+            try:
+                return (client.get_token("u1")["access_token"], client.get_token("u2")["access_token"]) == \
+                    ("AT-2", "AT-U2")
+            except TokendError as error:
+                self.assertEqual(error.code, "not_found")  # u2 not read yet
+                return False
+
+        deadline = time.monotonic() + SLOW_MACHINE
+        while not caught_up():
+            self.assertLess(time.monotonic(), deadline, "the periodic resync did not pick up the changes")
+            time.sleep(0.1)
+        self.assertGreaterEqual(client.stats()["store"]["resyncs"], 1)
+        self.assertIn("store resync (periodic)", node.log())
 
 
 class ExampleConfig(unittest.TestCase):
