@@ -175,6 +175,7 @@ void TokenService::resync(bool periodic) {
     };
     ++counters_.store_resyncs;
     resync_running_ = true;
+    const auto began = std::chrono::steady_clock::now();
     track(+1);
     executor_.submit<Snapshot>(
         [this] {
@@ -189,7 +190,7 @@ void TokenService::resync(bool periodic) {
             });
             return snapshot;
         },
-        [this, periodic](Snapshot snapshot) {
+        [this, periodic, began](Snapshot snapshot) {
             resync_running_ = false;
             note_store(snapshot.status);
             if (!snapshot.status.ok()) {
@@ -210,9 +211,10 @@ void TokenService::resync(bool periodic) {
                 if (!present.count(user_id)) differing.push_back(user_id);
             }
             // A periodic pass that found nothing is routine: not worth a line at info.
+            const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
             spdlog::log(periodic && differing.empty() ? spdlog::level::debug : spdlog::level::info,
-                        "store resync{}: {} stored contexts, {} differ from the cache", periodic ? " (periodic)" : "",
-                        snapshot.keys.size(), differing.size());
+                        "store resync{}: {} stored contexts, {} differ from the cache ({} ms)",
+                        periodic ? " (periodic)" : "", snapshot.keys.size(), differing.size(), took.count());
             for (const std::string& user_id : differing) reload_user(user_id);
             track(-1);
         });

@@ -38,9 +38,10 @@ struct StoreConfig {
     std::string plugin_dir;       // empty: the compiled-in directory
     nlohmann::ordered_json options = nlohmann::ordered_json::object();  // given to the plugin as JSON
     // A store shared with other processes is read whole this often, so that a
-    // change nobody announced (a Python bot's write, a lost message) reaches the
-    // cache; zero: only after a reconnect. Ignored for unshared stores.
-    std::chrono::seconds resync_interval{300};
+    // change nobody announced (a Python bot's write) reaches the cache; zero
+    // (the default: a pass is not cheap, docs/benchmarks.md): only after a
+    // reconnect. Ignored for unshared stores.
+    std::chrono::seconds resync_interval{0};
 };
 
 struct LogConfig {
