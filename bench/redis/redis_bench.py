@@ -46,12 +46,13 @@ def fill(server, users):
     return len(context_json("bench-0"))
 
 
-def write_config(work, redis, prefix):
-    path = os.path.join(work, f"tokend{prefix or ''}.yml")
+def write_config(work, redis, prefix, name=None, level="warn", store_settings=""):
+    """store_settings: more lines of the store section, e.g. "  resync_interval: 1\n"."""
+    path = os.path.join(work, name or f"tokend{prefix or ''}.yml")
     with open(path, "w") as f:
-        f.write(f"state_dir: {work}/state\nruntime_dir: {work}/run\nlog: {{level: warn}}\n"
+        f.write(f"state_dir: {work}/state\nruntime_dir: {work}/run\nlog: {{level: {level}}}\n"
                 f"http: {{listen: 127.0.0.1:0}}\n"
-                f"store:\n  plugin: redis\n  options:\n    redis_url: \"{redis.unix_url}\"\n"
+                f"store:\n  plugin: redis\n{store_settings}  options:\n    redis_url: \"{redis.unix_url}\"\n"
                 f"    key_prefix: \"{prefix}\"\n")
     return path
 
@@ -69,13 +70,13 @@ def ask(sock_path, user):
     return json.loads(data)
 
 
-def cold_start(build, config, sock_path, user):
+def cold_start(build, config, sock_path, user, log=subprocess.DEVNULL):
     """Seconds from exec to the first answer to get_token(user); the daemon then runs on."""
     if os.path.exists(sock_path):
         os.unlink(sock_path)
     start = time.monotonic()
     daemon = subprocess.Popen([f"{build}/daemon/tokend", "-c", config, "--plugin-dir", f"{build}/plugins"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=log, stderr=log)
     while True:
         try:
             answer = ask(sock_path, user)

@@ -12,21 +12,9 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import tempfile
-import time
 
-from redis_bench import RedisServer, ask, control_load, fill
-
-
-def write_config(work, redis, interval):
-    path = os.path.join(work, f"tokend-{interval}.yml")
-    with open(path, "w") as f:
-        f.write(f"state_dir: {work}/state\nruntime_dir: {work}/run\nlog: {{level: debug}}\n"
-                f"http: {{listen: 127.0.0.1:0}}\n"
-                f"store:\n  plugin: redis\n  resync_interval: {interval}\n"
-                f"  options:\n    redis_url: \"{redis.unix_url}\"\n")
-    return path
+from redis_bench import RedisServer, cold_start, control_load, fill, stop, write_config
 
 
 def memory_kib(pid, field):
@@ -38,29 +26,17 @@ def memory_kib(pid, field):
 
 
 def one_round(build, work, redis, interval, seconds):
-    config = write_config(work, redis, interval)
-    sock = os.path.join(work, "run", "tokend.sock")
-    if os.path.exists(sock):
-        os.unlink(sock)
+    config = write_config(work, redis, "", name=f"tokend-{interval}.yml", level="debug",
+                          store_settings=f"  resync_interval: {interval}\n")
     log_path = os.path.join(work, f"tokend-{interval}.log")
     with open(log_path, "w") as log:
-        daemon = subprocess.Popen([f"{build}/daemon/tokend", "-c", config, "--plugin-dir", f"{build}/plugins"],
-                                  stdout=log, stderr=log)
+        _, _, daemon = cold_start(build, config, os.path.join(work, "run", "tokend.sock"), "bench-0", log)
     try:
-        while True:
-            try:
-                ask(sock, "bench-0")
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                if daemon.poll() is not None:
-                    raise RuntimeError("tokend exited during start; see " + log_path)
-                time.sleep(0.01)
         loaded_kib = memory_kib(daemon.pid, "VmRSS")
-        load = control_load(build, sock, 1, seconds, "bench-0")
+        load = control_load(build, os.path.join(work, "run", "tokend.sock"), 1, seconds, "bench-0")
         peak_kib = memory_kib(daemon.pid, "VmHWM")
     finally:
-        daemon.terminate()
-        daemon.wait(60)
+        stop(daemon)
     with open(log_path) as f:
         took = [int(m) for m in re.findall(r"store resync \(periodic\): .* \((\d+) ms\)", f.read())]
     return {"p50": load["p50_us"], "p99": load["p99_us"], "loaded_kib": loaded_kib, "peak_kib": peak_kib,
