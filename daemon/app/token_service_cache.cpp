@@ -148,9 +148,11 @@ void TokenService::reload_user(const std::string& user_id) {
         });
 }
 
-// A shared store's changes arrive as notifications, which a writer may never
-// send (the original Python module publishes nothing) or which may be lost
-// without a reconnect: a whole read now and then bounds how stale the cache gets.
+// A shared store's changes arrive as notifications, which some writers never
+// send (the original Python module publishes nothing): with
+// store.resync_interval set, a whole read now and then bounds how stale the
+// cache gets. Lost notifications need no timer: they come with a reconnect,
+// which resyncs by itself.
 void TokenService::start_periodic_resync(uv_loop_t* loop) {
     const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(config_.store.resync_interval);
     if (!store_.is_shared() || interval.count() <= 0) return;
