@@ -42,6 +42,7 @@ TEST(Config, DefaultsForTheRestOfTheDaemon) {
     EXPECT_EQ(config.http.listen[0].port, 6001);
     EXPECT_EQ(config.flows.ttl, std::chrono::seconds{300});
     EXPECT_EQ(config.flows.maintenance_interval, std::chrono::seconds{900});
+    EXPECT_EQ(config.store.resync_interval, std::chrono::seconds{0});  // off: a pass is costly
     EXPECT_EQ(config.integration.client_secret_source.credential_name, "client_secret");
 }
 
@@ -121,6 +122,7 @@ log:
 store:
   plugin: redis
   plugin_dir: /opt/tokend/plugins
+  resync_interval: 600
   options:
     redis_url: "redis://localhost:6379/0"
     timeout_ms: 500
@@ -134,6 +136,7 @@ store:
     EXPECT_EQ(config.log.level, "debug");
     EXPECT_EQ(config.store.plugin, "redis");
     EXPECT_EQ(config.store.plugin_dir, "/opt/tokend/plugins");
+    EXPECT_EQ(config.store.resync_interval, std::chrono::seconds(600));
     EXPECT_EQ(config.store.options.dump(),
               R"({"redis_url":"redis://localhost:6379/0","timeout_ms":500,"tls":false,"ratio":0.5,)"
               R"("name":"007","hosts":["a","b"],"nothing":null})");
@@ -161,6 +164,9 @@ TEST(Config, BadValuesAreRefused) {
     expect_error("store:\n  plugin: [a]\n", "'store.plugin' must be a non-empty string");
     expect_error("store:\n  plugin: \"\"\n", "'store.plugin' must be a non-empty string");
     expect_error("store:\n  options: [1, 2]\n", "'store.options' must be a mapping");
+    expect_error("store:\n  resync_interval: -1\n", "tokend.yml:2: 'store.resync_interval' must be between 0 and 86400");
+    expect_error("store:\n  resync_interval: often\n", "'store.resync_interval' must be");
+    expect_error("store:\n  resync_interval: 86401\n", "'store.resync_interval' must be between");
     expect_error("- a\n- b\n", "'top level' must be a mapping");
 }
 
