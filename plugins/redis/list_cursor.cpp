@@ -1,7 +1,7 @@
 #include "list_cursor.h"
 
-#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <iterator>
 
 namespace tokend::redis_store {
@@ -26,9 +26,10 @@ bool ListCursor::decode(std::string_view text, ListCursor* out) {
     const size_t colon = text.find(':');
     if (colon == std::string_view::npos || colon == 0) return false;
     cursor.scan = std::string(text.substr(0, colon));
-    if (!std::all_of(cursor.scan.begin(), cursor.scan.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        return false;
-    }
+    // SSCAN's cursor: an unsigned 64-bit number (Redis refuses anything else).
+    uint64_t scan = 0;
+    const auto [scan_end, scan_error] = std::from_chars(cursor.scan.data(), cursor.scan.data() + cursor.scan.size(), scan);
+    if (scan_error != std::errc() || scan_end != cursor.scan.data() + cursor.scan.size()) return false;
     text.remove_prefix(colon + 1);
     while (!text.empty()) {
         size_t length = 0;

@@ -332,6 +332,22 @@ TEST_F(RedisStoreTest, ListEntriesReadsTheOriginalsUsersInPages) {
     EXPECT_EQ(seen, written);
 }
 
+TEST_F(RedisStoreTest, ACursorThisStoreNeverGaveIsRefused) {
+    auto store = open_or_fail(options());
+    ASSERT_TRUE(store);
+    const std::string garbage[] = {"x", "s", "s:", "s12", "sx:", "s0:5:ab", "s0:9999999999999999999999:a",
+                                   "s0:-1:a", "s0:3a", std::string("s0:\0", 4),
+                                   "s99999999999999999999999999:"};
+    for (const std::string& cursor : garbage) {
+        SCOPED_TRACE(cursor);
+        StorePage keys;
+        EXPECT_EQ(store->list(Ns::user, cursor, 10, &keys).code, StoreCode::invalid);
+        StoreEntryPage entries;
+        EXPECT_EQ(store->list_entries(Ns::user, cursor, 10, &entries).code, StoreCode::invalid);
+        EXPECT_TRUE(entries.entries.empty());
+    }
+}
+
 TEST_F(RedisStoreTest, ForEachEntryMatchesGetAndSurvivesAHostThatStopsEarly) {
     auto store = open_or_fail(options(true));
     ASSERT_TRUE(store);
