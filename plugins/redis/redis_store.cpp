@@ -194,16 +194,21 @@ Status RedisStore::next_keys(tokend_namespace ns, ListCursor& cursor, uint32_t l
     return Status::success();
 }
 
+Status RedisStore::page_keys(const char* operation, tokend_namespace ns, std::string_view cursor_text,
+                             uint32_t limit, ListCursor* cursor, std::vector<std::string>* keys) {
+    if (limit == 0) return Status::error(TOKEND_INVALID, std::string(operation) + ": limit must be at least 1");
+    if (!cursor_text.empty() && !ListCursor::decode(cursor_text, cursor)) {
+        return Status::error(TOKEND_INVALID, std::string(operation) + ": not a cursor of this store");
+    }
+    return next_keys(ns, *cursor, limit, keys);
+}
+
 Status RedisStore::list(tokend_namespace ns, std::string_view cursor_text, uint32_t limit,
                         const std::function<bool(std::string_view)>& give, std::string* next) {
     next->clear();
-    if (limit == 0) return Status::error(TOKEND_INVALID, "list: limit must be at least 1");
     ListCursor cursor;
-    if (!cursor_text.empty() && !ListCursor::decode(cursor_text, &cursor)) {
-        return Status::error(TOKEND_INVALID, "list: not a cursor of this store");
-    }
     std::vector<std::string> keys;
-    Status status = next_keys(ns, cursor, limit, &keys);
+    Status status = page_keys("list", ns, cursor_text, limit, &cursor, &keys);
     if (!status.ok()) return status;
     for (size_t i = 0; i < keys.size(); ++i) {
         if (!give(keys[i])) {
@@ -219,13 +224,9 @@ Status RedisStore::list_entries(tokend_namespace ns, std::string_view cursor_tex
                                 const std::function<bool(std::string_view, std::string_view)>& give,
                                 std::string* next) {
     next->clear();
-    if (limit == 0) return Status::error(TOKEND_INVALID, "list_entries: limit must be at least 1");
     ListCursor cursor;
-    if (!cursor_text.empty() && !ListCursor::decode(cursor_text, &cursor)) {
-        return Status::error(TOKEND_INVALID, "list_entries: not a cursor of this store");
-    }
     std::vector<std::string> keys;
-    Status status = next_keys(ns, cursor, limit, &keys);
+    Status status = page_keys("list_entries", ns, cursor_text, limit, &cursor, &keys);
     if (!status.ok()) return status;
     if (!keys.empty()) {
         // The whole page's values in one round trip, read at one moment.

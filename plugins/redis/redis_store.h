@@ -59,6 +59,9 @@ private:
     // Up to limit keys of the next page into *keys: the cursor's pending keys,
     // then one SSCAN batch if those were not enough. Advances cursor.
     Status next_keys(tokend_namespace ns, ListCursor& cursor, uint32_t limit, std::vector<std::string>* keys);
+    // list and list_entries alike: checks limit and cursor, then the page's keys.
+    Status page_keys(const char* operation, tokend_namespace ns, std::string_view cursor_text,
+                     uint32_t limit, ListCursor* cursor, std::vector<std::string>* keys);
     std::string holder(uint64_t fence) const { return origin_ + " " + std::to_string(fence); }
 
     const Options options_;
