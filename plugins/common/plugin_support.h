@@ -1,6 +1,7 @@
 // What the store plugins of this tree share around the C ABI: a status with
 // its message for the operator, byte views of borrowed inputs, and the
-// smallest host table they can use. Header only; nothing here is exported.
+// smallest host table they can use. The entry-point glue built on these is
+// abi_glue.h, the option helpers option_helpers.h. Nothing here is exported.
 #pragma once
 
 #include <tokend/store.h>

@@ -2,15 +2,18 @@
 // test backend and the reference implementation of every capability: instances
 // opened with the same "name" share data, leases and change notifications, so
 // the conformance suite can play several tokend processes inside one.
-#include <tokend/store.h>
+// Each entry point is one call of the shared glue (plugins/common/abi_glue.h).
+#include "abi_glue.h"
+#include "option_helpers.h"
 
-#include <nlohmann/json.hpp>
+#include <tokend/store.h>
 
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -22,7 +25,32 @@ struct Lease {
     Clock::time_point expires;
 };
 
-struct Instance;
+struct Backing;
+
+}  // namespace
+
+// The instance handle the host holds. Defined here, opaque to the host.
+struct tokend_store {
+    std::shared_ptr<Backing> backing;
+    const tokend_host_api* host = nullptr;
+    tokend_change_fn change_fn = nullptr;
+    void* change_ctx = nullptr;
+};
+
+namespace {
+
+using tokend::plugin_support::bytes;
+using tokend::plugin_support::check_input;
+using tokend::plugin_support::close_call;
+using tokend::plugin_support::keyed_call;
+using tokend::plugin_support::open_call;
+using tokend::plugin_support::page_call;
+using tokend::plugin_support::Status;
+using tokend::plugin_support::store_call;
+
+using Instance = tokend_store;
+
+constexpr const char* kWho = "memory store";
 
 // What instances of one name share.
 struct Backing {
@@ -33,31 +61,13 @@ struct Backing {
     std::vector<Instance*> subscribers;
 };
 
-struct Instance {
-    std::shared_ptr<Backing> backing;
-    const tokend_host_api* host = nullptr;
-    tokend_change_fn change_fn = nullptr;
-    void* change_ctx = nullptr;
-};
-
 std::mutex registry_mutex;
 std::map<std::string, std::weak_ptr<Backing>>& registry() {
     static auto* named = new std::map<std::string, std::weak_ptr<Backing>>();
     return *named;
 }
 
-Instance* as_instance(tokend_store* store) { return reinterpret_cast<Instance*>(store); }
-std::string to_string(const void* data, size_t len) {
-    return len == 0 ? std::string() : std::string(static_cast<const char*>(data), len);
-}
-
-tokend_status fail(const tokend_host_api* host, tokend_reply* reply, tokend_status status,
-                   const std::string& message) {
-    if (host != nullptr) host->reply_error(reply, message.data(), message.size());
-    return status;
-}
-
-bool valid_ns(tokend_namespace ns) { return ns == TOKEND_NS_USER || ns == TOKEND_NS_FLOW; }
+Status invalid(std::string message) { return Status::error(TOKEND_INVALID, std::move(message)); }
 
 // Tells every other subscribed instance of the backing. Caller holds backing->mutex;
 // callbacks must not call into the store (ABI rule), so this cannot deadlock.
@@ -79,134 +89,120 @@ const Lease* live_lease(Backing& backing, tokend_namespace ns, const std::string
 }
 
 tokend_status memory_open(const char* config_json, size_t config_len, const tokend_host_api* host,
-                          void*, tokend_store** out, tokend_reply* reply) try {
-    *out = nullptr;
-    const auto config = nlohmann::json::parse(config_json, config_json + config_len, nullptr, false);
-    if (config.is_discarded() || !config.is_object()) {
-        return fail(host, reply, TOKEND_INVALID, "memory store options must be a JSON object");
-    }
-    std::string name;
-    for (auto it = config.begin(); it != config.end(); ++it) {
-        if (it.key() == "name" && it->is_string()) {
-            name = it->get<std::string>();
-        } else if (it.key() == "name") {
-            return fail(host, reply, TOKEND_INVALID, "memory store option 'name' must be a string");
-        } else {
-            return fail(host, reply, TOKEND_INVALID, "memory store: unknown option '" + it.key() + "'");
+                          void*, tokend_store** out, tokend_reply* reply) {
+    return open_call(kWho, config_json, config_len, host, out, reply, [&](std::string_view text) {
+        nlohmann::json config;
+        Status status = tokend::plugin_support::parse_options_object(text, &config);
+        std::string name;
+        for (auto it = config.begin(); status.ok() && it != config.end(); ++it) {
+            if (it.key() == "name") {
+                status = tokend::plugin_support::string_option(*it, "name", &name, true);
+            } else {
+                status = invalid("memory store: unknown option '" + tokend::plugin_support::printable(it.key()) +
+                                 "'");
+            }
         }
-    }
-    auto instance = std::make_unique<Instance>();
-    instance->host = host;
-    if (name.empty()) {
-        instance->backing = std::make_shared<Backing>();
-    } else {
-        std::lock_guard<std::mutex> hold(registry_mutex);
-        // Forget names whose instances are all closed, so the registry does not grow.
-        std::erase_if(registry(), [](const auto& item) { return item.second.expired(); });
-        auto& slot = registry()[name];
-        instance->backing = slot.lock();
-        if (!instance->backing) {
+        if (!status.ok()) return status;
+        auto instance = std::make_unique<Instance>();
+        instance->host = host;
+        if (name.empty()) {
             instance->backing = std::make_shared<Backing>();
-            slot = instance->backing;
+        } else {
+            std::lock_guard<std::mutex> hold(registry_mutex);
+            // Forget names whose instances are all closed, so the registry does not grow.
+            std::erase_if(registry(), [](const auto& item) { return item.second.expired(); });
+            auto& slot = registry()[name];
+            instance->backing = slot.lock();
+            if (!instance->backing) {
+                instance->backing = std::make_shared<Backing>();
+                slot = instance->backing;
+            }
         }
-    }
-    *out = reinterpret_cast<tokend_store*>(instance.release());
-    return TOKEND_OK;
-} catch (...) {
-    return fail(host, reply, TOKEND_INTERNAL, "memory store: out of memory");
+        *out = instance.release();
+        return Status::success();
+    });
 }
 
 void memory_close(tokend_store* store) {
-    Instance* instance = as_instance(store);
-    {
-        std::lock_guard<std::mutex> hold(instance->backing->mutex);
-        auto& subscribers = instance->backing->subscribers;
-        std::erase(subscribers, instance);
+    if (store != nullptr) {
+        std::lock_guard<std::mutex> hold(store->backing->mutex);
+        std::erase(store->backing->subscribers, store);
     }
-    delete instance;
+    close_call(store);
 }
 
 tokend_status memory_get(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
-                         tokend_reply* reply) try {
-    Instance* self = as_instance(store);
-    if (!valid_ns(ns)) return fail(self->host, reply, TOKEND_INVALID, "unknown namespace");
-    std::lock_guard<std::mutex> hold(self->backing->mutex);
-    auto& values = self->backing->values[ns];
-    auto it = values.find(to_string(key, key_len));
-    if (it == values.end()) return TOKEND_NOT_FOUND;
-    self->host->reply_value(reply, it->second.data(), it->second.size());
-    return TOKEND_OK;
-} catch (...) {
-    return fail(as_instance(store)->host, reply, TOKEND_INTERNAL, "memory store: out of memory");
+                         tokend_reply* reply) {
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](Instance& self, std::string_view name) {
+        std::lock_guard<std::mutex> hold(self.backing->mutex);
+        auto& values = self.backing->values[ns];
+        auto it = values.find(std::string(name));
+        if (it == values.end()) return Status{TOKEND_NOT_FOUND, {}};
+        self.host->reply_value(reply, it->second.data(), it->second.size());
+        return Status::success();
+    });
 }
 
 tokend_status memory_put(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
-                         const void* value, size_t value_len, tokend_reply* reply) try {
-    Instance* self = as_instance(store);
-    if (!valid_ns(ns)) return fail(self->host, reply, TOKEND_INVALID, "unknown namespace");
-    std::string name = to_string(key, key_len);
-    std::lock_guard<std::mutex> hold(self->backing->mutex);
-    self->backing->values[ns][name] = to_string(value, value_len);
-    notify(self, ns, TOKEND_CHANGE_PUT, name);
-    return TOKEND_OK;
-} catch (...) {
-    return fail(as_instance(store)->host, reply, TOKEND_INTERNAL, "memory store: out of memory");
+                         const void* value, size_t value_len, tokend_reply* reply) {
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](Instance& self, std::string_view name) {
+        Status status = check_input(value, value_len, "value");
+        if (!status.ok()) return status;
+        std::string key_text(name);
+        std::lock_guard<std::mutex> hold(self.backing->mutex);
+        self.backing->values[ns][key_text] = std::string(bytes(value, value_len));
+        notify(&self, ns, TOKEND_CHANGE_PUT, key_text);
+        return Status::success();
+    });
 }
 
 tokend_status memory_del(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
-                         tokend_reply* reply) try {
-    Instance* self = as_instance(store);
-    if (!valid_ns(ns)) return fail(self->host, reply, TOKEND_INVALID, "unknown namespace");
-    std::string name = to_string(key, key_len);
-    std::lock_guard<std::mutex> hold(self->backing->mutex);
-    if (self->backing->values[ns].erase(name) > 0) notify(self, ns, TOKEND_CHANGE_DELETE, name);
-    return TOKEND_OK;
-} catch (...) {
-    return fail(as_instance(store)->host, reply, TOKEND_INTERNAL, "memory store: out of memory");
+                         tokend_reply* reply) {
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](Instance& self, std::string_view name) {
+        std::string key_text(name);
+        std::lock_guard<std::mutex> hold(self.backing->mutex);
+        if (self.backing->values[ns].erase(key_text) > 0) notify(&self, ns, TOKEND_CHANGE_DELETE, key_text);
+        return Status::success();
+    });
 }
 
 tokend_status memory_take(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
-                          tokend_reply* reply) try {
-    Instance* self = as_instance(store);
-    if (!valid_ns(ns)) return fail(self->host, reply, TOKEND_INVALID, "unknown namespace");
-    std::string name = to_string(key, key_len);
-    std::lock_guard<std::mutex> hold(self->backing->mutex);
-    auto& values = self->backing->values[ns];
-    auto it = values.find(name);
-    if (it == values.end()) return TOKEND_NOT_FOUND;
-    self->host->reply_value(reply, it->second.data(), it->second.size());
-    values.erase(it);
-    notify(self, ns, TOKEND_CHANGE_DELETE, name);
-    return TOKEND_OK;
-} catch (...) {
-    return fail(as_instance(store)->host, reply, TOKEND_INTERNAL, "memory store: out of memory");
+                          tokend_reply* reply) {
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](Instance& self, std::string_view name) {
+        std::string key_text(name);
+        std::lock_guard<std::mutex> hold(self.backing->mutex);
+        auto& values = self.backing->values[ns];
+        auto it = values.find(key_text);
+        if (it == values.end()) return Status{TOKEND_NOT_FOUND, {}};
+        self.host->reply_value(reply, it->second.data(), it->second.size());
+        values.erase(it);
+        notify(&self, ns, TOKEND_CHANGE_DELETE, key_text);
+        return Status::success();
+    });
 }
 
 // The cursor is the last key given; keys are sorted, so the next page starts after it.
 // give hands one entry to the host and returns its reply (non-zero: stop).
 template <typename Give>
 tokend_status list_page(tokend_store* store, tokend_namespace ns, const void* cursor, size_t cursor_len,
-                        uint32_t limit, tokend_reply* reply, Give&& give) try {
-    Instance* self = as_instance(store);
-    if (!valid_ns(ns)) return fail(self->host, reply, TOKEND_INVALID, "unknown namespace");
-    if (limit == 0) return fail(self->host, reply, TOKEND_INVALID, "limit must be at least 1");
-    std::lock_guard<std::mutex> hold(self->backing->mutex);
-    auto& values = self->backing->values[ns];
-    auto it = cursor_len == 0 ? values.begin() : values.upper_bound(to_string(cursor, cursor_len));
-    uint32_t given = 0;
-    for (; it != values.end(); ++it) {
-        ++given;
-        const bool host_full = give(self->host, *it) != 0;
-        if (host_full || given == limit) {
-            if (std::next(it) != values.end()) {
-                self->host->reply_cursor(reply, it->first.data(), it->first.size());
-            }
-            break;
-        }
-    }
-    return TOKEND_OK;
-} catch (...) {
-    return fail(as_instance(store)->host, reply, TOKEND_INTERNAL, "memory store: out of memory");
+                        uint32_t limit, tokend_reply* reply, Give&& give) {
+    return page_call(kWho, store, ns, cursor, cursor_len, reply,
+                     [&](Instance& self, std::string_view from, std::string* next) {
+                         if (limit == 0) return invalid("limit must be at least 1");
+                         std::lock_guard<std::mutex> hold(self.backing->mutex);
+                         auto& values = self.backing->values[ns];
+                         auto it = from.empty() ? values.begin() : values.upper_bound(std::string(from));
+                         uint32_t given = 0;
+                         for (; it != values.end(); ++it) {
+                             ++given;
+                             const bool host_full = give(self.host, *it) != 0;
+                             if (host_full || given == limit) {
+                                 if (std::next(it) != values.end()) *next = it->first;
+                                 break;
+                             }
+                         }
+                         return Status::success();
+                     });
 }
 
 tokend_status memory_list(tokend_store* store, tokend_namespace ns, const void* cursor,
@@ -229,67 +225,62 @@ tokend_status memory_list_entries(tokend_store* store, tokend_namespace ns, cons
 
 tokend_status memory_lock_acquire(tokend_store* store, tokend_namespace ns, const void* key,
                                   size_t key_len, uint32_t ttl_ms, uint64_t* fencing_token,
-                                  tokend_reply* reply) try {
-    Instance* self = as_instance(store);
-    if (!valid_ns(ns)) return fail(self->host, reply, TOKEND_INVALID, "unknown namespace");
-    if (ttl_ms == 0) return fail(self->host, reply, TOKEND_INVALID, "lease ttl must be positive");
-    std::string name = to_string(key, key_len);
-    std::lock_guard<std::mutex> hold(self->backing->mutex);
-    Backing& backing = *self->backing;
-    if (live_lease(backing, ns, name) != nullptr) {
-        return fail(self->host, reply, TOKEND_CONFLICT, "lease is held by another owner");
-    }
-    const uint64_t fence = ++backing.last_fence[ns][name];
-    backing.leases[ns][name] = Lease{fence, Clock::now() + std::chrono::milliseconds(ttl_ms)};
-    *fencing_token = fence;
-    return TOKEND_OK;
-} catch (...) {
-    return fail(as_instance(store)->host, reply, TOKEND_INTERNAL, "memory store: out of memory");
+                                  tokend_reply* reply) {
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](Instance& self, std::string_view name) {
+        if (ttl_ms == 0) return invalid("lease ttl must be positive");
+        if (fencing_token == nullptr) return invalid("lock_acquire: fencing_token is NULL");
+        std::string key_text(name);
+        std::lock_guard<std::mutex> hold(self.backing->mutex);
+        Backing& backing = *self.backing;
+        if (live_lease(backing, ns, key_text) != nullptr) {
+            return Status::error(TOKEND_CONFLICT, "lease is held by another owner");
+        }
+        const uint64_t fence = ++backing.last_fence[ns][key_text];
+        backing.leases[ns][key_text] = Lease{fence, Clock::now() + std::chrono::milliseconds(ttl_ms)};
+        *fencing_token = fence;
+        return Status::success();
+    });
 }
 
 tokend_status memory_lock_release(tokend_store* store, tokend_namespace ns, const void* key,
-                                  size_t key_len, uint64_t fencing_token, tokend_reply* reply) try {
-    Instance* self = as_instance(store);
-    if (!valid_ns(ns)) return fail(self->host, reply, TOKEND_INVALID, "unknown namespace");
-    std::string name = to_string(key, key_len);
-    std::lock_guard<std::mutex> hold(self->backing->mutex);
-    const Lease* lease = live_lease(*self->backing, ns, name);
-    if (lease != nullptr && lease->fencing_token == fencing_token) self->backing->leases[ns].erase(name);
-    return TOKEND_OK;
-} catch (...) {
-    return fail(as_instance(store)->host, reply, TOKEND_INTERNAL, "memory store: out of memory");
+                                  size_t key_len, uint64_t fencing_token, tokend_reply* reply) {
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](Instance& self, std::string_view name) {
+        std::string key_text(name);
+        std::lock_guard<std::mutex> hold(self.backing->mutex);
+        const Lease* lease = live_lease(*self.backing, ns, key_text);
+        if (lease != nullptr && lease->fencing_token == fencing_token) self.backing->leases[ns].erase(key_text);
+        return Status::success();
+    });
 }
 
 tokend_status memory_put_fenced(tokend_store* store, tokend_namespace ns, const void* key,
                                 size_t key_len, const void* value, size_t value_len,
-                                uint64_t fencing_token, tokend_reply* reply) try {
-    Instance* self = as_instance(store);
-    if (!valid_ns(ns)) return fail(self->host, reply, TOKEND_INVALID, "unknown namespace");
-    std::string name = to_string(key, key_len);
-    std::lock_guard<std::mutex> hold(self->backing->mutex);
-    const Lease* lease = live_lease(*self->backing, ns, name);
-    if (lease == nullptr || lease->fencing_token != fencing_token) {
-        return fail(self->host, reply, TOKEND_CONFLICT, "fencing token no longer holds the lease");
-    }
-    self->backing->values[ns][name] = to_string(value, value_len);
-    notify(self, ns, TOKEND_CHANGE_PUT, name);
-    return TOKEND_OK;
-} catch (...) {
-    return fail(as_instance(store)->host, reply, TOKEND_INTERNAL, "memory store: out of memory");
+                                uint64_t fencing_token, tokend_reply* reply) {
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](Instance& self, std::string_view name) {
+        Status status = check_input(value, value_len, "value");
+        if (!status.ok()) return status;
+        std::string key_text(name);
+        std::lock_guard<std::mutex> hold(self.backing->mutex);
+        const Lease* lease = live_lease(*self.backing, ns, key_text);
+        if (lease == nullptr || lease->fencing_token != fencing_token) {
+            return Status::error(TOKEND_CONFLICT, "fencing token no longer holds the lease");
+        }
+        self.backing->values[ns][key_text] = std::string(bytes(value, value_len));
+        notify(&self, ns, TOKEND_CHANGE_PUT, key_text);
+        return Status::success();
+    });
 }
 
-tokend_status memory_subscribe(tokend_store* store, tokend_change_fn fn, void* ctx,
-                               tokend_reply* reply) try {
-    Instance* self = as_instance(store);
-    if (fn == nullptr) return fail(self->host, reply, TOKEND_INVALID, "no callback given");
-    std::lock_guard<std::mutex> hold(self->backing->mutex);
-    if (self->change_fn != nullptr) return fail(self->host, reply, TOKEND_INVALID, "already subscribed");
-    self->change_fn = fn;
-    self->change_ctx = ctx;
-    self->backing->subscribers.push_back(self);
-    return TOKEND_OK;
-} catch (...) {
-    return fail(as_instance(store)->host, reply, TOKEND_INTERNAL, "memory store: out of memory");
+tokend_status memory_subscribe(tokend_store* store, tokend_change_fn fn, void* ctx, tokend_reply* reply) {
+    return store_call(kWho, store, reply, [&](Instance& self) {
+        if (fn == nullptr) return invalid("no callback given");
+        std::lock_guard<std::mutex> hold(self.backing->mutex);
+        if (self.change_fn != nullptr) return invalid("already subscribed");
+        self.change_fn = fn;
+        self.change_ctx = ctx;
+        self.backing->subscribers.push_back(&self);
+        return Status::success();
+    });
 }
 
 const tokend_store_plugin kPlugin = {

@@ -1,6 +1,6 @@
 #include "options.h"
 
-#include <nlohmann/json.hpp>
+#include "option_helpers.h"
 
 #include <charconv>
 #include <fstream>
@@ -9,12 +9,11 @@
 namespace tokend::redis_store {
 namespace {
 
-// Option names come from the operator's file; keep messages short and printable.
-std::string printable(std::string_view text) {
-    std::string shown;
-    for (char c : text.substr(0, 64)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
-    return shown;
-}
+using plugin_support::number_option;
+using plugin_support::parse_options_object;
+using plugin_support::printable;
+using plugin_support::string_option;
+using plugin_support::unknown_option;
 
 Status invalid(std::string message) { return Status::error(TOKEND_INVALID, std::move(message)); }
 
@@ -47,26 +46,6 @@ template <typename Number>
 bool parse_number(std::string_view text, Number* out) {
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
     return error == std::errc() && end == text.data() + text.size() && !text.empty();
-}
-
-Status string_option(const nlohmann::json& value, const char* name, std::string* out,
-                     bool may_be_empty = false) {
-    if (!value.is_string() || (!may_be_empty && value.get_ref<const std::string&>().empty())) {
-        return invalid(std::string("option \"") + name + "\" must be a " +
-                       (may_be_empty ? "string" : "non-empty string"));
-    }
-    *out = value.get<std::string>();
-    return Status::success();
-}
-
-Status number_option(const nlohmann::json& value, const char* name, uint64_t low, uint64_t high,
-                     uint64_t* out) {
-    if (!value.is_number_unsigned() || value.get<uint64_t>() < low || value.get<uint64_t>() > high) {
-        return invalid(std::string("option \"") + name + "\" must be a whole number from " +
-                       std::to_string(low) + " to " + std::to_string(high));
-    }
-    *out = value.get<uint64_t>();
-    return Status::success();
 }
 
 // The password file holds the password alone; one trailing newline is not part of it.
@@ -152,10 +131,8 @@ Status parse_url(std::string_view url, Endpoint* out) {
 }
 
 Status parse_options(std::string_view config_json, Options* out) {
-    const nlohmann::json config =
-        nlohmann::json::parse(config_json.begin(), config_json.end(), nullptr, false);
-    if (config.is_discarded()) return invalid("options are not valid JSON");
-    if (!config.is_object()) return invalid("options must be a JSON object");
+    nlohmann::json config;
+    if (Status status = parse_options_object(config_json, &config); !status.ok()) return status;
 
     Options options;
     std::string url, host, username, password, password_file;
@@ -189,10 +166,10 @@ Status parse_options(std::string_view config_json, Options* out) {
         } else if (name == "command_timeout_ms") {
             status = number_option(value, "command_timeout_ms", 1, 600000, &command_ms);
         } else {
-            status = invalid("unknown option \"" + printable(name) +
-                             "\" (known: redis_url, redis_host, redis_port, redis_db, username, "
-                             "password, password_file, key_prefix, channel, connect_timeout_ms, "
-                             "command_timeout_ms)");
+            status = unknown_option(name,
+                                    "redis_url, redis_host, redis_port, redis_db, username, password, "
+                                    "password_file, key_prefix, channel, connect_timeout_ms, "
+                                    "command_timeout_ms");
         }
         if (!status.ok()) return status;
     }

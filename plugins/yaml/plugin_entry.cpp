@@ -1,183 +1,104 @@
 // The C ABI of the yaml store: the two exported entry points and the function table.
-// Every entry point catches everything; no exception crosses into the host.
+// Each entry point is one call of the shared glue (plugins/common/abi_glue.h):
+// argument checks, the message to the host, no exception crossing into it.
+#include "abi_glue.h"
 #include "options.h"
 #include "yaml_store.h"
 
 #include <tokend/store.h>
 
 #include <cstddef>
-#include <exception>
 #include <memory>
-#include <new>
+#include <string>
+#include <string_view>
 
 #ifndef TOKEND_YAML_STORE_VERSION
 #define TOKEND_YAML_STORE_VERSION "0.0.0"
 #endif
 
 // The instance handle the host holds. Defined here, opaque to the host.
-struct tokend_store {
-    const tokend_host_api* host = nullptr;
-    std::unique_ptr<tokend::yaml_store::YamlStore> impl;
-};
+struct tokend_store : tokend::plugin_support::StoreHandle<tokend::yaml_store::YamlStore> {};
 
 namespace tokend::yaml_store {
 namespace {
 
 using plugin_support::bytes;
-using plugin_support::kHostApiMinSize;
+using plugin_support::close_call;
+using plugin_support::keyed_call;
+using plugin_support::open_handle;
+using plugin_support::page_call;
 
-tokend_status report(const tokend_host_api* host, tokend_reply* reply, const Status& status) {
-    if (!status.message.empty() && host != nullptr && host->reply_error != nullptr) {
-        host->reply_error(reply, status.message.data(), status.message.size());
-    }
-    return status.code;
-}
-
-// Runs one call; exceptions become TOKEND_INTERNAL (their text may not be ours to
-// show: it could quote input).
-template <typename Call>
-tokend_status guarded(const tokend_host_api* host, tokend_reply* reply, Call&& call) noexcept {
-    try {
-        return report(host, reply, call());
-    } catch (const std::bad_alloc&) {
-        return report(host, reply, Status::error(TOKEND_INTERNAL, "yaml store: out of memory"));
-    } catch (...) {
-        return report(host, reply,
-                      Status::error(TOKEND_INTERNAL, "yaml store: unexpected internal error"));
-    }
-}
-
-Status check_call(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len) {
-    if (store == nullptr || !store->impl) return Status::error(TOKEND_INVALID, "no store instance");
-    if (ns != TOKEND_NS_USER && ns != TOKEND_NS_FLOW) {
-        return Status::error(TOKEND_INVALID,
-                             "unknown namespace " + std::to_string(static_cast<int>(ns)));
-    }
-    if (key == nullptr && key_len != 0) return Status::error(TOKEND_INVALID, "key is NULL");
-    return Status::success();
-}
-
-const tokend_host_api* host_of(tokend_store* store) {
-    return store != nullptr ? store->host : nullptr;
-}
+constexpr const char* kWho = "yaml store";
 
 tokend_status yaml_open(const char* config_json, size_t config_len, const tokend_host_api* host,
                         void* host_ctx, tokend_store** out, tokend_reply* reply) {
-    if (out != nullptr) *out = nullptr;
-    if (host == nullptr || host->struct_size < kHostApiMinSize ||
-        (host->abi_version >> 16) != TOKEND_STORE_ABI_MAJOR) {
-        return TOKEND_INVALID;  // no usable reply_error to say why
-    }
-    return guarded(host, reply, [&] {
-        if (out == nullptr) return Status::error(TOKEND_INVALID, "open: out is NULL");
-        if (config_json == nullptr && config_len != 0) {
-            return Status::error(TOKEND_INVALID, "options are NULL");
-        }
-        Options options;
-        Status status = parse_options(bytes(config_json, config_len), &options);
-        if (!status.ok()) return status;
-        auto handle = std::make_unique<tokend_store>();
-        handle->host = host;
-        YamlStore::Log log = [host, host_ctx](tokend_log_level level, const std::string& message) {
-            if (host->log != nullptr) host->log(host_ctx, level, message.data(), message.size());
-        };
-        status = YamlStore::open(options, std::move(log), &handle->impl);
-        if (status.ok()) *out = handle.release();
-        return status;
-    });
+    return open_handle<tokend_store, Options>(kWho, config_json, config_len, host, host_ctx, out, reply,
+                                              parse_options, YamlStore::open);
 }
 
-void yaml_close(tokend_store* store) {
-    try {
-        delete store;
-    } catch (...) {
-        // close never fails
-    }
-}
+void yaml_close(tokend_store* store) { close_call(store); }
 
 tokend_status yaml_get(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
                        tokend_reply* reply) {
-    return guarded(host_of(store), reply, [&] {
-        Status status = check_call(store, ns, key, key_len);
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](tokend_store& self, std::string_view name) {
         EntryPtr found;
-        if (status.ok()) status = store->impl->get(ns, bytes(key, key_len), &found);
-        if (status.ok()) store->host->reply_value(reply, found->value.data(), found->value.size());
+        Status status = self.impl->get(ns, name, &found);
+        if (status.ok()) self.host->reply_value(reply, found->value.data(), found->value.size());
         return status;
     });
 }
 
 tokend_status yaml_put(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
                        const void* value, size_t value_len, tokend_reply* reply) {
-    return guarded(host_of(store), reply, [&] {
-        Status status = check_call(store, ns, key, key_len);
-        if (status.ok() && value == nullptr && value_len != 0) {
-            status = Status::error(TOKEND_INVALID, "value is NULL");
-        }
-        if (status.ok())
-            status = store->impl->put(ns, bytes(key, key_len), bytes(value, value_len));
-        return status;
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](tokend_store& self, std::string_view name) {
+        Status status = plugin_support::check_input(value, value_len, "value");
+        if (!status.ok()) return status;
+        return self.impl->put(ns, name, bytes(value, value_len));
     });
 }
 
 tokend_status yaml_del(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
                        tokend_reply* reply) {
-    return guarded(host_of(store), reply, [&] {
-        Status status = check_call(store, ns, key, key_len);
-        if (status.ok()) status = store->impl->del(ns, bytes(key, key_len));
-        return status;
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](tokend_store& self, std::string_view name) {
+        return self.impl->del(ns, name);
     });
 }
 
 tokend_status yaml_take(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
                         tokend_reply* reply) {
-    return guarded(host_of(store), reply, [&] {
-        Status status = check_call(store, ns, key, key_len);
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](tokend_store& self, std::string_view name) {
         EntryPtr taken;
-        if (status.ok()) status = store->impl->take(ns, bytes(key, key_len), &taken);
-        if (status.ok()) store->host->reply_value(reply, taken->value.data(), taken->value.size());
+        Status status = self.impl->take(ns, name, &taken);
+        if (status.ok()) self.host->reply_value(reply, taken->value.data(), taken->value.size());
         return status;
     });
 }
 
 tokend_status yaml_list(tokend_store* store, tokend_namespace ns, const void* cursor,
                         size_t cursor_len, uint32_t limit, tokend_reply* reply) {
-    return guarded(host_of(store), reply, [&] {
-        Status status = check_call(store, ns, cursor, cursor_len);
-        std::string next_cursor;
-        if (status.ok()) {
-            status = store->impl->list(
-                ns, bytes(cursor, cursor_len), limit,
-                [&](std::string_view key) {
-                    return store->host->reply_key(reply, key.data(), key.size()) == 0;
-                },
-                &next_cursor);
-        }
-        if (status.ok() && !next_cursor.empty()) {
-            store->host->reply_cursor(reply, next_cursor.data(), next_cursor.size());
-        }
-        return status;
-    });
+    return page_call(kWho, store, ns, cursor, cursor_len, reply,
+                     [&](tokend_store& self, std::string_view from, std::string* next) {
+                         return self.impl->list(
+                             ns, from, limit,
+                             [&](std::string_view key) {
+                                 return self.host->reply_key(reply, key.data(), key.size()) == 0;
+                             },
+                             next);
+                     });
 }
 
 tokend_status yaml_list_entries(tokend_store* store, tokend_namespace ns, const void* cursor,
                                 size_t cursor_len, uint32_t limit, tokend_reply* reply) {
-    return guarded(host_of(store), reply, [&] {
-        Status status = check_call(store, ns, cursor, cursor_len);
-        std::string next_cursor;
-        if (status.ok()) {
-            status = store->impl->list_entries(
-                ns, bytes(cursor, cursor_len), limit,
-                [&](std::string_view key, const Entry& entry) {
-                    return store->host->reply_entry(reply, key.data(), key.size(), entry.value.data(),
-                                                    entry.value.size()) == 0;
-                },
-                &next_cursor);
-        }
-        if (status.ok() && !next_cursor.empty()) {
-            store->host->reply_cursor(reply, next_cursor.data(), next_cursor.size());
-        }
-        return status;
-    });
+    return page_call(kWho, store, ns, cursor, cursor_len, reply,
+                     [&](tokend_store& self, std::string_view from, std::string* next) {
+                         return self.impl->list_entries(
+                             ns, from, limit,
+                             [&](std::string_view key, const Entry& entry) {
+                                 return self.host->reply_entry(reply, key.data(), key.size(), entry.value.data(),
+                                                               entry.value.size()) == 0;
+                             },
+                             next);
+                     });
 }
 
 const tokend_store_plugin kPlugin = {
