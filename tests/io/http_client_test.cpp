@@ -1,10 +1,12 @@
-// The HTTP client against real servers on 127.0.0.1 (port 0) that the test
-// runs on a thread of its own: a scripted HTTP/1.1 server written with plain
-// POSIX sockets, and a small OpenSSL server for the TLS verification tests.
+// The HTTP client against real servers on 127.0.0.1 (port 0) that run on a
+// thread of their own (tests/support): a scripted HTTP/1.1 server written with
+// plain POSIX sockets, and a small OpenSSL server for the TLS verification tests.
 // No tokend server code is used, so a bug there cannot hide one here.
 #include "io/http_client.h"
 
 #include "io/http_client_transfer.h"
+#include "scripted_http_server.h"
+#include "tls_test_server.h"
 
 #include <gtest/gtest.h>
 
@@ -12,10 +14,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,386 +37,13 @@ namespace tokend {
 namespace {
 
 using namespace std::chrono_literals;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-bool same_ignoring_case(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::string reason_for(int status) {
-    switch (status) {
-        case 200: return "OK";
-        case 204: return "No Content";
-        case 302: return "Found";
-        case 400: return "Bad Request";
-        case 404: return "Not Found";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        default: return "Whatever";
-    }
-}
-
-// A complete HTTP/1.1 response with Content-Length.
-std::string http_response(int status, std::string_view body, const Headers& headers = {}) {
-    std::string text = "HTTP/1.1 " + std::to_string(status) + " " + reason_for(status) + "\r\n";
-    for (const auto& [name, value] : headers) text += name + ": " + value + "\r\n";
-    text += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-    text += body;
-    return text;
-}
-
-// Binds a TCP socket to 127.0.0.1 on a port the kernel picks.
-int bound_socket(uint16_t& port) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    socklen_t length = sizeof address;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    port = ntohs(address.sin_port);
-    return fd;
-}
-
-// ---------------------------------------------------------------------------
-// A scripted HTTP/1.1 server: one thread, poll(), non-blocking sockets. Each
-// complete request goes to the handler, whose Reply says what to send back
-// and whether to close the connection afterwards or never answer at all.
-class TestServer {
-public:
-    struct Request {
-        std::string method;
-        std::string target;
-        Headers headers;
-        std::string body;
-        int connection = 0;  // 1, 2, ... in accept order
-
-        const std::string* header(std::string_view name) const {
-            for (const auto& [key, value] : headers) {
-                if (same_ignoring_case(key, name)) return &value;
-            }
-            return nullptr;
-        }
-    };
-    struct Reply {
-        std::string bytes;         // sent as is
-        bool close_after = false;  // close once sent (without saying so, unless `bytes` does)
-        bool hang = false;         // never answer; keep the connection open
-    };
-    using Handler = std::function<Reply(const Request&)>;
-
-    explicit TestServer(Handler handler) : handler_(std::move(handler)) {
-        listen_fd_ = bound_socket(port_);
-        if (listen_fd_ < 0 || listen(listen_fd_, 512) != 0 || pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) {
-            ADD_FAILURE() << "test server: cannot listen";
-            return;
-        }
-        fcntl(listen_fd_, F_SETFL, O_NONBLOCK);
-        thread_ = std::thread([this] { run(); });
-    }
-
-    ~TestServer() {
-        if (thread_.joinable()) {
-            const char stop = 's';
-            (void)!write(wake_[1], &stop, 1);
-            thread_.join();
-        }
-        for (Connection& connection : connections_) ::close(connection.fd);
-        if (listen_fd_ >= 0) ::close(listen_fd_);
-        ::close(wake_[0]);
-        ::close(wake_[1]);
-    }
-
-    uint16_t port() const { return port_; }
-    std::string url(std::string_view path) const {
-        return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
-    }
-    std::vector<Request> requests() const {
-        std::lock_guard<std::mutex> hold(mutex_);
-        return requests_;
-    }
-    size_t request_count() const {
-        std::lock_guard<std::mutex> hold(mutex_);
-        return requests_.size();
-    }
-    int connections_accepted() const { return accepted_.load(); }
-    int most_connections_open() const { return most_open_.load(); }
-
-private:
-    struct Connection {
-        int fd = -1;
-        int id = 0;
-        std::string in;
-        std::string out;
-        bool close_when_sent = false;
-        bool hanging = false;
-        bool dead = false;
-    };
-
-    void run() {
-        for (;;) {
-            std::vector<pollfd> fds;
-            fds.push_back({wake_[0], POLLIN, 0});
-            fds.push_back({listen_fd_, POLLIN, 0});
-            for (const Connection& connection : connections_) {
-                short events = POLLIN;
-                if (!connection.out.empty()) events |= POLLOUT;
-                fds.push_back({connection.fd, events, 0});
-            }
-            if (poll(fds.data(), fds.size(), -1) < 0) continue;
-            if (fds[0].revents) return;
-            // Serve the connections polled (indexes match until accept appends).
-            for (size_t i = 0; i + 2 < fds.size(); ++i) {
-                if (fds[i + 2].revents) serve(connections_[i], fds[i + 2].revents);
-            }
-            if (fds[1].revents & POLLIN) accept_all();
-            for (auto it = connections_.begin(); it != connections_.end();) {
-                if (it->dead || (it->close_when_sent && it->out.empty())) {
-                    ::close(it->fd);
-                    it = connections_.erase(it);
-                    --open_;
-                } else {
-                    ++it;
-                }
-            }
-        }
-    }
-
-    void accept_all() {
-        for (;;) {
-            const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (fd < 0) return;
-            Connection connection;
-            connection.fd = fd;
-            connection.id = ++accepted_;
-            connections_.push_back(std::move(connection));
-            if (++open_ > most_open_) most_open_ = open_;
-        }
-    }
-
-    void serve(Connection& connection, short revents) {
-        if (revents & (POLLIN | POLLHUP | POLLERR)) {
-            char buffer[65536];
-            for (;;) {
-                const ssize_t got = recv(connection.fd, buffer, sizeof buffer, 0);
-                if (got > 0) {
-                    if (!connection.hanging && !connection.close_when_sent) connection.in.append(buffer, size_t(got));
-                    continue;
-                }
-                if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) connection.dead = true;
-                break;
-            }
-            parse(connection);
-        }
-        while (!connection.dead && !connection.out.empty()) {
-            const ssize_t sent = send(connection.fd, connection.out.data(), connection.out.size(), MSG_NOSIGNAL);
-            if (sent > 0) {
-                connection.out.erase(0, size_t(sent));
-                continue;
-            }
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) connection.dead = true;
-            break;
-        }
-    }
-
-    void parse(Connection& connection) {
-        while (!connection.hanging && !connection.close_when_sent && !connection.in.empty()) {
-            if (connection.in[0] < 'A' || connection.in[0] > 'Z') {
-                // Not HTTP (a TLS ClientHello, say): answer in plain HTTP and close.
-                connection.out += http_response(400, "plain HTTP here\n", {{"Connection", "close"}});
-                connection.close_when_sent = true;
-                return;
-            }
-            const size_t head_end = connection.in.find("\r\n\r\n");
-            if (head_end == std::string::npos) return;
-            Request request;
-            request.connection = connection.id;
-            const std::string head = connection.in.substr(0, head_end);
-            size_t line_end = head.find("\r\n");
-            const std::string request_line = head.substr(0, line_end);
-            const size_t space1 = request_line.find(' ');
-            const size_t space2 = request_line.find(' ', space1 + 1);
-            request.method = request_line.substr(0, space1);
-            request.target = request_line.substr(space1 + 1, space2 - space1 - 1);
-            size_t content_length = 0;
-            while (line_end != std::string::npos && line_end < head.size()) {
-                const size_t start = line_end + 2;
-                line_end = head.find("\r\n", start);
-                const std::string line =
-                    head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
-                const size_t colon = line.find(':');
-                if (colon == std::string::npos) continue;
-                std::string value = line.substr(colon + 1);
-                while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-                request.headers.emplace_back(line.substr(0, colon), value);
-                if (same_ignoring_case(request.headers.back().first, "Content-Length")) {
-                    content_length = std::stoul(value);
-                }
-            }
-            if (connection.in.size() < head_end + 4 + content_length) return;
-            request.body = connection.in.substr(head_end + 4, content_length);
-            connection.in.erase(0, head_end + 4 + content_length);
-            Reply reply = handler_(request);
-            {
-                std::lock_guard<std::mutex> hold(mutex_);
-                requests_.push_back(std::move(request));
-            }
-            connection.out += reply.bytes;
-            connection.hanging = reply.hang;
-            connection.close_when_sent = reply.close_after;
-        }
-    }
-
-    Handler handler_;
-    int listen_fd_ = -1;
-    uint16_t port_ = 0;
-    int wake_[2] = {-1, -1};
-    std::thread thread_;
-    std::vector<Connection> connections_;  // server thread only
-    int open_ = 0;                         // server thread only
-    std::atomic<int> accepted_{0};
-    std::atomic<int> most_open_{0};
-    mutable std::mutex mutex_;
-    std::vector<Request> requests_;
-};
-
-TestServer::Reply answer(int status, std::string_view body, const Headers& headers = {}) {
-    return TestServer::Reply{http_response(status, body, headers)};
-}
-
-// ---------------------------------------------------------------------------
-// A self-signed certificate made in memory, and a blocking OpenSSL server that
-// answers every request on 127.0.0.1 with "200 ok" (one connection at a time).
-struct TestCertificate {
-    std::string pem_path;  // the certificate, usable as ca_file
-    EVP_PKEY* key = nullptr;
-    X509* certificate = nullptr;
-
-    // subject_alt_names like "IP:127.0.0.1,DNS:localhost"
-    explicit TestCertificate(const std::string& subject_alt_names) {
-        key = EVP_EC_gen("P-256");
-        certificate = X509_new();
-        X509_set_version(certificate, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(certificate), 1);
-        X509_gmtime_adj(X509_getm_notBefore(certificate), -3600);
-        X509_gmtime_adj(X509_getm_notAfter(certificate), 24 * 3600);
-        X509_set_pubkey(certificate, key);
-        X509_NAME* name = X509_get_subject_name(certificate);
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("tokend test"), -1,
-                                   -1, 0);
-        X509_set_issuer_name(certificate, name);
-        X509V3_CTX context;
-        X509V3_set_ctx_nodb(&context);
-        X509V3_set_ctx(&context, certificate, certificate, nullptr, nullptr, 0);
-        const std::pair<int, std::string> extensions[] = {
-            {NID_basic_constraints, "critical,CA:TRUE"},
-            {NID_key_usage, "critical,digitalSignature,keyCertSign"},
-            {NID_subject_key_identifier, "hash"},
-            {NID_subject_alt_name, subject_alt_names},
-        };
-        for (const auto& [nid, value] : extensions) {
-            X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str());
-            X509_add_ext(certificate, extension, -1);
-            X509_EXTENSION_free(extension);
-        }
-        X509_sign(certificate, key, EVP_sha256());
-
-        char path[] = "/tmp/tokend-ca-XXXXXX";
-        const int fd = mkstemp(path);
-        pem_path = path;
-        FILE* file = fdopen(fd, "w");
-        PEM_write_X509(file, certificate);
-        fclose(file);
-    }
-    ~TestCertificate() {
-        X509_free(certificate);
-        EVP_PKEY_free(key);
-        unlink(pem_path.c_str());
-    }
-};
-
-class TlsTestServer {
-public:
-    explicit TlsTestServer(const TestCertificate& certificate) {
-        context_ = SSL_CTX_new(TLS_server_method());
-        SSL_CTX_use_certificate(context_, certificate.certificate);
-        SSL_CTX_use_PrivateKey(context_, certificate.key);
-        listen_fd_ = bound_socket(port_);
-        if (listen_fd_ < 0 || listen(listen_fd_, 16) != 0 || pipe2(wake_, O_CLOEXEC) != 0) {
-            ADD_FAILURE() << "TLS test server: cannot listen";
-            return;
-        }
-        thread_ = std::thread([this] { run(); });
-    }
-    ~TlsTestServer() {
-        if (thread_.joinable()) {
-            const char stop = 's';
-            (void)!write(wake_[1], &stop, 1);
-            thread_.join();
-        }
-        if (listen_fd_ >= 0) ::close(listen_fd_);
-        ::close(wake_[0]);
-        ::close(wake_[1]);
-        SSL_CTX_free(context_);
-    }
-    std::string url(std::string_view path) const {
-        return "https://127.0.0.1:" + std::to_string(port_) + std::string(path);
-    }
-    int handshakes_completed() const { return handshakes_.load(); }
-
-private:
-    void run() {
-        for (;;) {
-            pollfd fds[2] = {{wake_[0], POLLIN, 0}, {listen_fd_, POLLIN, 0}};
-            if (poll(fds, 2, -1) < 0) continue;
-            if (fds[0].revents) return;
-            const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (fd < 0) continue;
-            timeval limit{5, 0};  // a stuck client must not stall the test's end
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-            SSL* tls = SSL_new(context_);
-            SSL_set_fd(tls, fd);
-            if (SSL_accept(tls) == 1) {
-                ++handshakes_;
-                std::string request;
-                char buffer[4096];
-                while (request.find("\r\n\r\n") == std::string::npos) {
-                    const int got = SSL_read(tls, buffer, sizeof buffer);
-                    if (got <= 0) break;
-                    request.append(buffer, size_t(got));
-                }
-                const std::string reply = http_response(200, "ok", {{"Connection", "close"}});
-                SSL_write(tls, reply.data(), static_cast<int>(reply.size()));
-                SSL_shutdown(tls);
-            }
-            ERR_clear_error();
-            SSL_free(tls);
-            ::close(fd);
-        }
-    }
-
-    SSL_CTX* context_ = nullptr;
-    int listen_fd_ = -1;
-    uint16_t port_ = 0;
-    int wake_[2] = {-1, -1};
-    std::thread thread_;
-    std::atomic<int> handshakes_{0};
-};
-
-// ---------------------------------------------------------------------------
+using test::answer;
+using test::bound_socket;
+using test::Headers;
+using test::http_response;
+using test::ScriptedHttpServer;
+using test::TestCertificate;
+using test::TlsTestServer;
 
 HttpClientRequest get(std::string url) {
     HttpClientRequest request;
@@ -538,7 +163,7 @@ void expect_failure(const HttpClientResponse& response) {
 // --- round trips ---
 
 TEST_F(HttpClientTest, GetRoundTrip) {
-    TestServer server([](const TestServer::Request&) {
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) {
         return answer(200, "hello", {{"X-Reply", "  yes  "}, {"Set-Thing", "one"}, {"set-thing", "two"}});
     });
     HttpClientRequest request = get(server.url("/path/to?x=1&y=two"));
@@ -576,7 +201,7 @@ TEST_F(HttpClientTest, GetRoundTrip) {
 }
 
 TEST_F(HttpClientTest, PostRoundTrip) {
-    TestServer server([](const TestServer::Request& request) { return answer(200, "got " + request.body); });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request& request) { return answer(200, "got " + request.body); });
     HttpClientRequest request;
     request.method = "POST";
     request.url = server.url("/token");
@@ -599,8 +224,8 @@ TEST_F(HttpClientTest, PostRoundTrip) {
 }
 
 TEST_F(HttpClientTest, LargeBinaryPostBodyArrivesIntactWithoutExpect) {
-    TestServer server(
-        [](const TestServer::Request& request) { return answer(200, std::to_string(request.body.size())); });
+    ScriptedHttpServer server(
+        [](const ScriptedHttpServer::Request& request) { return answer(200, std::to_string(request.body.size())); });
     std::string body(3 * 1024 * 1024 + 7, '\0');
     for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>((i * 131) % 256);
     HttpClientRequest request;
@@ -618,7 +243,7 @@ TEST_F(HttpClientTest, LargeBinaryPostBodyArrivesIntactWithoutExpect) {
 }
 
 TEST_F(HttpClientTest, EmptyPostSendsContentLengthZero) {
-    TestServer server([](const TestServer::Request&) { return answer(204, ""); });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) { return answer(204, ""); });
     HttpClientRequest request;
     request.method = "POST";
     request.url = server.url("/revoke");
@@ -633,7 +258,7 @@ TEST_F(HttpClientTest, EmptyPostSendsContentLengthZero) {
 }
 
 TEST_F(HttpClientTest, OtherMethods) {
-    TestServer server([](const TestServer::Request& request) {
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request& request) {
         return answer(200, request.method == "HEAD" ? "" : request.method + ":" + request.body);
     });
     std::vector<HttpClientRequest> requests;
@@ -658,8 +283,8 @@ TEST_F(HttpClientTest, OtherMethods) {
 }
 
 TEST_F(HttpClientTest, HeadIgnoresTheAdvertisedLength) {
-    TestServer server([](const TestServer::Request&) {
-        return TestServer::Reply{"HTTP/1.1 200 OK\r\nContent-Length: 5000000\r\n\r\n"};
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) {
+        return ScriptedHttpServer::Reply{"HTTP/1.1 200 OK\r\nContent-Length: 5000000\r\n\r\n"};
     });
     HttpClientRequest request = get(server.url("/big"));
     request.method = "HEAD";
@@ -671,8 +296,8 @@ TEST_F(HttpClientTest, HeadIgnoresTheAdvertisedLength) {
 }
 
 TEST_F(HttpClientTest, FoldedResponseHeaderIsJoined) {
-    TestServer server([](const TestServer::Request&) {
-        return TestServer::Reply{
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) {
+        return ScriptedHttpServer::Reply{
             "HTTP/1.1 200 OK\r\nX-Folded: first\r\n   second\r\nX-Next: n\r\n"
             "Content-Length: 2\r\n\r\nok"};
     });
@@ -684,7 +309,7 @@ TEST_F(HttpClientTest, FoldedResponseHeaderIsJoined) {
 }
 
 TEST_F(HttpClientTest, StatusCodesArePassedThrough) {
-    TestServer server([](const TestServer::Request& request) {
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request& request) {
         const int status = std::stoi(request.target.substr(1));
         Headers headers;
         if (status == 429) headers.emplace_back("Retry-After", "7");
@@ -714,8 +339,8 @@ TEST_F(HttpClientTest, StatusCodesArePassedThrough) {
 }
 
 TEST_F(HttpClientTest, ChunkedResponseIsDecoded) {
-    TestServer server([](const TestServer::Request&) {
-        return TestServer::Reply{
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) {
+        return ScriptedHttpServer::Reply{
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
             "5\r\n{\"a\":\r\n3\r\n1}\n\r\n0\r\n\r\n"};
     });
@@ -726,8 +351,8 @@ TEST_F(HttpClientTest, ChunkedResponseIsDecoded) {
 }
 
 TEST_F(HttpClientTest, InterimResponsesAreDropped) {
-    TestServer server([](const TestServer::Request&) {
-        return TestServer::Reply{"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n" +
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) {
+        return ScriptedHttpServer::Reply{"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n" +
                                  http_response(201, "made", {{"X-Final", "1"}})};
     });
     const HttpClientResponse response = fetch(get(server.url("/")));
@@ -738,7 +363,7 @@ TEST_F(HttpClientTest, InterimResponsesAreDropped) {
 }
 
 TEST_F(HttpClientTest, RedirectsAreNotFollowed) {
-    TestServer server([&](const TestServer::Request& request) {
+    ScriptedHttpServer server([&](const ScriptedHttpServer::Request& request) {
         if (request.target == "/start") return answer(302, "moved", {{"Location", "/elsewhere"}});
         return answer(200, "followed!");
     });
@@ -763,7 +388,7 @@ TEST_F(HttpClientTest, HostNameGoesThroughTheResolver) {
     const bool loopback = reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
     freeaddrinfo(found);
     if (!loopback) GTEST_SKIP() << "host name is not 127.0.0.1";
-    TestServer server([](const TestServer::Request&) { return answer(200, "resolved"); });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) { return answer(200, "resolved"); });
     const HttpClientResponse response =
         fetch(get("http://" + std::string(name) + ":" + std::to_string(server.port()) + "/"));
     EXPECT_EQ(response.status, 200) << response.error;
@@ -771,8 +396,8 @@ TEST_F(HttpClientTest, HostNameGoesThroughTheResolver) {
 }
 
 TEST_F(HttpClientTest, ProxyOption) {
-    TestServer proxy([](const TestServer::Request& request) { return answer(200, "via proxy " + request.target); });
-    TestServer origin([](const TestServer::Request&) { return answer(200, "direct"); });
+    ScriptedHttpServer proxy([](const ScriptedHttpServer::Request& request) { return answer(200, "via proxy " + request.target); });
+    ScriptedHttpServer origin([](const ScriptedHttpServer::Request&) { return answer(200, "direct"); });
     const std::string target = origin.url("/x");
     ::setenv("http_proxy", proxy.url("").c_str(), 1);
     HttpClientOptions from_environment = options();
@@ -791,7 +416,7 @@ TEST_F(HttpClientTest, ProxyOption) {
 // --- connections ---
 
 TEST_F(HttpClientTest, KeepAliveReusesOneConnection) {
-    TestServer server([](const TestServer::Request& request) { return answer(200, request.target); });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request& request) { return answer(200, request.target); });
     HttpClient client(&loop_, options());
     std::vector<HttpClientResponse> responses;
     std::function<void(int)> next = [&](int i) {
@@ -822,10 +447,10 @@ class ServerClosingTest : public HttpClientTest, public testing::WithParamInterf
 // tries to reuse the connection (and retries on a fresh one).
 TEST_P(ServerClosingTest, EveryRequestGetsAFreshConnection) {
     const bool announced = GetParam();
-    TestServer server([&](const TestServer::Request& request) {
+    ScriptedHttpServer server([&](const ScriptedHttpServer::Request& request) {
         Headers headers;
         if (announced) headers.emplace_back("Connection", "close");
-        TestServer::Reply reply = answer(200, request.target, headers);
+        ScriptedHttpServer::Reply reply = answer(200, request.target, headers);
         reply.close_after = true;
         return reply;
     });
@@ -856,7 +481,7 @@ INSTANTIATE_TEST_SUITE_P(Announced, ServerClosingTest, testing::Values(true, fal
                          [](const auto& info) { return info.param ? "ConnectionClose" : "Silently"; });
 
 TEST_F(HttpClientTest, ManyConcurrentRequestsAllComplete) {
-    TestServer server([](const TestServer::Request& request) { return answer(200, "body of " + request.target); });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request& request) { return answer(200, "body of " + request.target); });
     std::vector<HttpClientRequest> requests;
     for (int i = 0; i < 200; ++i) requests.push_back(get(server.url("/item/" + std::to_string(i))));
     HttpClientOptions client_options = options();
@@ -873,8 +498,8 @@ TEST_F(HttpClientTest, ManyConcurrentRequestsAllComplete) {
 }
 
 TEST_F(HttpClientTest, ManyConcurrentRequestsOverClosingConnections) {
-    TestServer server([](const TestServer::Request& request) {
-        TestServer::Reply reply = answer(200, request.target);
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request& request) {
+        ScriptedHttpServer::Reply reply = answer(200, request.target);
         reply.close_after = true;  // silently: curl must notice on reuse
         return reply;
     });
@@ -888,9 +513,9 @@ TEST_F(HttpClientTest, ManyConcurrentRequestsOverClosingConnections) {
 }
 
 TEST_F(HttpClientTest, LimitsHoldRequestsBackPerHostAndInTotal) {
-    auto hang = [](const TestServer::Request&) { return TestServer::Reply{"", false, true}; };
-    TestServer first(hang);
-    TestServer second(hang);
+    auto hang = [](const ScriptedHttpServer::Request&) { return ScriptedHttpServer::Reply{"", false, true}; };
+    ScriptedHttpServer first(hang);
+    ScriptedHttpServer second(hang);
     HttpClientOptions client_options = options();
     client_options.max_concurrent = 5;
     client_options.max_per_host = 3;
@@ -932,7 +557,7 @@ TEST_F(HttpClientTest, LimitsHoldRequestsBackPerHostAndInTotal) {
 // --- failures ---
 
 TEST_F(HttpClientTest, ServerThatNeverAnswersTimesOut) {
-    TestServer server([](const TestServer::Request&) { return TestServer::Reply{"", false, true}; });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) { return ScriptedHttpServer::Reply{"", false, true}; });
     HttpClientRequest request = get(server.url("/slow?code=SECRETCODE123"));
     request.timeout = 300ms;
     const auto started = std::chrono::steady_clock::now();
@@ -949,8 +574,8 @@ TEST_F(HttpClientTest, ServerThatNeverAnswersTimesOut) {
 }
 
 TEST_F(HttpClientTest, ServerThatStopsMidBodyTimesOut) {
-    TestServer server([](const TestServer::Request&) {
-        return TestServer::Reply{"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", false, true};
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) {
+        return ScriptedHttpServer::Reply{"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", false, true};
     });
     HttpClientRequest request = get(server.url("/"));
     request.timeout = 300ms;
@@ -960,8 +585,8 @@ TEST_F(HttpClientTest, ServerThatStopsMidBodyTimesOut) {
 }
 
 TEST_F(HttpClientTest, ConnectionClosedMidBodyIsAnError) {
-    TestServer server([](const TestServer::Request&) {
-        return TestServer::Reply{"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", true, false};
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) {
+        return ScriptedHttpServer::Reply{"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", true, false};
     });
     const HttpClientResponse response = fetch(get(server.url("/")));
     expect_failure(response);
@@ -1018,12 +643,12 @@ TEST_F(HttpClientTest, ConnectTimeout) {
 }
 
 TEST_F(HttpClientTest, ResponseLargerThanTheCapIsAnError) {
-    TestServer server([](const TestServer::Request& request) {
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request& request) {
         if (request.target == "/sized") return answer(200, std::string(2000, 'x'));  // Content-Length says too much
         if (request.target == "/exact") return answer(200, std::string(1000, 'x'));
         if (request.target == "/huge") return answer(200, std::string(5 * 1024 * 1024, 'x'));
         // Neither length nor chunks: the body runs until the server closes.
-        return TestServer::Reply{"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + std::string(2000, 'y'), true, false};
+        return ScriptedHttpServer::Reply{"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + std::string(2000, 'y'), true, false};
     });
     std::vector<HttpClientRequest> requests;
     for (const char* path : {"/sized", "/exact", "/unsized", "/huge"}) {
@@ -1043,7 +668,7 @@ TEST_F(HttpClientTest, ResponseLargerThanTheCapIsAnError) {
 }
 
 TEST_F(HttpClientTest, HugeResponseHeadersAreAnError) {
-    TestServer server([](const TestServer::Request&) {
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) {
         Headers headers;
         for (int i = 0; i < 100; ++i) headers.emplace_back("X-Filler-" + std::to_string(i), std::string(1000, 'h'));
         return answer(200, "ok", headers);
@@ -1054,10 +679,10 @@ TEST_F(HttpClientTest, HugeResponseHeadersAreAnError) {
 }
 
 TEST_F(HttpClientTest, GarbageInsteadOfHttpIsAnError) {
-    TestServer server([](const TestServer::Request& request) {
-        if (request.target == "/words") return TestServer::Reply{"this is not HTTP at all\r\n\r\n", true, false};
-        if (request.target == "/status") return TestServer::Reply{"HTTP/1.1 abc nope\r\n\r\n", true, false};
-        return TestServer::Reply{std::string("\x00\x01\x02\xff\xfe garbage", 13), true, false};
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request& request) {
+        if (request.target == "/words") return ScriptedHttpServer::Reply{"this is not HTTP at all\r\n\r\n", true, false};
+        if (request.target == "/status") return ScriptedHttpServer::Reply{"HTTP/1.1 abc nope\r\n\r\n", true, false};
+        return ScriptedHttpServer::Reply{std::string("\x00\x01\x02\xff\xfe garbage", 13), true, false};
     });
     const auto responses =
         fetch_all({get(server.url("/words")), get(server.url("/status")), get(server.url("/binary"))});
@@ -1069,12 +694,12 @@ TEST_F(HttpClientTest, GarbageInsteadOfHttpIsAnError) {
 }
 
 TEST_F(HttpClientTest, EmptyReplyIsAnError) {
-    TestServer server([](const TestServer::Request&) { return TestServer::Reply{"", true, false}; });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) { return ScriptedHttpServer::Reply{"", true, false}; });
     expect_failure(fetch(get(server.url("/"))));
 }
 
 TEST_F(HttpClientTest, HttpsToAPlainHttpPortFails) {
-    TestServer server([](const TestServer::Request&) { return answer(200, "plain"); });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) { return answer(200, "plain"); });
     HttpClientRequest request = get("https://127.0.0.1:" + std::to_string(server.port()) + "/x?token=SECRETTLS000");
     request.timeout = 5s;
     const HttpClientResponse response = fetch(request);
@@ -1085,7 +710,7 @@ TEST_F(HttpClientTest, HttpsToAPlainHttpPortFails) {
 }
 
 TEST_F(HttpClientTest, RequestsRefusedUpFront) {
-    TestServer server([](const TestServer::Request&) { return answer(200, "should not be reached"); });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) { return answer(200, "should not be reached"); });
     std::vector<HttpClientRequest> requests;
     requests.push_back(get("not a url"));
     requests.push_back(get("ftp://127.0.0.1:" + std::to_string(server.port()) + "/file"));
@@ -1167,7 +792,7 @@ TEST(HttpClientErrorTextTest, DetailIsKeptUnlessItQuotesASecret) {
 // --- close ---
 
 TEST_F(HttpClientTest, CloseCancelsEverythingInFlightOnce) {
-    TestServer server([](const TestServer::Request&) { return TestServer::Reply{"", false, true}; });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) { return ScriptedHttpServer::Reply{"", false, true}; });
     HttpClientOptions client_options = options();
     client_options.max_per_host = 4;
     HttpClient client(&loop_, client_options);
@@ -1206,9 +831,9 @@ TEST_F(HttpClientTest, CloseCancelsEverythingInFlightOnce) {
 }
 
 TEST_F(HttpClientTest, CloseFromInsideADone) {
-    TestServer server([](const TestServer::Request& request) {
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request& request) {
         if (request.target == "/fast") return answer(200, "fast");
-        return TestServer::Reply{"", false, true};
+        return ScriptedHttpServer::Reply{"", false, true};
     });
     HttpClient client(&loop_, options());
     int cancelled = 0;
@@ -1242,7 +867,7 @@ TEST_F(HttpClientTest, SendAfterCloseIsCancelledAtOnce) {
 }
 
 TEST_F(HttpClientTest, SendFromInsideTheCancelledDone) {
-    TestServer server([](const TestServer::Request&) { return TestServer::Reply{"", false, true}; });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) { return ScriptedHttpServer::Reply{"", false, true}; });
     HttpClient client(&loop_, options());
     int late_calls = 0;
     client.send(get(server.url("/")), [&](HttpClientResponse response) {
@@ -1269,14 +894,14 @@ TEST_F(HttpClientTest, CloseWithNothingSent) {
 }
 
 TEST_F(HttpClientTest, CloseWhileIdleConnectionsAreCached) {
-    TestServer server([](const TestServer::Request&) { return answer(200, "ok"); });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) { return answer(200, "ok"); });
     const auto responses = fetch_all({get(server.url("/1")), get(server.url("/2")), get(server.url("/3"))});
     for (const auto& response : responses) EXPECT_EQ(response.status, 200);
     EXPECT_GE(server.connections_accepted(), 1);
 }
 
 TEST_F(HttpClientTest, ClientDestroyedFromItsClosedCallback) {
-    TestServer server([](const TestServer::Request&) { return answer(200, "ok"); });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) { return answer(200, "ok"); });
     auto client = std::make_unique<HttpClient>(&loop_, options());
     bool got = false;
     client->send(get(server.url("/")), [&](HttpClientResponse response) {
@@ -1289,7 +914,7 @@ TEST_F(HttpClientTest, ClientDestroyedFromItsClosedCallback) {
 }
 
 TEST_F(HttpClientTest, DestroyingAnOpenClientDropsCallbacksAndFreesHandles) {
-    TestServer server([](const TestServer::Request&) { return TestServer::Reply{"", false, true}; });
+    ScriptedHttpServer server([](const ScriptedHttpServer::Request&) { return ScriptedHttpServer::Reply{"", false, true}; });
     auto client = std::make_unique<HttpClient>(&loop_, options());
     for (int i = 0; i < 3; ++i) {
         client->send(get(server.url("/")), [](HttpClientResponse) { ADD_FAILURE() << "done after destruction"; });
