@@ -1,9 +1,12 @@
-"""Runs the real tokend binary beside the fake Webex provider, for integration tests.
+"""Runs the real tokend binary beside the fake Webex provider, for integration tests,
+and the helpers the test files share: waiting for a condition, times from now,
+user contexts, and a test case that runs one tokend beside one fake provider.
 
 ctest sets TOKEND_BIN and TOKEND_PLUGIN_DIR; the fake provider and the Python
 client are imported from the source tree.
 """
 
+import datetime
 import fcntl
 import http.client
 import os
@@ -13,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -29,6 +33,62 @@ TOKEND_BIN = os.environ.get("TOKEND_BIN", os.path.join(ROOT, "build", "daemon", 
 PLUGIN_DIR = os.environ.get("TOKEND_PLUGIN_DIR", os.path.join(ROOT, "build", "plugins"))
 
 CLIENT_ID = "fake-webex-client-id"
+
+# How long "eventually" may take: news arrives in milliseconds, but an ASan build
+# on a loaded 2-core machine can be a hundred times slower.
+EVENTUALLY = 10
+
+
+def wait_for(condition, timeout=EVENTUALLY, what="the condition", interval=0.05):
+    """Calls condition() until it returns something true and returns that; fails
+    the test naming what if that takes longer than timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def unless_error(code, call):
+    """call()'s result, or None when it raises a TokendError with this code (the
+    answer a waiting test expects until the daemon catches up); any other
+    error is raised."""
+    try:
+        return call()
+    except Exception as error:  # TokendError: its code tells an expected answer from a failure
+        if getattr(error, "code", None) != code:
+            raise
+        return None
+
+
+def all_at_once(calls):
+    """Runs each of calls (functions of no arguments) in a thread of its own, all
+    started before any is waited for, and waits for them all."""
+    threads = [threading.Thread(target=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def future(seconds):
+    """The UTC time seconds from now (negative: ago), ISO 8601 as contexts store it."""
+    return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)).isoformat()
+
+
+def user_context(user_id, access="AT", expires_in=3600, refresh="RT", tokens=None, scope="spark:all",
+                 refresh_expires_in=86400):
+    """A user context as bots set it. tokens: tokens the fake issued, whose
+    access_token, refresh_token and scope are used instead."""
+    if tokens is not None:
+        access, refresh, scope = tokens["access_token"], tokens["refresh_token"], tokens.get("scope", scope)
+    return {"user_id": user_id, "tokens": {"access_token": access, "expires_at": future(expires_in),
+                                           "refresh_token": refresh,
+                                           "refresh_token_expires_at": future(refresh_expires_in),
+                                           "token_type": "Bearer", "scope": scope}}
 
 
 def http_get(port, target, timeout=10, headers=None):
@@ -248,7 +308,23 @@ def faulty_store_tokend(fake, extra_config=""):
     return tokend, flag
 
 
-class FaultyStoreCase(unittest.TestCase):
+class TokendCase(unittest.TestCase):
+    """A test on one tokend (started) beside one fake provider: self.fake,
+    self.tokend, self.client. Subclasses set fake_options, extra_config, store."""
+    fake_options = {}
+    extra_config = ""
+    store = "yaml"
+
+    def setUp(self):
+        self.fake = start_fake(**self.fake_options)
+        self.tokend = Tokend(self.fake, extra_config=self.extra_config, store=self.store).start()
+        self.client = self.tokend.client()
+
+    def tearDown(self):
+        stop_and_check(self)
+
+
+class FaultyStoreCase(TokendCase):
     """Tests on the faulty store: self.fake, self.tokend (started), self.client,
     and self.flag, the file that switches the store off while it exists."""
     extra_config = ""
@@ -262,9 +338,6 @@ class FaultyStoreCase(unittest.TestCase):
         self.tokend, self.flag = made
         self.tokend.start()
         self.client = self.tokend.client()
-
-    def tearDown(self):
-        stop_and_check(self)
 
 
 def start_fake(users=(("alice", "alice@example.com"), ("bob", "bob@example.com")), **options):

@@ -9,24 +9,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import unittest
 
-from harness import ROOT, Tokend, FaultyStoreCase, http_get, start_fake, stop_and_check
+from harness import ROOT, FaultyStoreCase, TokendCase, all_at_once, http_get, user_context, wait_for
 from tokend_client import TokenManager, TokendClient, TokendError, Tokens, UserContext
 
 TOKENCTL = os.environ.get("TOKENCTL_BIN", os.path.join(ROOT, "build", "tools", "tokenctl", "tokenctl"))
 TEST_USER = "tokendtest"  # created by scripts/test.sh for the permission tests
-
-
-def future(seconds):
-    return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)).isoformat()
-
-
-def context_json(user_id, access="AT", expires_in=3600, refresh="RT"):
-    return {"user_id": user_id, "tokens": {"access_token": access, "expires_at": future(expires_in),
-                                           "refresh_token": refresh, "refresh_token_expires_at": future(86400),
-                                           "token_type": "Bearer", "scope": "spark:all"}}
 
 
 def raw_connect(path):
@@ -46,16 +35,8 @@ def read_line(sock):
     return json.loads(data)
 
 
-class ControlTest(unittest.TestCase):
-    extra_config = ""
-
-    def setUp(self):
-        self.fake = start_fake()
-        self.tokend = Tokend(self.fake, extra_config=self.extra_config).start()
-        self.client = self.tokend.client()
-
-    def tearDown(self):
-        stop_and_check(self)
+class ControlTest(TokendCase):
+    pass
 
 
 class Operations(ControlTest):
@@ -64,7 +45,7 @@ class Operations(ControlTest):
 
     def test_set_get_clear_context(self):
         self.assertIsNone(self.client.get_user_context("u1"))
-        self.client.set_user_context("u1", context_json("u1", access="A1"))
+        self.client.set_user_context("u1", user_context("u1", access="A1"))
         self.assertEqual(self.client.get_user_context("u1")["tokens"]["access_token"], "A1")
         self.assertIsNone(self.client.get_user_context("u1")["tokens"]["refresh_token"])
         self.assertEqual(self.client.get_token("u1")["access_token"], "A1")
@@ -74,18 +55,14 @@ class Operations(ControlTest):
 
     def test_get_token_refreshes_a_nearly_expired_token_once(self):
         tokens = self.fake.issue_tokens("alice")
-        context = context_json("alice", access=tokens["access_token"], expires_in=60, refresh=tokens["refresh_token"])
+        context = user_context("alice", access=tokens["access_token"], expires_in=60, refresh=tokens["refresh_token"])
         self.client.set_user_context("alice", context)
         # Eight concurrent readers share one refresh.
         results = []
         def read():
             with TokendClient(self.tokend.socket) as own:
                 results.append(own.get_token("alice")["access_token"])
-        threads = [threading.Thread(target=read) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        all_at_once([read] * 8)
         self.assertEqual(len(set(results)), 1)
         self.assertNotEqual(results[0], tokens["access_token"])
         self.assertEqual(self.fake.state()["token_requests"]["refresh_token"]["ok"], 1)
@@ -93,7 +70,7 @@ class Operations(ControlTest):
 
     def test_refresh_forces_a_refresh_and_keeps_the_grant(self):
         tokens = self.fake.issue_tokens("alice")
-        self.client.set_user_context("alice", context_json("alice", tokens["access_token"], 3600, tokens["refresh_token"]))
+        self.client.set_user_context("alice", user_context("alice", tokens["access_token"], 3600, tokens["refresh_token"]))
         first = self.client.refresh("alice")["access_token"]
         second = self.client.refresh("alice")["access_token"]  # uses the rotated refresh token
         self.assertNotEqual(first, second)
@@ -101,7 +78,7 @@ class Operations(ControlTest):
 
     def test_revoked_grant_means_reauth_required(self):
         tokens = self.fake.issue_tokens("alice")
-        self.client.set_user_context("alice", context_json("alice", tokens["access_token"], 30, tokens["refresh_token"]))
+        self.client.set_user_context("alice", user_context("alice", tokens["access_token"], 30, tokens["refresh_token"]))
         self.fake.revoke_user("alice")
         with self.assertRaises(TokendError) as raised:
             self.client.get_token("alice")
@@ -113,7 +90,7 @@ class Operations(ControlTest):
 
     def test_provider_down_serves_the_still_valid_token(self):
         tokens = self.fake.issue_tokens("alice")
-        self.client.set_user_context("alice", context_json("alice", tokens["access_token"], 60, tokens["refresh_token"]))
+        self.client.set_user_context("alice", user_context("alice", tokens["access_token"], 60, tokens["refresh_token"]))
         self.fake.add_faults("access_token", [{"status": 400, "body": "{}", "count": 1}])
         self.assertEqual(self.client.get_token("alice")["access_token"], tokens["access_token"])
 
@@ -121,7 +98,7 @@ class Operations(ControlTest):
         # The fault goes first and stays: the expired token is due at once, so the scheduler
         # may refresh (and retry) before get_token arrives; every attempt must meet the 400.
         self.fake.add_faults("access_token", [{"status": 400, "body": "{}", "count": 100}])
-        self.client.set_user_context("alice", context_json("alice", "OLD", -10, "RT-unknown-to-provider"))
+        self.client.set_user_context("alice", user_context("alice", "OLD", -10, "RT-unknown-to-provider"))
         with self.assertRaises(TokendError) as raised:
             self.client.get_token("alice")
         self.assertEqual(raised.exception.code, "provider_error")
@@ -134,7 +111,7 @@ class Operations(ControlTest):
 
     def test_list_users_pages(self):
         names = [f"user-{i:03d}" for i in range(250)]
-        self.client.pipeline([{"op": "set_user_context", "user_id": n, "user_context": context_json(n)} for n in names])
+        self.client.pipeline([{"op": "set_user_context", "user_id": n, "user_context": user_context(n)} for n in names])
         page = self.client.list_users(limit=100)
         self.assertEqual(len(page["users"]), 100)
         self.assertIsNotNone(page["next"])
@@ -178,10 +155,8 @@ class Operations(ControlTest):
                     return
         thread = threading.Thread(target=watch, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 5
-        while self.client.stats()["watchers"] == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        self.client.set_user_context("w1", context_json("w1", access="SECRET-AT"))
+        wait_for(lambda: self.client.stats()["watchers"] > 0, what="the watcher")
+        self.client.set_user_context("w1", user_context("w1", access="SECRET-AT"))
         self.client.set_user_context("w1", None)
         thread.join(5)
         self.assertEqual([e["event"] for e in events], ["context_set", "context_cleared"])
@@ -192,8 +167,8 @@ class Operations(ControlTest):
         sock = raw_connect(self.tokend.socket)
         sock.sendall(b'{"id":1,"op":"watch","user_id":"only-me"}\n')
         self.assertTrue(read_line(sock)["ok"])
-        self.client.set_user_context("someone-else", context_json("someone-else"))
-        self.client.set_user_context("only-me", context_json("only-me"))
+        self.client.set_user_context("someone-else", user_context("someone-else"))
+        self.client.set_user_context("only-me", user_context("only-me"))
         self.assertEqual(read_line(sock)["user_id"], "only-me")
         sock.close()
 
@@ -209,9 +184,9 @@ class StoreFailure(FaultyStoreCase):
 
 
     def test_writes_fail_cleanly_and_everything_recovers(self):
-        self.client.set_user_context("u1", context_json("u1", access="KEPT"))
+        self.client.set_user_context("u1", user_context("u1", access="KEPT"))
         open(self.flag, "w").close()  # the backend goes away
-        for call in (lambda: self.client.set_user_context("u1", context_json("u1", access="NEW")),
+        for call in (lambda: self.client.set_user_context("u1", user_context("u1", access="NEW")),
                      lambda: self.client.set_user_context("u1", None),
                      lambda: self.client.list_users(),
                      lambda: self.client.start_flow("alice"),
@@ -227,7 +202,7 @@ class StoreFailure(FaultyStoreCase):
         status, _, body = self.tokend.redirect("code=c&state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
         self.assertEqual(status, 503)
         os.unlink(self.flag)  # and comes back
-        self.client.set_user_context("u1", context_json("u1", access="NEW"))
+        self.client.set_user_context("u1", user_context("u1", access="NEW"))
         self.assertEqual(self.client.get_token("u1")["access_token"], "NEW")
         self.assertTrue(self.client.stats()["store"]["healthy"])
         self.assertIn("store failed", self.tokend.log())
@@ -312,7 +287,7 @@ class Permissions(ControlTest):
         return json.loads(out.stdout)
 
     def test_read_allowed_write_denied(self):
-        self.client.set_user_context("u1", context_json("u1"))
+        self.client.set_user_context("u1", user_context("u1"))
         self.assertTrue(self.as_other({"op": "get_token", "user_id": "u1"})["ok"])
         denied = self.as_other({"op": "set_user_context", "user_id": "u1", "user_context": None})
         self.assertEqual(denied["error"]["code"], "permission_denied")
@@ -327,7 +302,7 @@ class Tokenctl(ControlTest):
 
     def test_commands_and_exit_codes(self):
         self.assertEqual(self.run_ctl("ping").returncode, 0)
-        out = self.run_ctl("set-context", "c1", "-", stdin=json.dumps(context_json("c1", access="CTL-AT")))
+        out = self.run_ctl("set-context", "c1", "-", stdin=json.dumps(user_context("c1", access="CTL-AT")))
         self.assertEqual(out.returncode, 0, out.stderr)
         out = self.run_ctl("get-token", "c1")
         self.assertEqual((out.returncode, out.stdout.strip()), (0, "CTL-AT"))
@@ -350,10 +325,8 @@ class Tokenctl(ControlTest):
         watcher = subprocess.Popen([TOKENCTL, "--socket", self.tokend.socket, "--json", "watch"],
                                    stdout=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 5
-            while self.client.stats()["watchers"] == 0 and time.monotonic() < deadline:
-                time.sleep(0.02)
-            self.client.set_user_context("c2", context_json("c2"))
+            wait_for(lambda: self.client.stats()["watchers"] > 0, what="the watcher")
+            self.client.set_user_context("c2", user_context("c2"))
             line = watcher.stdout.readline()
             self.assertEqual(json.loads(line)["event"], "context_set")
         finally:

@@ -9,26 +9,13 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Tokend, http_get, start_fake
+from harness import Tokend, TokendCase, http_get, start_fake, wait_for
 from tokend_client import TokendError
 
 
-class FlowTest(unittest.TestCase):
-    fake_options = {}
-    extra_config = ""
-
-    def setUp(self):
-        self.fake = start_fake(**self.fake_options)
-        self.tokend = Tokend(self.fake, extra_config=self.extra_config).start()
-        self.client = self.tokend.client()
-
+class FlowTest(TokendCase):
     def tearDown(self):
-        self.client.close()
-        code = self.tokend.stop()
-        log = self.tokend.log()
-        self.tokend.close()
-        self.fake.stop()
-        self.assertEqual(code, 0, log)
+        super().tearDown()
         self.assertEqual(self.fake.state()["internal_errors"], 0)
 
     def messages_to(self, user_id):
@@ -62,9 +49,7 @@ class HappyPath(FlowTest):
         self.assertIsNone(context["tokens"]["refresh_token"])  # not for this caller
         self.assertEqual(context["tokens"]["token_type"], "Bearer")
         # The bot told alice, with the expiry.
-        deadline = time.monotonic() + 5
-        while not self.messages_to("alice") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: self.messages_to("alice"), what="the bot's message to alice")
         messages = self.messages_to("alice")
         self.assertEqual(len(messages), 1)
         self.assertIn("authenticated", messages[0]["markdown"])
@@ -103,9 +88,7 @@ class HappyPath(FlowTest):
             self.client.get_token("alice")
         self.assertEqual(raised.exception.code, "not_found")
         self.assertIsNone(self.client.get_user_context("bob"))
-        deadline = time.monotonic() + 5
-        while not self.messages_to("alice") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: self.messages_to("alice"), what="the bot's message to alice")
         self.assertTrue(self.messages_to("alice")[0]["markdown"].startswith("tokens for wrong user: bob@example.com"))
 
     def test_denied_consent_consumes_the_flow_and_tells_the_user(self):
@@ -117,9 +100,7 @@ class HappyPath(FlowTest):
         self.assertIn("You declined", body)
         self.assertEqual(self.tokend.redirect(query)[0], 404)  # consumed
         self.assertEqual(self.code_exchanges(), 0)
-        deadline = time.monotonic() + 5
-        while not self.messages_to("alice") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: self.messages_to("alice"), what="the bot's message to alice")
         self.assertEqual(len(self.messages_to("alice")), 1)
 
     def test_incomplete_or_repeated_parameters_are_bad_requests(self):
@@ -161,9 +142,8 @@ class GracefulShutdown(FlowTest):
         result = {}
         thread = threading.Thread(target=lambda: result.update(answer=self.tokend.redirect(query)))
         thread.start()
-        deadline = time.monotonic() + 5
-        while self.fake.state()["people_me_requests"] == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: self.fake.state()["people_me_requests"] > 0, what="the redirect's people/me request",
+                 interval=0.01)
         self.tokend.process.send_signal(signal.SIGTERM)
         thread.join(10)
         self.assertEqual(result["answer"][0], 200, result)

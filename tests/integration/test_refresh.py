@@ -4,8 +4,6 @@ new link, provider outages and recovery, an answer without refresh_token, and
 a restart with overdue tokens under the concurrency cap. The fake provider
 issues tokens that live a few seconds."""
 
-import datetime
-import http.client
 import json
 import os
 import re
@@ -13,9 +11,8 @@ import sys
 import threading
 import time
 import unittest
-import urllib.parse
 
-from harness import Tokend, FaultyStoreCase, start_fake, stop_and_check
+from harness import Tokend, FaultyStoreCase, TokendCase, all_at_once, http_get, start_fake, stop_and_check, user_context, wait_for
 from tokend_client import TokendClient, TokendError
 
 # Refresh at a quarter of the life left (at least 1 s before expiry), reads
@@ -31,52 +28,23 @@ refresh:
 """
 
 
-def wait_for(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
-
-def iso(seconds_from_now):
-    at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds_from_now)
-    return at.isoformat()
-
-
-def context(user_id, tokens, expires_in):
-    return {"user_id": user_id, "tokens": {"access_token": tokens["access_token"], "expires_at": iso(expires_in),
-                                           "refresh_token": tokens["refresh_token"],
-                                           "refresh_token_expires_at": iso(86400),
-                                           "token_type": "Bearer", "scope": "spark:people_read"}}
-
-
 def valid_at_provider(fake, access_token):
     """Whether the fake accepts the access token (GET /v1/people/me)."""
-    connection = http.client.HTTPConnection(fake.host, fake.port, timeout=10)
-    try:
-        connection.request("GET", "/v1/people/me", headers={"Authorization": "Bearer " + access_token})
-        return connection.getresponse().status == 200
-    finally:
-        connection.close()
+    return http_get(fake.port, "/v1/people/me", headers={"Authorization": "Bearer " + access_token})[0] == 200
 
 
 def refresh_counts(fake):
     return fake.state()["token_requests"].get("refresh_token", {})
 
 
-class RefreshTest(unittest.TestCase):
+class RefreshTest(TokendCase):
     extra_config = SHORT_LIVED
     access_lifetime = 4
     store = "yaml"  # no lock capability: refreshes without a lease
 
     def setUp(self):
-        self.fake = start_fake()
-        self.fake.configure({"access_lifetime": self.access_lifetime})
-        self.tokend = Tokend(self.fake, extra_config=self.extra_config, store=self.store).start()
-        self.client = self.tokend.client()
+        self.fake_options = {"access_lifetime": self.access_lifetime}
+        super().setUp()
 
     def tearDown(self):
         log = stop_and_check(self)
@@ -137,7 +105,7 @@ class SingleFlight(RefreshTest):
         tokens = self.fake.issue_tokens("alice")
         # The refresh takes a second at the provider, so every reader meets it in flight.
         self.fake.add_faults("access_token", [{"delay": 1.0}])
-        self.client.set_user_context("alice", context("alice", tokens, -10))
+        self.client.set_user_context("alice", user_context("alice", tokens=tokens, expires_in=-10))
         results, errors = [], []
 
         def read():
@@ -147,11 +115,7 @@ class SingleFlight(RefreshTest):
             except Exception as error:  # noqa: BLE001 - reported below
                 errors.append(error)
 
-        threads = [threading.Thread(target=read) for _ in range(100)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        all_at_once([read] * 100)
         self.assertEqual(errors, [])
         self.assertEqual(len(results), 100)
         self.assertEqual(len(set(results)), 1, "every reader got the same token")
@@ -247,7 +211,7 @@ class Outage(RefreshTest):
     def test_provider_answers_garbage_then_recovers(self):
         tokens = self.fake.issue_tokens("alice")
         self.fake.add_faults("access_token", [{"garbage": True}, {"status": 500}])
-        self.client.set_user_context("alice", context("alice", tokens, -5))  # due at once
+        self.client.set_user_context("alice", user_context("alice", tokens=tokens, expires_in=-5))  # due at once
         wait_for(lambda: self.client.stats()["refreshes"]["succeeded"] == 1, 10, "recovery after garbage and 500")
         self.assertEqual(refresh_counts(self.fake).get("fault"), 2)
 
@@ -263,7 +227,7 @@ class ProviderTimeout(RefreshTest):
         tokens = self.fake.issue_tokens("alice")
         # The provider swallows the first request (tokend gives up after 1.5 s).
         self.fake.add_faults("access_token", [{"hang": 2}])
-        self.client.set_user_context("alice", context("alice", tokens, 600))
+        self.client.set_user_context("alice", user_context("alice", tokens=tokens, expires_in=600))
         with self.assertRaises(TokendError) as raised:
             self.client.refresh("alice")
         self.assertEqual(raised.exception.code, "provider_error")
@@ -281,7 +245,7 @@ class MissingRefreshToken(RefreshTest):
         tokens = self.fake.issue_tokens("alice")
         answer = {"access_token": "AT-without-refresh-token", "expires_in": 3600, "token_type": "Bearer"}
         self.fake.add_faults("access_token", [{"status": 200, "body": json.dumps(answer)}])
-        self.client.set_user_context("alice", context("alice", tokens, -5))  # due at once
+        self.client.set_user_context("alice", user_context("alice", tokens=tokens, expires_in=-5))  # due at once
         wait_for(lambda: self.client.stats()["refreshes"]["succeeded"] == 1, 10, "the refresh")
         self.assertEqual(self.client.get_token("alice")["access_token"], "AT-without-refresh-token")
         self.assertEqual(self.stored_tokens("alice")["refresh_token"], tokens["refresh_token"])
@@ -299,7 +263,7 @@ class StoreDownDuringRefresh(FaultyStoreCase):
 
     def test_refreshed_tokens_wait_for_the_store(self):
         tokens = self.fake.issue_tokens("alice")
-        self.client.set_user_context("alice", context("alice", tokens, 600))
+        self.client.set_user_context("alice", user_context("alice", tokens=tokens, expires_in=600))
         open(self.flag, "w").close()
         with self.assertRaises(TokendError) as raised:
             self.client.refresh("alice")
@@ -326,7 +290,7 @@ class Restart(unittest.TestCase):
         tokend = Tokend(fake, extra_config="refresh:\n  max_concurrent: 2\n  rate: 1000\n  burst: 1000\n")
         try:
             # The original's YAML file, every access token expired an hour ago.
-            contexts = {u: context(u, fake.issue_tokens(u), -3600) for u in users}
+            contexts = {u: user_context(u, tokens=fake.issue_tokens(u), expires_in=-3600) for u in users}
             os.makedirs(os.path.join(tokend.dir, "state"), exist_ok=True)
             with open(os.path.join(tokend.dir, "state", "users.yml"), "w") as f:
                 json.dump(contexts, f)  # JSON is YAML
