@@ -140,6 +140,22 @@ tokend_status open_handle(const char* who, const char* config_json, size_t confi
     });
 }
 
+// list() of such a plugin, whose object pages keys as
+// list(ns, cursor, limit, give(key) -> false when the host wants no more, &next).
+template <typename Store>
+tokend_status list_keys_call(const char* who, Store* store, tokend_namespace ns, const void* cursor,
+                             size_t cursor_len, uint32_t limit, tokend_reply* reply) noexcept {
+    return page_call(who, store, ns, cursor, cursor_len, reply,
+                     [&](Store& self, std::string_view from, std::string* next) {
+                         return self.impl->list(
+                             ns, from, limit,
+                             [&](std::string_view key) {
+                                 return self.host->reply_key(reply, key.data(), key.size()) == 0;
+                             },
+                             next);
+                     });
+}
+
 // close(): frees the instance; never fails, never throws.
 template <typename Store>
 void close_call(Store* store) noexcept {

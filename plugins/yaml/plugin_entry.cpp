@@ -25,6 +25,7 @@ namespace {
 using plugin_support::bytes;
 using plugin_support::close_call;
 using plugin_support::keyed_call;
+using plugin_support::list_keys_call;
 using plugin_support::open_handle;
 using plugin_support::page_call;
 
@@ -76,15 +77,7 @@ tokend_status yaml_take(tokend_store* store, tokend_namespace ns, const void* ke
 
 tokend_status yaml_list(tokend_store* store, tokend_namespace ns, const void* cursor,
                         size_t cursor_len, uint32_t limit, tokend_reply* reply) {
-    return page_call(kWho, store, ns, cursor, cursor_len, reply,
-                     [&](tokend_store& self, std::string_view from, std::string* next) {
-                         return self.impl->list(
-                             ns, from, limit,
-                             [&](std::string_view key) {
-                                 return self.host->reply_key(reply, key.data(), key.size()) == 0;
-                             },
-                             next);
-                     });
+    return list_keys_call(kWho, store, ns, cursor, cursor_len, limit, reply);
 }
 
 tokend_status yaml_list_entries(tokend_store* store, tokend_namespace ns, const void* cursor,

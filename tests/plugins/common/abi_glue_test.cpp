@@ -17,6 +17,21 @@ namespace glue_test {
 struct FakeImpl {
     std::string options;
     std::function<void(tokend_log_level, const std::string&)> log;
+
+    // Pages "a", "b", "c" after the cursor, limit at a time.
+    tokend::plugin_support::Status list(tokend_namespace, std::string_view cursor, uint32_t limit,
+                                        const std::function<bool(std::string_view)>& give, std::string* next) {
+        uint32_t given = 0;
+        for (std::string key : {"a", "b", "c"}) {
+            if (key <= cursor) continue;
+            if (given == limit) break;
+            ++given;
+            *next = key;
+            if (!give(key)) break;
+        }
+        if (*next == "c") next->clear();
+        return {};
+    }
 };
 
 }  // namespace glue_test
@@ -318,6 +333,19 @@ TEST_F(Glue, OpenHandleLeavesOutNullWhenTheOptionsOrTheOpenFail) {
     EXPECT_TRUE(opened);
     EXPECT_EQ(out, nullptr);  // the half-made instance is freed, not handed out
     EXPECT_EQ(errors(), (std::vector<std::string>{"unknown option", "backend away"}));
+}
+
+TEST_F(Glue, ListKeysPagesThroughTheStoreObject) {
+    store_.impl = std::make_unique<FakeImpl>();
+    host_.reply_key = [](tokend_reply* reply, const void* key, size_t length) {
+        replies_of(reply)->errors.emplace_back("key " + std::string(static_cast<const char*>(key), length));
+        return 0;
+    };
+    EXPECT_EQ(list_keys_call(kWho, &store_, TOKEND_NS_USER, nullptr, 0, 2, reply()), TOKEND_OK);
+    EXPECT_EQ(replies_.cursors, std::vector<std::string>{"b"});
+    EXPECT_EQ(list_keys_call(kWho, &store_, TOKEND_NS_USER, "b", 1, 2, reply()), TOKEND_OK);
+    EXPECT_EQ(replies_.cursors, std::vector<std::string>{"b"});  // the listing is complete
+    EXPECT_EQ(errors(), (std::vector<std::string>{"key a", "key b", "key c"}));
 }
 
 TEST_F(Glue, CloseFreesAndToleratesNull) {
