@@ -27,6 +27,72 @@ bool bool_param(const Json& params, const char* name, bool* out, std::string* er
     return true;
 }
 
+// The typed results as protocol JSON (docs/protocol.md).
+Json to_result(const FlowLink& link) {
+    return {{"flow_id", link.flow_id}, {"auth_url", link.auth_url}, {"expires_at", format_iso8601(link.expires_at)}};
+}
+
+Json to_result(const TokenAnswer& answer) {
+    return {{"user_id", answer.user_id},
+            {"access_token", answer.access_token.reveal()},
+            {"expires_at", answer.expires_at ? Json(format_iso8601(*answer.expires_at)) : Json()}};
+}
+
+// The context as callers see it: refresh tokens only for those allowed.
+Json to_result(const ContextAnswer& answer) {
+    if (!answer.context) return {{"user_context", nullptr}};
+    Json json = to_json(*answer.context);
+    if (!answer.include_refresh_token) json["tokens"]["refresh_token"] = nullptr;
+    return {{"user_context", std::move(json)}};
+}
+
+Json to_result(const ContextWritten& written) {
+    return written.cleared ? Json{{"cleared", written.existed}} : Json::object();
+}
+
+Json to_result(const UsersPage& page) {
+    return {{"users", page.users}, {"next", page.next.empty() ? Json() : Json(page.next)}};
+}
+
+Json to_result(const FlowSweep& sweep) {
+    Json deleted = Json::array();
+    for (const SweptFlow& flow : sweep.deleted) {
+        deleted.push_back({{"flow_id", flow.flow_id},
+                           {"user_id", flow.user_id.empty() ? Json() : Json(flow.user_id)},
+                           {"created", flow.created ? Json(format_iso8601(*flow.created)) : Json()}});
+    }
+    return {{"ran", sweep.ran}, {"deleted", std::move(deleted)}};
+}
+
+Json to_result(const ServiceStats& stats) {
+    const ServiceCounters& c = stats.counters;
+    Json redirects = Json::object();
+    for (const auto& [outcome, count] : c.redirects) redirects[outcome] = count;
+    return {{"users", stats.users},
+            {"users_reauth_required", stats.users_reauth_required},
+            {"flows", {{"started", c.flows_started},
+                       {"completed", c.flows_completed},
+                       {"failed", c.flows_failed},
+                       {"swept", c.flows_swept}}},
+            {"redirects", redirects},
+            {"refreshes", {{"succeeded", c.refreshes_succeeded},
+                           {"failed", c.refreshes_failed},
+                           {"retried", c.refreshes_retried},
+                           {"adopted", c.refreshes_adopted},
+                           {"reauth_required", c.reauth_required},
+                           {"store_failures", c.refresh_store_failures},
+                           {"in_flight", stats.refreshes_in_flight},
+                           {"waiting", stats.refreshes_waiting},
+                           {"scheduled", stats.refreshes_scheduled},
+                           {"next_deadline", stats.next_refresh ? Json(format_iso8601(*stats.next_refresh)) : Json()}}},
+            {"bot_messages", {{"sent", c.bot_messages_sent}, {"failed", c.bot_messages_failed}}},
+            {"store", {{"plugin", stats.store_plugin},
+                       {"healthy", stats.store_healthy},
+                       {"changes_applied", c.store_changes_applied},
+                       {"resyncs", c.store_resyncs}}},
+            {"uptime_seconds", stats.uptime_seconds}};
+}
+
 }  // namespace
 
 ControlHandler::ControlHandler(TokenService& service, EventHub& events, const ControlConfig& config)
@@ -58,8 +124,9 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
     }
 
     const Json id = request.id;
-    auto reply = [id, respond](OpResult result) {
-        respond(result.ok ? encode_ok(id, result.result) : encode_error(id, result.code, result.message));
+    // One responder for every typed result: to_result() above encodes it.
+    auto reply = [id, respond](const auto& result) {
+        respond(result.ok() ? encode_ok(id, to_result(result.value())) : encode_error(id, result.code(), result.message()));
     };
     auto bad = [&](const std::string& message) { respond(encode_error(id, ErrorCode::bad_request, message)); };
     const Json& params = request.params;
@@ -75,8 +142,8 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         if (!string_param(params, "flow_id", &flow_id, &error) || !string_param(params, "code", &code, &error)) {
             return bad(error);
         }
-        service_.process_redirect(flow_id, Secret(std::move(code)), [reply](const RedirectFlow::Step& step) {
-            reply(OpResult::success({{"status", to_string(step.outcome)}, {"message", step.page.message}}));
+        service_.process_redirect(flow_id, Secret(std::move(code)), [id, respond](const RedirectFlow::Step& step) {
+            respond(encode_ok(id, {{"status", to_string(step.outcome)}, {"message", step.page.message}}));
         });
     } else if (request.op == "get_user_context") {
         bool refresh = false;
@@ -136,7 +203,7 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
 }
 
 Json ControlHandler::stats() const {
-    Json stats = service_.stats_json();
+    Json stats = to_result(service_.stats());
     Json by_op = Json::object();
     for (const auto& [op, count] : requests_by_op_) by_op[op] = count;
     stats["requests"] = by_op;

@@ -70,12 +70,6 @@ LoadedSecrets load_integration_secrets(const IntegrationConfig& integration) {
     return secrets;
 }
 
-void close_handle(uv_handle_t* handle, int* pending) {
-    ++*pending;
-    handle->data = pending;
-    uv_close(handle, [](uv_handle_t* closed) { --*static_cast<int*>(closed->data); });
-}
-
 }  // namespace
 
 Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), options_(std::move(options)) {
@@ -88,7 +82,6 @@ Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), o
     }
 
     if (int rc = uv_loop_init(&loop_); rc != 0) throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
-    loop_initialized_ = true;
     try {
         open_store(options_.default_plugin_dir);
         executor_ = std::make_unique<Executor>(&loop_, kStoreThreads);
@@ -96,7 +89,7 @@ Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), o
         outbound_ = std::make_unique<OutboundSender>(&loop_, *http_client_, RetryPolicy{}, clock_,
                                                      config_.integration.request_timeout);
         outbound_->set_observer([this](const OutboundHttp& request, int status, std::chrono::steady_clock::duration took) {
-            observe_provider(request, status, took);
+            metrics_.observe_provider(request, config_.integration.oauth, status, took);
         });
         service_ = std::make_unique<TokenService>(*executor_, *store_, *outbound_, events_, clock_, config_,
                                                   std::move(secrets.client_secret), std::move(secrets.bot_token));
@@ -114,7 +107,7 @@ void Daemon::abandon_start() noexcept {
     if (metrics_server_) metrics_server_->close(std::chrono::milliseconds(0), nullptr);
     if (http_server_) http_server_->close(std::chrono::milliseconds(0), nullptr);
     if (control_server_) control_server_->close(nullptr);
-    if (sweep_timer_started_) uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
+    sweep_timer_.close();
     if (http_client_) http_client_->close([] {});
     if (executor_) executor_->shutdown(nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);
@@ -127,7 +120,6 @@ void Daemon::abandon_start() noexcept {
     executor_.reset();
     store_.reset();
     uv_loop_close(&loop_);
-    loop_initialized_ = false;
 }
 
 void Daemon::open_store(const std::string& default_plugin_dir) {
@@ -200,7 +192,7 @@ void Daemon::start_metrics(const std::vector<int>& activated) {
     limits.request_timeout = config_.http.request_timeout;
     limits.idle_timeout = config_.http.idle_timeout;
     metrics_server_ = std::make_unique<HttpServer>(&loop_, limits, [this](HttpRequest&& request, HttpResponder respond) {
-        serve_metrics(std::move(request), std::move(respond));
+        metrics_.serve(request, std::move(respond), [this](auto done) { metrics_snapshot(std::move(done)); });
     });
     if (!activated.empty()) {
         for (const int fd : activated) {
@@ -214,71 +206,22 @@ void Daemon::start_metrics(const std::vector<int>& activated) {
     }
 }
 
-void Daemon::serve_metrics(HttpRequest&& request, HttpResponder respond) {
-    HttpResponse response;
-    response.headers.emplace_back("Cache-Control", "no-store");
-    if (request.path != "/metrics") {
-        response.status = 404;
-        response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
-        response.body = "not found: metrics are at /metrics\n";
-        respond(std::move(response));
-        return;
-    }
-    if (request.method != "GET" && request.method != "HEAD") {
-        response.status = 405;
-        response.headers.emplace_back("Allow", "GET, HEAD");
-        respond(std::move(response));
-        return;
-    }
+// The service's state for one scrape; pending flows live in the store, so
+// they are counted on the executor and the snapshot is handed over after.
+void Daemon::metrics_snapshot(std::function<void(MetricsSnapshot)> done) {
     MetricsSnapshot snapshot;
-    snapshot.counters = service_->counters();
-    snapshot.users = service_->users();
-    snapshot.store_healthy = service_->store_healthy();
+    snapshot.service = service_->stats();
     snapshot.control_clients = control_server_ ? control_server_->connections() : 0;
     snapshot.http_connections = http_server_ ? http_server_->connections() : 0;
-    const Json stats = service_->stats_json();
-    snapshot.users_reauth_required = stats.value("users_reauth_required", uint64_t{0});
-    const Json& refreshes = stats.at("refreshes");
-    snapshot.refreshes_scheduled = refreshes.value("scheduled", uint64_t{0});
-    snapshot.refreshes_in_flight = refreshes.value("in_flight", uint64_t{0});
-    snapshot.refreshes_waiting = refreshes.value("waiting", uint64_t{0});
-    // Pending flows live in the store: counted on the executor, answered after.
-    service_->count_pending_flows([this, snapshot, respond](long long pending) mutable {
+    service_->count_pending_flows([snapshot, done = std::move(done)](long long pending) mutable {
         snapshot.pending_flows = pending;
-        HttpResponse response;
-        response.status = 200;
-        response.headers.emplace_back("Content-Type", Metrics::kContentType);
-        response.headers.emplace_back("Cache-Control", "no-store");
-        response.body = metrics_.render(snapshot);
-        respond(std::move(response));
+        done(std::move(snapshot));
     });
 }
 
-void Daemon::observe_provider(const OutboundHttp& request, int status, std::chrono::steady_clock::duration took) {
-    const OAuthSettings& oauth = config_.integration.oauth;
-    std::string_view endpoint = "other";
-    if (request.url == oauth.token_service) {
-        endpoint = "token";
-    } else if (request.url.rfind(oauth.api_base + "/people", 0) == 0) {
-        endpoint = "people";
-    } else if (request.url.rfind(oauth.api_base + "/messages", 0) == 0) {
-        endpoint = "messages";
-    }
-    metrics_.observe_provider_request(endpoint, status, took);
-}
-
 void Daemon::start_sweep_timer() {
-    if (!sweep_timer_started_) {
-        uv_timer_init(&loop_, &sweep_timer_);
-        sweep_timer_started_ = true;
-        sweep_timer_.data = this;
-    }
-    const auto interval = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(config_.flows.maintenance_interval).count());
-    uv_timer_start(&sweep_timer_, [](uv_timer_t* timer) {
-        auto* self = static_cast<Daemon*>(timer->data);
-        self->service_->flow_maintenance(false, [](OpResult) {});
-    }, interval, interval);
+    const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(config_.flows.maintenance_interval);
+    sweep_timer_.start(&loop_, interval, interval, [this] { service_->flow_maintenance(false, [](OpResult<FlowSweep>) {}); });
 }
 
 // WATCHDOG=1 from the loop itself: a loop stuck in a callback stops the
@@ -287,22 +230,19 @@ void Daemon::start_sweep_timer() {
 void Daemon::start_watchdog() {
     const auto interval = watchdog_keepalive_interval();
     if (interval.count() == 0) return;
-    uv_timer_init(&loop_, &watchdog_timer_);
-    watchdog_started_ = true;
-    watchdog_timer_.data = this;
     const auto ms = std::max<uint64_t>(1, static_cast<uint64_t>(interval.count() / 1000));
-    uv_timer_start(&watchdog_timer_, [](uv_timer_t* timer) {
-        auto* self = static_cast<Daemon*>(timer->data);
+    const std::chrono::milliseconds every(ms);
+    watchdog_timer_.start(&loop_, every, every, [this] {
         std::string state = "WATCHDOG=1";
-        if (!self->stopping_) {
-            std::string status = self->status_line();
-            if (status != self->last_status_) {
+        if (!stopping_) {
+            std::string status = status_line();
+            if (status != last_status_) {
                 state += "\nSTATUS=" + status;
-                self->last_status_ = std::move(status);
+                last_status_ = std::move(status);
             }
         }
         notify_service_manager(state);
-    }, ms, ms);
+    });
     spdlog::info("watchdog: keep-alive every {} ms", ms);
 }
 
@@ -361,16 +301,9 @@ Daemon::~Daemon() = default;
 int Daemon::run() {
     // A peer that goes away must not kill the daemon: writes get EPIPE instead.
     std::signal(SIGPIPE, SIG_IGN);
-    for (auto [handle, signum] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM}}) {
-        uv_signal_init(&loop_, handle);
-        handle->data = this;
-        uv_signal_start(handle, [](uv_signal_t* signal, int number) {
-            static_cast<Daemon*>(signal->data)->begin_shutdown(number == SIGINT ? "SIGINT" : "SIGTERM");
-        }, signum);
-    }
-    uv_signal_init(&loop_, &sighup_);
-    sighup_.data = this;
-    uv_signal_start(&sighup_, [](uv_signal_t* signal, int) { static_cast<Daemon*>(signal->data)->reload(); }, SIGHUP);
+    sigint_.start(&loop_, SIGINT, [this] { begin_shutdown("SIGINT"); });
+    sigterm_.start(&loop_, SIGTERM, [this] { begin_shutdown("SIGTERM"); });
+    sighup_.start(&loop_, SIGHUP, [this] { reload(); });
     start_watchdog();
     service_->start(&loop_);
     spdlog::info("tokend {} running (pid {}): {} users; Ctrl-C or SIGTERM stops it, SIGHUP reloads", TOKEND_VERSION,
@@ -382,7 +315,6 @@ int Daemon::run() {
 
     // Every handle is closed by now; a non-zero close would mean a leaked handle.
     const int closed = uv_loop_close(&loop_);
-    loop_initialized_ = false;
     control_server_.reset();
     http_server_.reset();
     metrics_server_.reset();
@@ -409,8 +341,7 @@ void Daemon::begin_shutdown(const char* why) {
     stopping_ = true;
     spdlog::info("{} received: shutting down (no new connections; finishing in-flight requests)", why);
     notify_service_manager(std::string("STOPPING=1\nSTATUS=stopping (") + why + "): finishing in-flight requests");
-    uv_timer_stop(&sweep_timer_);
-    close_handle(reinterpret_cast<uv_handle_t*>(&sweep_timer_), &pending_closes_);
+    sweep_timer_.close();
     auto listeners_left = std::make_shared<int>(metrics_server_ ? 3 : 2);
     auto one_closed = [this, listeners_left] {
         if (--*listeners_left == 0) after_listeners_closed();
@@ -423,20 +354,13 @@ void Daemon::begin_shutdown(const char* why) {
 void Daemon::after_listeners_closed() {
     // In-flight redirects and store writes finish; past the deadline, provider
     // retries still waiting are cancelled so shutdown cannot hang on them.
-    auto* deadline = new uv_timer_t;
-    uv_timer_init(&loop_, deadline);
-    deadline->data = this;
-    uv_timer_start(deadline, [](uv_timer_t* timer) {
-        auto* self = static_cast<Daemon*>(timer->data);
+    drain_deadline_.start(&loop_, kDrainDeadline, std::chrono::milliseconds(0), [this] {
         spdlog::warn("shutdown: in-flight work did not finish within {} s; cancelling provider retries",
                      kDrainDeadline.count() / 1000);
-        self->outbound_->close([] {});
-    }, static_cast<uint64_t>(kDrainDeadline.count()), 0);
-    service_->drain([this, deadline] {
-        uv_timer_stop(deadline);
-        uv_close(reinterpret_cast<uv_handle_t*>(deadline), [](uv_handle_t* handle) {
-            delete reinterpret_cast<uv_timer_t*>(handle);
-        });
+        outbound_->close([] {});
+    });
+    service_->drain([this] {
+        drain_deadline_.close();
         outbound_->close([this] {
             http_client_->close([this] {
                 executor_->shutdown([this] { close_last_handles(); });
@@ -447,10 +371,10 @@ void Daemon::after_listeners_closed() {
 
 // The watchdog keeps beating until here: a slow drain is not a hang.
 void Daemon::close_last_handles() {
-    if (watchdog_started_) uv_close(reinterpret_cast<uv_handle_t*>(&watchdog_timer_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+    watchdog_timer_.close();
+    sighup_.close();
+    sigterm_.close();
+    sigint_.close();
 }
 
 }  // namespace tokend

@@ -15,6 +15,7 @@
 #include "io/executor.h"
 #include "io/http_client.h"
 #include "io/http_server.h"
+#include "io/uv_handle.h"
 
 #include <uv.h>
 
@@ -49,8 +50,7 @@ private:
     void open_store(const std::string& default_plugin_dir);
     void start_listeners();
     void start_metrics(const std::vector<int>& activated);
-    void serve_metrics(HttpRequest&& request, HttpResponder respond);
-    void observe_provider(const OutboundHttp& request, int status, std::chrono::steady_clock::duration took);
+    void metrics_snapshot(std::function<void(MetricsSnapshot)> done);
     void start_sweep_timer();
     void start_watchdog();
     void reload();
@@ -65,7 +65,6 @@ private:
     SystemClock clock_;
     Metrics metrics_;
     uv_loop_t loop_{};
-    bool loop_initialized_ = false;
     std::unique_ptr<Store> store_;
     std::unique_ptr<Executor> executor_;
     std::unique_ptr<HttpClient> http_client_;
@@ -77,17 +76,15 @@ private:
     std::unique_ptr<HttpRoutes> routes_;
     std::unique_ptr<HttpServer> http_server_;
     std::unique_ptr<HttpServer> metrics_server_;  // only with metrics.listen or an activated metrics socket
-    uv_timer_t sweep_timer_{};
-    bool sweep_timer_started_ = false;
-    uv_timer_t watchdog_timer_{};
-    bool watchdog_started_ = false;
+    UvTimer sweep_timer_;
+    UvTimer watchdog_timer_;
+    UvTimer drain_deadline_;  // shutdown: past it, provider retries are cancelled
     std::string last_status_;         // the STATUS= last sent with READY or a keep-alive
     std::string restart_needed_for_;  // keys a reload could not apply, for STATUS=
-    uv_signal_t sigint_{};
-    uv_signal_t sigterm_{};
-    uv_signal_t sighup_{};
+    UvSignal sigint_;
+    UvSignal sigterm_;
+    UvSignal sighup_;
     bool stopping_ = false;
-    int pending_closes_ = 0;
 };
 
 }  // namespace tokend

@@ -56,7 +56,7 @@ private:
 };
 
 std::vector<MetricFamily> service_families(const MetricsSnapshot& s) {
-    const ServiceCounters& c = s.counters;
+    const ServiceCounters& c = s.service.counters;
     std::vector<MetricFamily> out;
     out.reserve(16);
     FamilyBuilder(&out, "tokend_build_info", "tokend's version (always 1)", MetricType::Gauge)
@@ -94,15 +94,15 @@ std::vector<MetricFamily> service_families(const MetricsSnapshot& s) {
                   "Refreshed tokens the store did not take at once (kept, written again later)", MetricType::Counter)
         .add(static_cast<double>(c.refresh_store_failures));
     FamilyBuilder(&out, "tokend_refreshes_scheduled", "Users with a refresh deadline", MetricType::Gauge)
-        .add(static_cast<double>(s.refreshes_scheduled));
+        .add(static_cast<double>(s.service.refreshes_scheduled));
     FamilyBuilder(&out, "tokend_refreshes_in_flight", "Token requests in flight for refreshes", MetricType::Gauge)
-        .add(static_cast<double>(s.refreshes_in_flight));
+        .add(static_cast<double>(s.service.refreshes_in_flight));
     FamilyBuilder(&out, "tokend_refreshes_waiting", "Refreshes callers wait for, queued at the token-endpoint limits",
                   MetricType::Gauge)
-        .add(static_cast<double>(s.refreshes_waiting));
+        .add(static_cast<double>(s.service.refreshes_waiting));
     FamilyBuilder(&out, "tokend_users_reauth_required", "Users whose grant is dead until they authorize again",
                   MetricType::Gauge)
-        .add(static_cast<double>(s.users_reauth_required));
+        .add(static_cast<double>(s.service.users_reauth_required));
     FamilyBuilder(&out, "tokend_store_changes_applied_total", "Other processes' store writes taken into the cache",
                   MetricType::Counter)
         .add(static_cast<double>(c.store_changes_applied));
@@ -113,7 +113,7 @@ std::vector<MetricFamily> service_families(const MetricsSnapshot& s) {
                   MetricType::Counter)
         .add(static_cast<double>(c.bot_messages_sent), {{"outcome", "sent"}})
         .add(static_cast<double>(c.bot_messages_failed), {{"outcome", "failed"}});
-    FamilyBuilder(&out, "tokend_users", "User contexts held", MetricType::Gauge).add(static_cast<double>(s.users));
+    FamilyBuilder(&out, "tokend_users", "User contexts held", MetricType::Gauge).add(static_cast<double>(s.service.users));
     FamilyBuilder pending(&out, "tokend_pending_flows", "Pending flows in the store (all processes sharing it)",
                           MetricType::Gauge);
     if (s.pending_flows >= 0) pending.add(static_cast<double>(s.pending_flows));
@@ -122,11 +122,18 @@ std::vector<MetricFamily> service_families(const MetricsSnapshot& s) {
     FamilyBuilder(&out, "tokend_http_connections", "Open connections to the redirect endpoint", MetricType::Gauge)
         .add(static_cast<double>(s.http_connections));
     FamilyBuilder(&out, "tokend_store_healthy", "1 while the last store call succeeded, else 0", MetricType::Gauge)
-        .add(s.store_healthy ? 1 : 0);
+        .add(s.service.store_healthy ? 1 : 0);
     return out;
 }
 
 }  // namespace
+
+std::string_view provider_endpoint(const std::string& url, const OAuthSettings& oauth) {
+    if (url == oauth.token_service) return "token";
+    if (url.rfind(oauth.api_base + "/people", 0) == 0) return "people";
+    if (url.rfind(oauth.api_base + "/messages", 0) == 0) return "messages";
+    return "other";
+}
 
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
@@ -164,6 +171,32 @@ void Metrics::observe_store(std::string_view operation, std::chrono::steady_cloc
     if (!status.ok() && status.code != StoreCode::not_found) {
         store_errors_.Add({{"operation", name}, {"code", std::string(to_string(status.code))}}).Increment();
     }
+}
+
+void Metrics::serve(const HttpRequest& request, HttpResponder respond, const SnapshotSource& snapshot) const {
+    HttpResponse response;
+    response.headers.emplace_back("Cache-Control", "no-store");
+    if (request.path != "/metrics") {
+        response.status = 404;
+        response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+        response.body = "not found: metrics are at /metrics\n";
+        respond(std::move(response));
+        return;
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+        response.status = 405;
+        response.headers.emplace_back("Allow", "GET, HEAD");
+        respond(std::move(response));
+        return;
+    }
+    snapshot([this, respond = std::move(respond)](MetricsSnapshot taken) {
+        HttpResponse ok;
+        ok.status = 200;
+        ok.headers.emplace_back("Content-Type", kContentType);
+        ok.headers.emplace_back("Cache-Control", "no-store");
+        ok.body = render(taken);
+        respond(std::move(ok));
+    });
 }
 
 std::string Metrics::render(const MetricsSnapshot& snapshot) const {

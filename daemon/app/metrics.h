@@ -4,13 +4,15 @@
 //     executor threads observe directly);
 //   - what the service already counts (flows, redirects, refreshes, users,
 //     connections), read from a snapshot taken on the loop thread at scrape
-//     time, so TokenService needs no hooks.
+//     time (TokenService::stats(), typed), so TokenService needs no hooks.
 // render() writes both in the text exposition format (version 0.0.4) with
-// prometheus-cpp's TextSerializer; our own HTTP server serves it.
+// prometheus-cpp's TextSerializer; serve() answers GET /metrics on our own
+// HTTP server, and observe_provider() is the outbound sender's observer.
 #pragma once
 
 #include "app/token_service.h"
 #include "host/store_status.h"
+#include "io/http_server.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -26,18 +28,14 @@ namespace tokend {
 
 // The service's state at one scrape.
 struct MetricsSnapshot {
-    ServiceCounters counters;
-    size_t users = 0;
+    ServiceStats service;
     long long pending_flows = -1;  // -1: the store could not count them
     size_t control_clients = 0;
     size_t http_connections = 0;
-    bool store_healthy = true;
-    // The refresh scheduler's state (from TokenService::stats_json).
-    uint64_t users_reauth_required = 0;
-    uint64_t refreshes_scheduled = 0;
-    uint64_t refreshes_in_flight = 0;
-    uint64_t refreshes_waiting = 0;
 };
+
+// The label of a provider request's endpoint: token, people, messages or other.
+std::string_view provider_endpoint(const std::string& url, const OAuthSettings& oauth);
 
 class Metrics {
 public:
@@ -48,6 +46,11 @@ public:
     // One attempt at a provider request: `endpoint` is token, people, messages
     // or other; status 0 means no HTTP answer. Loop thread.
     void observe_provider_request(std::string_view endpoint, int status, std::chrono::steady_clock::duration took);
+    // The same, for the outbound sender's observer: the endpoint from the URL.
+    void observe_provider(const OutboundHttp& request, const OAuthSettings& oauth, int status,
+                          std::chrono::steady_clock::duration took) {
+        observe_provider_request(provider_endpoint(request.url, oauth), status, took);
+    }
 
     // One store call (get, put, take, ...), from any thread. not_found is an
     // answer, not an error.
@@ -55,6 +58,13 @@ public:
 
     // The exposition text for GET /metrics.
     std::string render(const MetricsSnapshot& snapshot) const;
+
+    // Gathers a snapshot (some of it from the store, so asynchronously) and
+    // hands it to the callback, on the loop thread.
+    using SnapshotSource = std::function<void(std::function<void(MetricsSnapshot)>)>;
+    // A request to the metrics listener: GET (or HEAD) /metrics is answered
+    // with render(snapshot); other paths 404, other methods 405.
+    void serve(const HttpRequest& request, HttpResponder respond, const SnapshotSource& snapshot) const;
 
     static constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
 

@@ -1,25 +1,87 @@
-// The outcome of one control operation, before it is encoded as a response line.
+// The outcome of one service operation: a typed value, or a protocol error
+// code and a message. The control handler turns it into a response line; the
+// service itself never builds protocol JSON.
 #pragma once
 
 #include "core/control_protocol.h"
+#include "core/flow_sweep.h"
+#include "core/iso_time.h"
+#include "core/secret.h"
+#include "core/user_context.h"
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace tokend {
 
-struct OpResult {
-    bool ok = true;
-    Json result = Json::object();
-    ErrorCode code = ErrorCode::internal;
-    std::string message;  // for people; never a secret
-
-    static OpResult success(Json result) { return OpResult{true, std::move(result), ErrorCode::internal, ""}; }
-    static OpResult failure(ErrorCode code, std::string message) {
-        return OpResult{false, Json::object(), code, std::move(message)};
+template <typename T>
+class OpResult {
+public:
+    static OpResult success(T value) {
+        OpResult result;
+        result.value_ = std::move(value);
+        return result;
     }
+    static OpResult failure(ErrorCode code, std::string message) {
+        OpResult result;
+        result.code_ = code;
+        result.message_ = std::move(message);
+        return result;
+    }
+
+    bool ok() const { return value_.has_value(); }
+    const T& value() const { return *value_; }
+    ErrorCode code() const { return code_; }
+    const std::string& message() const { return message_; }  // for people; never a secret
+
+private:
+    std::optional<T> value_;
+    ErrorCode code_ = ErrorCode::internal;
+    std::string message_;
 };
 
-using OpCallback = std::function<void(OpResult)>;
+template <typename T>
+using OpCallback = std::function<void(OpResult<T>)>;
+
+// start_flow: where to send the user.
+struct FlowLink {
+    std::string flow_id;
+    std::string auth_url;
+    Timestamp expires_at;
+};
+
+// get_token and refresh.
+struct TokenAnswer {
+    std::string user_id;
+    Secret access_token;
+    std::optional<Timestamp> expires_at;
+};
+
+// get_user_context: nullopt when there is none.
+struct ContextAnswer {
+    std::optional<UserContext> context;
+    bool include_refresh_token = false;  // the caller may see it
+};
+
+// set_user_context: stored, or (given null) cleared.
+struct ContextWritten {
+    bool cleared = false;  // it was a clear
+    bool existed = false;  // a clear found a context to clear
+};
+
+// list_users: a page of user ids; next is empty on the last page.
+struct UsersPage {
+    std::vector<std::string> users;
+    std::string next;
+};
+
+// flow_maintenance.
+struct FlowSweep {
+    bool ran = false;
+    std::vector<SweptFlow> deleted;
+};
 
 }  // namespace tokend

@@ -9,7 +9,7 @@ struct OutboundSender::Pending {
     OutboundHttp request;
     std::function<void(OutboundResult)> done;
     int attempts = 0;
-    uv_timer_t timer{};
+    UvTimer timer;  // open only between attempts
 };
 
 OutboundSender::OutboundSender(uv_loop_t* loop, HttpClient& client, RetryPolicy policy, const Clock& clock,
@@ -19,7 +19,7 @@ OutboundSender::OutboundSender(uv_loop_t* loop, HttpClient& client, RetryPolicy 
 OutboundSender::~OutboundSender() = default;
 
 void OutboundSender::send(const OutboundHttp& request, std::function<void(OutboundResult)> done) {
-    auto* pending = new Pending{this, request, std::move(done)};
+    auto* pending = new Pending{this, request, std::move(done), 0, {}};
     attempt(pending);
 }
 
@@ -45,43 +45,34 @@ void OutboundSender::attempt(Pending* pending) {
             observer_(pending->request, response.status, std::chrono::steady_clock::now() - started);
         }
         OutboundResult result{response.status, std::move(response.body), std::move(response.error), pending->attempts, ""};
-        const std::string* retry_after = response.header("Retry-After");
-        if (retry_after) result.retry_after = *retry_after;
+        if (const std::string* retry_after = response.header("Retry-After")) result.retry_after = *retry_after;
         if (!pending->request.retry_allowed || closing_ || response.cancelled) {
             finish(pending, std::move(result));
             return;
         }
-        AttemptOutcome outcome;
-        outcome.status = response.status;
-        outcome.retry_after = retry_after ? std::string_view(*retry_after) : std::string_view();
-        outcome.transport_error = response.status == 0;
-        outcome.timed_out = response.timed_out;
         const RetryDecision decision =
-            decide_retry(policy_, pending->attempts, outcome, random_fraction(), clock_.now());
+            decide_retry(policy_, pending->attempts, attempt_outcome(response), random_fraction(), clock_.now());
         if (!decision.retry) {
             finish(pending, std::move(result));
             return;
         }
         // Wait on a timer of our own, then try again.
         waiting_.insert(pending);
-        uv_timer_init(loop_, &pending->timer);
         ++timers_open_;
-        pending->timer.data = pending;
-        uv_timer_start(&pending->timer, [](uv_timer_t* timer) {
-            auto* waiting = static_cast<Pending*>(timer->data);
-            waiting->owner->waiting_.erase(waiting);
-            uv_close(reinterpret_cast<uv_handle_t*>(timer), on_timer_closed);
-        }, static_cast<uint64_t>(decision.delay.count()), 0);
+        pending->timer.start(loop_, decision.delay, std::chrono::milliseconds(0), [this, pending] {
+            waiting_.erase(pending);
+            wait_then_attempt(pending);
+        });
     });
 }
 
-// The wait is over (or cancelled by close): try again; attempt() finishes the
-// request as cancelled when closing.
-void OutboundSender::on_timer_closed(uv_handle_t* handle) {
-    auto* pending = static_cast<Pending*>(handle->data);
-    OutboundSender* owner = pending->owner;
-    --owner->timers_open_;
-    owner->attempt(pending);
+// The wait is over (or cancelled by close): once the timer is closed, try
+// again; attempt() finishes the request as cancelled when closing.
+void OutboundSender::wait_then_attempt(Pending* pending) {
+    pending->timer.close([this, pending] {
+        --timers_open_;
+        attempt(pending);
+    });
 }
 
 void OutboundSender::finish(Pending* pending, OutboundResult result) {
@@ -103,11 +94,9 @@ void OutboundSender::close(std::function<void()> closed) {
     closed_ = std::move(closed);
     // Each waiting timer is closed; its close callback calls attempt(), which
     // sees closing_ and finishes the request as cancelled.
-    for (Pending* pending : waiting_) {
-        uv_timer_stop(&pending->timer);
-        uv_close(reinterpret_cast<uv_handle_t*>(&pending->timer), on_timer_closed);
-    }
-    waiting_.clear();
+    std::set<Pending*> waiting;
+    waiting.swap(waiting_);
+    for (Pending* pending : waiting) wait_then_attempt(pending);
     maybe_closed();
 }
 

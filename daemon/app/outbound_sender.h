@@ -5,8 +5,9 @@
 
 #include "core/iso_time.h"
 #include "core/redirect_flow.h"
-#include "io/http_client.h"
 #include "core/retry_policy.h"
+#include "io/http_client.h"
+#include "io/uv_handle.h"
 
 #include <uv.h>
 
@@ -48,8 +49,8 @@ private:
     struct Pending;
     void attempt(Pending* pending);
     void finish(Pending* pending, OutboundResult result);
+    void wait_then_attempt(Pending* pending);
     void maybe_closed();
-    static void on_timer_closed(uv_handle_t* handle);
 
     uv_loop_t* loop_;
     HttpClient& client_;

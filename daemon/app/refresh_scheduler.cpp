@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <memory>
 
 namespace tokend {
 
@@ -12,25 +11,15 @@ RefreshScheduler::RefreshScheduler(const Clock& clock, TokenEndpointLimits limit
     : clock_(clock), gate_(limits, clock.now()), start_refresh_(std::move(start_refresh)), heartbeat_(heartbeat) {}
 
 void RefreshScheduler::start(uv_loop_t* loop) {
-    uv_timer_init(loop, &timer_);
-    timer_.data = this;
+    loop_ = loop;
+    timer_.open(loop);
     running_ = true;
     pump();
 }
 
 void RefreshScheduler::close(std::function<void()> closed) {
-    if (!running_) {
-        if (closed) closed();
-        return;
-    }
     running_ = false;
-    uv_timer_stop(&timer_);
-    auto* done = new std::function<void()>(std::move(closed));
-    timer_.data = done;
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), [](uv_handle_t* handle) {
-        std::unique_ptr<std::function<void()>> callback(static_cast<std::function<void()>*>(handle->data));
-        if (*callback) (*callback)();
-    });
+    timer_.close(std::move(closed));  // at once when it never opened
 }
 
 void RefreshScheduler::set(Id id, Timestamp deadline) {
@@ -78,7 +67,7 @@ void RefreshScheduler::pump() {
 }
 
 void RefreshScheduler::arm(Timestamp now) {
-    uv_timer_stop(&timer_);
+    timer_.stop();
     // `now` is a fresh reading: a deadline may have passed since pump() looked,
     // so "due" is decided again here, never taken from pump().
     const bool due = !urgent_.empty() || (schedule_.next() && *schedule_.next() <= now);
@@ -95,8 +84,8 @@ void RefreshScheduler::arm(Timestamp now) {
     spdlog::trace("refresh scheduler: wake in {} ms ({} scheduled, {} waiting, {} in flight)", delay.count(),
                   schedule_.size(), urgent_.size(), gate_.in_flight());
     // +1 ms: libuv timers have millisecond resolution; never wake just before.
-    uv_timer_start(&timer_, [](uv_timer_t* timer) { static_cast<RefreshScheduler*>(timer->data)->pump(); },
-                   static_cast<uint64_t>(delay.count()) + (delay.count() > 0 ? 1 : 0), 0);
+    timer_.start(loop_, delay + std::chrono::milliseconds(delay.count() > 0 ? 1 : 0), std::chrono::milliseconds(0),
+                 [this] { pump(); });
 }
 
 }  // namespace tokend

@@ -12,6 +12,7 @@
 #include "core/iso_time.h"
 #include "core/refresh_schedule.h"
 #include "core/token_endpoint_gate.h"
+#include "io/uv_handle.h"
 
 #include <uv.h>
 
@@ -62,7 +63,8 @@ private:
     RefreshSchedule schedule_;
     std::deque<Id> urgent_;
     std::chrono::milliseconds heartbeat_;
-    uv_timer_t timer_{};
+    uv_loop_t* loop_ = nullptr;
+    UvTimer timer_;
     bool running_ = false;
     bool pumping_ = false;
 };

@@ -1,19 +1,16 @@
 #include "app/store_change_inbox.h"
 
-#include <memory>
-
 namespace tokend {
 
 void StoreChangeInbox::push(Ns ns, StoreChange change, std::string_view key) {
     std::lock_guard lock(mutex_);
     queued_.push_back(StoreChangeEvent{ns, change, std::string(key)});
-    if (started_) uv_async_send(&wakeup_);
+    if (started_) wakeup_.send();
 }
 
 void StoreChangeInbox::start(uv_loop_t* loop, Handler handler) {
     handler_ = std::move(handler);
-    uv_async_init(loop, &wakeup_, [](uv_async_t* async) { static_cast<StoreChangeInbox*>(async->data)->deliver(); });
-    wakeup_.data = this;
+    wakeup_.open(loop, [this] { deliver(); });
     {
         std::lock_guard lock(mutex_);
         started_ = true;
@@ -41,12 +38,7 @@ void StoreChangeInbox::close(std::function<void()> closed) {
         started_ = false;  // later pushes only queue (the store is closed after the loop)
     }
     handler_ = nullptr;
-    auto* done = new std::function<void()>(std::move(closed));
-    wakeup_.data = done;
-    uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), [](uv_handle_t* handle) {
-        std::unique_ptr<std::function<void()>> callback(static_cast<std::function<void()>*>(handle->data));
-        if (*callback) (*callback)();
-    });
+    wakeup_.close(std::move(closed));
 }
 
 }  // namespace tokend

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "host/store.h"
+#include "io/uv_handle.h"
 
 #include <uv.h>
 
@@ -38,7 +39,7 @@ private:
     std::mutex mutex_;
     std::vector<StoreChangeEvent> queued_;
     bool started_ = false;  // under mutex_
-    uv_async_t wakeup_{};
+    UvAsync wakeup_;
     Handler handler_;
 };
 

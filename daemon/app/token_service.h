@@ -1,55 +1,49 @@
-// What tokend does, independent of how it is asked: start flows, finish them
-// (from /redirect or process_redirect), hand out tokens and contexts, refresh
-// tokens ahead of expiry on a schedule and one at a time per user, collect old
-// flows, count things. Runs on the loop thread; store calls go through the
-// executor, provider calls through the outbound sender. Keeps every user
-// context in memory (loaded at start, kept current from the store's change
-// notifications), so a fresh token is answered without touching the store.
-// The methods live in token_service.cpp (flows, reads, writes),
-// token_service_cache.cpp (cache, schedule, store changes) and
-// token_service_refresh.cpp (refreshing).
+// What tokend does, independent of how it is asked, as a thin facade over
+// parts named for their jobs (the control and HTTP handlers, the daemon and
+// the metrics talk to this one):
+//   ContextCache   the contexts in memory, their schedule ids, store changes, resync
+//   Refresher      the edge of core/refresh_attempt: single flight, lease, fence, retry
+//   Flows          start_flow, the end of a flow (RedirectFlow), re-auth links, flow GC
+//   UserContexts   get_token, refresh, get/set_user_context, list_users
+//   ServiceRuntime what they share: store + executor + health, in-flight count, counters
+// Runs on the loop thread; store calls go through the executor, provider calls
+// through the outbound sender. Results are typed (app/op_result.h): the
+// control handler encodes them.
 #pragma once
 
+#include "app/context_cache.h"
 #include "app/event_hub.h"
+#include "app/flows.h"
 #include "app/op_result.h"
 #include "app/outbound_sender.h"
 #include "app/refresh_scheduler.h"
-#include "app/store_change_inbox.h"
+#include "app/refresher.h"
+#include "app/service_runtime.h"
+#include "app/user_contexts.h"
 #include "config/config.h"
-#include "core/flow_start.h"
-#include "core/flow_sweep.h"
-#include "core/redirect_flow.h"
-#include "core/user_context.h"
 #include "host/store.h"
 #include "io/executor.h"
 
 #include <uv.h>
 
-#include <chrono>
-#include <map>
-#include <memory>
+#include <functional>
+#include <optional>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
 namespace tokend {
 
-struct ServiceCounters {
-    uint64_t flows_started = 0;
-    uint64_t flows_completed = 0;
-    uint64_t flows_failed = 0;
-    uint64_t flows_swept = 0;
-    uint64_t refreshes_succeeded = 0;
-    uint64_t refreshes_failed = 0;    // attempts that ended without new tokens (incl. retried ones)
-    uint64_t refreshes_retried = 0;   // failures followed by a scheduled retry
-    uint64_t refreshes_adopted = 0;   // another process had refreshed already (shared store)
-    uint64_t reauth_required = 0;     // grants found dead (invalid_grant)
-    uint64_t refresh_store_failures = 0;  // new tokens not yet stored, write retried
-    uint64_t bot_messages_sent = 0;
-    uint64_t bot_messages_failed = 0;
-    uint64_t store_changes_applied = 0;  // other processes' writes taken into the cache
-    uint64_t store_resyncs = 0;
-    std::map<std::string, uint64_t> redirects;  // by outcome
+// The service's state at one moment, for stats and metrics.
+struct ServiceStats {
+    ServiceCounters counters;
+    size_t users = 0;
+    size_t users_reauth_required = 0;  // contexts without a refresh token
+    size_t refreshes_in_flight = 0;
+    size_t refreshes_waiting = 0;
+    size_t refreshes_scheduled = 0;
+    std::optional<Timestamp> next_refresh;
+    std::string store_plugin;
+    bool store_healthy = true;
+    long long uptime_seconds = 0;
 };
 
 class TokenService {
@@ -61,36 +55,48 @@ public:
     // Start-up, before the loop runs: subscribes to the store's change
     // notifications (when it has them), then reads every stored context into
     // memory. Unreadable ones are logged and skipped (left in the store).
-    void load_contexts();
+    void load_contexts() { cache_.load(); }
     // On the loop: schedules every loaded context (overdue ones refresh at
     // once, within the token-endpoint limits) and starts taking store changes
     // (and, for a shared store, reading it whole every store.resync_interval).
     void start(uv_loop_t* loop);
 
-    void start_flow(const std::string& user_id, OpCallback done);
-
+    void start_flow(const std::string& user_id, OpCallback<FlowLink> done) { flows_.start(user_id, std::move(done)); }
     // The end of a flow. `done` gets the final step (outcome, page).
-    void process_redirect_query(std::string_view query, std::function<void(const RedirectFlow::Step&)> done);
-    void process_redirect(const std::string& flow_id, Secret code, std::function<void(const RedirectFlow::Step&)> done);
-
-    void get_token(const std::string& user_id, OpCallback done);
-    void refresh(const std::string& user_id, OpCallback done);
-    // include_refresh_token: the caller may see refresh tokens.
-    void get_user_context(const std::string& user_id, bool refresh, bool include_refresh_token, OpCallback done);
-    void set_user_context(const std::string& user_id, const Json& user_context, OpCallback done);
-    void list_users(const std::string& cursor, uint32_t limit, OpCallback done);
-    void flow_maintenance(bool force, OpCallback done);
-
-    Json stats_json() const;
+    void process_redirect_query(std::string_view query, Flows::RedirectDone done) {
+        flows_.process_redirect_query(query, std::move(done));
+    }
+    void process_redirect(const std::string& flow_id, Secret code, Flows::RedirectDone done) {
+        flows_.process_redirect(flow_id, std::move(code), std::move(done));
+    }
+    void flow_maintenance(bool force, OpCallback<FlowSweep> done) { flows_.sweep(force, std::move(done)); }
     // Pending flows in the store (all processes'), counted on the executor; -1 if it failed.
-    void count_pending_flows(std::function<void(long long)> done);
-    const ServiceCounters& counters() const { return counters_; }
-    bool store_healthy() const { return store_healthy_; }
-    size_t users() const { return contexts_.size(); }
+    void count_pending_flows(std::function<void(long long)> done) { flows_.count_pending(std::move(done)); }
+
+    void get_token(const std::string& user_id, OpCallback<TokenAnswer> done) {
+        contexts_.get_token(user_id, std::move(done));
+    }
+    void refresh(const std::string& user_id, OpCallback<TokenAnswer> done) { contexts_.refresh(user_id, std::move(done)); }
+    // include_refresh_token: the caller may see refresh tokens.
+    void get_user_context(const std::string& user_id, bool refresh, bool include_refresh_token,
+                          OpCallback<ContextAnswer> done) {
+        contexts_.get(user_id, refresh, include_refresh_token, std::move(done));
+    }
+    void set_user_context(const std::string& user_id, const Json& user_context, OpCallback<ContextWritten> done) {
+        contexts_.set(user_id, user_context, std::move(done));
+    }
+    void list_users(const std::string& cursor, uint32_t limit, OpCallback<UsersPage> done) {
+        contexts_.list(cursor, limit, std::move(done));
+    }
+
+    ServiceStats stats() const;
+    const ServiceCounters& counters() const { return runtime_.counters(); }
+    bool store_healthy() const { return runtime_.store_healthy(); }
+    size_t users() const { return cache_.size(); }
 
     // Reload (SIGHUP): takes the integration settings and the secrets again.
     // The daemon has already updated `config` (the Config given at
-    // construction) in place with what may change. In token_service_reload.cpp.
+    // construction) in place with what may change.
     void reconfigure(const Config& config, Secret client_secret, Secret bot_token);
 
     // Stops starting new work (refreshes included); `idle` is called once
@@ -98,95 +104,16 @@ public:
     void drain(std::function<void()> idle);
 
 private:
-    // New tokens from the provider that the store has not taken yet: never
-    // handed out, written again on the schedule.
-    struct UnsavedTokens {
-        Tokens base;   // what they were refreshed from
-        Tokens fresh;
-    };
-    struct Cached {
-        UserContext context;
-        Timestamp obtained_at;  // when tokend got or first loaded these tokens
-        uint32_t id = 0;        // in the refresh schedule
-        uint32_t failures = 0;  // refresh attempts failed in a row
-        std::unique_ptr<UnsavedTokens> unsaved;
-    };
-    enum class RefreshStatus { refreshed, reauth_required, provider_error, store_failed, not_found };
-    struct RefreshOutcome {
-        RefreshStatus status;
-        std::string message;
-    };
-    using RefreshWaiter = std::function<void(const RefreshOutcome&)>;
-    struct Refresh {
-        std::vector<RefreshWaiter> waiters;
-        bool running = false;  // holds a gate slot
-    };
-    struct Attempt;  // one refresh attempt in progress (token_service_refresh.cpp)
-    enum class Ending;
-
-    StartedFlow start_flow_for(const std::string& user_id);
-    void drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step,
-               std::function<void(const RedirectFlow::Step&)> done);
-    void finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& step);
-    void send_bot_message(const BotMessage& message);
-    void publish(const char* event, const std::string& user_id);
-    void note_store(const StoreStatus& status);
-    void sweep_in_background();
-    void track(int delta);
-    void answer_token(const Cached& cached, OpCallback done);
-    void answer_after_refresh(const std::string& user_id, const RefreshOutcome& outcome, bool strict, OpCallback done);
-
-    // The cache and the schedule (token_service_cache.cpp).
-    Cached& remember(const UserContext& context, Timestamp obtained_at);
-    void forget(const std::string& user_id);
-    void reschedule(const Cached& cached);
-    double jitter_of(const std::string& user_id) const;
-    void apply_stored(const std::string& user_id, const std::optional<UserContext>& stored);
-    void on_store_changes(std::vector<StoreChangeEvent> changes);
-    void resync(bool periodic = false);
-    void start_periodic_resync(uv_loop_t* loop);
-    void reload_user(const std::string& user_id);
-
-    // Refreshing (token_service_refresh.cpp).
-    void want_refresh(const std::string& user_id, RefreshWaiter waiter);
-    void run_refresh(uint32_t id);
-    void begin_attempt(std::shared_ptr<Attempt> attempt);
-    void ask_provider(std::shared_ptr<Attempt> attempt);
-    void on_provider_answer(std::shared_ptr<Attempt> attempt, OutboundResult result);
-    void commit(std::shared_ptr<Attempt> attempt);
-    void end_attempt(std::shared_ptr<Attempt> attempt, Ending ending, std::string message);
-    void retry_later(Cached& cached, std::optional<std::chrono::milliseconds> retry_after);
-    void tell_reauth(const std::string& user_id);
-    void complete_refresh(const std::string& user_id, const RefreshOutcome& outcome);
-    std::chrono::milliseconds lease_ttl() const;
-
-    Executor& executor_;
-    Store& store_;
-    OutboundSender& outbound_;
-    EventHub& events_;
-    const Clock& clock_;
-    const Config& config_;
-    OAuthSettings oauth_;  // with the client secret filled in
+    OAuthSettings oauth_;  // with the client secret filled in; the parts read it at each use
     Secret bot_token_;
-    std::unordered_map<std::string, Cached> contexts_;
-    std::vector<const std::string*> users_by_id_;  // schedule id -> key in contexts_ (nullptr: free)
-    std::vector<uint32_t> free_ids_;
-    size_t without_refresh_token_ = 0;  // contexts that cannot be refreshed (reauth needed once expired)
+    ServiceRuntime runtime_;
     RefreshScheduler scheduler_;
-    std::shared_ptr<StoreChangeInbox> changes_;  // shared with the store's notification sink
-    std::unordered_map<std::string, Refresh> refreshing_;  // single flight per user
-    std::optional<Timestamp> last_sweep_;
-    bool sweeping_ = false;
-    bool store_healthy_ = true;
-    ServiceCounters counters_;
+    ContextCache cache_;
+    Flows flows_;
+    Refresher refresher_;
+    UserContexts contexts_;
     Timestamp started_;
-    size_t in_flight_ = 0;
-    bool draining_ = false;
-    size_t handles_open_ = 0;
-    uv_timer_t resync_timer_{};
-    bool resync_timer_open_ = false;
-    bool resync_running_ = false;  // the periodic one waits for it
-    std::function<void()> on_idle_;
+    bool running_ = false;  // start() ran: the handles are open
 };
 
 }  // namespace tokend

@@ -19,18 +19,6 @@ std::string known_error_code(std::string_view code) {
     return "unknown_error";
 }
 
-// The "error" of a token endpoint answer, if it looks like an OAuth error code.
-std::string oauth_error_of(std::string_view body) {
-    const Json json = Json::parse(body, nullptr, false);
-    if (!json.is_object() || !json.contains("error") || !json["error"].is_string()) return "";
-    const std::string code = json["error"].get<std::string>();
-    if (code.empty() || code.size() > 64) return "";
-    for (char c : code) {
-        if (!((c >= 'a' && c <= 'z') || c == '_')) return "";
-    }
-    return code;
-}
-
 HtmlPage page_for(RedirectOutcome outcome, const std::string& detail) {
     switch (outcome) {
         case RedirectOutcome::authenticated:

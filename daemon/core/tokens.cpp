@@ -162,4 +162,15 @@ Tokens merge_refreshed(const Tokens& current, const Tokens& fresh) {
     return merged;
 }
 
+std::string oauth_error_of(std::string_view body) {
+    const Json json = Json::parse(body, nullptr, false);
+    if (!json.is_object() || !json.contains("error") || !json["error"].is_string()) return "";
+    const std::string code = json["error"].get<std::string>();
+    if (code.empty() || code.size() > 64) return "";
+    for (char c : code) {
+        if (!((c >= 'a' && c <= 'z') || c == '_')) return "";
+    }
+    return code;
+}
+
 }  // namespace tokend

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace tokend {
 
@@ -49,5 +50,10 @@ Result<Tokens> tokens_from_token_response(const Json& json, Timestamp now);
 // (and its expiry) that the provider left out is kept from `current` instead of
 // being overwritten with null, as the original did.
 Tokens merge_refreshed(const Tokens& current, const Tokens& fresh);
+
+// The "error" of a token endpoint answer (RFC 6749 5.2) when it looks like an
+// OAuth error code (1 to 64 of a-z and '_'), else "". Only such a code is ever
+// repeated to a log line or a caller: the body is the provider's free text.
+std::string oauth_error_of(std::string_view body);
 
 }  // namespace tokend

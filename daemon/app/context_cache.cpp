@@ -1,9 +1,8 @@
-// The token service's memory: the cached contexts, their places in the refresh
-// schedule, and keeping both current when other processes change the store.
-#include "app/token_service.h"
+#include "app/context_cache.h"
 
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
 #include <unordered_set>
 
 namespace tokend {
@@ -21,11 +20,83 @@ uint64_t stable_hash(std::string_view text) {
 
 }  // namespace
 
-double TokenService::jitter_of(const std::string& user_id) const {
+ContextCache::ContextCache(ServiceRuntime& runtime, RefreshScheduler& scheduler)
+    : runtime_(runtime), scheduler_(scheduler), changes_(std::make_shared<StoreChangeInbox>()) {}
+
+void ContextCache::load() {
+    Store& store = runtime_.store();
+    if (store.can_notify()) {
+        // Before reading, so that no change between the read and start() is
+        // lost. The sink outlives the service: it holds the inbox itself.
+        const StoreStatus subscribed = store.subscribe(
+            [inbox = changes_](Ns ns, StoreChange change, std::string_view key) { inbox->push(ns, change, key); });
+        if (!subscribed.ok()) throw std::runtime_error("cannot subscribe to store changes: " + subscribed.describe());
+    }
+    size_t unreadable = 0;
+    // One plugin call per page when the plugin lists entries (ABI 1.1), else a get per user.
+    const StoreStatus loaded = store.for_each_entry(Ns::user, [&](std::string_view user_id, std::string_view text) {
+        if (user_id.empty()) {  // only a hand-edited file can hold one
+            ++unreadable;
+            spdlog::warn("a stored context has an empty user id; ignored and left in the store");
+            return true;
+        }
+        auto context = user_context_from_json(text);
+        if (!context) {
+            ++unreadable;
+            spdlog::warn("user {}: stored context is unreadable ({}); ignored and left in the store", user_id,
+                         context.error());
+            return true;
+        }
+        remember(*context, runtime_.now());
+        return true;
+    });
+    if (!loaded.ok()) throw std::runtime_error("cannot load user contexts: " + loaded.describe());
+    spdlog::info("loaded {} user contexts{}", contexts_.size(),
+                 unreadable ? " (" + std::to_string(unreadable) + " unreadable, skipped)" : std::string());
+}
+
+// A shared store's changes arrive as notifications, which some writers never
+// send (the original Python module publishes nothing): with
+// store.resync_interval set, a whole read now and then bounds how stale the
+// cache gets. Lost notifications need no timer: they come with a reconnect,
+// which resyncs by itself.
+void ContextCache::start(uv_loop_t* loop, ChangeListener on_change) {
+    on_change_ = std::move(on_change);
+    runtime_.handle_opened();
+    changes_->start(loop, [this](std::vector<StoreChangeEvent> changes) { on_store_changes(std::move(changes)); });
+    const auto interval =
+        std::chrono::duration_cast<std::chrono::milliseconds>(runtime_.config().store.resync_interval);
+    if (!runtime_.store().is_shared() || interval.count() <= 0) return;
+    runtime_.handle_opened();
+    resync_timer_.start(loop, interval, interval, [this] {
+        if (!runtime_.draining() && !resync_running_) resync(true);
+    });
+}
+
+void ContextCache::close() {
+    changes_->close([this] { runtime_.handle_closed(); });
+    if (resync_timer_.is_open()) resync_timer_.close([this] { runtime_.handle_closed(); });
+}
+
+ContextCache::Cached* ContextCache::find(const std::string& user_id) {
+    auto it = contexts_.find(user_id);
+    return it == contexts_.end() ? nullptr : &it->second;
+}
+
+const ContextCache::Cached* ContextCache::find(const std::string& user_id) const {
+    auto it = contexts_.find(user_id);
+    return it == contexts_.end() ? nullptr : &it->second;
+}
+
+const std::string* ContextCache::user_of(uint32_t id) const {
+    return id < users_by_id_.size() ? users_by_id_[id] : nullptr;
+}
+
+double ContextCache::jitter_of(const std::string& user_id) const {
     return static_cast<double>(stable_hash(user_id) >> 11) / static_cast<double>(1ULL << 53);
 }
 
-TokenService::Cached& TokenService::remember(const UserContext& context, Timestamp obtained_at) {
+ContextCache::Cached& ContextCache::remember(const UserContext& context, Timestamp obtained_at) {
     auto [it, inserted] = contexts_.try_emplace(context.user_id);
     Cached& cached = it->second;
     if (inserted) {
@@ -49,7 +120,7 @@ TokenService::Cached& TokenService::remember(const UserContext& context, Timesta
     return cached;
 }
 
-void TokenService::forget(const std::string& user_id) {
+void ContextCache::forget(const std::string& user_id) {
     auto it = contexts_.find(user_id);
     if (it == contexts_.end()) return;
     scheduler_.cancel(it->second.id);
@@ -59,9 +130,9 @@ void TokenService::forget(const std::string& user_id) {
     contexts_.erase(it);
 }
 
-void TokenService::reschedule(const Cached& cached) {
-    const auto deadline =
-        refresh_deadline(cached.context.tokens, cached.obtained_at, config_.refresh.policy, jitter_of(cached.context.user_id));
+void ContextCache::reschedule(const Cached& cached) {
+    const auto deadline = refresh_deadline(cached.context.tokens, cached.obtained_at, runtime_.config().refresh.policy,
+                                           jitter_of(cached.context.user_id));
     if (deadline) {
         scheduler_.set(cached.id, *deadline);
     } else {
@@ -71,69 +142,55 @@ void TokenService::reschedule(const Cached& cached) {
 
 // What the store holds now for one user (nullopt: nothing), as read after a
 // change notification or during a resync.
-void TokenService::apply_stored(const std::string& user_id, const std::optional<UserContext>& stored) {
+void ContextCache::apply_stored(const std::string& user_id, const std::optional<UserContext>& stored) {
     auto it = contexts_.find(user_id);
     if (!stored) {
         if (it == contexts_.end()) return;
         forget(user_id);
-        ++counters_.store_changes_applied;
+        ++runtime_.counters().store_changes_applied;
         spdlog::info("user {}: context cleared in the store by another process", user_id);
-        publish("context_cleared", user_id);
-        auto waiting = refreshing_.find(user_id);
-        if (waiting != refreshing_.end() && !waiting->second.running) {
-            complete_refresh(user_id, {RefreshStatus::not_found, "user context was cleared"});
-        }
+        runtime_.publish("context_cleared", user_id);
+        if (on_change_) on_change_(user_id, nullptr);
         return;
     }
     if (it != contexts_.end() && it->second.context == *stored) return;  // our own write coming back
     const bool same_tokens = it != contexts_.end() && it->second.context.tokens == stored->tokens;
-    const Timestamp obtained = same_tokens ? it->second.obtained_at : clock_.now();
+    const Timestamp obtained = same_tokens ? it->second.obtained_at : runtime_.now();
     remember(*stored, obtained);
-    ++counters_.store_changes_applied;
+    ++runtime_.counters().store_changes_applied;
     spdlog::info("user {}: context updated from the store (another process wrote it)", user_id);
-    publish("context_set", user_id);
-    // A refresh waiting for another process's lease: that process's result
-    // has arrived.
-    auto waiting = refreshing_.find(user_id);
-    if (waiting != refreshing_.end() && !waiting->second.running &&
-        usable_without_refresh(stored->tokens, clock_.now(), config_.refresh.policy)) {
-        ++counters_.refreshes_adopted;
-        scheduler_.cancel(contexts_.at(user_id).id);
-        reschedule(contexts_.at(user_id));
-        complete_refresh(user_id, {RefreshStatus::refreshed, ""});
-    }
+    runtime_.publish("context_set", user_id);
+    if (on_change_) on_change_(user_id, &*stored);
 }
 
-void TokenService::on_store_changes(std::vector<StoreChangeEvent> changes) {
+void ContextCache::on_store_changes(std::vector<StoreChangeEvent> changes) {
     std::unordered_set<std::string> users;
     bool full = false;
     for (StoreChangeEvent& change : changes) {
         if (change.change == StoreChange::resync) full = true;
         if (change.ns == Ns::user && change.change != StoreChange::resync) users.insert(std::move(change.key));
     }
-    if (draining_) return;
+    if (runtime_.draining()) return;
     if (full) {
         resync();
         return;
     }
-    for (const std::string& user_id : users) reload_user(user_id);
+    for (const std::string& user_id : users) reload(user_id);
 }
 
-void TokenService::reload_user(const std::string& user_id) {
+void ContextCache::reload(const std::string& user_id) {
     if (user_id.empty()) return;
     struct Read {
         StoreStatus status;
         std::string text;
     };
-    track(+1);
-    executor_.submit<Read>(
+    runtime_.on_store<Read>(
         [this, user_id] {
             Read read;
-            read.status = store_.get(Ns::user, user_id, &read.text);
+            read.status = runtime_.store().get(Ns::user, user_id, &read.text);
             return read;
         },
         [this, user_id](Read read) {
-            note_store(read.status);
             if (read.status.not_found()) {
                 apply_stored(user_id, std::nullopt);
             } else if (!read.status.ok()) {
@@ -144,46 +201,25 @@ void TokenService::reload_user(const std::string& user_id) {
             } else {
                 apply_stored(user_id, *context);
             }
-            track(-1);
         });
-}
-
-// A shared store's changes arrive as notifications, which some writers never
-// send (the original Python module publishes nothing): with
-// store.resync_interval set, a whole read now and then bounds how stale the
-// cache gets. Lost notifications need no timer: they come with a reconnect,
-// which resyncs by itself.
-void TokenService::start_periodic_resync(uv_loop_t* loop) {
-    const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(config_.store.resync_interval);
-    if (!store_.is_shared() || interval.count() <= 0) return;
-    uv_timer_init(loop, &resync_timer_);
-    resync_timer_.data = this;
-    resync_timer_open_ = true;
-    ++handles_open_;
-    const auto every = static_cast<uint64_t>(interval.count());
-    uv_timer_start(&resync_timer_, [](uv_timer_t* timer) {
-        auto* self = static_cast<TokenService*>(timer->data);
-        if (!self->draining_ && !self->resync_running_) self->resync(true);
-    }, every, every);
 }
 
 // The store says notifications may have been lost (a reconnect), or the
 // periodic timer fired: read everything again and take every difference.
-void TokenService::resync(bool periodic) {
+void ContextCache::resync(bool periodic) {
     struct Snapshot {
         StoreStatus status;
         std::vector<std::string> keys;
         std::vector<UserContext> contexts;  // the readable ones
     };
-    ++counters_.store_resyncs;
+    ++runtime_.counters().store_resyncs;
     resync_running_ = true;
     const auto began = std::chrono::steady_clock::now();
-    track(+1);
-    executor_.submit<Snapshot>(
+    runtime_.on_store<Snapshot>(
         [this] {
             Snapshot snapshot;
             // As at start: a page of entries per call when the plugin can.
-            snapshot.status = store_.for_each_entry(Ns::user, [&](std::string_view key, std::string_view text) {
+            snapshot.status = runtime_.store().for_each_entry(Ns::user, [&](std::string_view key, std::string_view text) {
                 snapshot.keys.emplace_back(key);
                 if (auto context = user_context_from_json(text); context && context->user_id == key) {
                     snapshot.contexts.push_back(std::move(context).value());
@@ -194,11 +230,9 @@ void TokenService::resync(bool periodic) {
         },
         [this, periodic, began](Snapshot snapshot) {
             resync_running_ = false;
-            note_store(snapshot.status);
             if (!snapshot.status.ok()) {
                 spdlog::error("store resync failed: {}; the cache may be stale until the next one",
                               snapshot.status.describe());
-                track(-1);
                 return;
             }
             // The snapshot only finds the differences; each is read again, since
@@ -213,12 +247,12 @@ void TokenService::resync(bool periodic) {
                 if (!present.count(user_id)) differing.push_back(user_id);
             }
             // A periodic pass that found nothing is routine: not worth a line at info.
-            const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+            const auto took =
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
             spdlog::log(periodic && differing.empty() ? spdlog::level::debug : spdlog::level::info,
                         "store resync{}: {} stored contexts, {} differ from the cache ({} ms)",
                         periodic ? " (periodic)" : "", snapshot.keys.size(), differing.size(), took.count());
-            for (const std::string& user_id : differing) reload_user(user_id);
-            track(-1);
+            for (const std::string& user_id : differing) reload(user_id);
         });
 }
 

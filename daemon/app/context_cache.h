@@ -1,0 +1,85 @@
+// The token service's memory: every user context (loaded at start), each
+// user's place in the refresh schedule (a small integer id), and keeping both
+// current when other processes change the store (change notifications, and a
+// whole re-read on a reconnect or every store.resync_interval). Loop thread
+// only, after load().
+#pragma once
+
+#include "app/refresh_scheduler.h"
+#include "app/service_runtime.h"
+#include "app/store_change_inbox.h"
+#include "core/refresh_attempt.h"
+#include "core/user_context.h"
+#include "io/uv_handle.h"
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace tokend {
+
+class ContextCache {
+public:
+    struct Cached {
+        UserContext context;
+        Timestamp obtained_at;  // when tokend got or first loaded these tokens
+        uint32_t id = 0;        // in the refresh schedule
+        uint32_t failures = 0;  // refresh attempts failed in a row
+        std::unique_ptr<UnsavedTokens> unsaved;
+    };
+    // Another process's write (or clear: nullptr) was just taken into the cache.
+    using ChangeListener = std::function<void(const std::string& user_id, const UserContext* stored)>;
+
+    ContextCache(ServiceRuntime& runtime, RefreshScheduler& scheduler);
+
+    // Start-up, before the loop runs: subscribes to the store's change
+    // notifications (when it has them), then reads every stored context into
+    // memory. Unreadable ones are logged and skipped (left in the store).
+    // Throws when the store cannot be read.
+    void load();
+    // On the loop: takes store changes from now on (and, for a shared store,
+    // reads it whole every store.resync_interval). Opens handles (runtime counts them).
+    void start(uv_loop_t* loop, ChangeListener on_change);
+    // Closes the handles; each close is reported to the runtime.
+    void close();
+
+    Cached* find(const std::string& user_id);
+    const Cached* find(const std::string& user_id) const;
+    // The user id of a schedule id, or nullptr.
+    const std::string* user_of(uint32_t id) const;
+    size_t size() const { return contexts_.size(); }
+    size_t without_refresh_token() const { return without_refresh_token_; }
+
+    // Takes a context (new tokens or a new user): failures and unsaved tokens
+    // reset, the refresh deadline set from the tokens.
+    Cached& remember(const UserContext& context, Timestamp obtained_at);
+    void forget(const std::string& user_id);
+    // Sets the refresh deadline from the cached tokens (or takes the user off the schedule).
+    void reschedule(const Cached& cached);
+    // Reads one user again from the store and takes what it holds.
+    void reload(const std::string& user_id);
+
+private:
+    double jitter_of(const std::string& user_id) const;
+    void apply_stored(const std::string& user_id, const std::optional<UserContext>& stored);
+    void on_store_changes(std::vector<StoreChangeEvent> changes);
+    void resync(bool periodic = false);
+
+    ServiceRuntime& runtime_;
+    RefreshScheduler& scheduler_;
+    std::unordered_map<std::string, Cached> contexts_;
+    std::vector<const std::string*> users_by_id_;  // schedule id -> key in contexts_ (nullptr: free)
+    std::vector<uint32_t> free_ids_;
+    size_t without_refresh_token_ = 0;  // contexts that cannot be refreshed (reauth needed once expired)
+    std::shared_ptr<StoreChangeInbox> changes_;  // shared with the store's notification sink
+    ChangeListener on_change_;
+    UvTimer resync_timer_;
+    bool resync_running_ = false;  // the periodic one waits for it
+};
+
+}  // namespace tokend

@@ -1,0 +1,282 @@
+#include "app/flows.h"
+
+#include "app/random_source.h"
+#include "core/flow_sweep.h"
+#include "core/pkce.h"
+#include "core/text_template.h"
+
+#include <spdlog/spdlog.h>
+
+namespace tokend {
+namespace {
+
+OpResult<FlowLink> link_failure(const StoreStatus& status) {
+    return OpResult<FlowLink>::failure(ErrorCode::store_unavailable, "store: " + status.describe());
+}
+
+}  // namespace
+
+Flows::Flows(ServiceRuntime& runtime, ContextCache& cache, OutboundSender& outbound, const OAuthSettings& oauth,
+             const Secret& bot_token)
+    : runtime_(runtime), cache_(cache), outbound_(outbound), oauth_(oauth), bot_token_(bot_token) {}
+
+StartedFlow Flows::new_flow(const std::string& user_id) {
+    return start_flow(oauth_, runtime_.config().flows, user_id, runtime_.now(), random_bytes(kFlowIdBytes),
+                      random_bytes(kCodeVerifierBytes));
+}
+
+void Flows::store_flow(std::shared_ptr<StartedFlow> flow, std::function<void(const StoreStatus&)> stored) {
+    runtime_.on_store<StoreStatus>(
+        [this, flow] { return runtime_.store().put(Ns::flow, flow->flow_id, to_stored_text(flow->state)); },
+        [stored = std::move(stored)](StoreStatus status) { stored(status); });
+}
+
+void Flows::start(const std::string& user_id, OpCallback<FlowLink> done) {
+    if (!runtime_.config().integration.configured) {
+        done(OpResult<FlowLink>::failure(ErrorCode::bad_request,
+                                         "no OAuth integration is configured (see 'integration' in the configuration)"));
+        return;
+    }
+    if (const std::string problem = check_user_id(user_id); !problem.empty()) {
+        done(OpResult<FlowLink>::failure(ErrorCode::bad_request, problem));
+        return;
+    }
+    auto flow = std::make_shared<StartedFlow>(new_flow(user_id));
+    store_flow(flow, [this, flow, done = std::move(done)](const StoreStatus& status) {
+        if (!status.ok()) {
+            spdlog::error("user {}: cannot store a new flow: {}", flow->state.user_id, status.describe());
+            done(link_failure(status));
+            return;
+        }
+        ++runtime_.counters().flows_started;
+        spdlog::info("user {}: flow {} started, expires {}", flow->state.user_id, flow->flow_id,
+                     format_iso8601(flow->expires_at));
+        done(OpResult<FlowLink>::success({flow->flow_id, flow->auth_url, flow->expires_at}));
+        sweep(false, [](OpResult<FlowSweep>) {});  // as the original: starting a flow checks whether GC is due
+    });
+}
+
+// One bot message per dead grant, with a fresh link: the flow is stored first.
+void Flows::tell_reauth(const std::string& user_id) {
+    if (!runtime_.config().integration.configured || bot_token_.empty()) {
+        spdlog::warn("user {}: must authorize again; no bot token configured to tell them", user_id);
+        return;
+    }
+    auto flow = std::make_shared<StartedFlow>(new_flow(user_id));
+    store_flow(flow, [this, flow](const StoreStatus& status) {
+        if (!status.ok()) {
+            spdlog::error("user {}: cannot store a flow for the reauthorization message: {}", flow->state.user_id,
+                          status.describe());
+            return;
+        }
+        ++runtime_.counters().flows_started;
+        spdlog::info("user {}: flow {} started for reauthorization, expires {}", flow->state.user_id, flow->flow_id,
+                     format_iso8601(flow->expires_at));
+        send_bot_message(BotMessage{flow->state.user_id,
+                                    fill_template(runtime_.config().messages.reauth_required,
+                                                  {{"auth_url", flow->auth_url},
+                                                   {"expires_at", format_iso8601(flow->expires_at)}})});
+    });
+}
+
+void Flows::process_redirect_query(std::string_view query, RedirectDone done) {
+    auto flow = std::make_shared<RedirectFlow>(oauth_, runtime_.config().flows, runtime_.config().messages);
+    runtime_.track(+1);
+    drive(flow, flow->begin(query), std::move(done));
+}
+
+void Flows::process_redirect(const std::string& flow_id, Secret code, RedirectDone done) {
+    auto flow = std::make_shared<RedirectFlow>(oauth_, runtime_.config().flows, runtime_.config().messages);
+    runtime_.track(+1);
+    drive(flow, flow->begin(flow_id, std::move(code)), std::move(done));
+}
+
+// Each step the machine returns is carried out here and its result fed back;
+// the flow counts as in flight from begin to finish.
+void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, RedirectDone done) {
+    using Kind = RedirectFlow::Step::Kind;
+    switch (step.kind) {
+        case Kind::take_flow: {
+            struct Taken {
+                StoreStatus status;
+                std::string text;
+            };
+            runtime_.on_store<Taken>(
+                [this, id = step.flow_id] {
+                    Taken taken;
+                    taken.status = runtime_.store().take(Ns::flow, id, &taken.text);
+                    return taken;
+                },
+                [this, flow, done = std::move(done)](Taken taken) mutable {
+                    const TakeOutcome outcome = taken.status.ok()          ? TakeOutcome::taken
+                                                : taken.status.not_found() ? TakeOutcome::absent
+                                                                           : TakeOutcome::failed;
+                    drive(flow, flow->on_flow_taken(outcome, taken.text, runtime_.now()), std::move(done));
+                });
+            return;
+        }
+        case Kind::http:
+            outbound_.send(step.http, [this, flow, done = std::move(done)](OutboundResult result) mutable {
+                if (result.status == 0) spdlog::warn("flow {}: provider request failed: {}", flow->flow_id(), result.error);
+                drive(flow, flow->on_http_response(result.status, result.body, runtime_.now()), std::move(done));
+            });
+            return;
+        case Kind::store: {
+            auto context = std::make_shared<UserContext>(std::move(step.context));
+            runtime_.on_store<StoreStatus>(
+                [this, context] {
+                    return runtime_.store().put(Ns::user, context->user_id, to_stored_text(*context));
+                },
+                [this, flow, context, done = std::move(done)](StoreStatus status) mutable {
+                    if (status.ok()) {
+                        cache_.remember(*context, runtime_.now());
+                        runtime_.publish("context_set", context->user_id);
+                    }
+                    drive(flow, flow->on_stored(status.ok(), status.describe()), std::move(done));
+                });
+            return;
+        }
+        case Kind::finish:
+            finish_redirect(*flow, step);
+            done(step);
+            runtime_.track(-1);
+            return;
+    }
+}
+
+void Flows::finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& step) {
+    ServiceCounters& counters = runtime_.counters();
+    ++counters.redirects[std::string(to_string(step.outcome))];
+    const std::string user = flow.user_id().empty() ? "(unknown)" : flow.user_id();
+    const std::string flow_id = flow.flow_id().empty() ? "(none)" : flow.flow_id();
+    if (step.outcome == RedirectOutcome::authenticated) {
+        ++counters.flows_completed;
+        spdlog::info("user {}: flow {} completed, tokens stored", user, flow_id);
+        runtime_.publish("flow_completed", flow.user_id());
+    } else {
+        if (!flow.user_id().empty()) {
+            ++counters.flows_failed;
+            runtime_.publish("flow_failed", flow.user_id());
+        }
+        spdlog::warn("user {}: flow {} ended {}: {}", user, flow_id, to_string(step.outcome), step.detail);
+    }
+    if (step.message) send_bot_message(*step.message);
+}
+
+void Flows::send_bot_message(const BotMessage& message) {
+    if (bot_token_.empty()) {
+        spdlog::warn("user {}: no bot token configured, cannot send the user a message", message.to_person_id);
+        return;
+    }
+    OutboundHttp request;
+    request.method = "POST";
+    request.url = oauth_.api_base + "/messages";
+    request.content_type = "application/json";
+    request.body = Secret(Json{{"toPersonId", message.to_person_id}, {"markdown", message.markdown}}.dump());
+    request.bearer = bot_token_;
+    request.retry_allowed = true;
+    runtime_.track(+1);
+    outbound_.send(request, [this, user = message.to_person_id](OutboundResult result) {
+        ServiceCounters& counters = runtime_.counters();
+        if (result.status >= 200 && result.status < 300) {
+            ++counters.bot_messages_sent;
+            spdlog::debug("user {}: bot message sent", user);
+        } else {
+            ++counters.bot_messages_failed;
+            spdlog::warn("user {}: bot message not delivered after {} attempts: {}", user, result.attempts,
+                         result.status ? "HTTP " + std::to_string(result.status) : result.error);
+        }
+        runtime_.track(-1);
+    });
+}
+
+void Flows::sweep(bool force, OpCallback<FlowSweep> done) {
+    const Timestamp now = runtime_.now();
+    const FlowSettings& settings = runtime_.config().flows;
+    if (sweeping_ || !sweep_due(last_sweep_, now, settings.maintenance_interval, force)) {
+        done(OpResult<FlowSweep>::success({}));
+        return;
+    }
+    sweeping_ = true;
+    last_sweep_ = now;
+    struct Swept {
+        StoreStatus status;
+        FlowSweep sweep{true, {}};
+    };
+    runtime_.on_store<Swept>(
+        [this, now, ttl = settings.ttl, interval = settings.maintenance_interval, force] {
+            Store& store = runtime_.store();
+            Swept swept;
+            // Several processes sharing a store: the lease (held for the whole
+            // interval, never released) lets one of them sweep per interval.
+            if (store.can_lock() && !force) {
+                uint64_t fence = 0;
+                const StoreStatus lease = store.lock_acquire(Ns::flow, "flow-maintenance", interval, &fence);
+                if (lease.code == StoreCode::conflict) {
+                    swept.sweep.ran = false;
+                    return swept;
+                }
+                if (!lease.ok()) {
+                    swept.status = lease;
+                    return swept;
+                }
+            }
+            std::vector<std::string> ids;
+            swept.status = store.for_each_key(Ns::flow, [&](std::string_view id) {
+                ids.emplace_back(id);
+                return true;
+            });
+            if (!swept.status.ok()) return swept;
+            for (const std::string& id : ids) {
+                std::string text;
+                const StoreStatus got = store.get(Ns::flow, id, &text);
+                if (got.not_found()) continue;
+                if (!got.ok()) {
+                    swept.status = got;
+                    return swept;
+                }
+                auto decision = sweep_decision(id, text, now, ttl);
+                if (!decision) continue;
+                const StoreStatus deleted = store.del(Ns::flow, id);
+                if (!deleted.ok()) {
+                    swept.status = deleted;
+                    return swept;
+                }
+                swept.sweep.deleted.push_back(std::move(*decision));
+            }
+            return swept;
+        },
+        [this, done = std::move(done)](Swept swept) {
+            sweeping_ = false;
+            for (const SweptFlow& flow : swept.sweep.deleted) {
+                spdlog::info("flow maintenance: deleted {} flow {} of user {}", flow.reason, flow.flow_id,
+                             flow.user_id.empty() ? "(unknown)" : flow.user_id);
+            }
+            runtime_.counters().flows_swept += swept.sweep.deleted.size();
+            if (!swept.status.ok()) {
+                spdlog::error("flow maintenance failed: {}", swept.status.describe());
+                done(OpResult<FlowSweep>::failure(ErrorCode::store_unavailable, "store: " + swept.status.describe()));
+            } else {
+                done(OpResult<FlowSweep>::success(std::move(swept.sweep)));
+            }
+        });
+}
+
+void Flows::count_pending(std::function<void(long long)> done) {
+    struct Counted {
+        StoreStatus status;
+        long long flows = 0;
+    };
+    runtime_.on_store<Counted>(
+        [this] {
+            Counted counted;
+            counted.status = runtime_.store().for_each_key(Ns::flow, [&](std::string_view) {
+                ++counted.flows;
+                return true;
+            });
+            return counted;
+        },
+        [done = std::move(done)](Counted counted) { done(counted.status.ok() ? counted.flows : -1); });
+}
+
+}  // namespace tokend

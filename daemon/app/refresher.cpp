@@ -1,0 +1,275 @@
+// With a store that has the lock capability (shared by several processes) an
+// attempt holds the user's lease from before it reads the stored tokens until
+// after it wrote the new ones, and writes with the lease's fencing token. The
+// new tokens are stored before anyone receives them.
+#include "app/refresher.h"
+
+#include "app/random_source.h"
+
+#include <spdlog/spdlog.h>
+
+namespace tokend {
+namespace {
+
+std::string describe_deadline(std::optional<Timestamp> at) { return at ? format_iso8601(*at) : "none"; }
+
+void log_note(const std::string& user_id, const LogNote& note) {
+    switch (note.level) {
+        case LogNote::Level::debug: spdlog::debug("user {}: {}", user_id, note.text); break;
+        case LogNote::Level::info: spdlog::info("user {}: {}", user_id, note.text); break;
+        case LogNote::Level::warn: spdlog::warn("user {}: {}", user_id, note.text); break;
+        case LogNote::Level::error: spdlog::error("user {}: {}", user_id, note.text); break;
+    }
+}
+
+}  // namespace
+
+struct Refresher::Attempt {
+    Attempt(const OAuthSettings& oauth, const RefreshPolicy& policy, std::chrono::milliseconds timeout,
+            std::string user)
+        : machine(oauth, policy, timeout, random_fraction()), user_id(std::move(user)) {}
+    RefreshAttempt machine;
+    std::string user_id;
+};
+
+Refresher::Refresher(ServiceRuntime& runtime, ContextCache& cache, RefreshScheduler& scheduler,
+                     OutboundSender& outbound, const OAuthSettings& oauth,
+                     std::function<void(const std::string&)> tell_reauth)
+    : runtime_(runtime),
+      cache_(cache),
+      scheduler_(scheduler),
+      outbound_(outbound),
+      oauth_(oauth),
+      tell_reauth_(std::move(tell_reauth)) {}
+
+void Refresher::want(const std::string& user_id, Waiter waiter) {
+    const ContextCache::Cached* cached = cache_.find(user_id);
+    if (cached == nullptr) {
+        waiter({RefreshStatus::not_found, "no user context for user " + user_id});
+        return;
+    }
+    if (runtime_.draining()) {
+        waiter({RefreshStatus::provider_error, "tokend is shutting down"});
+        return;
+    }
+    Refresh& refresh = refreshing_[user_id];
+    refresh.waiters.push_back(std::move(waiter));
+    if (!refresh.running) scheduler_.request_now(cached->id);
+}
+
+CachedUser Refresher::cached_user(const std::string& user_id) const {
+    const ContextCache::Cached* cached = cache_.find(user_id);
+    return cached == nullptr ? CachedUser{} : CachedUser{&cached->context, cached->failures};
+}
+
+void Refresher::run(uint32_t id) {
+    const std::string* user = cache_.user_of(id);
+    if (user == nullptr || runtime_.draining()) {
+        scheduler_.finished();
+        return;
+    }
+    const Config& config = runtime_.config();
+    auto attempt = std::make_shared<Attempt>(oauth_, config.refresh.policy, config.integration.request_timeout, *user);
+    spdlog::debug("user {}: refresh attempt starting", attempt->user_id);
+    refreshing_[attempt->user_id].running = true;
+    runtime_.track(+1);
+    const ContextCache::Cached* cached = cache_.find(attempt->user_id);
+    drive(attempt, attempt->machine.begin(cached_user(attempt->user_id), cached->unsaved.get(),
+                                          config.integration.configured, runtime_.store().can_lock(), runtime_.now()));
+}
+
+void Refresher::drive(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step step) {
+    for (const LogNote& note : step.notes) log_note(attempt->user_id, note);
+    using Kind = RefreshAttempt::Step::Kind;
+    switch (step.kind) {
+        case Kind::lease:
+            lease(std::move(attempt), step.lease_ttl);
+            return;
+        case Kind::http:
+            outbound_.send(step.http, [this, attempt](OutboundResult result) {
+                drive(attempt, attempt->machine.on_http_response(result.status, result.body, result.retry_after,
+                                                                 result.error, cached_user(attempt->user_id),
+                                                                 runtime_.now()));
+            });
+            return;
+        case Kind::write:
+            write(std::move(attempt), std::move(step));
+            return;
+        case Kind::finish:
+            end(std::move(attempt), step);
+            return;
+    }
+}
+
+void Refresher::lease(std::shared_ptr<Attempt> attempt, std::chrono::milliseconds ttl) {
+    struct Leased {
+        StoreStatus status;  // the first call that failed, else the read's
+        LeasedRead read;
+    };
+    runtime_.on_store<Leased>(
+        [this, user_id = attempt->user_id, ttl] {
+            Store& store = runtime_.store();
+            Leased leased;
+            const StoreStatus lock = store.lock_acquire(Ns::user, user_id, ttl, &leased.read.fence);
+            leased.status = lock;
+            if (lock.code == StoreCode::conflict) {
+                leased.read.result = LeasedRead::Result::busy;
+            } else if (!lock.ok()) {
+                leased.read.result = LeasedRead::Result::failed;
+            } else {
+                leased.status = store.get(Ns::user, user_id, &leased.read.text);
+                if (leased.status.ok()) {
+                    leased.read.result = LeasedRead::Result::read;
+                } else {
+                    store.lock_release(Ns::user, user_id, leased.read.fence);
+                    leased.read.result =
+                        leased.status.not_found() ? LeasedRead::Result::absent : LeasedRead::Result::failed;
+                }
+            }
+            if (leased.read.result == LeasedRead::Result::failed) leased.read.detail = leased.status.describe();
+            return leased;
+        },
+        [this, attempt](Leased leased) {
+            drive(attempt, attempt->machine.on_leased(leased.read, cached_user(attempt->user_id), runtime_.now()));
+        });
+}
+
+// Re-reads, compares (core: stored_moved_on) and writes in one store visit,
+// then releases the lease.
+void Refresher::write(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step step) {
+    struct Written {
+        StoreStatus status;
+        WriteResult result;
+    };
+    using Kind = WriteResult::Written;
+    auto text = to_stored_text(step.context);
+    runtime_.on_store<Written>(
+        [this, user_id = attempt->user_id, base = std::move(step.base), text = std::move(text), fenced = step.fenced,
+         fence = step.fence] {
+            Store& store = runtime_.store();
+            Written written;
+            std::string current;
+            written.status = store.get(Ns::user, user_id, &current);
+            if (written.status.not_found()) {
+                written.result.written = Kind::absent;
+            } else if (written.status.ok()) {
+                if (auto moved_on = stored_moved_on(base, current)) {
+                    written.result.written = Kind::moved_on;
+                    written.result.stored = std::move(moved_on);
+                } else {
+                    written.status = fenced ? store.put_fenced(Ns::user, user_id, text, fence)
+                                            : store.put(Ns::user, user_id, text);
+                    written.result.written = written.status.ok()                         ? Kind::stored
+                                             : written.status.code == StoreCode::conflict ? Kind::fenced_out
+                                                                                          : Kind::failed;
+                }
+            }
+            if (written.result.written == Kind::failed) written.result.detail = written.status.describe();
+            if (fenced) store.lock_release(Ns::user, user_id, fence);
+            return written;
+        },
+        [this, attempt](Written written) {
+            drive(attempt, attempt->machine.on_written(written.result, cached_user(attempt->user_id), runtime_.now()));
+        });
+}
+
+// The attempt's ending, carried out: cache and schedule first, then counters,
+// events and messages, then the callers waiting, and last the gate slot.
+void Refresher::end(std::shared_ptr<Attempt> attempt, const RefreshAttempt::Step& step) {
+    const std::string& user_id = attempt->user_id;
+    ServiceCounters& counters = runtime_.counters();
+    if (step.remember) cache_.remember(*step.remember, runtime_.now());
+    if (step.reload) cache_.reload(user_id);
+    ContextCache::Cached* cached = cache_.find(user_id);
+    if (cached != nullptr) {
+        if (step.unsaved) {
+            cached->unsaved = std::make_unique<UnsavedTokens>(*step.unsaved);
+            ++counters.refresh_store_failures;
+        }
+        if (step.retry_scheduled) {
+            cached->failures = step.failures;
+            ++counters.refreshes_retried;
+        }
+        if (step.try_again_in) scheduler_.set(cached->id, runtime_.now() + *step.try_again_in);
+        if (step.unschedule) scheduler_.cancel(cached->id);
+    }
+    switch (step.ending) {
+        case RefreshEnding::refreshed:
+            ++counters.refreshes_succeeded;
+            spdlog::info("user {}: token refreshed, valid until {}; next refresh {}", user_id,
+                         describe_deadline(attempt->machine.updated().tokens.expires_at),
+                         describe_deadline(cached ? scheduler_.deadline_of(cached->id) : std::nullopt));
+            runtime_.publish("token_refreshed", user_id);
+            break;
+        case RefreshEnding::adopted:
+            ++counters.refreshes_adopted;
+            break;
+        case RefreshEnding::reauth:
+            ++counters.reauth_required;
+            runtime_.publish("reauth_required", user_id);
+            tell_reauth_(user_id);
+            break;
+        case RefreshEnding::retry:
+        case RefreshEnding::store_failed:
+            ++counters.refreshes_failed;
+            break;
+        case RefreshEnding::gone:
+            cache_.forget(user_id);
+            break;
+        case RefreshEnding::lease_busy:
+        case RefreshEnding::unconfigured:
+            break;
+    }
+    auto refresh = refreshing_.find(user_id);
+    if (refresh != refreshing_.end()) refresh->second.running = false;
+    if (!step.waiters_keep_waiting) {
+        complete(user_id, step.result);
+    } else if (refresh != refreshing_.end() && refresh->second.waiters.empty()) {
+        refreshing_.erase(refresh);
+    }
+    // Last: freeing the slot may start the next refresh (even this user's).
+    scheduler_.finished();
+    runtime_.track(-1);
+}
+
+void Refresher::complete(const std::string& user_id, const RefreshResult& result) {
+    auto node = refreshing_.extract(user_id);
+    if (node.empty()) return;
+    for (auto& waiter : node.mapped().waiters) waiter(result);
+}
+
+void Refresher::on_store_change(const std::string& user_id, const UserContext* stored) {
+    auto waiting = refreshing_.find(user_id);
+    if (waiting == refreshing_.end() || waiting->second.running) return;
+    if (stored == nullptr) {
+        complete(user_id, {RefreshStatus::not_found, "user context was cleared"});
+        return;
+    }
+    // A refresh waiting for another process's lease: that process's result
+    // has arrived.
+    const ContextCache::Cached* cached = cache_.find(user_id);
+    if (cached != nullptr &&
+        usable_without_refresh(stored->tokens, runtime_.now(), runtime_.config().refresh.policy)) {
+        ++runtime_.counters().refreshes_adopted;
+        scheduler_.cancel(cached->id);
+        cache_.reschedule(*cached);
+        complete(user_id, {RefreshStatus::refreshed, ""});
+    }
+}
+
+void Refresher::on_cleared(const std::string& user_id) {
+    auto waiting = refreshing_.find(user_id);
+    if (waiting != refreshing_.end() && !waiting->second.running) {
+        complete(user_id, {RefreshStatus::not_found, "user context was cleared"});
+    }
+}
+
+void Refresher::drop_waiting() {
+    std::vector<std::string> waiting;
+    for (const auto& [user_id, refresh] : refreshing_) {
+        if (!refresh.running) waiting.push_back(user_id);
+    }
+    for (const std::string& user_id : waiting) complete(user_id, {RefreshStatus::provider_error, "tokend is shutting down"});
+}
+
+}  // namespace tokend

@@ -1,0 +1,73 @@
+// The edge of core/refresh_attempt: runs each step a RefreshAttempt returns
+// (the lease and the write on the executor, the token request through the
+// outbound sender) and feeds the result back, then carries out the attempt's
+// ending on the cache, the schedule, the counters and the callers waiting.
+// One attempt per user at a time (single flight): callers who need a token
+// join the one in flight or queue one ahead of the schedule; the scheduler
+// starts attempts within the token-endpoint limits. Loop thread only.
+#pragma once
+
+#include "app/context_cache.h"
+#include "app/outbound_sender.h"
+#include "app/refresh_scheduler.h"
+#include "app/service_runtime.h"
+#include "core/oauth_settings.h"
+#include "core/refresh_attempt.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace tokend {
+
+class Refresher {
+public:
+    using Waiter = std::function<void(const RefreshResult&)>;
+
+    // `oauth` (with the client secret) is read at each attempt, so a reload
+    // applies to the next one. `tell_reauth(user_id)` runs once per grant
+    // found dead.
+    Refresher(ServiceRuntime& runtime, ContextCache& cache, RefreshScheduler& scheduler, OutboundSender& outbound,
+              const OAuthSettings& oauth, std::function<void(const std::string&)> tell_reauth);
+
+    // A caller needs a refresh now: join the one in flight or queue one ahead
+    // of the schedule. `waiter` hears how it ended.
+    void want(const std::string& user_id, Waiter waiter);
+    // The scheduler gave schedule id `id` a token-endpoint slot.
+    void run(uint32_t id);
+    // Whether a refresh of this user is queued or running.
+    bool wanted(const std::string& user_id) const { return refreshing_.count(user_id) > 0; }
+
+    // The cache took another process's write (stored; nullptr: a clear).
+    void on_store_change(const std::string& user_id, const UserContext* stored);
+    // The user's context was cleared here: callers waiting for a refresh not yet running hear so.
+    void on_cleared(const std::string& user_id);
+    // Shutting down: refreshes not yet started will not be; their callers hear so now.
+    void drop_waiting();
+
+private:
+    struct Attempt;
+    void drive(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step step);
+    void lease(std::shared_ptr<Attempt> attempt, std::chrono::milliseconds ttl);
+    void write(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step step);
+    void end(std::shared_ptr<Attempt> attempt, const RefreshAttempt::Step& step);
+    CachedUser cached_user(const std::string& user_id) const;
+    void complete(const std::string& user_id, const RefreshResult& result);
+
+    struct Refresh {
+        std::vector<Waiter> waiters;
+        bool running = false;  // holds a gate slot
+    };
+
+    ServiceRuntime& runtime_;
+    ContextCache& cache_;
+    RefreshScheduler& scheduler_;
+    OutboundSender& outbound_;
+    const OAuthSettings& oauth_;
+    std::function<void(const std::string&)> tell_reauth_;
+    std::unordered_map<std::string, Refresh> refreshing_;  // single flight per user
+};
+
+}  // namespace tokend

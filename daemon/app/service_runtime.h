@@ -1,0 +1,106 @@
+// What every part of the token service shares (ContextCache, Refresher, Flows,
+// UserContexts): the store and the executor its calls run on, the store's
+// health as the last call saw it, the count of work in flight that a drain
+// waits for, the counters and the event hub. Loop thread only.
+#pragma once
+
+#include "app/event_hub.h"
+#include "config/config.h"
+#include "core/iso_time.h"
+#include "host/store.h"
+#include "io/executor.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+
+namespace tokend {
+
+struct ServiceCounters {
+    uint64_t flows_started = 0;
+    uint64_t flows_completed = 0;
+    uint64_t flows_failed = 0;
+    uint64_t flows_swept = 0;
+    uint64_t refreshes_succeeded = 0;
+    uint64_t refreshes_failed = 0;    // attempts that ended without new tokens (incl. retried ones)
+    uint64_t refreshes_retried = 0;   // failures followed by a scheduled retry
+    uint64_t refreshes_adopted = 0;   // another process had refreshed already (shared store)
+    uint64_t reauth_required = 0;     // grants found dead (invalid_grant)
+    uint64_t refresh_store_failures = 0;  // new tokens not yet stored, write retried
+    uint64_t bot_messages_sent = 0;
+    uint64_t bot_messages_failed = 0;
+    uint64_t store_changes_applied = 0;  // other processes' writes taken into the cache
+    uint64_t store_resyncs = 0;
+    std::map<std::string, uint64_t> redirects;  // by outcome
+};
+
+// The status a store visit's result reports: the result itself, or its `status`.
+inline const StoreStatus& status_of(const StoreStatus& status) { return status; }
+template <typename Visit>
+const StoreStatus& status_of(const Visit& visit) {
+    return visit.status;
+}
+
+class ServiceRuntime {
+public:
+    ServiceRuntime(Executor& executor, Store& store, EventHub& events, const Clock& clock, const Config& config)
+        : executor_(executor), store_(store), events_(events), clock_(clock), config_(config) {}
+
+    // Runs `visit` (store calls) on the executor, then, on the loop: notes the
+    // store's health from the result's status, calls `done` with the result.
+    // The work counts as in flight until `done` returned.
+    template <typename Result>
+    void on_store(std::function<Result()> visit, std::function<void(Result)> done) {
+        track(+1);
+        executor_.submit<Result>(std::move(visit), [this, done = std::move(done)](Result result) {
+            note_store(status_of(result));
+            done(std::move(result));
+            track(-1);
+        });
+    }
+
+    // Healthy unless the call failed (not found and a lease conflict are answers).
+    void note_store(const StoreStatus& status);
+    bool store_healthy() const { return store_healthy_; }
+
+    void publish(const char* event, const std::string& user_id);
+
+    // Work in flight (drain waits for it): +1 when it starts, -1 when it ends.
+    void track(int delta);
+    // Handles of the service's own (timers, async): opened, and closed.
+    void handle_opened() { ++handles_open_; }
+    void handle_closed();
+
+    // Stops new work; `idle` runs once nothing is in flight and every handle
+    // is closed, checked at the next track() or handle_closed() (track(0)
+    // checks without counting).
+    void drain(std::function<void()> idle);
+    bool draining() const { return draining_; }
+
+    Store& store() { return store_; }
+    const Store& store() const { return store_; }
+    const Clock& clock() const { return clock_; }
+    Timestamp now() const { return clock_.now(); }
+    const Config& config() const { return config_; }
+    ServiceCounters& counters() { return counters_; }
+    const ServiceCounters& counters() const { return counters_; }
+
+private:
+    void maybe_idle();
+
+    Executor& executor_;
+    Store& store_;
+    EventHub& events_;
+    const Clock& clock_;
+    const Config& config_;
+    ServiceCounters counters_;
+    bool store_healthy_ = true;
+    size_t in_flight_ = 0;
+    size_t handles_open_ = 0;
+    bool draining_ = false;
+    std::function<void()> on_idle_;
+};
+
+}  // namespace tokend
