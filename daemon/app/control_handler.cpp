@@ -47,7 +47,12 @@ Json to_result(const ContextAnswer& answer) {
 }
 
 Json to_result(const ContextWritten& written) {
-    return written.cleared ? Json{{"cleared", written.existed}} : Json::object();
+    if (written.cleared) return {{"cleared", written.existed}};
+    return {{"tokens", to_string(written.tokens)}, {"refresh_token", to_string(written.refresh_token)}};
+}
+
+Json to_result(const SignedLink& link) {
+    return {{"url", link.url}, {"expires_at", format_iso8601(link.expires_at)}};
 }
 
 Json to_result(const UsersPage& page) {
@@ -71,6 +76,7 @@ Json to_result(const ServiceStats& stats) {
     return {{"users", stats.users},
             {"users_reauth_required", stats.users_reauth_required},
             {"flows", {{"started", c.flows_started},
+                       {"started_without_pkce", c.flows_started_without_pkce},
                        {"completed", c.flows_completed},
                        {"failed", c.flows_failed},
                        {"swept", c.flows_swept}}},
@@ -86,6 +92,10 @@ Json to_result(const ServiceStats& stats) {
                            {"scheduled", stats.refreshes_scheduled},
                            {"next_deadline", stats.next_refresh ? Json(format_iso8601(*stats.next_refresh)) : Json()}}},
             {"bot_messages", {{"sent", c.bot_messages_sent}, {"failed", c.bot_messages_failed}}},
+            {"links", {{"issued", c.links_issued},
+                       {"opened", c.links_opened},
+                       {"expired", c.links_expired},
+                       {"invalid", c.links_invalid}}},
             {"store", {{"plugin", stats.store_plugin},
                        {"healthy", stats.store_healthy},
                        {"changes_applied", c.store_changes_applied},
@@ -135,8 +145,14 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
     if (request.op == "ping") {
         respond(encode_ok(id, {{"version", TOKEND_VERSION}, {"protocol", kProtocolVersion}}));
     } else if (request.op == "start_flow") {
+        bool pkce = true;
+        if (!string_param(params, "user_id", &user_id, &error) || !bool_param(params, "pkce", &pkce, &error)) {
+            return bad(error);
+        }
+        service_.start_flow(user_id, pkce, reply);
+    } else if (request.op == "auth_link") {
         if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
-        service_.start_flow(user_id, reply);
+        service_.auth_link(user_id, reply);
     } else if (request.op == "process_redirect") {
         std::string flow_id, code;
         if (!string_param(params, "flow_id", &flow_id, &error) || !string_param(params, "code", &code, &error)) {
@@ -162,7 +178,12 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
         auto context = params.find("user_context");
         if (context == params.end()) return bad("\"user_context\" is required (null clears the context)");
-        service_.set_user_context(user_id, *context, reply);
+        ContextWriteFlags flags;
+        if (!bool_param(params, "clear_refresh_token", &flags.clear_refresh_token, &error) ||
+            !bool_param(params, "force", &flags.force, &error)) {
+            return bad(error);
+        }
+        service_.set_user_context(user_id, *context, flags, reply);
     } else if (request.op == "list_users") {
         std::string cursor;
         uint32_t limit = 0;

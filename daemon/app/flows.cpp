@@ -16,13 +16,13 @@ OpResult<FlowLink> link_failure(const StoreStatus& status) {
 
 }  // namespace
 
-Flows::Flows(ServiceRuntime& runtime, ContextCache& cache, OutboundSender& outbound, const OAuthSettings& oauth,
-             const Secret& bot_token)
-    : runtime_(runtime), cache_(cache), outbound_(outbound), oauth_(oauth), bot_token_(bot_token) {}
+Flows::Flows(ServiceRuntime& runtime, ContextCache& cache, AuthLinks& links, OutboundSender& outbound,
+             const OAuthSettings& oauth, const Secret& bot_token)
+    : runtime_(runtime), cache_(cache), links_(links), outbound_(outbound), oauth_(oauth), bot_token_(bot_token) {}
 
-StartedFlow Flows::new_flow(const std::string& user_id) {
+StartedFlow Flows::new_flow(const std::string& user_id, bool pkce) {
     return start_flow(oauth_, runtime_.config().flows, user_id, runtime_.now(), random_bytes(kFlowIdBytes),
-                      random_bytes(kCodeVerifierBytes));
+                      random_bytes(kCodeVerifierBytes), pkce);
 }
 
 void Flows::store_flow(std::shared_ptr<StartedFlow> flow, std::function<void(const StoreStatus&)> stored) {
@@ -31,7 +31,7 @@ void Flows::store_flow(std::shared_ptr<StartedFlow> flow, std::function<void(con
         [stored = std::move(stored)](StoreStatus status) { stored(status); });
 }
 
-void Flows::start(const std::string& user_id, OpCallback<FlowLink> done) {
+void Flows::start(const std::string& user_id, bool pkce, OpCallback<FlowLink> done) {
     if (!runtime_.config().integration.configured) {
         done(OpResult<FlowLink>::failure(ErrorCode::bad_request,
                                          "no OAuth integration is configured (see 'integration' in the configuration)"));
@@ -41,25 +41,76 @@ void Flows::start(const std::string& user_id, OpCallback<FlowLink> done) {
         done(OpResult<FlowLink>::failure(ErrorCode::bad_request, problem));
         return;
     }
-    auto flow = std::make_shared<StartedFlow>(new_flow(user_id));
-    store_flow(flow, [this, flow, done = std::move(done)](const StoreStatus& status) {
+    if (!pkce && !runtime_.config().flows.allow_without_pkce) {
+        done(OpResult<FlowLink>::failure(ErrorCode::bad_request,
+                                         "flows without PKCE are not allowed here (flows.allow_without_pkce is false): "
+                                         "send the user to the auth_url tokend gives"));
+        return;
+    }
+    auto flow = std::make_shared<StartedFlow>(new_flow(user_id, pkce));
+    store_flow(flow, [this, flow, pkce, done = std::move(done)](const StoreStatus& status) {
         if (!status.ok()) {
             spdlog::error("user {}: cannot store a new flow: {}", flow->state.user_id, status.describe());
             done(link_failure(status));
             return;
         }
         ++runtime_.counters().flows_started;
-        spdlog::info("user {}: flow {} started, expires {}", flow->state.user_id, flow->flow_id,
-                     format_iso8601(flow->expires_at));
+        if (!pkce) ++runtime_.counters().flows_started_without_pkce;
+        spdlog::info("user {}: flow {} started{}, expires {}", flow->state.user_id, flow->flow_id,
+                     pkce ? "" : " without PKCE (legacy caller)", format_iso8601(flow->expires_at));
         done(OpResult<FlowLink>::success({flow->flow_id, flow->auth_url, flow->expires_at}));
         sweep(false, [](OpResult<FlowSweep>) {});  // as the original: starting a flow checks whether GC is due
     });
 }
 
-// One bot message per dead grant, with a fresh link: the flow is stored first.
+void Flows::open_link(std::string_view query, bool head, std::function<void(LinkAnswer)> done) {
+    if (!links_.available()) {
+        done({"", {503, "Not available", "Authorization links are not available here. Please ask the bot for help."}});
+        return;
+    }
+    const LinkCheck check = links_.check(query);
+    if (check.status != LinkCheck::Status::valid) {
+        done({"", link_page(check.status)});
+        return;
+    }
+    if (head) {  // link checkers and previews: nothing starts
+        done({"", {200, "Authorization link", "Open this link in a browser to authorize the bot."}});
+        return;
+    }
+    if (runtime_.draining()) {
+        done({"", {503, "Try again", "tokend is restarting. Please open the link again in a moment."}});
+        return;
+    }
+    auto flow = std::make_shared<StartedFlow>(new_flow(check.user_id));
+    store_flow(flow, [this, flow, done = std::move(done)](const StoreStatus& status) {
+        if (!status.ok()) {
+            spdlog::error("user {}: cannot store a flow for an auth link: {}", flow->state.user_id, status.describe());
+            done({"", {503, "Try again", "The authorization could not be started. Please open the link again in a moment."}});
+            return;
+        }
+        ++runtime_.counters().flows_started;
+        ++runtime_.counters().links_opened;
+        spdlog::info("user {}: flow {} started from an auth link, expires {}", flow->state.user_id, flow->flow_id,
+                     format_iso8601(flow->expires_at));
+        done({flow->auth_url, {302, "Redirecting", "Continue to the identity provider."}});
+        sweep(false, [](OpResult<FlowSweep>) {});  // as start_flow: starting a flow checks whether GC is due
+    });
+}
+
+// One bot message per dead grant, with an auth link that outlives a flow (or,
+// without a link key, a fresh flow's URL: the flow is stored first).
 void Flows::tell_reauth(const std::string& user_id) {
     if (!runtime_.config().integration.configured || bot_token_.empty()) {
         spdlog::warn("user {}: must authorize again; no bot token configured to tell them", user_id);
+        return;
+    }
+    if (links_.available()) {
+        const SignedLink link = links_.sign(user_id);
+        spdlog::info("user {}: auth link sent for reauthorization, valid until {}", user_id,
+                     format_iso8601(link.expires_at));
+        send_bot_message(BotMessage{user_id, fill_template(runtime_.config().messages.reauth_required,
+                                                           {{"auth_url", link.url},
+                                                            {"expires_at", format_iso8601(link.expires_at)}})});
         return;
     }
     auto flow = std::make_shared<StartedFlow>(new_flow(user_id));

@@ -1,10 +1,12 @@
 // OAuth flows: starting one (a pending flow in the store, a link for the
-// user), finishing one (the RedirectFlow machine, from GET /redirect or
+// user; without PKCE for a legacy caller that builds the URL itself), starting
+// one from an auth link a browser opened (GET /auth), finishing one (the RedirectFlow machine, from GET /redirect or
 // process_redirect, each step carried out here), the link sent when a grant
-// is found dead, messages to users through the bot, and collecting old flows
+// is found dead (a signed auth link when there is a key), messages to users through the bot, and collecting old flows
 // (under a lease when several processes share the store). Loop thread only.
 #pragma once
 
+#include "app/auth_links.h"
 #include "app/context_cache.h"
 #include "app/op_result.h"
 #include "app/outbound_sender.h"
@@ -26,16 +28,23 @@ public:
 
     // `oauth` (with the client secret) and `bot_token` are read at each use,
     // so a reload applies to the next flow and message.
-    Flows(ServiceRuntime& runtime, ContextCache& cache, OutboundSender& outbound, const OAuthSettings& oauth,
-          const Secret& bot_token);
+    Flows(ServiceRuntime& runtime, ContextCache& cache, AuthLinks& links, OutboundSender& outbound,
+          const OAuthSettings& oauth, const Secret& bot_token);
 
-    void start(const std::string& user_id, OpCallback<FlowLink> done);
+    // pkce false: a legacy caller builds the authorization URL itself from the
+    // flow id (flows.allow_without_pkce decides whether that is allowed).
+    void start(const std::string& user_id, bool pkce, OpCallback<FlowLink> done);
+    // GET /auth?<query>: a valid link starts a fresh flow (PKCE on) for its
+    // user and answers a redirect to the provider; head (HEAD) checks the link
+    // and starts nothing.
+    void open_link(std::string_view query, bool head, std::function<void(LinkAnswer)> done);
 
     // The end of a flow. `done` gets the final step (outcome, page).
     void process_redirect_query(std::string_view query, RedirectDone done);
     void process_redirect(const std::string& flow_id, Secret code, RedirectDone done);
 
-    // A dead grant: one bot message with a fresh link (the flow is stored first).
+    // A dead grant: one bot message with an auth link (without a link key: a
+    // fresh flow's URL, the flow stored first).
     void tell_reauth(const std::string& user_id);
 
     // Deletes expired and unreadable pending flows, at most once per
@@ -45,7 +54,7 @@ public:
     void count_pending(std::function<void(long long)> done);
 
 private:
-    StartedFlow new_flow(const std::string& user_id);
+    StartedFlow new_flow(const std::string& user_id, bool pkce = true);
     // Stores a started flow; `stored(ok)` runs after.
     void store_flow(std::shared_ptr<StartedFlow> flow, std::function<void(const StoreStatus&)> stored);
     void drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, RedirectDone done);
@@ -54,6 +63,7 @@ private:
 
     ServiceRuntime& runtime_;
     ContextCache& cache_;
+    AuthLinks& links_;
     OutboundSender& outbound_;
     const OAuthSettings& oauth_;
     const Secret& bot_token_;

@@ -3,8 +3,10 @@
 // service itself never builds protocol JSON.
 #pragma once
 
+#include "core/context_write.h"
 #include "core/control_protocol.h"
 #include "core/flow_sweep.h"
+#include "core/html_page.h"
 #include "core/iso_time.h"
 #include "core/secret.h"
 #include "core/user_context.h"
@@ -66,10 +68,26 @@ struct ContextAnswer {
     bool include_refresh_token = false;  // the caller may see it
 };
 
-// set_user_context: stored, or (given null) cleared.
+// set_user_context: stored (what became of the tokens and of the refresh
+// token, core/context_write.h), or (given null) cleared.
 struct ContextWritten {
     bool cleared = false;  // it was a clear
     bool existed = false;  // a clear found a context to clear
+    TokensWritten tokens = TokensWritten::written;                // not a clear
+    RefreshTokenWritten refresh_token = RefreshTokenWritten::none;  // not a clear
+};
+
+// auth_link: a signed link that starts a flow when opened (core/auth_link.h).
+struct SignedLink {
+    std::string url;
+    Timestamp expires_at;
+};
+
+// GET /auth (an auth link opened): a redirect to the provider (location set)
+// or a page that says why not.
+struct LinkAnswer {
+    std::string location;
+    HtmlPage page;
 };
 
 // list_users: a page of user ids; next is empty on the last page.

@@ -34,13 +34,15 @@ struct Refresher::Attempt {
 
 Refresher::Refresher(ServiceRuntime& runtime, ContextCache& cache, RefreshScheduler& scheduler,
                      OutboundSender& outbound, const OAuthSettings& oauth,
-                     std::function<void(const std::string&)> tell_reauth)
+                     std::function<void(const std::string&)> tell_reauth,
+                     std::function<bool(const std::string&)> write_in_flight)
     : runtime_(runtime),
       cache_(cache),
       scheduler_(scheduler),
       outbound_(outbound),
       oauth_(oauth),
-      tell_reauth_(std::move(tell_reauth)) {}
+      tell_reauth_(std::move(tell_reauth)),
+      write_in_flight_(std::move(write_in_flight)) {}
 
 void Refresher::want(const std::string& user_id, Waiter waiter) {
     const ContextCache::Cached* cached = cache_.find(user_id);
@@ -57,6 +59,22 @@ void Refresher::want(const std::string& user_id, Waiter waiter) {
     if (!refresh.running) scheduler_.request_now(cached->id);
 }
 
+bool Refresher::after_running(const std::string& user_id, Waiter waiter) {
+    auto refresh = refreshing_.find(user_id);
+    if (refresh == refreshing_.end() || !refresh->second.running) return false;
+    refresh->second.waiters.push_back(std::move(waiter));
+    return true;
+}
+
+void Refresher::resume_after_write(const std::string& user_id) {
+    if (deferred_.erase(user_id) == 0) return;
+    const ContextCache::Cached* cached = cache_.find(user_id);
+    if (cached == nullptr) return;
+    cache_.reschedule(*cached);
+    auto refresh = refreshing_.find(user_id);
+    if (refresh != refreshing_.end() && !refresh->second.running) scheduler_.request_now(cached->id);
+}
+
 CachedUser Refresher::cached_user(const std::string& user_id) const {
     const ContextCache::Cached* cached = cache_.find(user_id);
     return cached == nullptr ? CachedUser{} : CachedUser{&cached->context, cached->failures};
@@ -65,6 +83,12 @@ CachedUser Refresher::cached_user(const std::string& user_id) const {
 void Refresher::run(uint32_t id) {
     const std::string* user = cache_.user_of(id);
     if (user == nullptr || runtime_.draining()) {
+        scheduler_.finished();
+        return;
+    }
+    if (write_in_flight_(*user)) {  // rescheduled after the write (resume_after_write)
+        deferred_.insert(*user);
+        spdlog::debug("user {}: refresh waits for the context write in flight", *user);
         scheduler_.finished();
         return;
     }

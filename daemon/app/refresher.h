@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace tokend {
@@ -28,9 +29,12 @@ public:
 
     // `oauth` (with the client secret) is read at each attempt, so a reload
     // applies to the next one. `tell_reauth(user_id)` runs once per grant
-    // found dead.
+    // found dead. `write_in_flight(user_id)` says whether a set_user_context
+    // of the user is being stored: a refresh that comes due meanwhile waits
+    // for it (resume_after_write starts it).
     Refresher(ServiceRuntime& runtime, ContextCache& cache, RefreshScheduler& scheduler, OutboundSender& outbound,
-              const OAuthSettings& oauth, std::function<void(const std::string&)> tell_reauth);
+              const OAuthSettings& oauth, std::function<void(const std::string&)> tell_reauth,
+              std::function<bool(const std::string&)> write_in_flight);
 
     // A caller needs a refresh now: join the one in flight or queue one ahead
     // of the schedule. `waiter` hears how it ended.
@@ -39,6 +43,12 @@ public:
     void run(uint32_t id);
     // Whether a refresh of this user is queued or running.
     bool wanted(const std::string& user_id) const { return refreshing_.count(user_id) > 0; }
+    // If a refresh of this user is running, `waiter` hears how it ended (and
+    // true is returned); else nothing happens.
+    bool after_running(const std::string& user_id, Waiter waiter);
+    // A write of the user ended: a refresh that came due or was asked for
+    // while it was stored goes now, from the written tokens.
+    void resume_after_write(const std::string& user_id);
 
     // The cache took another process's write (stored; nullptr: a clear).
     void on_store_change(const std::string& user_id, const UserContext* stored);
@@ -67,6 +77,8 @@ private:
     OutboundSender& outbound_;
     const OAuthSettings& oauth_;
     std::function<void(const std::string&)> tell_reauth_;
+    std::function<bool(const std::string&)> write_in_flight_;
+    std::unordered_set<std::string> deferred_;  // refreshes that came due during a write
     std::unordered_map<std::string, Refresh> refreshing_;  // single flight per user
 };
 

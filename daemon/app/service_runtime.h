@@ -20,6 +20,7 @@ namespace tokend {
 
 struct ServiceCounters {
     uint64_t flows_started = 0;
+    uint64_t flows_started_without_pkce = 0;  // start_flow with "pkce": false (legacy callers)
     uint64_t flows_completed = 0;
     uint64_t flows_failed = 0;
     uint64_t flows_swept = 0;
@@ -33,6 +34,10 @@ struct ServiceCounters {
     uint64_t bot_messages_failed = 0;
     uint64_t store_changes_applied = 0;  // other processes' writes taken into the cache
     uint64_t store_resyncs = 0;
+    uint64_t links_issued = 0;   // auth_link answers and re-auth messages
+    uint64_t links_opened = 0;   // valid links opened (GET): each started a flow
+    uint64_t links_expired = 0;  // expired links opened
+    uint64_t links_invalid = 0;  // tampered, cut or foreign links opened
     std::map<std::string, uint64_t> redirects;  // by outcome
 };
 

@@ -11,9 +11,12 @@ TokenService::TokenService(Executor& executor, Store& store, OutboundSender& out
       runtime_(executor, store, events, clock, config),
       scheduler_(clock, config.refresh.limits, [this](uint32_t id) { refresher_.run(id); }),
       cache_(runtime_, scheduler_),
-      flows_(runtime_, cache_, outbound, oauth_, bot_token_),
-      refresher_(runtime_, cache_, scheduler_, outbound, oauth_,
-                 [this](const std::string& user_id) { flows_.tell_reauth(user_id); }),
+      links_(runtime_, oauth_),
+      flows_(runtime_, cache_, links_, outbound, oauth_, bot_token_),
+      refresher_(
+          runtime_, cache_, scheduler_, outbound, oauth_,
+          [this](const std::string& user_id) { flows_.tell_reauth(user_id); },
+          [this](const std::string& user_id) { return contexts_.writing(user_id); }),
       contexts_(runtime_, cache_, scheduler_, refresher_),
       started_(clock.now()) {
     oauth_.client_secret = std::move(client_secret);

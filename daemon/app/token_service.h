@@ -3,14 +3,17 @@
 // the metrics talk to this one):
 //   ContextCache   the contexts in memory, their schedule ids, store changes, resync
 //   Refresher      the edge of core/refresh_attempt: single flight, lease, fence, retry
-//   Flows          start_flow, the end of a flow (RedirectFlow), re-auth links, flow GC
-//   UserContexts   get_token, refresh, get/set_user_context, list_users
+//   Flows          start_flow (with or without PKCE), flows from auth links, the end of a
+//                  flow (RedirectFlow), the re-auth message, flow GC
+//   AuthLinks      the link key, signing auth links and checking opened ones
+//   UserContexts   get_token, refresh, get/set_user_context (grant-safe writes), list_users
 //   ServiceRuntime what they share: store + executor + health, in-flight count, counters
 // Runs on the loop thread; store calls go through the executor, provider calls
 // through the outbound sender. Results are typed (app/op_result.h): the
 // control handler encodes them.
 #pragma once
 
+#include "app/auth_links.h"
 #include "app/context_cache.h"
 #include "app/event_hub.h"
 #include "app/flows.h"
@@ -61,7 +64,20 @@ public:
     // (and, for a shared store, reading it whole every store.resync_interval).
     void start(uv_loop_t* loop);
 
-    void start_flow(const std::string& user_id, OpCallback<FlowLink> done) { flows_.start(user_id, std::move(done)); }
+    // pkce false: a legacy caller builds the authorization URL itself from the
+    // flow id (flows.allow_without_pkce decides whether that is allowed).
+    void start_flow(const std::string& user_id, bool pkce, OpCallback<FlowLink> done) {
+        flows_.start(user_id, pkce, std::move(done));
+    }
+
+    // Auth links. The key comes from load_link_key() before start; without
+    // one, auth_link is refused and GET /auth answers that links are not available.
+    void set_link_key(Secret key) { links_.set_key(std::move(key)); }
+    void auth_link(const std::string& user_id, OpCallback<SignedLink> done) { done(links_.issue(user_id)); }
+    // GET /auth?<query> (head: HEAD, which checks the link and starts nothing).
+    void open_auth_link(std::string_view query, bool head, std::function<void(LinkAnswer)> done) {
+        flows_.open_link(query, head, std::move(done));
+    }
     // The end of a flow. `done` gets the final step (outcome, page).
     void process_redirect_query(std::string_view query, Flows::RedirectDone done) {
         flows_.process_redirect_query(query, std::move(done));
@@ -82,8 +98,11 @@ public:
                           OpCallback<ContextAnswer> done) {
         contexts_.get(user_id, refresh, include_refresh_token, std::move(done));
     }
-    void set_user_context(const std::string& user_id, const Json& user_context, OpCallback<ContextWritten> done) {
-        contexts_.set(user_id, user_context, std::move(done));
+    // Grant-safe (core/context_write.h): decided against the stored context,
+    // after a refresh of this user in flight (UserContexts::set).
+    void set_user_context(const std::string& user_id, const Json& user_context, ContextWriteFlags flags,
+                          OpCallback<ContextWritten> done) {
+        contexts_.set(user_id, user_context, flags, std::move(done));
     }
     void list_users(const std::string& cursor, uint32_t limit, OpCallback<UsersPage> done) {
         contexts_.list(cursor, limit, std::move(done));
@@ -109,6 +128,7 @@ private:
     ServiceRuntime runtime_;
     RefreshScheduler scheduler_;
     ContextCache cache_;
+    AuthLinks links_;
     Flows flows_;
     Refresher refresher_;
     UserContexts contexts_;

@@ -5,11 +5,17 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <thread>
 
 namespace tokend {
 namespace {
 
 constexpr uint32_t kDefaultListLimit = 100;
+// A write's lease on a shared store (the one refreshes take) and how long it
+// waits for another process's: about 5 s.
+constexpr std::chrono::milliseconds kWriteLease{10000};
+constexpr std::chrono::milliseconds kLeaseWait{50};
+constexpr int kLeaseTries = 100;
 constexpr uint32_t kMaxListLimit = 1000;
 
 template <typename T>
@@ -145,7 +151,8 @@ void UserContexts::get(const std::string& user_id, bool refresh, bool include_re
     if (needs) refresher_.want(user_id, [](const RefreshResult&) {});  // nearly expired: refresh behind the answer
 }
 
-void UserContexts::set(const std::string& user_id, const Json& user_context, OpCallback<ContextWritten> done) {
+void UserContexts::set(const std::string& user_id, const Json& user_context, ContextWriteFlags flags,
+                       OpCallback<ContextWritten> done) {
     if (const std::string problem = check_user_id(user_id); !problem.empty()) {
         done(OpResult<ContextWritten>::failure(ErrorCode::bad_request, problem));
         return;
@@ -163,7 +170,7 @@ void UserContexts::set(const std::string& user_id, const Json& user_context, OpC
                 if (existed) runtime_.publish("context_cleared", user_id);
                 refresher_.on_cleared(user_id);
                 spdlog::info("user {}: context cleared", user_id);
-                done(OpResult<ContextWritten>::success({true, existed}));
+                done(OpResult<ContextWritten>::success({true, existed, {}, {}}));
             });
         return;
     }
@@ -176,18 +183,122 @@ void UserContexts::set(const std::string& user_id, const Json& user_context, OpC
         done(OpResult<ContextWritten>::failure(ErrorCode::bad_request, "user_context.user_id differs from user_id"));
         return;
     }
-    auto context = std::make_shared<UserContext>(std::move(parsed).value());
-    runtime_.on_store<StoreStatus>(
-        [this, context] { return runtime_.store().put(Ns::user, context->user_id, to_stored_text(*context)); },
-        [this, context, done = std::move(done)](StoreStatus status) {
-            if (!status.ok()) {
-                done(store_failure<ContextWritten>(status));
-                return;
+    if (const std::string problem = check_context_write(*parsed, flags); !problem.empty()) {
+        done(OpResult<ContextWritten>::failure(ErrorCode::bad_request, problem));
+        return;
+    }
+    write(std::make_shared<UserContext>(std::move(parsed).value()), flags, std::move(done));
+}
+
+// One thing at a time per user ("single flight"):
+// - a write that arrives while this process refreshes the user waits for that
+//   refresh and is then decided against its result (a stale copy is answered
+//   kept_newer, the refreshed tokens stay);
+// - a refresh that comes due while a write is being stored starts after it
+//   (Refresher::run asks writing(), resume_after_write starts it), from the
+//   written tokens;
+// - writes of one user go one after the other, each decided against the last;
+// - with a store that other processes share (lock capability) the write holds
+//   the user's lease, the same one their refreshes hold, from its read to its
+//   write; it waits a little for a lease another process holds.
+void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags flags,
+                         OpCallback<ContextWritten> done) {
+    const std::string user_id = written->user_id;
+    if (refresher_.after_running(user_id, [this, written, flags, done](const RefreshResult&) {
+            write(written, flags, done);
+        })) {
+        spdlog::debug("user {}: context write waits for the refresh in flight", user_id);
+        return;
+    }
+    if (auto writing = writes_in_flight_.find(user_id); writing != writes_in_flight_.end()) {
+        writing->second.push_back([this, written, flags, done = std::move(done)]() mutable {
+            write(written, flags, std::move(done));
+        });
+        return;
+    }
+    // What this process holds: the decision's base if the store cannot be read
+    // (the write is then tried, and most likely fails). Refreshed tokens the
+    // store has not taken yet (a failed write, retried on the schedule) are
+    // newer than the stored ones: the decision sees them.
+    std::optional<UserContext> cached;
+    std::optional<Tokens> unsaved;
+    if (const ContextCache::Cached* in_cache = cache_.find(user_id)) {
+        cached = in_cache->context;
+        if (in_cache->unsaved) unsaved = in_cache->unsaved->fresh;
+    }
+    writes_in_flight_[user_id];
+    struct Outcome {
+        StoreStatus status;
+        bool busy = false;        // another process held the lease throughout
+        bool unreadable = false;  // the stored context could not be read (replaced)
+        ContextWrite decision;
+    };
+    runtime_.on_store<Outcome>(
+        [this, written, flags, cached = std::move(cached), unsaved = std::move(unsaved)] {
+            Store& store = runtime_.store();
+            Outcome out;
+            const std::string& user = written->user_id;
+            uint64_t fence = 0;
+            bool leased = store.can_lock();
+            if (leased) {
+                for (int attempt = 0;; ++attempt) {
+                    out.status = store.lock_acquire(Ns::user, user, kWriteLease, &fence);
+                    if (out.status.code != StoreCode::conflict || attempt + 1 >= kLeaseTries) break;
+                    std::this_thread::sleep_for(kLeaseWait);
+                }
+                if (out.status.code == StoreCode::conflict) {
+                    out.busy = true;
+                    return out;
+                }
+                leased = out.status.ok();  // a failed lease: the write below reports the store's state
             }
-            cache_.remember(*context, runtime_.now());
-            runtime_.publish("context_set", context->user_id);
-            spdlog::info("user {}: context set", context->user_id);
-            done(OpResult<ContextWritten>::success({false, false}));
+            std::string text;
+            std::optional<UserContext> stored;
+            out.status = store.get(Ns::user, user, &text);
+            if (out.status.ok()) {
+                auto parsed = user_context_from_json(std::string_view(text));
+                if (parsed) {
+                    stored = std::move(parsed).value();
+                } else {
+                    out.unreadable = true;
+                }
+            }
+            if (!out.status.ok() && !out.status.not_found()) stored = cached;
+            if (stored && unsaved) stored->tokens = *unsaved;
+            out.decision = decide_context_write(stored, *written, flags);
+            const std::string next = to_stored_text(out.decision.context);
+            out.status = leased ? store.put_fenced(Ns::user, user, next, fence) : store.put(Ns::user, user, next);
+            if (leased) store.lock_release(Ns::user, user, fence);
+            return out;
+        },
+        [this, user_id, done = std::move(done)](Outcome out) {
+            std::deque<std::function<void()>> queued;
+            if (auto writing = writes_in_flight_.find(user_id); writing != writes_in_flight_.end()) {
+                queued = std::move(writing->second);
+                writes_in_flight_.erase(writing);
+            }
+            if (out.busy) {
+                done(OpResult<ContextWritten>::failure(ErrorCode::store_unavailable,
+                                                       "another process kept refreshing the tokens of user " +
+                                                           user_id + "; nothing was written, try again"));
+            } else if (!out.status.ok()) {
+                spdlog::error("user {}: context not written: {}", user_id, out.status.describe());
+                done(store_failure<ContextWritten>(out.status));
+            } else {
+                if (out.unreadable) spdlog::warn("user {}: the stored context was unreadable; replaced", user_id);
+                const ContextCache::Cached* before = cache_.find(user_id);
+                const bool same_tokens = before != nullptr && before->context.tokens == out.decision.context.tokens;
+                cache_.remember(out.decision.context, same_tokens ? before->obtained_at : runtime_.now());
+                runtime_.publish("context_set", user_id);
+                spdlog::info("user {}: context set (tokens {}, refresh token {})", user_id,
+                             to_string(out.decision.tokens), to_string(out.decision.refresh_token));
+                done(OpResult<ContextWritten>::success({false, false, out.decision.tokens, out.decision.refresh_token}));
+            }
+            // A refresh that came due, or that callers asked for, while the write was stored.
+            refresher_.resume_after_write(user_id);
+            // Writes that arrived meanwhile, in order: the first goes now, the
+            // others queue behind it again.
+            for (auto& next : queued) next();
         });
 }
 

@@ -1,7 +1,8 @@
 // The control operations on users' contexts: get_token and refresh (answered
 // from the cache; the refresh policy decides when a read waits for the user's
-// refresh), get_user_context, set_user_context (a write, or a clear, then the
-// cache) and list_users (a page from the store). Loop thread only.
+// refresh), get_user_context, set_user_context (a grant-safe write decided by
+// core/context_write against what is stored, or a clear, then the cache) and
+// list_users (a page from the store). Loop thread only.
 #pragma once
 
 #include "app/context_cache.h"
@@ -10,8 +11,14 @@
 #include "app/refresher.h"
 #include "app/service_runtime.h"
 
+#include "core/context_write.h"
+
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
 #include <string>
+#include <unordered_map>
 
 namespace tokend {
 
@@ -24,7 +31,11 @@ public:
     // include_refresh_token: the caller may see refresh tokens.
     void get(const std::string& user_id, bool refresh, bool include_refresh_token, OpCallback<ContextAnswer> done);
     // `user_context` as the caller sent it: an object, or null to clear.
-    void set(const std::string& user_id, const Json& user_context, OpCallback<ContextWritten> done);
+    void set(const std::string& user_id, const Json& user_context, ContextWriteFlags flags,
+             OpCallback<ContextWritten> done);
+    // Whether a set_user_context of this user is being stored (a refresh of
+    // the user that comes due meanwhile waits for it).
+    bool writing(const std::string& user_id) const { return writes_in_flight_.count(user_id) > 0; }
     void list(const std::string& cursor, uint32_t limit, OpCallback<UsersPage> done);
 
 private:
@@ -33,11 +44,15 @@ private:
                               const OpCallback<TokenAnswer>& done);
     // Whether failed refreshes wait for their next scheduled try (no extra attempt per read).
     bool backing_off(const ContextCache::Cached& cached, Timestamp now) const;
+    void write(std::shared_ptr<UserContext> written, ContextWriteFlags flags, OpCallback<ContextWritten> done);
 
     ServiceRuntime& runtime_;
     ContextCache& cache_;
     RefreshScheduler& scheduler_;
     Refresher& refresher_;
+    // A set_user_context being stored, per user: later writes of the same
+    // user wait here, in order, and are decided against its result.
+    std::unordered_map<std::string, std::deque<std::function<void()>>> writes_in_flight_;
 };
 
 }  // namespace tokend

@@ -153,7 +153,8 @@ class Reauth(RefreshTest):
         messages = wait_for(lambda: [m for m in self.fake.state()["messages"] if "authorize me again" in m.get("markdown", "")],
                             10, "the reauthorization message")
         self.assertEqual(messages[0]["toPersonId"], "alice")
-        link = re.search(r"(http://\S+?/v1/authorize\?\S+?)\s", messages[0]["markdown"]).group(1)
+        # An auth link (docs/protocol.md, auth_link) beside the configured redirect URL.
+        link = re.search(r"http://127\.0\.0\.1:9(/auth\?\S+?)\s", messages[0]["markdown"]).group(1)
         for _ in range(3):
             with self.assertRaises(TokendError) as raised:
                 self.client.get_token("alice")
@@ -167,8 +168,11 @@ class Reauth(RefreshTest):
         self.assertEqual(stats["users_reauth_required"], 1)
         self.assertEqual(stats["refreshes"]["reauth_required"], 1)
         self.assertIsNone(self.stored_tokens("alice")["refresh_token"], "the dead grant is stored as such")
-        # The link from the message works: the state clears.
-        query = self.tokend.authorize(link, {"user_id": "alice"})
+        # The link from the message works: opened (on tokend's real port) it
+        # starts a flow and sends the browser to the provider; the state clears.
+        status, headers, body = http_get(self.tokend.port, link)
+        self.assertEqual(status, 302, body)
+        query = self.tokend.authorize(headers["Location"], {"user_id": "alice"})
         status, _, body = self.tokend.redirect(query)
         self.assertEqual(status, 200, body)
         self.assertTrue(valid_at_provider(self.fake, self.client.get_token("alice")["access_token"]))
