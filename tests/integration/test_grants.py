@@ -5,10 +5,11 @@ tokens back (newer grant wins, unless forced), and a write that meets a refresh
 in flight is decided after it."""
 
 import json
+import os
 import unittest
 
 from bot_support import Raw, complete_flow, eventually, tokenctl
-from harness import Tokend, start_fake, stop_and_check
+from harness import Tokend, faulty_store_tokend, http_get, start_fake, stop_and_check, user_context
 
 
 class GrantTest(unittest.TestCase):
@@ -241,6 +242,47 @@ class SharedStoreLease(GrantTest):
         self.raw.ok("refresh", user_id="alice")
         self.assertEqual(self.raw.ok("set_user_context", user_id="alice", user_context=old)["tokens"], "kept_newer")
         self.raw.ok("refresh", user_id="alice")
+
+
+class UnsavedRefresh(unittest.TestCase):
+    """Refreshed tokens the store did not take yet (kept unsaved, the write
+    retried later) count as the stored ones: a copy of the older tokens written
+    meanwhile is stale, and the rotated grant survives it."""
+
+    def setUp(self):
+        self.fake = start_fake()
+        # A long backoff: the unsaved tokens wait for their retry while the test writes.
+        made = faulty_store_tokend(self.fake, extra_config="refresh:\n  retry_base_ms: 60000\n  retry_cap: 120\n")
+        if made is None:
+            self.fake.stop()
+            self.skipTest("TOKEND_FAULTY_STORE not set (ctest sets it)")
+        self.tokend, flag = made
+        self.tokend.start()
+        self.raw = Raw(self.tokend.socket)
+        self.flag = flag
+
+    def tearDown(self):
+        self.raw.close()
+        stop_and_check(self)
+        self.assertEqual(self.fake.state()["internal_errors"], 0)
+
+    def test_a_copy_written_while_refreshed_tokens_wait_unsaved_is_stale(self):
+        issued = self.fake.issue_tokens("alice")
+        old = user_context("alice", tokens=issued, expires_in=600)  # the provider's new ones last longer
+        self.raw.ok("set_user_context", user_id="alice", user_context=old)
+        open(self.flag, "w").close()
+        self.assertEqual(self.raw.error("refresh", user_id="alice")["code"], "store_unavailable")
+        self.assertEqual(self.fake.state()["token_requests"]["refresh_token"].get("ok"), 1, "the grant rotated")
+        os.unlink(self.flag)
+        written = self.raw.ok("set_user_context", user_id="alice", user_context=old)
+        self.assertEqual(written, {"tokens": "kept_newer", "refresh_token": "kept"})
+        current = self.raw.ok("get_token", user_id="alice")["access_token"]
+        self.assertNotEqual(current, issued["access_token"])
+        self.assertEqual(http_get(self.fake.port, "/v1/people/me", headers={"Authorization": "Bearer " + current})[0],
+                         200)
+        # The rotated refresh token is the one kept: the next refresh works.
+        self.raw.ok("refresh", user_id="alice")
+        self.assertEqual(self.fake.state()["reuse_detected"].get("refresh_token", 0), 0)
 
 
 if __name__ == "__main__":
