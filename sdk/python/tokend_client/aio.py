@@ -11,7 +11,7 @@ import asyncio
 import socket
 import sys
 import time
-from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Set
+from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Sequence, Set
 
 from ._wire import (RETRY_SAFE_OPS, Lost, NotSent, RetryPolicy, Unreachable, check_answers, closed_by_peer,
                     encode, parse_line, socket_path_from, unix_socket)
@@ -193,8 +193,8 @@ class AsyncJsonClient:
             self._slots = asyncio.Semaphore(self.max_connections)
         ops = [str(request.get("op")) for request in requests]
         retry_safe = all(op in RETRY_SAFE_OPS for op in ops)
-        started = time.monotonic()
-        delays = self.retry.delays()
+        started = 0.0
+        delays: Optional[Iterator[float]] = None
         while True:
             async with self._slots:
                 connection = None
@@ -230,6 +230,8 @@ class AsyncJsonClient:
                     self._give_back(connection, healthy)
             if reused:
                 continue
+            if delays is None:
+                started, delays = time.monotonic(), self.retry.delays()
             delay = next(delays)
             if time.monotonic() + delay - started > self.retry.window:
                 raise TokendConnectionError(f"{failure} (gave up after {self.retry.window} s)")

@@ -7,6 +7,7 @@ know yet: ``client.call("some_op", param=1)``.
 """
 
 import socket
+import struct
 import threading
 import time
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set
@@ -18,14 +19,32 @@ from .errors import OutcomeUnknownError, TokendConnectionError, TokendError, Tok
 JsonDict = Dict[str, Any]
 
 
+def _timeval(seconds: Optional[float]) -> bytes:
+    """SO_RCVTIMEO/SO_SNDTIMEO's struct timeval; 0 waits forever."""
+    micros = 0 if seconds is None else max(1, int(seconds * 1_000_000))
+    return struct.pack("@ll", micros // 1_000_000, micros % 1_000_000)
+
+
 class _Connection:
-    """One socket to tokend with its read buffer; used by one thread at a time."""
+    """One socket to tokend with its read buffer; used by one thread at a time.
+
+    The socket is in blocking mode with the kernel's SO_RCVTIMEO/SO_SNDTIMEO
+    as the answer timeout: Python's own timeout mode would poll() before
+    every send and recv, a third syscall per request."""
 
     def __init__(self, sock: socket.socket) -> None:
+        sock.settimeout(None)
         self.sock = sock
         self.next_id = 1
         self._buffer = bytearray()
         self._start = 0
+        self._timeout: Optional[float] = None
+
+    def set_timeout(self, timeout: Optional[float]) -> None:
+        if timeout != self._timeout:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
+            self._timeout = timeout
 
     def shutdown(self) -> None:
         """Wakes a reader blocked on the socket (it sees EOF); the reader closes it."""
@@ -44,11 +63,11 @@ class _Connection:
         data = b"".join(lines)
         view = memoryview(data)
         sent = 0
-        self.sock.settimeout(timeout)
+        self.set_timeout(timeout)
         try:
             while sent < len(data):
                 sent += self.sock.send(view[sent:])
-        except socket.timeout:
+        except BlockingIOError:  # SO_SNDTIMEO ran out
             raise TokendTimeout(f"tokend did not take the request within {timeout} s") from None
         except OSError as error:
             if sent < len(lines[0]):
@@ -68,7 +87,7 @@ class _Connection:
                 return line
             try:
                 chunk = self.sock.recv(262144)
-            except socket.timeout:
+            except BlockingIOError:  # SO_RCVTIMEO ran out
                 raise
             except OSError as error:
                 raise Lost(f"reading failed: {error.strerror or error}") from None
@@ -85,7 +104,7 @@ class _Connection:
         try:
             while len(answers) < len(lines):
                 answers.append(parse_line(self.read_line()))
-        except socket.timeout:
+        except BlockingIOError:
             raise TokendTimeout(f"no answer from tokend within {timeout} s") from None
         return check_answers(answers, first_id)
 
@@ -118,7 +137,8 @@ class JsonClient:
         self.max_connections = max_connections
         self.retry = retry or RetryPolicy()
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(max_connections)
+        self._slot_freed = threading.Condition(self._lock)
+        self._in_use = 0
         self._idle: List[_Connection] = []
         self._watching: Set[_Connection] = set()
         self._closed = False
@@ -142,6 +162,14 @@ class JsonClient:
             self.connections_opened += 1
         return _Connection(sock)
 
+    def _acquire_slot(self) -> None:
+        """One of max_connections; waits at most timeout for a free one."""
+        with self._lock:
+            if self._in_use >= self.max_connections and not self._slot_freed.wait_for(
+                    lambda: self._in_use < self.max_connections, self.timeout):
+                raise TokendTimeout(f"all {self.max_connections} connections stayed busy for {self.timeout} s")
+            self._in_use += 1
+
     def _take_idle(self) -> Optional[_Connection]:
         while True:
             with self._lock:
@@ -155,19 +183,15 @@ class JsonClient:
             connection.close()  # closed by tokend while idle: replace it
 
     def _give_back(self, connection: Optional[_Connection], healthy: bool) -> None:
-        if connection is not None:
-            with self._lock:
-                keep = healthy and not self._closed
-                if keep:
-                    self._idle.append(connection)
-            if not keep:
-                connection.close()
-        self._slots.release()
-
-    def _acquire_slot(self) -> None:
-        wait = -1.0 if self.timeout is None else self.timeout
-        if not self._slots.acquire(timeout=wait):
-            raise TokendTimeout(f"all {self.max_connections} connections stayed busy for {self.timeout} s")
+        """Returns the slot, and the connection to the pool when it is fine."""
+        with self._lock:
+            keep = connection is not None and healthy and not self._closed
+            if keep:
+                self._idle.append(connection)  # type: ignore[arg-type]
+            self._in_use -= 1
+            self._slot_freed.notify()
+        if connection is not None and not keep:
+            connection.close()
 
     def close(self) -> None:
         """Closes every connection, watches included; later calls raise."""
@@ -199,8 +223,8 @@ class JsonClient:
             return []
         ops = [str(request.get("op")) for request in requests]
         retry_safe = all(op in RETRY_SAFE_OPS for op in ops)
-        started = time.monotonic()
-        delays = self.retry.delays()
+        started = 0.0
+        delays: Optional[Iterator[float]] = None
         while True:
             self._acquire_slot()
             connection = None
@@ -236,6 +260,8 @@ class JsonClient:
                 self._give_back(connection, healthy)
             if reused:
                 continue  # a pooled connection died: try a fresh one at once
+            if delays is None:
+                started, delays = time.monotonic(), self.retry.delays()
             delay = next(delays)
             if time.monotonic() + delay - started > self.retry.window:
                 raise TokendConnectionError(f"{failure} (gave up after {self.retry.window} s)")
@@ -318,7 +344,7 @@ class JsonClient:
                 if subscribed_before:
                     yield {"event": "resubscribed", "user_id": user_id, "at": None}
                 subscribed_before = True
-                connection.sock.settimeout(None)
+                connection.set_timeout(None)
                 while True:
                     try:
                         line = connection.read_line()
