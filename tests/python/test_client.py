@@ -147,5 +147,57 @@ class Operations(ClientCase):
         self.assertIsInstance(events[0].at, datetime.datetime)
 
 
+class WithoutPkce(ClientCase):
+    def test_a_flow_without_pkce_for_a_self_built_url(self):
+        flow, result = self.complete_flow("alice", pkce=False)
+        self.assertNotIn("code_challenge", flow.auth_url)
+        self.assertTrue(result.authenticated, result)
+        self.assertEqual(self.client.stats().flows.started_without_pkce, 1)
+        self.assertIn("without PKCE (legacy caller)", self.tokend.log())
+
+
+class AuthLinks(ClientCase):
+    def test_a_link_starts_a_fresh_flow_when_opened(self):
+        link = self.client.auth_link("alice")
+        self.assertGreater(link.expires_at, datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1))
+        target = urllib.parse.urlsplit(link.url)
+        status, headers, _ = http_get(self.tokend.port, target.path + "?" + target.query)
+        self.assertEqual(status, 302)
+        self.assertTrue(headers["Location"].startswith(self.fake.url + "/v1/authorize?"), headers["Location"])
+        self.assertEqual(self.client.stats().flows.started, 1)
+
+
+class GrantSafeWrites(ClientCase):
+    """docs/protocol.md: a context read without its refresh token and
+    written back keeps the stored one; a stale copy does not roll tokens back."""
+
+    def test_read_modify_write_keeps_the_grant(self):
+        self.complete_flow("alice")
+        context = self.client.get_user_context("alice")
+        self.assertIsNone(context.tokens.refresh_token)
+        result = self.client.set_user_context("alice", context)
+        self.assertEqual((result.tokens, result.refresh_token), ("written", "kept"))
+        self.assertTrue(self.client.refresh("alice").access_token, "the grant survived the write-back")
+
+    def test_a_stale_copy_keeps_the_newer_tokens_unless_forced(self):
+        self.complete_flow("alice")
+        stale = self.client.get_user_context("alice")
+        fresh = self.client.refresh("alice")
+        result = self.client.set_user_context("alice", stale)
+        self.assertTrue(result.kept_newer, result)
+        self.assertEqual(self.client.get_token("alice").access_token, fresh.access_token)
+        forced = self.client.set_user_context("alice", stale, force=True)
+        self.assertEqual(forced.tokens, "written")
+        self.assertEqual(self.client.get_token("alice").access_token, stale.tokens.access_token)
+
+    def test_clearing_the_refresh_token_is_explicit(self):
+        self.complete_flow("alice")
+        context = self.client.get_user_context("alice")
+        result = self.client.set_user_context("alice", context, clear_refresh_token=True)
+        self.assertEqual(result.refresh_token, "cleared")
+        with self.assertRaises(ReauthRequiredError):
+            self.client.refresh("alice")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -53,7 +53,9 @@ class FlaskServer:
     """The bot's Flask app on a real HTTP server (werkzeug), port 0."""
 
     def __init__(self, app):
+        import logging
         from werkzeug.serving import make_server
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the test's output
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = self.server.server_port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -118,6 +120,8 @@ class Migration(unittest.TestCase):
         self.assertNotEqual(second, first)
         bot.note_scope("alice", "spark:people_read")
         self.assertEqual(self.tokend.client().get_user_context("alice")["tokens"]["scope"], "spark:people_read")
+        self.assertTrue(bot.refresh("alice"), "the grant survived the write-backs")
+        self.assertEqual(self.tokend.client().stats()["users_reauth_required"], 0)
 
         # 3. tokend's own URL and its /redirect.
         self.assertTrue(bot.tokens.start_flow_url(user_id="bob"))
@@ -130,6 +134,25 @@ class Migration(unittest.TestCase):
         bot.forget("alice")
         self.assertIsNone(bot.access_token("alice"))
         self.assertEqual(list(self.tokend.client().all_users()), ["bob"])
+
+    def test_a_bot_that_builds_the_url_by_other_means_asks_for_flows_without_pkce(self):
+        integration = self.integration(FrozenIntegration)
+        from legacy_bot import LegacyBot
+        with self.assertLogs("tokend_client", "WARNING") as logged:
+            bot = LegacyBot("bot-token", integration, yml_base="users")
+        bot.close()
+        self.assertIn("pkce=False", logged.output[0])
+        # pkce=False: the one keyword a bot that cannot let the manager adjust its URL adds.
+        manager = YAMLTokenManager("bot-token", integration, "users", pkce=False)
+        self.addCleanup(manager.close)
+        flow_id = manager.start_flow(user_id="alice")
+        url = integration.auth_url(state=flow_id)
+        self.assertNotIn("code_challenge", url)
+        query = self.consent(url, "alice")
+        status, _, body = self.tokend.redirect(query)
+        self.assertEqual(status, 200, body)
+        self.assertTrue(manager.get_user_context(user_id="alice").tokens.access_token)
+        self.assertEqual(self.tokend.client().stats()["flows"]["started_without_pkce"], 1)
 
     def test_with_pkce_a_url_built_without_the_challenge_fails_at_the_exchange(self):
         integration = self.integration(FrozenIntegration)
