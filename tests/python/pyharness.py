@@ -19,6 +19,15 @@ REDIRECT_URL = "http://127.0.0.1:9/redirect"  # the harness's configured redirec
 SCOPES = "spark:people_read spark:messages_write"
 
 
+def successor(first, **options):
+    """A Tokend (not started) that takes over first's directory, state and
+    socket path after first stopped, logging to a file of its own (the
+    harness waits for the "running" line in its log)."""
+    second = Tokend(first.fake, workdir=first.dir, **options)
+    second.log_path = os.path.join(first.dir, f"tokend-{time.monotonic_ns()}.log")
+    return second
+
+
 def future(seconds):
     return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
 

@@ -8,7 +8,7 @@ import tempfile
 import unittest
 import urllib.parse
 
-from pyharness import ScriptedServer, Tokend, context_json, start_fake, stop_and_check
+from pyharness import ScriptedServer, Tokend, successor, context_json, start_fake, stop_and_check
 from tokend_client import (AccessToken, AsyncTokendClient, Event, NotFoundError, OutcomeUnknownError, RetryPolicy,
                           Stats, Tokens, UserContext)
 from tokend_client._wire import closed_by_peer
@@ -125,7 +125,7 @@ class WatchAcrossRestart(unittest.IsolatedAsyncioTestCase):
         await eventually(lambda: asyncio.sleep(0, events == ["context_set"]), what="the first event")
 
         self.assertEqual(await asyncio.to_thread(self.first.stop), 0)
-        second = Tokend(self.fake, workdir=self.first.dir)
+        second = successor(self.first)
         self.addCleanup(second.close)
         await asyncio.to_thread(second.start)
         await eventually(lambda: watchers(1), what="the watcher, again")

@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from pyharness import ScriptedServer, Tokend, context_json, start_fake, stop_and_check, wait_for
+from pyharness import ScriptedServer, Tokend, successor, context_json, start_fake, stop_and_check, wait_for
 from tokend_client import (OutcomeUnknownError, RetryPolicy, TokendClient, TokendConnectionError, TokendTimeout,
                           JsonClient)
 from tokend_client._wire import closed_by_peer
@@ -61,7 +61,7 @@ class Restart(unittest.TestCase):
 
     def restart(self):
         self.assertEqual(self.first.stop(), 0)
-        self.second = Tokend(self.fake, workdir=self.first.dir)
+        self.second = successor(self.first)
         self.addCleanup(self.second.close)
         return self.second.start()
 
@@ -86,7 +86,7 @@ class Restart(unittest.TestCase):
         reader = threading.Thread(target=lambda: answers.append(client.get_token("u1").access_token))
         reader.start()
         wait_for(lambda: client.json.connect_failures >= 1, what="a refused connect")
-        self.second = Tokend(self.fake, workdir=self.first.dir)
+        self.second = successor(self.first)
         self.addCleanup(self.second.close)
         self.second.start()
         reader.join(30)
@@ -154,7 +154,7 @@ class SocketActivation(unittest.TestCase):
         reader = threading.Thread(target=lambda: answers.append(client.get_token("u1").access_token))
         reader.start()
         wait_for(lambda: client.json.connections_opened == 2, what="the connect into the backlog")
-        second = Tokend(self.fake, workdir=self.first.dir)
+        second = successor(self.first)
         self.addCleanup(second.close)
         second.start(activated=[("control", self.listener)])
         reader.join(30)
@@ -178,7 +178,7 @@ class Threads(unittest.TestCase):
         self.fake.add_faults("access_token", [{"delay": seconds}])
 
     def test_a_slow_call_does_not_hold_up_other_threads(self):
-        self.slow_refresh_ahead(3)
+        self.slow_refresh_ahead(6)
         client = TokendClient(self.tokend.socket)
         self.addCleanup(client.close)
         done = []
@@ -188,8 +188,8 @@ class Threads(unittest.TestCase):
         wait_for(lambda: client.stats().refreshes.in_flight == 1, what="the slow refresh")
         started = time.monotonic()
         self.assertEqual(client.ping().protocol, 1)
-        self.assertLess(time.monotonic() - started, 1.0)
-        self.assertEqual(done, [], "the slow call was still running")
+        self.assertEqual(done, [], "the slow call was still running: the ping did not wait for it")
+        self.assertLess(time.monotonic() - started, 3.0)
         slow.join(20)
         self.assertEqual(len(done), 1)
         self.assertGreaterEqual(client.json.connections_opened, 2)
