@@ -23,12 +23,12 @@ import logging
 import threading
 import weakref
 from collections import OrderedDict
-from typing import IO, Any, Callable, Dict, Optional, Tuple
+from typing import IO, Any, Dict, Optional, Tuple
 
 from ._wire import RetryPolicy
 from .client import TokendClient
 from .errors import NotFoundError, ProviderError, ReauthRequiredError, StoreUnavailableError
-from .models import FlowState, Tokens, UserContext, as_mapping, utc_now
+from .models import FlowState, UserContext, utc_now
 from .results import FlowMaintenanceResult, SetResult
 
 __all__ = ["TokenManager", "YAMLTokenManager", "RedisTokenManager", "FlowState",
@@ -277,10 +277,3 @@ class RedisTokenManager(TokenManager):
         self.redis_host = redis_host
         self.redis_url = redis_url
         super().__init__(bot_token, integration, **kwargs)
-
-
-def tokens_from(obj: Any) -> Tokens:
-    """Any Tokens-like object (ours, wxc_sdk's pydantic one, a mapping) as ours."""
-    return obj if isinstance(obj, Tokens) else Tokens.parse_obj(as_mapping(obj))
-
-
