@@ -52,12 +52,18 @@ void TokenService::write_user_context(std::shared_ptr<UserContext> written, Cont
     }
     // What this process holds: the decision's base if the store cannot be read
     // (the write is then tried, and most likely fails, as before).
+    // Refreshed tokens the store has not taken yet (a failed write, retried on
+    // the schedule) are newer than the stored ones: the decision sees them.
     std::optional<UserContext> cached;
-    if (auto it = contexts_.find(user_id); it != contexts_.end()) cached = it->second.context;
+    std::optional<Tokens> unsaved;
+    if (auto it = contexts_.find(user_id); it != contexts_.end()) {
+        cached = it->second.context;
+        if (it->second.unsaved) unsaved = it->second.unsaved->fresh;
+    }
     writes_in_flight_[user_id];
     track(+1);
     executor_.submit<Outcome>(
-        [this, written, flags, cached = std::move(cached)] {
+        [this, written, flags, cached = std::move(cached), unsaved = std::move(unsaved)] {
             Outcome out;
             const std::string& user = written->user_id;
             uint64_t fence = 0;
@@ -86,6 +92,7 @@ void TokenService::write_user_context(std::shared_ptr<UserContext> written, Cont
                 }
             }
             if (!out.status.ok() && !out.status.not_found()) stored = cached;
+            if (stored && unsaved) stored->tokens = *unsaved;
             out.decision = decide_context_write(stored, *written, flags);
             const std::string next = to_stored_text(out.decision.context);
             out.status = leased ? store_.put_fenced(Ns::user, user, next, fence) : store_.put(Ns::user, user, next);
