@@ -28,6 +28,26 @@ def successor(first, **options):
     return second
 
 
+def patient_tokend(fake, timeout_ms=20000):
+    """A Tokend (not started) whose requests to the provider wait up to
+    timeout_ms (the harness's 1.5 s would cut a slow refresh short)."""
+    tokend = Tokend(fake, integration=False)
+    with open(tokend.config_path, "a") as f:
+        f.write("\n".join([
+            "integration:",
+            f"  client_id: {CLIENT_ID}",
+            f"  client_secret: {{file: {tokend.dir}/client_secret}}",
+            f"  bot_token: {{file: {tokend.dir}/bot_token}}",
+            f"  scopes: {SCOPES}",
+            f"  redirect_url: {REDIRECT_URL}",
+            f"  auth_service: {fake.url}/v1/authorize",
+            f"  token_service: {fake.url}/v1/access_token",
+            f"  api_base: {fake.url}/v1",
+            f"  request_timeout_ms: {timeout_ms}",
+        ]) + "\n")
+    return tokend
+
+
 def future(seconds):
     return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
 

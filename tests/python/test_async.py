@@ -8,7 +8,7 @@ import tempfile
 import unittest
 import urllib.parse
 
-from pyharness import ScriptedServer, Tokend, successor, context_json, start_fake, stop_and_check
+from pyharness import ScriptedServer, Tokend, patient_tokend, successor, context_json, start_fake, stop_and_check
 from tokend_client import (AccessToken, AsyncTokendClient, Event, NotFoundError, OutcomeUnknownError, RetryPolicy,
                           Stats, Tokens, UserContext)
 from tokend_client._wire import closed_by_peer
@@ -75,12 +75,34 @@ class Operations(AsyncCase):
             await client.get_token("u1")
         self.assertEqual(client.json.connections_opened, 1, "one connection for sequential calls")
 
-    async def test_concurrent_calls_use_several_connections(self):
+    async def test_concurrent_calls_share_a_bounded_pool(self):
         await self.client.set_user_context("u1", context_json("u1", access="A1"))
         answers = await asyncio.gather(*(self.client.get_token("u1") for _ in range(64)))
         self.assertEqual({a.access_token for a in answers}, {"A1"})
-        self.assertGreater(self.client.json.connections_opened, 1)
         self.assertLessEqual(self.client.json.connections_opened, 8)
+
+
+
+class SlowProvider(AsyncCase):
+    def setUp(self):
+        self.fake = start_fake()
+        self.tokend = patient_tokend(self.fake).start()
+
+    async def test_a_slow_call_does_not_hold_up_others(self):
+        tokens = self.fake.issue_tokens("alice")
+        # Inside the read margin, and the provider answers the refresh only after 6 s.
+        await self.client.set_user_context("alice", context_json("alice", access=tokens["access_token"],
+                                                                 expires_in=60, refresh=tokens["refresh_token"]))
+        self.fake.add_faults("access_token", [{"delay": 6}])
+        slow = asyncio.create_task(self.client.get_token("alice"))
+
+        async def refreshing():
+            return (await self.client.stats()).refreshes.in_flight == 1
+        await eventually(refreshing, what="the slow refresh")
+        self.assertEqual((await self.client.ping()).protocol, 1)
+        self.assertFalse(slow.done(), "the ping did not wait for the slow call")
+        self.assertNotEqual((await slow).access_token, tokens["access_token"])
+        self.assertGreaterEqual(self.client.json.connections_opened, 2)
 
 
 class IdleTimeout(AsyncCase):

@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from pyharness import ScriptedServer, Tokend, successor, context_json, start_fake, stop_and_check, wait_for
+from pyharness import ScriptedServer, Tokend, patient_tokend, successor, context_json, start_fake, stop_and_check, wait_for
 from tokend_client import (OutcomeUnknownError, RetryPolicy, TokendClient, TokendConnectionError, TokendTimeout,
                           JsonClient)
 from tokend_client._wire import closed_by_peer
@@ -164,7 +164,7 @@ class SocketActivation(unittest.TestCase):
 class Threads(unittest.TestCase):
     def setUp(self):
         self.fake = start_fake()
-        self.tokend = Tokend(self.fake).start()
+        self.tokend = patient_tokend(self.fake).start()
 
     def tearDown(self):
         stop_and_check(self)
@@ -190,8 +190,9 @@ class Threads(unittest.TestCase):
         self.assertEqual(client.ping().protocol, 1)
         self.assertEqual(done, [], "the slow call was still running: the ping did not wait for it")
         self.assertLess(time.monotonic() - started, 3.0)
-        slow.join(20)
+        slow.join(30)
         self.assertEqual(len(done), 1)
+        self.assertEqual(self.fake.state()["token_requests"]["refresh_token"]["ok"], 1, "the slow refresh succeeded")
         self.assertGreaterEqual(client.json.connections_opened, 2)
 
     def test_many_threads_share_a_small_pool(self):
