@@ -14,6 +14,7 @@ echo "== check-deb: cpack" >&2
 rm -rf "$build/package"
 (cd "$build" && cpack -G DEB -B package >/dev/null)
 deb=$(ls "$build"/package/tokend_*.deb)
+version=$(sed -n 's/^project(tokend VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
 fail() { echo "check-deb: $*" >&2; exit 1; }
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/tokend/tokend.yml \
@@ -25,6 +26,8 @@ for file in ./usr/bin/tokend ./usr/bin/tokenctl ./usr/include/tokend/store.h ./u
             ./usr/lib/x86_64-linux-gnu/tokend/plugins/tokend_store_memory.so \
             ./usr/lib/x86_64-linux-gnu/tokend/plugins/tokend_store_redis.so \
             ./usr/lib/python3/dist-packages/tokend_client/client.py \
+            ./usr/lib/python3/dist-packages/tokend_client/aio.py ./usr/lib/python3/dist-packages/tokend_client/py.typed \
+            "./usr/lib/python3/dist-packages/tokend_client-$version.dist-info/METADATA" \
             ./usr/lib/systemd/system/tokend.service ./usr/lib/systemd/system/tokend.socket \
             ./usr/lib/sysusers.d/tokend.conf ./usr/lib/tmpfiles.d/tokend.conf ./etc/tokend/tokend.yml \
             ./usr/share/doc/tokend/operations.md; do
@@ -50,6 +53,11 @@ echo "== check-deb: the installed daemon completes a flow" >&2
 "$root/usr/bin/tokend" --check-config -c "$root/etc/tokend/tokend.yml" >/dev/null \
   || fail "the shipped /etc/tokend/tokend.yml does not validate"
 TOKEND_DEB_ROOT="$root" python3 tests/package/installed_flow.py
+PYTHONPATH="$root/usr/lib/python3/dist-packages" python3 -c "
+import importlib.metadata, tokend_client
+assert tokend_client.__file__.startswith('$root'), tokend_client.__file__
+assert importlib.metadata.version('tokend-client') == tokend_client.__version__ == '$version', tokend_client.__version__
+" || fail "the installed Python package's metadata or version is wrong"
 
 echo "== check-deb: dpkg --purge" >&2
 dpkg --root="$root" "${force[@]}" --purge tokend >"$root/dpkg.log" 2>&1 || { cat "$root/dpkg.log" >&2; fail "purge failed"; }

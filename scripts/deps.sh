@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libssl-dev libsystemd-dev libhttp-parser-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-yaml redis-server
+  python3-setuptools python3-wheel python3-pip python3-venv python3-mypy python3-aiohttp python3-flask python3-pydantic
   prometheus-cpp-dev prometheus systemd dpkg-dev
   chromium chromium-driver python3-selenium fonts-dejavu-core
 )

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "fake_webex"))
 sys.path.insert(0, os.path.join(ROOT, "sdk", "python"))
 
 from fake_webex import FakeWebex  # noqa: E402
-from tokend_client import TokendClient  # noqa: E402
+from tokend_client import JsonClient as TokendClient  # noqa: E402
 
 TOKEND_BIN = os.environ.get("TOKEND_BIN", os.path.join(ROOT, "build", "daemon", "tokend"))
 PLUGIN_DIR = os.environ.get("TOKEND_PLUGIN_DIR", os.path.join(ROOT, "build", "plugins"))

@@ -1,171 +1,130 @@
-"""The plain protocol client: one connection, newline-delimited JSON."""
+"""TokendClient: every operation as a method with typed results, blocking,
+reconnecting, safe to share between threads (see JsonClient for how)."""
 
-import itertools
-import json
-import os
-import socket
-import threading
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Iterator, Mapping, Optional, Union
 
-DEFAULT_SOCKET = "/run/tokend/tokend.sock"
+from ._wire import DEFAULT_SOCKET, RetryPolicy
+from .json_client import JsonClient
+from .models import UserContext, as_mapping
+from .results import (AccessToken, AuthLink, Event, Flow, FlowMaintenanceResult, Ping, RedirectResult, SetResult,
+                      Stats, UsersPage)
+
+__all__ = ["TokendClient", "DEFAULT_SOCKET", "context_json"]
+
+ContextLike = Union[UserContext, Mapping[str, Any], Any]
 
 
-class TokendError(Exception):
-    """An error answer from tokend (``code`` is the protocol's error code) or a
-    connection problem (``code`` is ``"connection"``)."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+def context_json(context: ContextLike) -> Mapping[str, Any]:
+    """A UserContext (or a subclass), a mapping in the stored shape, or any
+    pydantic model with the original's fields, as the JSON tokend stores."""
+    if isinstance(context, UserContext):
+        return context.to_json()
+    if isinstance(context, Mapping):
+        return context
+    return UserContext.parse_obj(as_mapping(context)).to_json()
 
 
 class TokendClient:
-    """A blocking client on one connection. Thread-safe: calls are serialized."""
+    """A blocking client with typed results.
 
-    def __init__(self, socket_path: Optional[str] = None, timeout: Optional[float] = 30.0):
-        self.socket_path = socket_path or os.environ.get("TOKEND_SOCKET") or DEFAULT_SOCKET
-        self._timeout = timeout
-        self._sock: Optional[socket.socket] = None
-        self._reader = None
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
+    socket_path: the argument, else ``$TOKEND_SOCKET``, else /run/tokend/tokend.sock.
+    timeout: seconds to wait for an answer (None: forever); connect_timeout:
+    for one connect(); max_connections: connections used at once by this
+    client's threads; retry: how long a lost connection is retried
+    (RetryPolicy(window=5 s) by default).
 
-    # -- connection -------------------------------------------------------
-    def _connect(self):
-        if self._sock is not None:
-            return
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self._timeout)
-        try:
-            sock.connect(self.socket_path)
-        except OSError as error:
-            sock.close()
-            raise TokendError("connection", f"cannot connect to {self.socket_path}: {error.strerror or error}") from None
-        self._sock = sock
-        self._reader = sock.makefile("rb")
+    Errors are TokendError subclasses: NotFoundError, ReauthRequiredError,
+    ... for tokend's answers; TokendConnectionError when tokend stays
+    unreachable; OutcomeUnknownError when the connection died under an
+    operation that is not safe to repeat (start_flow, process_redirect,
+    refresh, flow_maintenance, auth_link).
+    """
 
-    def close(self):
-        with self._lock:
-            self._drop()
+    def __init__(self, socket_path: Optional[str] = None, timeout: Optional[float] = 30.0, *,
+                 connect_timeout: float = 5.0, max_connections: int = 8,
+                 retry: Optional[RetryPolicy] = None) -> None:
+        self.json = JsonClient(socket_path, timeout, connect_timeout=connect_timeout,
+                               max_connections=max_connections, retry=retry)
 
-    def _drop(self):
-        if self._reader is not None:
-            self._reader.close()
-        if self._sock is not None:
-            self._sock.close()
-        self._sock = None
-        self._reader = None
+    @property
+    def socket_path(self) -> str:
+        return self.json.socket_path
 
-    def __enter__(self):
+    def close(self) -> None:
+        """Closes every connection (ends running watch() iterators too)."""
+        self.json.close()
+
+    def __enter__(self) -> "TokendClient":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- requests ---------------------------------------------------------
-    def _read_response(self) -> Dict[str, Any]:
-        line = self._reader.readline()
-        if not line:
-            self._drop()
-            raise TokendError("connection", "tokend closed the connection")
-        return json.loads(line)
+    def ping(self) -> Ping:
+        return Ping.from_json(self.json.ping())
 
-    def call(self, op: str, **params) -> Dict[str, Any]:
-        """Sends one request and returns its result; raises TokendError."""
-        return self.pipeline([dict(params, op=op)])[0]
+    def start_flow(self, user_id: str, pkce: bool = True) -> Flow:
+        """Starts an OAuth flow for user_id: send the person to ``auth_url``.
+        pkce=False starts it without PKCE, for a bot that builds the
+        authorization URL itself from the flow id (logged and counted by tokend)."""
+        return Flow.from_json(self.json.start_flow(user_id, pkce=pkce))
 
-    def pipeline(self, requests: List[Dict[str, Any]]) -> List[Any]:
-        """Sends several requests at once and returns their results in order;
-        raises TokendError for the first failed one (after reading all)."""
-        with self._lock:
-            self._connect()
-            ids = []
-            lines = []
-            for request in requests:
-                request_id = next(self._ids)
-                ids.append(request_id)
-                lines.append(json.dumps(dict(request, id=request_id), separators=(",", ":")))
-            try:
-                self._sock.sendall(("\n".join(lines) + "\n").encode("utf-8"))
-                responses = [self._read_response() for _ in ids]
-            except (OSError, ValueError) as error:
-                self._drop()
-                raise TokendError("connection", f"lost the connection to tokend: {error}") from None
-        results = []
-        failure = None
-        for request_id, response in zip(ids, responses):
-            if response.get("id") != request_id:
-                raise TokendError("internal", "response out of order")
-            if response.get("ok"):
-                results.append(response.get("result"))
-            else:
-                error = response.get("error") or {}
-                failure = failure or TokendError(error.get("code", "internal"), error.get("message", ""))
-                results.append(None)
-        if failure is not None:
-            raise failure
-        return results
+    def process_redirect(self, flow_id: str, code: str) -> RedirectResult:
+        """Finishes a flow whose redirect reached the bot instead of tokend."""
+        return RedirectResult.from_json(self.json.process_redirect(flow_id, code))
 
-    # -- operations -------------------------------------------------------
-    def ping(self) -> Dict[str, Any]:
-        return self.call("ping")
+    def get_token(self, user_id: str) -> AccessToken:
+        """A valid access token (refreshed first if it was about to expire)."""
+        return AccessToken.from_json(self.json.get_token(user_id))
 
-    def start_flow(self, user_id: str) -> Dict[str, Any]:
-        """Returns {"flow_id", "auth_url", "expires_at"}."""
-        return self.call("start_flow", user_id=user_id)
+    def refresh(self, user_id: str) -> AccessToken:
+        """Forces a refresh now and answers the new token."""
+        return AccessToken.from_json(self.json.refresh(user_id))
 
-    def process_redirect(self, flow_id: str, code: str) -> Dict[str, Any]:
-        return self.call("process_redirect", flow_id=flow_id, code=code)
+    def get_user_context(self, user_id: str, refresh: bool = False) -> Optional[UserContext]:
+        """The stored context or None. The refresh token reads None unless this
+        process is in tokend's control.refresh_token_readers: writing the
+        context back still keeps it (see set_user_context)."""
+        data = self.json.get_user_context(user_id, refresh=refresh)
+        return None if data is None else UserContext.parse_obj(data)
 
-    def get_token(self, user_id: str) -> Dict[str, Any]:
-        return self.call("get_token", user_id=user_id)
+    def set_user_context(self, user_id: str, context: Optional[ContextLike], *,
+                         clear_refresh_token: bool = False, force: bool = False) -> SetResult:
+        """Writes a context (None clears it). A refresh token that is None
+        keeps the stored one; clear_refresh_token=True drops it. A stale copy
+        (older tokens than the stored ones) keeps the stored tokens and
+        answers ``tokens == "kept_newer"``; force=True writes it anyway."""
+        data = None if context is None else context_json(context)
+        return SetResult.from_json(self.json.set_user_context(user_id, data, clear_refresh_token=clear_refresh_token,
+                                                              force=force))
 
-    def refresh(self, user_id: str) -> Dict[str, Any]:
-        return self.call("refresh", user_id=user_id)
+    def clear_user_context(self, user_id: str) -> bool:
+        """Removes a user's context; False when there was none."""
+        return bool(self.set_user_context(user_id, None).cleared)
 
-    def get_user_context(self, user_id: str, refresh: bool = False) -> Optional[Dict[str, Any]]:
-        return self.call("get_user_context", user_id=user_id, refresh=refresh)["user_context"]
+    def auth_link(self, user_id: str) -> AuthLink:
+        """A signed link that starts a fresh flow for user_id when opened (for
+        messages people may open hours later)."""
+        return AuthLink.from_json(self.json.auth_link(user_id))
 
-    def set_user_context(self, user_id: str, user_context: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-        return self.call("set_user_context", user_id=user_id, user_context=user_context)
-
-    def list_users(self, cursor: Optional[str] = None, limit: Optional[int] = None) -> Dict[str, Any]:
-        params: Dict[str, Any] = {}
-        if cursor is not None:
-            params["cursor"] = cursor
-        if limit is not None:
-            params["limit"] = limit
-        return self.call("list_users", **params)
+    def list_users(self, cursor: Optional[str] = None, limit: Optional[int] = None) -> UsersPage:
+        return UsersPage.from_json(self.json.list_users(cursor=cursor, limit=limit))
 
     def all_users(self, page_size: int = 1000) -> Iterator[str]:
-        cursor = None
-        while True:
-            page = self.list_users(cursor=cursor, limit=page_size)
-            yield from page["users"]
-            cursor = page["next"]
-            if cursor is None:
-                return
+        """Every user id, page by page."""
+        return self.json.all_users(page_size)
 
-    def flow_maintenance(self, force: bool = False) -> Dict[str, Any]:
-        return self.call("flow_maintenance", force=force)
+    def flow_maintenance(self, force: bool = False) -> FlowMaintenanceResult:
+        return FlowMaintenanceResult.from_json(self.json.flow_maintenance(force))
 
-    def stats(self) -> Dict[str, Any]:
-        return self.call("stats")
+    def stats(self) -> Stats:
+        return Stats.from_json(self.json.stats())
 
-    def watch(self, user_id: Optional[str] = None) -> Iterator[Dict[str, Any]]:
-        """Yields events until the connection closes. Uses its own connection."""
-        watcher = TokendClient(self.socket_path, timeout=None)
-        params = {} if user_id is None else {"user_id": user_id}
-        try:
-            watcher.call("watch", **params)
-            while True:
-                try:
-                    line = watcher._reader.readline()
-                except OSError:
-                    return
-                if not line:
-                    return
-                yield json.loads(line)
-        finally:
-            watcher.close()
+    def watch(self, user_id: Optional[str] = None, resubscribe: bool = True) -> Iterator[Event]:
+        """Events (of one user, or all) on a connection of its own, as they
+        happen. After tokend closed the connection (restart) it subscribes
+        again and yields an Event ``resubscribed`` first; it raises
+        TokendConnectionError when tokend stays away longer than the retry
+        window. close() ends it."""
+        for raw in self.json.watch(user_id, resubscribe=resubscribe):
+            yield Event.from_json(raw)
