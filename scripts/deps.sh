@@ -11,7 +11,13 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-yaml redis-server
   prometheus-cpp-dev prometheus systemd dpkg-dev
+  node-typescript
 )
+# The Node.js client's tests (tests/node): node, npm and tsc. A node from
+# elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm)
+# is used as it is.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for package in "${packages[@]}"; do
