@@ -222,6 +222,13 @@ describe('errors', () => {
     assert.equal(ping.value.protocol, 1);
   });
 
+  test('a parameter named id does not take the place of the request\'s own', async () => {
+    const [pong, token] = await Promise.allSettled([client.call('ping', { id: 'mine' }), client.getToken('ghost')]);
+    assert.equal(pong.status, 'fulfilled');
+    assert.equal(pong.value.protocol, 1);
+    assert.equal(token.reason.code, 'not_found');
+  });
+
   test('unknown_op for an operation protocol 1 does not have', async () => {
     const error = await client.call('no_such_op').catch((e) => e);
     assert.ok(error instanceof TokendError);

@@ -41,11 +41,14 @@ export class Connection {
 
     this._socket = net.createConnection({ path: socketPath });
     this._socket.setEncoding('utf8');
-    this._connectTimer = setTimeout(() => {
-      this._fail(new ConnectionLost(
-        `cannot connect to tokend at ${socketPath}: no answer within ${options.connectTimeoutMs} ms`, { sent: false }));
-    }, options.connectTimeoutMs);
-    this._connectTimer.unref();  // a request's own timer keeps the process alive
+    this._connectTimer = null;
+    if (options.connectTimeoutMs > 0 && Number.isFinite(options.connectTimeoutMs)) {
+      this._connectTimer = setTimeout(() => {
+        this._fail(new ConnectionLost(
+          `cannot connect to tokend at ${socketPath}: no answer within ${options.connectTimeoutMs} ms`, { sent: false }));
+      }, options.connectTimeoutMs);
+      this._connectTimer.unref();  // a request's own timer keeps the process alive
+    }
     this._socket.on('connect', () => {
       clearTimeout(this._connectTimer);
       this.connected = true;
@@ -86,7 +89,9 @@ export class Connection {
       return Promise.reject(new ConnectionLost('the connection is closed', { sent: false }));
     }
     const id = this._nextId++;
-    const line = JSON.stringify({ id, ...request }) + '\n';
+    const message = { id, ...request };
+    message.id = id;  // ours, whatever the params held
+    const line = `${JSON.stringify(message)}\n`;
     return new Promise((resolve, reject) => {
       const entry = { id, resolve, reject, timer: null };
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {

@@ -10,9 +10,9 @@ export interface TokendClientOptions {
   socket?: string;
   /** How long to wait for an answer, in ms (default 30000; 0: forever). */
   timeoutMs?: number;
-  /** How long to wait for the socket to accept, in ms (default 5000). */
+  /** How long to wait for the socket to accept, in ms (default 5000; 0: no limit). */
   connectTimeoutMs?: number;
-  /** New connections tried after a lost one, for retryable operations (default 10). */
+  /** New connections tried after a lost one, for retryable operations (default 10; Infinity: no limit). */
   retries?: number;
   /** The first wait before a new connection, in ms; doubles each time (default 25). */
   backoffMs?: number;
@@ -209,6 +209,7 @@ export class TokendClient {
   getToken(userId: string): Promise<TokenResult>;
   setUserContext(userId: string, userContext: UserContext, options?: SetUserContextOptions): Promise<SetUserContextResult>;
   setUserContext(userId: string, userContext: null): Promise<ClearResult>;
+  setUserContext(userId: string, userContext: UserContext | null, options?: SetUserContextOptions): Promise<SetUserContextResult | ClearResult>;
   clearUserContext(userId: string): Promise<ClearResult>;
   listUsers(options?: { cursor?: string | null; limit?: number }): Promise<UserPage>;
   allUsers(options?: { pageSize?: number }): AsyncGenerator<string, void, undefined>;

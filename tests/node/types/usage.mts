@@ -30,6 +30,9 @@ export async function ordinaryUse(signal: AbortSignalLikeForTest): Promise<void>
       console.log('kept');
     }
   }
+  const maybe: UserContext | null = await client.getUserContext('bob');
+  const either: SetUserContextResult | ClearResult = await client.setUserContext('bob', maybe, { clearRefreshToken: true });
+  console.log(either);
   const cleared: ClearResult = await client.setUserContext('alice', null);
   const clearedToo: boolean = (await client.clearUserContext('alice')).cleared || cleared.cleared;
 
