@@ -33,7 +33,7 @@ export class Connection {
     this.connected = false;  // the socket connected at least once
     this._pending = [];      // requests written, in order: {id, resolve, reject, timer}
     this._buffer = '';
-    this._corked = false;
+    this._outgoing = [];     // lines waiting for the end of the tick
     this._onClosed = options.onClosed;
     this._keepAlive = options.keepProcessAlive ?? false;
     this._nextId = 1;
@@ -106,15 +106,8 @@ export class Connection {
       this._pending.push(entry);
       this._updateRef();
       // Requests made in one tick leave in one write.
-      if (!this._corked) {
-        this._corked = true;
-        this._socket.cork();
-        process.nextTick(() => {
-          this._corked = false;
-          if (!this._socket.destroyed) this._socket.uncork();
-        });
-      }
-      this._socket.write(line);
+      this._outgoing.push(line);
+      if (this._outgoing.length === 1) process.nextTick(() => this._flush());
     });
   }
 
@@ -131,6 +124,12 @@ export class Connection {
   /** Closes the connection; pending requests reject with ConnectionLost(reason). */
   close(reason) {
     this._fail(reason ?? new ConnectionLost('the connection was closed by the client', { sent: true }));
+  }
+
+  _flush() {
+    const lines = this._outgoing;
+    this._outgoing = [];
+    if (this.open && lines.length > 0) this._socket.write(lines.length === 1 ? lines[0] : lines.join(''));
   }
 
   _onData(chunk) {
