@@ -282,3 +282,31 @@ describe('permission_denied', () => {
     assert.equal((await lockedClient.stats()).requests_denied, 2);
   });
 });
+
+describe('permission_denied for reads', () => {
+  let locked;
+  let lockedClient;
+
+  before(async () => {
+    locked = await new Tokend(fake, {
+      extraConfig: 'control:\n  allow:\n    read: {uids: [65534]}\n',
+    }).start();
+    lockedClient = new TokendClient({ socket: locked.socket });
+  });
+
+  after(async () => {
+    lockedClient?.close();
+    await locked?.close();
+  });
+
+  test('a refused watch throws at once instead of resubscribing', async () => {
+    await rejectsWith(lockedClient.getToken('alice'), 'permission_denied');
+    const iterate = async () => {
+      for await (const event of lockedClient.watch()) assert.fail(`an event: ${JSON.stringify(event)}`);
+    };
+    await rejectsWith(iterate(), 'permission_denied');
+    await eventually(() => /watch denied to uid/.test(locked.log()), { what: 'the denial logged' });
+    assert.equal(locked.log().match(/watch denied to uid/g).length, 1, 'asked once');
+  });
+});
+
