@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-yaml redis-server
   prometheus-cpp-dev prometheus systemd dpkg-dev
+  chromium chromium-driver python3-selenium fonts-dejavu-core
   node-typescript
 )
 # The Node.js client's tests (tests/node): node, npm and tsc. A node from

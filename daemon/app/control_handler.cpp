@@ -68,8 +68,14 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
     if (request.op == "ping") {
         respond(encode_ok(id, {{"version", TOKEND_VERSION}, {"protocol", kProtocolVersion}}));
     } else if (request.op == "start_flow") {
+        bool pkce = true;
+        if (!string_param(params, "user_id", &user_id, &error) || !bool_param(params, "pkce", &pkce, &error)) {
+            return bad(error);
+        }
+        service_.start_flow(user_id, pkce, reply);
+    } else if (request.op == "auth_link") {
         if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
-        service_.start_flow(user_id, reply);
+        service_.auth_link(user_id, reply);
     } else if (request.op == "process_redirect") {
         std::string flow_id, code;
         if (!string_param(params, "flow_id", &flow_id, &error) || !string_param(params, "code", &code, &error)) {
@@ -95,7 +101,12 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
         auto context = params.find("user_context");
         if (context == params.end()) return bad("\"user_context\" is required (null clears the context)");
-        service_.set_user_context(user_id, *context, reply);
+        ContextWriteFlags flags;
+        if (!bool_param(params, "clear_refresh_token", &flags.clear_refresh_token, &error) ||
+            !bool_param(params, "force", &flags.force, &error)) {
+            return bad(error);
+        }
+        service_.set_user_context(user_id, *context, flags, reply);
     } else if (request.op == "list_users") {
         std::string cursor;
         uint32_t limit = 0;

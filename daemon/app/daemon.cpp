@@ -1,5 +1,6 @@
 #include "app/daemon.h"
 
+#include "app/link_key.h"
 #include "app/logging.h"
 #include "app/secret_loader.h"
 #include "app/service_manager.h"
@@ -100,6 +101,7 @@ Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), o
         });
         service_ = std::make_unique<TokenService>(*executor_, *store_, *outbound_, events_, clock_, config_,
                                                   std::move(secrets.client_secret), std::move(secrets.bot_token));
+        if (config_.integration.configured) service_->set_link_key(load_link_key(config_));
         service_->load_contexts();
         start_listeners();
     } catch (...) {

@@ -25,7 +25,7 @@ HttpResponse plain(int status, std::string body) {
 }  // namespace
 
 void HttpRoutes::handle(HttpRequest&& request, HttpResponder respond) {
-    const bool known = request.path == "/redirect" || request.path == "/healthz";
+    const bool known = request.path == "/redirect" || request.path == "/healthz" || request.path == kAuthLinkPath;
     if (!known) {
         respond(page_response({404, "Not found", "There is nothing here."}));
         return;
@@ -39,6 +39,17 @@ void HttpRoutes::handle(HttpRequest&& request, HttpResponder respond) {
     if (request.path == "/healthz") {
         const bool healthy = service_.store_healthy();
         respond(plain(healthy ? 200 : 503, healthy ? "ok\n" : "store unavailable\n"));
+        return;
+    }
+    if (request.path == kAuthLinkPath) {  // an auth link: a fresh flow, then off to the provider
+        service_.open_auth_link(request.query, request.method == "HEAD", [respond](LinkAnswer answer) {
+            HttpResponse response = page_response(answer.page);
+            if (!answer.location.empty()) {
+                response.status = 302;
+                response.headers.emplace_back("Location", answer.location);
+            }
+            respond(std::move(response));
+        });
         return;
     }
     service_.process_redirect_query(request.query, [respond](const RedirectFlow::Step& step) {

@@ -1,5 +1,5 @@
-// The public HTTP endpoints: GET /redirect (the end of an OAuth flow) and
-// GET /healthz. Everything else is 404, other methods on these paths 405.
+// The public HTTP endpoints: GET /redirect (the end of an OAuth flow), GET
+// /auth (an auth link: starts a flow, 302 to the provider) and GET /healthz. Everything else is 404, other methods on these paths 405.
 #pragma once
 
 #include "app/token_service.h"

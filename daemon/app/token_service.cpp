@@ -142,7 +142,7 @@ void TokenService::publish(const char* event, const std::string& user_id) {
 
 // ---- flows ----
 
-void TokenService::start_flow(const std::string& user_id, OpCallback done) {
+void TokenService::start_flow(const std::string& user_id, bool pkce, OpCallback done) {
     if (!config_.integration.configured) {
         done(OpResult::failure(ErrorCode::bad_request, "no OAuth integration is configured (see 'integration' in the configuration)"));
         return;
@@ -151,19 +151,26 @@ void TokenService::start_flow(const std::string& user_id, OpCallback done) {
         done(OpResult::failure(ErrorCode::bad_request, problem));
         return;
     }
-    auto flow = std::make_shared<StartedFlow>(start_flow_for(user_id));
+    if (!pkce && !config_.flows.allow_without_pkce) {
+        done(OpResult::failure(ErrorCode::bad_request,
+                               "flows without PKCE are not allowed here (flows.allow_without_pkce is false): "
+                               "send the user to the auth_url tokend gives"));
+        return;
+    }
+    auto flow = std::make_shared<StartedFlow>(start_flow_for(user_id, pkce));
     track(+1);
     executor_.submit<StoreStatus>(
         [this, flow] { return store_.put(Ns::flow, flow->flow_id, to_stored_text(flow->state)); },
-        [this, flow, done = std::move(done)](StoreStatus status) {
+        [this, flow, pkce, done = std::move(done)](StoreStatus status) {
             note_store(status);
             if (!status.ok()) {
                 spdlog::error("user {}: cannot store a new flow: {}", flow->state.user_id, status.describe());
                 done(store_failure(status));
             } else {
                 ++counters_.flows_started;
-                spdlog::info("user {}: flow {} started, expires {}", flow->state.user_id, flow->flow_id,
-                             format_iso8601(flow->expires_at));
+                if (!pkce) ++counters_.flows_started_without_pkce;
+                spdlog::info("user {}: flow {} started{}, expires {}", flow->state.user_id, flow->flow_id,
+                             pkce ? "" : " without PKCE (legacy caller)", format_iso8601(flow->expires_at));
                 done(OpResult::success({{"flow_id", flow->flow_id},
                                         {"auth_url", flow->auth_url},
                                         {"expires_at", format_iso8601(flow->expires_at)}}));
@@ -173,9 +180,9 @@ void TokenService::start_flow(const std::string& user_id, OpCallback done) {
         });
 }
 
-StartedFlow TokenService::start_flow_for(const std::string& user_id) {
+StartedFlow TokenService::start_flow_for(const std::string& user_id, bool pkce) {
     return tokend::start_flow(oauth_, config_.flows, user_id, clock_.now(), random_bytes(kFlowIdBytes),
-                              random_bytes(kCodeVerifierBytes));
+                              random_bytes(kCodeVerifierBytes), pkce);
 }
 
 void TokenService::process_redirect_query(std::string_view query,
@@ -413,7 +420,8 @@ void TokenService::get_user_context(const std::string& user_id, bool refresh, bo
     if (needs) want_refresh(user_id, [](const RefreshOutcome&) {});  // nearly expired: refresh behind the answer
 }
 
-void TokenService::set_user_context(const std::string& user_id, const Json& user_context, OpCallback done) {
+void TokenService::set_user_context(const std::string& user_id, const Json& user_context, ContextWriteFlags flags,
+                                    OpCallback done) {
     if (const std::string problem = check_user_id(user_id); !problem.empty()) {
         done(OpResult::failure(ErrorCode::bad_request, problem));
         return;
@@ -449,22 +457,11 @@ void TokenService::set_user_context(const std::string& user_id, const Json& user
         done(OpResult::failure(ErrorCode::bad_request, "user_context.user_id differs from user_id"));
         return;
     }
-    auto context = std::make_shared<UserContext>(std::move(parsed).value());
-    track(+1);
-    executor_.submit<StoreStatus>(
-        [this, context] { return store_.put(Ns::user, context->user_id, to_stored_text(*context)); },
-        [this, context, done = std::move(done)](StoreStatus status) {
-            note_store(status);
-            if (!status.ok()) {
-                done(store_failure(status));
-            } else {
-                remember(*context, clock_.now());
-                publish("context_set", context->user_id);
-                spdlog::info("user {}: context set", context->user_id);
-                done(OpResult::success(Json::object()));
-            }
-            track(-1);
-        });
+    if (const std::string problem = check_context_write(*parsed, flags); !problem.empty()) {
+        done(OpResult::failure(ErrorCode::bad_request, problem));
+        return;
+    }
+    write_user_context(std::make_shared<UserContext>(std::move(parsed).value()), flags, std::move(done));
 }
 
 void TokenService::list_users(const std::string& cursor, uint32_t limit, OpCallback done) {
@@ -610,6 +607,7 @@ Json TokenService::stats_json() const {
     return {{"users", contexts_.size()},
             {"users_reauth_required", without_refresh_token_},
             {"flows", {{"started", counters_.flows_started},
+                       {"started_without_pkce", counters_.flows_started_without_pkce},
                        {"completed", counters_.flows_completed},
                        {"failed", counters_.flows_failed},
                        {"swept", counters_.flows_swept}}},
@@ -625,6 +623,7 @@ Json TokenService::stats_json() const {
                            {"scheduled", scheduler_.scheduled()},
                            {"next_deadline", next ? Json(format_iso8601(*next)) : Json()}}},
             {"bot_messages", {{"sent", counters_.bot_messages_sent}, {"failed", counters_.bot_messages_failed}}},
+            {"links", link_stats()},
             {"store", {{"plugin", store_.plugin().name()},
                        {"healthy", store_healthy_},
                        {"changes_applied", counters_.store_changes_applied},

@@ -16,6 +16,7 @@
 #include "app/refresh_scheduler.h"
 #include "app/store_change_inbox.h"
 #include "config/config.h"
+#include "core/context_write.h"
 #include "core/flow_start.h"
 #include "core/flow_sweep.h"
 #include "core/redirect_flow.h"
@@ -36,6 +37,7 @@ namespace tokend {
 
 struct ServiceCounters {
     uint64_t flows_started = 0;
+    uint64_t flows_started_without_pkce = 0;
     uint64_t flows_completed = 0;
     uint64_t flows_failed = 0;
     uint64_t flows_swept = 0;
@@ -49,7 +51,17 @@ struct ServiceCounters {
     uint64_t bot_messages_failed = 0;
     uint64_t store_changes_applied = 0;  // other processes' writes taken into the cache
     uint64_t store_resyncs = 0;
+    uint64_t links_issued = 0;   // auth_link answers and re-auth messages
+    uint64_t links_opened = 0;   // valid links opened (GET): each started a flow
+    uint64_t links_expired = 0;  // expired links opened
+    uint64_t links_invalid = 0;  // tampered, cut or foreign links opened
     std::map<std::string, uint64_t> redirects;  // by outcome
+};
+
+// What GET /auth answers: a redirect to the provider (location set) or a page.
+struct LinkAnswer {
+    std::string location;
+    HtmlPage page;
 };
 
 class TokenService {
@@ -67,7 +79,16 @@ public:
     // (and, for a shared store, reading it whole every store.resync_interval).
     void start(uv_loop_t* loop);
 
-    void start_flow(const std::string& user_id, OpCallback done);
+    // pkce false: a legacy caller builds the authorization URL itself from the
+    // flow id (flows.allow_without_pkce decides whether that is allowed).
+    void start_flow(const std::string& user_id, bool pkce, OpCallback done);
+
+    // Auth links (token_service_links.cpp). The key comes from load_link_key()
+    // before start; without one, auth_link is refused.
+    void set_link_key(Secret key) { link_key_ = std::move(key); }
+    void auth_link(const std::string& user_id, OpCallback done);
+    // GET /auth?<query> (head: HEAD, which checks the link and starts nothing).
+    void open_auth_link(std::string_view query, bool head, std::function<void(LinkAnswer)> done);
 
     // The end of a flow. `done` gets the final step (outcome, page).
     void process_redirect_query(std::string_view query, std::function<void(const RedirectFlow::Step&)> done);
@@ -77,7 +98,10 @@ public:
     void refresh(const std::string& user_id, OpCallback done);
     // include_refresh_token: the caller may see refresh tokens.
     void get_user_context(const std::string& user_id, bool refresh, bool include_refresh_token, OpCallback done);
-    void set_user_context(const std::string& user_id, const Json& user_context, OpCallback done);
+    // Grant-safe (core/context_write.h): decided against the stored context,
+    // after a refresh of this user in flight (token_service_write.cpp).
+    void set_user_context(const std::string& user_id, const Json& user_context, ContextWriteFlags flags,
+                          OpCallback done);
     void list_users(const std::string& cursor, uint32_t limit, OpCallback done);
     void flow_maintenance(bool force, OpCallback done);
 
@@ -124,11 +148,13 @@ private:
     struct Attempt;  // one refresh attempt in progress (token_service_refresh.cpp)
     enum class Ending;
 
-    StartedFlow start_flow_for(const std::string& user_id);
+    StartedFlow start_flow_for(const std::string& user_id, bool pkce = true);
     void drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step,
                std::function<void(const RedirectFlow::Step&)> done);
     void finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& step);
     void send_bot_message(const BotMessage& message);
+    std::string link_base() const;
+    Json link_stats() const;
     void publish(const char* event, const std::string& user_id);
     void note_store(const StoreStatus& status);
     void sweep_in_background();
@@ -146,6 +172,11 @@ private:
     void resync(bool periodic = false);
     void start_periodic_resync(uv_loop_t* loop);
     void reload_user(const std::string& user_id);
+
+    // Writing a context (token_service_write.cpp).
+    void write_user_context(std::shared_ptr<UserContext> written, ContextWriteFlags flags, OpCallback done);
+    // Whether a refresh of this user must wait for a write being stored.
+    bool defer_refresh_for_write(const std::string& user_id);
 
     // Refreshing (token_service_refresh.cpp).
     void want_refresh(const std::string& user_id, RefreshWaiter waiter);
@@ -168,6 +199,7 @@ private:
     const Config& config_;
     OAuthSettings oauth_;  // with the client secret filled in
     Secret bot_token_;
+    Secret link_key_;  // signs auth links; empty: none
     std::unordered_map<std::string, Cached> contexts_;
     std::vector<const std::string*> users_by_id_;  // schedule id -> key in contexts_ (nullptr: free)
     std::vector<uint32_t> free_ids_;
@@ -175,6 +207,11 @@ private:
     RefreshScheduler scheduler_;
     std::shared_ptr<StoreChangeInbox> changes_;  // shared with the store's notification sink
     std::unordered_map<std::string, Refresh> refreshing_;  // single flight per user
+    struct Writing {
+        int writes = 0;                 // set_user_context being stored
+        bool refresh_deferred = false;  // a refresh came due meanwhile
+    };
+    std::unordered_map<std::string, Writing> writes_in_flight_;
     std::optional<Timestamp> last_sweep_;
     bool sweeping_ = false;
     bool store_healthy_ = true;

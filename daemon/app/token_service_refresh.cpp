@@ -86,7 +86,7 @@ void TokenService::want_refresh(const std::string& user_id, RefreshWaiter waiter
 // The scheduler gave this user a token-endpoint slot.
 void TokenService::run_refresh(uint32_t id) {
     const std::string* user = id < users_by_id_.size() ? users_by_id_[id] : nullptr;
-    if (user == nullptr || draining_) {
+    if (user == nullptr || draining_ || defer_refresh_for_write(*user)) {  // a write: rescheduled after it
         scheduler_.finished();
         return;
     }
@@ -397,32 +397,6 @@ void TokenService::complete_refresh(const std::string& user_id, const RefreshOut
     for (auto& waiter : node.mapped().waiters) waiter(outcome);
 }
 
-// One bot message per dead grant, with a fresh link: the flow is stored first.
-void TokenService::tell_reauth(const std::string& user_id) {
-    if (!config_.integration.configured || bot_token_.empty()) {
-        spdlog::warn("user {}: must authorize again; no bot token configured to tell them", user_id);
-        return;
-    }
-    auto flow = std::make_shared<StartedFlow>(start_flow_for(user_id));
-    track(+1);
-    executor_.submit<StoreStatus>(
-        [this, flow] { return store_.put(Ns::flow, flow->flow_id, to_stored_text(flow->state)); },
-        [this, flow](StoreStatus status) {
-            note_store(status);
-            if (!status.ok()) {
-                spdlog::error("user {}: cannot store a flow for the reauthorization message: {}", flow->state.user_id,
-                              status.describe());
-            } else {
-                ++counters_.flows_started;
-                spdlog::info("user {}: flow {} started for reauthorization, expires {}", flow->state.user_id,
-                             flow->flow_id, format_iso8601(flow->expires_at));
-                send_bot_message(BotMessage{flow->state.user_id,
-                                            fill_template(config_.messages.reauth_required,
-                                                          {{"auth_url", flow->auth_url},
-                                                           {"expires_at", format_iso8601(flow->expires_at)}})});
-            }
-            track(-1);
-        });
-}
+// tell_reauth (the re-auth message, with an auth link) is in token_service_links.cpp.
 
 }  // namespace tokend

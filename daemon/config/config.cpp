@@ -272,6 +272,16 @@ void parse_flows(const Reader& in, const YAML::Node& node, FlowSettings* flows) 
     if (node["maintenance_interval"]) {
         flows->maintenance_interval = in.seconds(node["maintenance_interval"], "flows.maintenance_interval", 1, 86400);
     }
+    if (node["allow_without_pkce"]) {
+        flows->allow_without_pkce = in.boolean(node["allow_without_pkce"], "flows.allow_without_pkce");
+    }
+}
+
+void parse_links(const Reader& in, const YAML::Node& node, LinkSettings* links) {
+    in.check_keys(node, "links");
+    if (node["ttl"]) links->ttl = in.seconds(node["ttl"], "links.ttl", 60, 366LL * 86400);
+    if (node["url"]) links->url = in.url(node["url"], "links.url");
+    if (node["key_file"]) links->key_file = in.string(node["key_file"], "links.key_file");
 }
 
 void parse_refresh(const Reader& in, const YAML::Node& node, RefreshConfig* refresh) {
@@ -345,6 +355,7 @@ Config parse_config(std::string_view yaml_text, std::string_view source, const C
     if (root["store"]) parse_store(in, root["store"], &config.store);
     if (root["integration"]) parse_integration(in, root["integration"], &config.integration);
     if (root["flows"]) parse_flows(in, root["flows"], &config.flows);
+    if (root["links"]) parse_links(in, root["links"], &config.links);
     if (root["refresh"]) parse_refresh(in, root["refresh"], &config.refresh);
     if (root["messages"]) parse_messages(in, root["messages"], &config.messages);
     if (root["http"]) parse_http(in, root["http"], &config.http);

@@ -4,6 +4,7 @@
 // and read by the daemon at start.
 #pragma once
 
+#include "core/auth_link.h"
 #include "core/oauth_settings.h"
 #include "core/refresh_policy.h"
 #include "core/token_endpoint_gate.h"
@@ -110,6 +111,7 @@ struct Config {
     StoreConfig store;
     IntegrationConfig integration;
     FlowSettings flows;
+    LinkSettings links;  // auth_link: signed links that start a flow
     RefreshConfig refresh;
     MessageTexts messages;
     HttpConfig http;

@@ -8,14 +8,15 @@ namespace tokend {
 const std::vector<ConfigSection>& config_sections() {
     static const std::vector<ConfigSection> sections = {
         {"top level",
-         {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "refresh", "messages", "http", "control",
+         {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "links", "refresh", "messages", "http", "control",
           "metrics"}},
         {"log", {"level"}},
         {"store", {"plugin", "plugin_dir", "options", "resync_interval"}},
         {"integration",
          {"client_id", "client_secret", "scopes", "redirect_url", "auth_service", "token_service", "api_base", "pkce",
           "bot_token", "request_timeout_ms"}},
-        {"flows", {"ttl", "maintenance_interval"}},
+        {"flows", {"ttl", "maintenance_interval", "allow_without_pkce"}},
+        {"links", {"ttl", "url", "key_file"}},
         {"refresh",
          {"margin", "fraction", "jitter", "read_margin", "refresh_token_margin", "keepalive", "retry_base_ms",
           "retry_cap", "max_concurrent", "rate", "burst"}},

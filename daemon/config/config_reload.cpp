@@ -31,6 +31,10 @@ const std::vector<Check>& reloadable_checks() {
         {"flows.ttl", [](const Config& a, const Config& b) { return a.flows.ttl == b.flows.ttl; }},
         {"flows.maintenance_interval",
          [](const Config& a, const Config& b) { return a.flows.maintenance_interval == b.flows.maintenance_interval; }},
+        {"flows.allow_without_pkce",
+         [](const Config& a, const Config& b) { return a.flows.allow_without_pkce == b.flows.allow_without_pkce; }},
+        {"links.ttl", [](const Config& a, const Config& b) { return a.links.ttl == b.links.ttl; }},
+        {"links.url", [](const Config& a, const Config& b) { return a.links.url == b.links.url; }},
         {"messages", [](const Config& a, const Config& b) {
              const MessageTexts& x = a.messages;
              const MessageTexts& y = b.messages;
@@ -55,6 +59,7 @@ const std::vector<Check>& restart_checks() {
         {"state_dir", [](const Config& a, const Config& b) { return a.state_dir == b.state_dir; }},
         {"runtime_dir", [](const Config& a, const Config& b) { return a.runtime_dir == b.runtime_dir; }},
         {"store.plugin", [](const Config& a, const Config& b) { return a.store.plugin == b.store.plugin; }},
+        {"links.key_file", [](const Config& a, const Config& b) { return a.links.key_file == b.links.key_file; }},
         {"store.plugin_dir", [](const Config& a, const Config& b) { return a.store.plugin_dir == b.store.plugin_dir; }},
         {"store.options", [](const Config& a, const Config& b) { return a.store.options == b.store.options; }},
         {"store.resync_interval",
@@ -120,6 +125,8 @@ ReloadPlan plan_reload(const Config& running, const Config& next) {
 void apply_reloadable(Config* running, const Config& next) {
     running->log = next.log;
     running->flows = next.flows;
+    running->links.ttl = next.links.ttl;
+    running->links.url = next.links.url;
     running->messages = next.messages;
     running->integration.client_secret_source = next.integration.client_secret_source;
     running->integration.bot_token_source = next.integration.bot_token_source;

@@ -29,6 +29,7 @@ const std::vector<OpInfo>& protocol_ops() {
     static const std::vector<OpInfo> ops = {
         {"ping", OpClass::read},
         {"start_flow", OpClass::write},
+        {"auth_link", OpClass::write},
         {"process_redirect", OpClass::write},
         {"get_user_context", OpClass::read},
         {"get_token", OpClass::read},

@@ -15,7 +15,7 @@ std::string check_user_id(std::string_view user_id) {
 }
 
 StartedFlow start_flow(const OAuthSettings& oauth, const FlowSettings& flows, std::string_view user_id,
-                       Timestamp now, std::string_view id_random, std::string_view verifier_random) {
+                       Timestamp now, std::string_view id_random, std::string_view verifier_random, bool pkce) {
     StartedFlow started;
     started.flow_id = make_flow_id(id_random);
     started.state.user_id = std::string(user_id);
@@ -29,7 +29,7 @@ StartedFlow start_flow(const OAuthSettings& oauth, const FlowSettings& flows, st
                         {"redirect_uri", oauth.redirect_url},
                         {"scope", scope},
                         {"state", started.flow_id}};
-    if (oauth.pkce) {
+    if (oauth.pkce && pkce) {
         started.state.code_verifier = Secret(make_code_verifier(verifier_random));
         query.emplace_back("code_challenge", s256_challenge(started.state.code_verifier->reveal()));
         query.emplace_back("code_challenge_method", "S256");

@@ -23,8 +23,10 @@ std::string check_user_id(std::string_view user_id);
 
 // id_random and verifier_random come from a CSPRNG (kFlowIdBytes and
 // kCodeVerifierBytes long). The URL is the original's, plus code_challenge and
-// code_challenge_method when PKCE is on.
+// code_challenge_method when PKCE is on (oauth.pkce, and the caller did not ask
+// for a flow without it: pkce false, a legacy caller that builds the URL itself).
 StartedFlow start_flow(const OAuthSettings& oauth, const FlowSettings& flows, std::string_view user_id,
-                       Timestamp now, std::string_view id_random, std::string_view verifier_random);
+                       Timestamp now, std::string_view id_random, std::string_view verifier_random,
+                       bool pkce = true);
 
 }  // namespace tokend

@@ -24,6 +24,7 @@ struct OAuthSettings {
 struct FlowSettings {
     std::chrono::seconds ttl{300};                   // a pending flow is usable this long
     std::chrono::seconds maintenance_interval{900};  // garbage collection at most this often
+    bool allow_without_pkce = true;                  // start_flow may ask for a flow without PKCE (legacy callers)
 };
 
 // Texts sent to users through the bot. Placeholders: {expires_at} (ISO 8601),

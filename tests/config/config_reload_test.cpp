@@ -84,6 +84,11 @@ integration:
 flows:
   ttl: 301
   maintenance_interval: 901
+  allow_without_pkce: yes
+links:
+  ttl: 604803
+  url: https://bot.example.com/auth-a
+  key_file: /etc/tokend/link-a.key
 refresh:
   margin: 601
   fraction: 0.25
@@ -146,6 +151,10 @@ const std::map<std::string, std::pair<std::string, std::string>>& one_line_chang
         {"integration.request_timeout_ms", {"request_timeout_ms: 15001", "request_timeout_ms: 15002"}},
         {"flows.ttl", {"ttl: 301", "ttl: 302"}},
         {"flows.maintenance_interval", {"maintenance_interval: 901", "maintenance_interval: 902"}},
+        {"flows.allow_without_pkce", {"allow_without_pkce: yes", "allow_without_pkce: no"}},
+        {"links.ttl", {"ttl: 604803", "ttl: 604804"}},
+        {"links.url", {"auth-a", "auth-b"}},
+        {"links.key_file", {"link-a.key", "link-b.key"}},
         {"refresh.margin", {"margin: 601", "margin: 603"}},
         {"refresh.fraction", {"fraction: 0.25", "fraction: 0.3"}},
         {"refresh.jitter", {"jitter: 0.10", "jitter: 0.2"}},
@@ -217,6 +226,18 @@ TEST(ConfigReload, EveryKeyOfTheFileIsEitherAppliedOrNeedsARestart) {
         EXPECT_EQ(plan.applied.size() + plan.restart_required.size(), 1u)
             << "SIGHUP must either apply the change or say that it needs a restart";
     }
+}
+
+TEST(ConfigReload, LinkTtlAndUrlApplyTheKeyNeedsARestart) {
+    Config running = parse("links:\n  ttl: 3600\n");
+    const Config next = parse("links:\n  ttl: 7200\n  url: https://h.example/auth\n  key_file: /k\n");
+    const ReloadPlan plan = plan_reload(running, next);
+    EXPECT_EQ(plan.applied, (std::vector<std::string>{"links.ttl", "links.url"}));
+    EXPECT_EQ(plan.restart_required, (std::vector<std::string>{"links.key_file"}));
+    apply_reloadable(&running, next);
+    EXPECT_EQ(running.links.ttl, std::chrono::seconds(7200));
+    EXPECT_EQ(running.links.url, "https://h.example/auth");
+    EXPECT_EQ(running.links.key_file, "");
 }
 
 TEST(ConfigReload, MetricsListenParsesLikeHttpListen) {

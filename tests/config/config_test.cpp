@@ -42,6 +42,10 @@ TEST(Config, DefaultsForTheRestOfTheDaemon) {
     EXPECT_EQ(config.http.listen[0].port, 6001);
     EXPECT_EQ(config.flows.ttl, std::chrono::seconds{300});
     EXPECT_EQ(config.flows.maintenance_interval, std::chrono::seconds{900});
+    EXPECT_TRUE(config.flows.allow_without_pkce);
+    EXPECT_EQ(config.links.ttl, std::chrono::seconds{7 * 86400});
+    EXPECT_EQ(config.links.url, "");
+    EXPECT_EQ(config.links.key_file, "");
     EXPECT_EQ(config.store.resync_interval, std::chrono::seconds{0});  // off: a pass is costly
     EXPECT_EQ(config.integration.client_secret_source.credential_name, "client_secret");
 }
@@ -61,6 +65,7 @@ integration:
 flows:
   ttl: 120
   maintenance_interval: 60
+  allow_without_pkce: false
 messages:
   authenticated: "Welcome! Valid until {expires_at}."
 http:
@@ -85,6 +90,7 @@ control:
     EXPECT_EQ(oauth.api_base, "http://127.0.0.1:6002/v1");
     EXPECT_FALSE(oauth.pkce);
     EXPECT_EQ(config.flows.ttl, std::chrono::seconds{120});
+    EXPECT_FALSE(config.flows.allow_without_pkce);
     EXPECT_EQ(config.messages.authenticated, "Welcome! Valid until {expires_at}.");
     ASSERT_EQ(config.http.listen.size(), 2u);
     EXPECT_EQ(config.http.listen[1].host, "::1");
@@ -107,6 +113,10 @@ TEST(Config, IntegrationNeedsItsEssentials) {
     expect_error("integration:\n  redirect_url: http://x/redirect\n", "'integration' needs client_id");
     expect_error("integration:\n  client_id: c\n  redirect_url: ftp://x\n", "must be an http:// or https:// URL");
     expect_error("flows:\n  ttl: 0\n", "'flows.ttl' must be between 1 and 86400");
+    expect_error("flows:\n  allow_without_pkce: maybe\n", "'flows.allow_without_pkce' must be true or false");
+    expect_error("links:\n  ttl: 10\n", "'links.ttl' must be between 60 and 31622400");
+    expect_error("links:\n  url: bot.example.com/auth\n", "'links.url' must be an http:// or https:// URL");
+    expect_error("links:\n  secret: x\n", "unknown key 'secret' in 'links'");
     expect_error("http:\n  listen: localhost\n", "http.listen entries look like");
     expect_error("http:\n  listen: 127.0.0.1:99999\n", "must be between 0 and 65535");
     expect_error("control:\n  mode: 01777\n", "'control.mode' must be between");

@@ -79,6 +79,22 @@ TEST(FlowStart, WithoutPkceTheUrlIsTheOriginals) {
     EXPECT_EQ(flow.expires_at, Timestamp{} + seconds{60});
 }
 
+TEST(FlowStart, ACallerCanAskForAFlowWithoutPkce) {
+    // A legacy caller builds the URL itself from the flow id: no challenge, no verifier.
+    const StartedFlow flow = start_flow(settings(), FlowSettings{seconds{60}, seconds{900}}, "u", Timestamp{},
+                                        std::string(kFlowIdBytes, 'a'), std::string(kCodeVerifierBytes, 'b'),
+                                        /*pkce=*/false);
+    EXPECT_FALSE(flow.state.code_verifier);
+    EXPECT_EQ(flow.auth_url.find("code_challenge"), std::string::npos);
+    EXPECT_NE(flow.auth_url.find("state=" + flow.flow_id), std::string::npos);
+    // Asked for PKCE while the integration has it off: still none.
+    OAuthSettings off = settings();
+    off.pkce = false;
+    EXPECT_FALSE(start_flow(off, FlowSettings{}, "u", Timestamp{}, std::string(kFlowIdBytes, 'a'),
+                            std::string(kCodeVerifierBytes, 'b'), true)
+                     .state.code_verifier);
+}
+
 TEST(FlowStart, ChecksUserIds) {
     EXPECT_EQ(check_user_id("Y2lzY29zcGFyazovL3VzL1BFT1BMRS9hYmM"), "");
     EXPECT_NE(check_user_id(""), "");

@@ -152,11 +152,14 @@ int main(int argc, char** argv) {
 
     std::string user, flow, code, file, cursor;
     unsigned limit = 0;
-    bool refresh = false, force = false, all = false;
+    bool refresh = false, force = false, all = false, clear_refresh_token = false, no_pkce = false;
 
     auto* ping = app.add_subcommand("ping", "check that tokend answers");
     auto* start = app.add_subcommand("start-flow", "start an OAuth flow for a user; prints the URL to send them to");
     start->add_option("user_id", user)->required();
+    start->add_flag("--no-pkce", no_pkce, "without PKCE, for a caller that builds the URL itself (legacy)");
+    auto* link = app.add_subcommand("auth-link", "a signed link that starts a fresh flow for a user when opened (days)");
+    link->add_option("user_id", user)->required();
     auto* redirect = app.add_subcommand("process-redirect", "finish a flow with the code the provider returned");
     redirect->add_option("flow_id", flow)->required();
     redirect->add_option("code", code)->required();
@@ -170,6 +173,9 @@ int main(int argc, char** argv) {
     auto* set = app.add_subcommand("set-context", "store a user's context from a JSON file (- for stdin)");
     set->add_option("user_id", user)->required();
     set->add_option("file", file)->required();
+    set->add_flag("--clear-refresh-token", clear_refresh_token,
+                  "drop the stored refresh token (a null one in the file keeps it)");
+    set->add_flag("--force", force, "write the tokens even if the stored ones are newer (a rollback, an import)");
     auto* clear = app.add_subcommand("clear-context", "delete a user's context");
     clear->add_option("user_id", user)->required();
     auto* list = app.add_subcommand("list-users", "list user ids, a page at a time");
@@ -195,8 +201,14 @@ int main(int argc, char** argv) {
         print(options, result, "tokend " + result.value("version", "?") + ", protocol " +
                                    std::to_string(result.value("protocol", 0)));
     } else if (*start) {
-        const Json result = session.call({{"op", "start_flow"}, {"user_id", user}});
+        Json request = {{"op", "start_flow"}, {"user_id", user}};
+        if (no_pkce) request["pkce"] = false;
+        const Json result = session.call(request);
         print(options, result, result.value("auth_url", ""));
+    } else if (*link) {
+        const Json result = session.call({{"op", "auth_link"}, {"user_id", user}});
+        print(options, result, result.value("url", ""));
+        if (!options.json) std::cerr << "valid until " << result.value("expires_at", "") << "\n";
     } else if (*redirect) {
         const Json result = session.call({{"op", "process_redirect"}, {"flow_id", flow}, {"code", code}});
         print(options, result, result.value("status", "") + ": " + result.value("message", ""));
@@ -213,8 +225,14 @@ int main(int argc, char** argv) {
         }
         print(options, result, pretty(result["user_context"]));
     } else if (*set) {
-        const Json result = session.call({{"op", "set_user_context"}, {"user_id", user}, {"user_context", read_json_file(file)}});
-        print(options, result, "stored");
+        Json request = {{"op", "set_user_context"}, {"user_id", user}, {"user_context", read_json_file(file)}};
+        if (clear_refresh_token) request["clear_refresh_token"] = true;
+        if (force) request["force"] = true;
+        const Json result = session.call(request);
+        const std::string tokens = result.value("tokens", "");
+        print(options, result,
+              "stored; tokens " + (tokens == "kept_newer" ? std::string("kept (the stored ones are newer)") : tokens) +
+                  ", refresh token " + result.value("refresh_token", ""));
     } else if (*clear) {
         const Json result = session.call({{"op", "set_user_context"}, {"user_id", user}, {"user_context", nullptr}});
         print(options, result, result.value("cleared", false) ? "cleared" : "there was no context");

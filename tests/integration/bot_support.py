@@ -1,0 +1,93 @@
+"""Helpers of the issue-11 tests (grants, PKCE-less flows, auth links): a raw
+control-protocol connection of their own, tokenctl, and small waits."""
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+from harness import ROOT
+
+TOKENCTL = os.environ.get("TOKENCTL_BIN", os.path.join(ROOT, "build", "tools", "tokenctl", "tokenctl"))
+
+
+class Raw:
+    """One control connection speaking the protocol by hand: (ok, result or error)."""
+
+    def __init__(self, path, timeout=30):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buffer = b""
+        self.next_id = 0
+
+    def send(self, op, **params):
+        self.next_id += 1
+        self.sock.sendall((json.dumps({"id": self.next_id, "op": op, **params}) + "\n").encode())
+        return self.next_id
+
+    def receive(self):
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("tokend closed the connection")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def call(self, op, **params):
+        self.send(op, **params)
+        return self.receive()
+
+    def ok(self, op, **params):
+        response = self.call(op, **params)
+        assert response["ok"], response
+        return response["result"]
+
+    def error(self, op, **params):
+        response = self.call(op, **params)
+        assert not response["ok"], response
+        return response["error"]
+
+    def close(self):
+        self.sock.close()
+
+
+def tokenctl(socket_path, *args, stdin=None):
+    return subprocess.run([TOKENCTL, "--socket", socket_path, *args], input=stdin, capture_output=True, text=True,
+                          timeout=60)
+
+
+def eventually(check, timeout=10.0, what="condition"):
+    """Polls check() until it returns a true value (returned), or fails after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def authorize(fake, auth_url, decision):
+    """The browser at the provider: queues the decision, follows the authorize
+    URL up to the provider's redirect; returns (status, redirect query or body)."""
+    import urllib.parse
+    from harness import http_get
+    fake.queue_consent([decision])
+    parsed = urllib.parse.urlsplit(auth_url)
+    status, headers, body = http_get(parsed.port, parsed.path + "?" + parsed.query)
+    if status != 302:
+        return status, body
+    return status, urllib.parse.urlsplit(headers["Location"]).query
+
+
+def complete_flow(tokend, raw, user_id, **start):
+    """start_flow over raw, consent at the fake, the browser back at /redirect: (flow, (status, headers, body))."""
+    from harness import http_get
+    flow = raw.ok("start_flow", user_id=user_id, **start)
+    status, query = authorize(tokend.fake, flow["auth_url"], {"user_id": user_id})
+    assert status == 302, (status, query)
+    return flow, http_get(tokend.port, "/redirect?" + query)
