@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { TokendClient } from '../../sdk/node/lib/index.js';
-import { FakeWebex, Tokend, eventually } from './harness.mjs';
+import { TokendClient, TokendError } from '../../sdk/node/lib/index.js';
+import { CLIENT_ID, FakeWebex, Tokend, eventually, httpGet } from './harness.mjs';
 
 let fake;
 let tokend;
@@ -83,3 +83,78 @@ test('a denied consent leaves no context', async () => {
   assert.ok(page.status >= 200 && page.status < 500, String(page.status));
   assert.equal(await client.getUserContext('bob'), null);
 });
+
+test('a flow without PKCE completes through an authorization URL the bot built itself', async () => {
+  await client.clearUserContext('alice');
+  const before = (await client.stats()).flows;
+  const flow = await client.startFlow('alice', { pkce: false });
+  assert.equal(new URL(flow.auth_url).searchParams.get('code_challenge'), null);
+  // As wxc_sdk's Integration.auth_url(state=flow_id) builds it.
+  const own = new URL(`${fake.url}/v1/authorize`);
+  own.search = new URLSearchParams({
+    client_id: CLIENT_ID, response_type: 'code', redirect_uri: 'http://127.0.0.1:9/redirect',
+    scope: 'spark:people_read spark:messages_write', state: flow.flow_id,
+  }).toString();
+  const providerRedirect = await tokend.authorize(own.href, { user_id: 'alice' });
+  const page = await tokend.redirect(providerRedirect);
+  assert.equal(page.status, 200, page.body);
+  assert.ok((await client.getToken('alice')).access_token.length > 0);
+  const after = (await client.stats()).flows;
+  assert.equal(after.started_without_pkce, (before.started_without_pkce ?? 0) + 1);
+  assert.equal(after.completed, before.completed + 1);
+});
+
+test('a link from authLink starts a fresh flow when opened, days later as well', async () => {
+  await client.clearUserContext('bob');
+  const link = await client.authLink('bob');
+  const url = new URL(link.url);
+  assert.equal(url.pathname, '/auth');
+  const days = (Date.parse(link.expires_at) - Date.now()) / 86_400_000;
+  assert.ok(days > 6.9 && days <= 7.01, link.expires_at);
+
+  const started = (await client.stats()).flows.started;
+  const opened = await httpGet(`http://127.0.0.1:${tokend.port}${url.pathname}${url.search}`);
+  assert.equal(opened.status, 302, opened.body);
+  const authUrl = new URL(opened.headers.location);
+  assert.equal(authUrl.origin, fake.url);
+  assert.ok(authUrl.searchParams.get('code_challenge'), 'a link\'s flow uses PKCE');
+  assert.equal((await client.stats()).flows.started, started + 1);
+
+  const providerRedirect = await tokend.authorize(authUrl.href, { user_id: 'bob' });
+  const page = await tokend.redirect(providerRedirect);
+  assert.equal(page.status, 200, page.body);
+  assert.ok((await client.getToken('bob')).access_token.length > 0);
+});
+
+test('a tampered link starts nothing', async () => {
+  const url = new URL((await client.authLink('alice')).url);
+  const signature = url.searchParams.get('s');
+  url.searchParams.set('s', (signature[0] === 'A' ? 'B' : 'A') + signature.slice(1));
+  const started = (await client.stats()).flows.started;
+  const opened = await httpGet(`http://127.0.0.1:${tokend.port}${url.pathname}${url.search}`);
+  assert.equal(opened.status, 400);
+  assert.equal(opened.headers.location, undefined);
+  assert.equal((await client.stats()).flows.started, started);
+});
+
+test('authLink for a bad user id is bad_request', async () => {
+  const error = await client.authLink('').catch((e) => e);
+  assert.ok(error instanceof TokendError);
+  assert.equal(error.code, 'bad_request');
+});
+
+test('flows without PKCE refused by configuration: bad_request saying so', async () => {
+  const strict = await new Tokend(fake, { extraConfig: 'flows:\n  allow_without_pkce: false\n' }).start();
+  const strictClient = new TokendClient({ socket: strict.socket });
+  try {
+    const error = await strictClient.startFlow('alice', { pkce: false }).catch((e) => e);
+    assert.ok(error instanceof TokendError);
+    assert.equal(error.code, 'bad_request');
+    assert.match(error.message, /PKCE/i);
+    assert.ok((await strictClient.startFlow('alice')).flow_id);
+  } finally {
+    strictClient.close();
+    await strict.close();
+  }
+});
+

@@ -44,7 +44,7 @@ describe('operations', () => {
   test('set, get, get_token and clear a context', async () => {
     assert.equal(await client.getUserContext('carol'), null);
     const set = await client.setUserContext('carol', contextJson('carol', { access: 'A-carol' }));
-    assert.equal(typeof set, 'object');
+    assert.deepEqual(set, { tokens: 'written', refresh_token: 'none' });
     const context = await client.getUserContext('carol');
     assert.equal(context.user_id, 'carol');
     assert.equal(context.tokens.access_token, 'A-carol');
@@ -240,9 +240,10 @@ describe('errors', () => {
 
   test('reauth_required once the grant is revoked', async () => {
     const issued = await fake.control('issue_tokens', { user_id: 'alice' });
+    // force: alice's stored tokens (from an earlier test) expire later than these.
     await client.setUserContext('alice', contextJson('alice', {
       access: issued.access_token, expiresIn: 30, refresh: issued.refresh_token,
-    }));
+    }), { force: true });
     await fake.control('revoke', { user_id: 'alice' });
     await rejectsWith(client.getToken('alice'), 'reauth_required');
     await client.clearUserContext('alice');
