@@ -120,11 +120,13 @@ describe('operations', () => {
     assert.equal(swept.ran, true);
     assert.ok(Array.isArray(swept.deleted));
     const stats = await client.stats();
-    for (const key of ['users', 'flows', 'refreshes', 'store', 'requests', 'uptime_seconds', 'watchers']) {
+    for (const key of ['users', 'flows', 'refreshes', 'store', 'requests', 'uptime_seconds', 'watchers', 'links']) {
       assert.ok(key in stats, key);
     }
     assert.ok(stats.requests.ping >= 1);
     assert.ok(stats.flows.started >= 1);
+    for (const key of ['issued', 'opened', 'expired', 'invalid']) assert.equal(typeof stats.links[key], 'number', key);
+    assert.equal(typeof stats.flows.started_without_pkce, 'number');
   });
 
   test('watch streams events without tokens, filtered by user', async () => {

@@ -136,10 +136,15 @@ export interface Stats {
   users: number;
   users_reauth_required: number;
   pending_flows: number | null;
-  flows: { started: number; completed: number; failed: number; swept: number; [counter: string]: number };
+  flows: {
+    started: number; started_without_pkce: number; completed: number; failed: number; swept: number;
+    [counter: string]: number;
+  };
   redirects: Record<string, number>;
   refreshes: Record<string, number | string | null>;
   bot_messages: Record<string, number>;
+  /** Auth links: issued, opened, expired, invalid. */
+  links: { issued: number; opened: number; expired: number; invalid: number; [counter: string]: number };
   store: { plugin: string; healthy: boolean; [field: string]: unknown };
   uptime_seconds: number;
   requests: Record<string, number>;

@@ -46,6 +46,8 @@ export async function ordinaryUse(signal: AbortSignalLikeForTest): Promise<void>
   }
   const stats = await client.stats();
   const watchers: number = stats.watchers;
+  const opened: number = stats.links.opened + stats.flows.started_without_pkce;
+  console.log(opened);
   const pong = await client.ping();
   const version: string = pong.version;
   const swept = await client.flowMaintenance({ force: true });
