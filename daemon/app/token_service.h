@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -207,9 +208,9 @@ private:
     RefreshScheduler scheduler_;
     std::shared_ptr<StoreChangeInbox> changes_;  // shared with the store's notification sink
     std::unordered_map<std::string, Refresh> refreshing_;  // single flight per user
-    struct Writing {
-        int writes = 0;                 // set_user_context being stored
-        bool refresh_deferred = false;  // a refresh came due meanwhile
+    struct Writing {  // a set_user_context being stored
+        bool refresh_deferred = false;                // a refresh came due meanwhile
+        std::deque<std::function<void()>> queued;     // later writes of the same user, in order
     };
     std::unordered_map<std::string, Writing> writes_in_flight_;
     std::optional<Timestamp> last_sweep_;

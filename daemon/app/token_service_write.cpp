@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <thread>
 
 namespace tokend {
@@ -42,22 +43,42 @@ void TokenService::write_user_context(std::shared_ptr<UserContext> written, Cont
         bool unreadable = false;  // the stored context could not be read (replaced)
         ContextWrite decision;
     };
-    ++writes_in_flight_[user_id].writes;
+    // One write per user at a time: the next is decided against this one's result.
+    if (auto writing = writes_in_flight_.find(user_id); writing != writes_in_flight_.end()) {
+        writing->second.queued.push_back([this, written, flags, done = std::move(done)]() mutable {
+            write_user_context(written, flags, std::move(done));
+        });
+        return;
+    }
+    // What this process holds: the decision's base if the store cannot be read
+    // (the write is then tried, and most likely fails, as before).
+    // Refreshed tokens the store has not taken yet (a failed write, retried on
+    // the schedule) are newer than the stored ones: the decision sees them.
+    std::optional<UserContext> cached;
+    std::optional<Tokens> unsaved;
+    if (auto it = contexts_.find(user_id); it != contexts_.end()) {
+        cached = it->second.context;
+        if (it->second.unsaved) unsaved = it->second.unsaved->fresh;
+    }
+    writes_in_flight_[user_id];
     track(+1);
     executor_.submit<Outcome>(
-        [this, written, flags] {
+        [this, written, flags, cached = std::move(cached), unsaved = std::move(unsaved)] {
             Outcome out;
             const std::string& user = written->user_id;
             uint64_t fence = 0;
-            const bool leased = store_.can_lock();
+            bool leased = store_.can_lock();
             if (leased) {
                 for (int attempt = 0;; ++attempt) {
                     out.status = store_.lock_acquire(Ns::user, user, kWriteLease, &fence);
                     if (out.status.code != StoreCode::conflict || attempt + 1 >= kLeaseTries) break;
                     std::this_thread::sleep_for(kLeaseWait);
                 }
-                if (out.status.code == StoreCode::conflict) out.busy = true;
-                if (!out.status.ok()) return out;
+                if (out.status.code == StoreCode::conflict) {
+                    out.busy = true;
+                    return out;
+                }
+                leased = out.status.ok();  // a failed lease: the write below reports the store's state
             }
             std::string text;
             std::optional<UserContext> stored;
@@ -70,23 +91,21 @@ void TokenService::write_user_context(std::shared_ptr<UserContext> written, Cont
                     out.unreadable = true;
                 }
             }
-            if (out.status.ok() || out.status.not_found()) {
-                out.decision = decide_context_write(stored, *written, flags);
-                const std::string next = to_stored_text(out.decision.context);
-                out.status = leased ? store_.put_fenced(Ns::user, user, next, fence) : store_.put(Ns::user, user, next);
-            }
+            if (!out.status.ok() && !out.status.not_found()) stored = cached;
+            if (stored && unsaved) stored->tokens = *unsaved;
+            out.decision = decide_context_write(stored, *written, flags);
+            const std::string next = to_stored_text(out.decision.context);
+            out.status = leased ? store_.put_fenced(Ns::user, user, next, fence) : store_.put(Ns::user, user, next);
             if (leased) store_.lock_release(Ns::user, user, fence);
             return out;
         },
         [this, user_id, done = std::move(done)](Outcome out) {
             bool refresh_deferred = false;
+            std::deque<std::function<void()>> queued;
             if (auto writing = writes_in_flight_.find(user_id); writing != writes_in_flight_.end()) {
                 refresh_deferred = writing->second.refresh_deferred;
-                if (--writing->second.writes == 0) {
-                    writes_in_flight_.erase(writing);
-                } else {
-                    refresh_deferred = false;  // the last write takes care of it
-                }
+                queued = std::move(writing->second.queued);
+                writes_in_flight_.erase(writing);
             }
             note_store(out.status);
             if (out.busy) {
@@ -113,6 +132,9 @@ void TokenService::write_user_context(std::shared_ptr<UserContext> written, Cont
                 auto refresh = refreshing_.find(user_id);
                 if (refresh != refreshing_.end() && !refresh->second.running) scheduler_.request_now(cached->second.id);
             }
+            // Writes that arrived meanwhile, in order: the first goes now, the
+            // others queue behind it again.
+            for (auto& next : queued) next();
             track(-1);
         });
 }

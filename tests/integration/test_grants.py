@@ -183,6 +183,24 @@ class RefreshInFlight(GrantTest):
         self.assertEqual(context["seen"], 1)
 
 
+class PipelinedWrites(GrantTest):
+    def test_writes_of_one_user_are_decided_one_after_the_other(self):
+        old = self.authenticated()
+        issued = self.fake.issue_tokens("alice")
+        newer = {"user_id": "alice", "tokens": {"access_token": issued["access_token"],
+                                                "refresh_token": issued["refresh_token"],
+                                                "expires_at": "2099-01-01T00:00:00+00:00", "token_type": "Bearer"}}
+        # Both in flight at once on one connection: the second sees the first's result.
+        for _ in range(3):
+            self.raw.send("set_user_context", user_id="alice", user_context=newer)
+            self.raw.send("set_user_context", user_id="alice", user_context=old)
+        answers = [self.raw.receive() for _ in range(6)]
+        self.assertTrue(all(answer["ok"] for answer in answers), answers)
+        self.assertEqual([answer["result"]["tokens"] for answer in answers],
+                         ["written", "kept_newer"] * 3)
+        self.assertEqual(self.raw.ok("get_token", user_id="alice")["access_token"], issued["access_token"])
+
+
 class Tokenctl(GrantTest):
     def write(self, *flags, context):
         return tokenctl(self.tokend.socket, "set-context", "alice", "-", *flags, stdin=json.dumps(context))
