@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { Connection } from '../../sdk/node/lib/connection.js';
 import { TokendClient, TokendError } from '../../sdk/node/lib/index.js';
 import { FakeWebex, ROOT, Tokend, contextJson, eventually, scriptedServer, tempDir } from './harness.mjs';
 
@@ -267,6 +268,27 @@ describe('answers lost or late (a scripted socket in tokend\'s place)', () => {
       assert.equal(own.code, 'timeout');
     } finally {
       client.close();
+      await server.close();
+    }
+  });
+
+  test('a request lost before it left its tick counts as not sent; one written, as sent', async () => {
+    const socket = path.join(dir, 'tick.sock');
+    const server = await scriptedServer(socket, () => {});
+    try {
+      const options = { timeoutMs: 5000, onTimeout: () => new Error('timeout') };
+      const first = new Connection(socket, { connectTimeoutMs: 5000 });
+      const unsent = first.send({ op: 'start_flow', user_id: 'alice' }, options).catch((e) => e);
+      first.close();
+      assert.equal((await unsent).sent, false);
+
+      const second = new Connection(socket, { connectTimeoutMs: 5000 });
+      const sent = second.send({ op: 'start_flow', user_id: 'alice' }, options).catch((e) => e);
+      await eventually(() => server.requests === 1, { what: 'the request received' });
+      second.close();
+      assert.equal((await sent).sent, true);
+      assert.equal(server.requests, 1, 'the first request never reached the socket');
+    } finally {
       await server.close();
     }
   });

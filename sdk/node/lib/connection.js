@@ -31,9 +31,9 @@ export class Connection {
     this.socketPath = socketPath;
     this.open = true;        // false once failed or closed: take no more requests
     this.connected = false;  // the socket connected at least once
-    this._pending = [];      // requests written, in order: {id, resolve, reject, timer}
+    this._pending = [];      // requests sent or about to be, in order: {id, resolve, reject, timer, line, written}
     this._buffer = '';
-    this._outgoing = [];     // lines waiting for the end of the tick
+    this._outgoing = [];     // entries whose lines wait for the end of the tick
     this._onClosed = options.onClosed;
     this._keepAlive = options.keepProcessAlive ?? false;
     this._nextId = 1;
@@ -69,7 +69,7 @@ export class Connection {
     this._updateRef();
   }
 
-  /** Requests written and not answered yet. */
+  /** Requests sent (or about to be) and not answered yet. */
   get inFlight() {
     return this._pending.length;
   }
@@ -93,7 +93,7 @@ export class Connection {
     message.id = id;  // ours, whatever the params held
     const line = `${JSON.stringify(message)}\n`;
     return new Promise((resolve, reject) => {
-      const entry = { id, resolve, reject, timer: null };
+      const entry = { id, resolve, reject, timer: null, line, written: false };
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
         entry.timer = setTimeout(() => {
           const index = this._pending.indexOf(entry);
@@ -106,7 +106,7 @@ export class Connection {
       this._pending.push(entry);
       this._updateRef();
       // Requests made in one tick leave in one write.
-      this._outgoing.push(line);
+      this._outgoing.push(entry);
       if (this._outgoing.length === 1) process.nextTick(() => this._flush());
     });
   }
@@ -127,9 +127,16 @@ export class Connection {
   }
 
   _flush() {
-    const lines = this._outgoing;
+    const entries = this._outgoing;
     this._outgoing = [];
-    if (this.open && lines.length > 0) this._socket.write(lines.length === 1 ? lines[0] : lines.join(''));
+    if (!this.open || entries.length === 0) return;
+    let text = '';
+    for (const entry of entries) {
+      text += entry.line;
+      entry.line = null;
+      entry.written = true;
+    }
+    this._socket.write(text);
   }
 
   _onData(chunk) {
@@ -188,9 +195,13 @@ export class Connection {
     this._socket.destroy();
     const pending = this._pending;
     this._pending = [];
+    this._outgoing = [];
     for (const entry of pending) {
       clearTimeout(entry.timer);
-      entry.reject(kind === 'protocol' ? new TokendError('protocol', reason.message) : reason);
+      if (kind === 'protocol') entry.reject(new TokendError('protocol', reason.message));
+      // A request still waiting for the end of its tick never left: safe to send again.
+      else if (!entry.written) entry.reject(new ConnectionLost(reason.message, { sent: false, cause: reason.cause }));
+      else entry.reject(reason);
     }
     if (this._lineHandler !== null) {
       const handler = this._lineHandler;
