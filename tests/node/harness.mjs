@@ -71,8 +71,12 @@ export function httpGet(url, { method = 'GET', body = null, headers = {} } = {})
 }
 
 function waitExit(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
+  // No pid: the spawn itself failed and no 'exit' will come.
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
 }
 
 /** The fake provider, a process of its own started through its CLI. */
@@ -154,6 +158,7 @@ export class Tokend {
     this.logPath = path.join(this.dir, 'tokend.log');
     this.process = null;
     this.port = null;
+    this.ran = false;  // started once at least
   }
 
   log() {
@@ -172,13 +177,22 @@ export class Tokend {
     const child = this.process;
     let spawnError = null;
     child.on('error', (error) => { spawnError = error; });
-    const text = await eventually(() => {
-      const log = this.log().slice(from);
-      if (log.includes(' running (pid')) return log;
-      if (spawnError !== null) throw new Fatal(`cannot start ${TOKEND_BIN}: ${spawnError.message}`);
-      if (child.exitCode !== null) throw new Fatal(`tokend exited with ${child.exitCode}:\n${log}`);
-      return null;
-    }, { timeoutMs: 20_000, what: 'tokend running' });
+    let text;
+    try {
+      text = await eventually(() => {
+        const log = this.log().slice(from);
+        if (log.includes(' running (pid')) return log;
+        if (spawnError !== null) throw new Fatal(`cannot start ${TOKEND_BIN}: ${spawnError.message}`);
+        if (child.exitCode !== null) throw new Fatal(`tokend exited with ${child.exitCode}:\n${log}`);
+        return null;
+      }, { timeoutMs: 20_000, what: 'tokend running' });
+    } catch (error) {
+      await this.stop('SIGKILL');
+      // A tokend that never ran leaves nothing worth keeping (the error holds its log).
+      if (!this.ran) fs.rmSync(this.dir, { recursive: true, force: true });
+      throw error;
+    }
+    this.ran = true;
     const match = /redirect endpoint listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
     this.port = match ? Number(match[1]) : null;
     return this;
