@@ -208,14 +208,28 @@ export class Tokend {
     return child.exitCode;
   }
 
+  /** Stops tokend and checks that it shut down cleanly (exit 0, no sanitizer report). */
+  async stopCleanly() {
+    const running = this.process !== null;
+    const code = await this.stop();
+    if (!running) return;
+    const log = this.log();
+    if (code !== 0 || /AddressSanitizer|LeakSanitizer|runtime error:/.test(log)) {
+      throw new Error(`tokend did not shut down cleanly (exit ${code}):\n${log.slice(-4000)}`);
+    }
+  }
+
   async restart() {
-    await this.stop();
+    await this.stopCleanly();
     return this.start();
   }
 
   async close() {
-    await this.stop();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    try {
+      await this.stopCleanly();
+    } finally {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 
   /**

@@ -103,7 +103,7 @@ describe('tokend restart', () => {
     const client = new TokendClient({ socket: tokend.socket, retries: 60, maxBackoffMs: 250 });
     try {
       await client.setUserContext('bob', contextJson('bob', { access: 'A-down' }));
-      await tokend.stop();
+      await tokend.stopCleanly();
       const pending = client.getToken('bob');
       await tokend.start();
       assert.equal((await pending).access_token, 'A-down');
@@ -192,7 +192,7 @@ describe('socket gone', () => {
     const client = new TokendClient({ socket: tokend.socket, retries: 3, backoffMs: 10 });
     try {
       await client.ping();
-      await tokend.stop();
+      await tokend.stopCleanly();
       await turn();
       const started = Date.now();
       assert.equal(await codeOf(client.getToken('alice')), 'connection');
