@@ -13,7 +13,13 @@ packages=(
   python3-setuptools python3-wheel python3-pip python3-venv python3-mypy python3-aiohttp python3-flask python3-pydantic
   prometheus-cpp-dev prometheus systemd dpkg-dev
   chromium chromium-driver python3-selenium fonts-dejavu-core
+  node-typescript
 )
+# The Node.js client's tests (tests/node): node, npm and tsc. A node from
+# elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm)
+# is used as it is.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for package in "${packages[@]}"; do
