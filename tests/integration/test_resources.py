@@ -19,7 +19,7 @@ from harness import (PLUGIN_DIR, TOKEND_BIN, Tokend, TokendCase, http_get, start
 from tokend_client import TokendError
 
 TEST_USER = "tokendtest"  # created by scripts/test.sh (root) for the permission tests
-TEST_GROUP = "tokendtest-supp"  # made and removed by SupplementaryGroups
+TEST_GROUP = f"tokendtest{os.getpid()}"  # made and removed by SupplementaryGroups (one per run)
 
 
 def start_with(tokend, preexec, timeout=20):
