@@ -8,6 +8,7 @@ import os
 import pwd
 import re
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -194,6 +195,10 @@ class FileDescriptors(StartedCase):
             client.set_user_context("u1", user_context("u1"))
             self.assertEqual(client.get_user_context("u1")["user_id"], "u1")
             self.assertNotIn("Too many open files", self.tokend.log())
+            # A reload of the unchanged file clamps the same way: nothing "needs a restart".
+            self.tokend.process.send_signal(signal.SIGHUP)
+            wait_for(lambda: "reload: applied" in self.tokend.log(), what="the reload")
+            self.assertNotIn("needs a restart", self.tokend.log())
         finally:
             for s in sockets:
                 s.close()
