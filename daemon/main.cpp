@@ -1,6 +1,7 @@
 // tokend: wires configuration, logging and the daemon together. Nothing else.
 #include "app/daemon.h"
 #include "app/logging.h"
+#include "app/process_limits.h"
 #include "app/service_manager.h"
 #include "config/config.h"
 #include "host/store_plugin.h"
@@ -30,6 +31,7 @@ std::string default_plugin_dir() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    tokend::forbid_core_dumps();  // before anything secret is read
     CLI::App app{"tokend: holds chat bots' users' OAuth tokens"};
     std::string config_path;
     std::string plugin_dir = default_plugin_dir();

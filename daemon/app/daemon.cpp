@@ -2,9 +2,11 @@
 
 #include "app/link_key.h"
 #include "app/logging.h"
+#include "app/process_limits.h"
 #include "app/secret_loader.h"
 #include "app/service_manager.h"
 #include "config/config_reload.h"
+#include "core/fd_budget.h"
 
 #include <spdlog/spdlog.h>
 
@@ -71,9 +73,18 @@ LoadedSecrets load_integration_secrets(const IntegrationConfig& integration) {
     return secrets;
 }
 
+// Descriptors kept beside the connection caps: the provider's transfers, the
+// metrics listener's connections, and a connection per store thread plus a
+// subscriber (core/fd_budget).
+uint64_t descriptors_reserved(const Config& config) {
+    return fd_reserve(HttpClientOptions{}.max_concurrent, config.metrics.listen.empty() ? 0 : kMetricsConnections,
+                      kStoreThreads + 1);
+}
+
 }  // namespace
 
 Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), options_(std::move(options)) {
+    fit_connections_to_fd_limit(&config_, descriptors_reserved(config_));
     ensure_directory(config_.state_dir, 0700, "state");
     LoadedSecrets secrets = load_integration_secrets(config_.integration);
     if (!config_.integration.configured) {
@@ -268,6 +279,8 @@ void Daemon::reload() {
         Config next = options_.config_path.empty() ? default_config(options_.env)
                                                     : load_config_file(options_.config_path, options_.env);
         if (!options_.log_level_override.empty()) next.log.level = options_.log_level_override;
+        // Caps as they were clamped at start, so an unchanged file is not a change.
+        fit_connections_to_fd_limit(&next, descriptors_reserved(next));
         const ReloadPlan plan = plan_reload(config_, next);
         // Secrets come from the new sources; a missing one fails the reload as a whole.
         IntegrationConfig sources = config_.integration;

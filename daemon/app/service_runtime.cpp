@@ -5,6 +5,9 @@
 namespace tokend {
 
 void ServiceRuntime::note_store(const StoreStatus& status) {
+    // A request the store refused as malformed (a client's list cursor) says
+    // nothing about the store's health either way.
+    if (status.code == StoreCode::invalid) return;
     const bool healthy = status.ok() || status.not_found() || status.code == StoreCode::conflict;
     if (healthy != store_healthy_) {
         if (healthy) {

@@ -66,7 +66,8 @@ public:
         });
     }
 
-    // Healthy unless the call failed (not found and a lease conflict are answers).
+    // Healthy unless the call failed (not found and a lease conflict are answers;
+    // `invalid`, a malformed request such as a client's cursor, leaves it as it was).
     void note_store(const StoreStatus& status);
     bool store_healthy() const { return store_healthy_; }
 

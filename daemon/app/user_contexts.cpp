@@ -316,6 +316,11 @@ void UserContexts::list(const std::string& cursor, uint32_t limit, OpCallback<Us
             return listed;
         },
         [done = std::move(done)](Listed listed) {
+            if (listed.status.code == StoreCode::invalid) {
+                // The client's cursor (or limit), not the store: a bad request.
+                done(OpResult<UsersPage>::failure(ErrorCode::bad_request, "list_users: " + listed.status.message));
+                return;
+            }
             if (!listed.status.ok()) {
                 done(store_failure<UsersPage>(listed.status));
                 return;

@@ -5,12 +5,37 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
 namespace tokend {
 namespace {
+
+// The host of an http(s):// URL, without userinfo, port or IPv6 brackets.
+std::string url_host(const std::string& url) {
+    const size_t start = url.find("://") + 3;
+    std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);
+    if (const size_t at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+    if (!authority.empty() && authority.front() == '[') {
+        const size_t close = authority.find(']');
+        return close == std::string::npos ? authority : authority.substr(1, close - 1);
+    }
+    return authority.substr(0, authority.find(':'));
+}
+
+bool is_loopback_host(std::string host) {
+    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (host == "localhost" || host == "localhost.") return true;
+    in_addr v4{};
+    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 // Reads one configuration document; `source` names it in every message.
 class Reader {
@@ -131,6 +156,17 @@ public:
         return text;
     }
 
+    // A provider endpoint: an https:// URL, or http:// only to a loopback host
+    // (the client secret and refresh tokens travel to it).
+    std::string provider_url(const YAML::Node& node, std::string_view key) const {
+        const std::string text = url(node, key);
+        if (text.rfind("http://", 0) == 0 && !is_loopback_host(url_host(text))) {
+            fail(node, "'" + std::string(key) + "' must be an https:// URL (http:// is allowed only to a loopback "
+                       "host: 127.0.0.0/8, ::1 or localhost), since the client secret and tokens travel in it");
+        }
+        return text;
+    }
+
 private:
     std::string_view source_;
 };
@@ -191,10 +227,10 @@ void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConf
         in.secret(node["bot_token"], "integration.bot_token", &integration->bot_token_source);
     }
     if (node["scopes"]) oauth.scopes = in.strings(node["scopes"], "integration.scopes");
-    if (node["auth_service"]) oauth.auth_service = in.url(node["auth_service"], "integration.auth_service");
-    if (node["token_service"]) oauth.token_service = in.url(node["token_service"], "integration.token_service");
+    if (node["auth_service"]) oauth.auth_service = in.provider_url(node["auth_service"], "integration.auth_service");
+    if (node["token_service"]) oauth.token_service = in.provider_url(node["token_service"], "integration.token_service");
     if (node["api_base"]) {
-        oauth.api_base = in.url(node["api_base"], "integration.api_base");
+        oauth.api_base = in.provider_url(node["api_base"], "integration.api_base");
         while (!oauth.api_base.empty() && oauth.api_base.back() == '/') oauth.api_base.pop_back();
     }
     if (node["pkce"]) oauth.pkce = in.boolean(node["pkce"], "integration.pkce");

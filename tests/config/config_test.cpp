@@ -109,6 +109,27 @@ TEST(Config, SecretsDoNotBelongInTheFile) {
                  "either file or env");
 }
 
+TEST(Config, ProviderEndpointsOverPlainHttpOnlyToLoopback) {
+    const std::string head = "integration:\n  client_id: c\n  redirect_url: http://bot.example.com/redirect\n";
+    expect_error(head + "  token_service: http://webexapis.com/v1/access_token\n",
+                 "tokend.yml:4: 'integration.token_service' must be an https:// URL (http:// is allowed only to a "
+                 "loopback host");
+    expect_error(head + "  auth_service: http://webexapis.com:80/v1/authorize\n",
+                 "'integration.auth_service' must be an https:// URL");
+    expect_error(head + "  api_base: http://user@10.0.0.1/v1\n", "'integration.api_base' must be an https:// URL");
+    expect_error(head + "  api_base: http://127.0.0.1.example.com/v1\n", "'integration.api_base' must be");
+    expect_error(head + "  api_base: http://[::2]:80/v1\n", "'integration.api_base' must be");
+    for (const char* host : {"127.0.0.1:6002", "127.1.2.3", "localhost:8080", "LOCALHOST", "[::1]:6002"}) {
+        const Config config = parse_config(head + "  token_service: http://" + host + "/t\n  auth_service: http://" +
+                                               host + "/a\n  api_base: http://" + host + "/v1\n",
+                                           "tokend.yml", kNoSystemd);
+        EXPECT_EQ(config.integration.oauth.api_base, std::string("http://") + host + "/v1");
+    }
+    // https anywhere, and tokend's own redirect URL may be plain http (a proxy in front).
+    const Config config = parse_config(head + "  api_base: https://webexapis.com/v1\n", "tokend.yml", kNoSystemd);
+    EXPECT_EQ(config.integration.oauth.api_base, "https://webexapis.com/v1");
+}
+
 TEST(Config, IntegrationNeedsItsEssentials) {
     expect_error("integration:\n  redirect_url: http://x/redirect\n", "'integration' needs client_id");
     expect_error("integration:\n  client_id: c\n  redirect_url: ftp://x\n", "must be an http:// or https:// URL");
