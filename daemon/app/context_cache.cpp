@@ -47,6 +47,12 @@ void ContextCache::load() {
                          context.error());
             return true;
         }
+        if (context->user_id != user_id) {
+            // Cached under its inner id, it would serve this entry's tokens as another user's.
+            ++unreadable;
+            spdlog::warn("user {}: stored context names another user_id; ignored and left in the store", user_id);
+            return true;
+        }
         remember(*context, runtime_.now());
         return true;
     });
@@ -198,6 +204,8 @@ void ContextCache::reload(const std::string& user_id) {
             } else if (auto context = user_context_from_json(std::string_view(read.text)); !context) {
                 spdlog::warn("user {}: changed in the store but unreadable ({}); cached context kept", user_id,
                              context.error());
+            } else if (context->user_id != user_id) {
+                spdlog::warn("user {}: changed in the store but names another user_id; cached context kept", user_id);
             } else {
                 apply_stored(user_id, *context);
             }

@@ -1,6 +1,7 @@
 #include "app/flows.h"
 
 #include "app/random_source.h"
+#include "core/flow_state.h"
 #include "core/flow_sweep.h"
 #include "core/pkce.h"
 #include "core/text_template.h"
@@ -56,7 +57,7 @@ void Flows::start(const std::string& user_id, bool pkce, OpCallback<FlowLink> do
         }
         ++runtime_.counters().flows_started;
         if (!pkce) ++runtime_.counters().flows_started_without_pkce;
-        spdlog::info("user {}: flow {} started{}, expires {}", flow->state.user_id, flow->flow_id,
+        spdlog::info("user {}: flow {} started{}, expires {}", flow->state.user_id, flow_log_id(flow->flow_id),
                      pkce ? "" : " without PKCE (legacy caller)", format_iso8601(flow->expires_at));
         done(OpResult<FlowLink>::success({flow->flow_id, flow->auth_url, flow->expires_at}));
         sweep(false, [](OpResult<FlowSweep>) {});  // as the original: starting a flow checks whether GC is due
@@ -90,7 +91,8 @@ void Flows::open_link(std::string_view query, bool head, std::function<void(Link
         }
         ++runtime_.counters().flows_started;
         ++runtime_.counters().links_opened;
-        spdlog::info("user {}: flow {} started from an auth link, expires {}", flow->state.user_id, flow->flow_id,
+        spdlog::info("user {}: flow {} started from an auth link, expires {}", flow->state.user_id,
+                     flow_log_id(flow->flow_id),
                      format_iso8601(flow->expires_at));
         done({flow->auth_url, {302, "Redirecting", "Continue to the identity provider."}});
         sweep(false, [](OpResult<FlowSweep>) {});  // as start_flow: starting a flow checks whether GC is due
@@ -121,7 +123,8 @@ void Flows::tell_reauth(const std::string& user_id) {
             return;
         }
         ++runtime_.counters().flows_started;
-        spdlog::info("user {}: flow {} started for reauthorization, expires {}", flow->state.user_id, flow->flow_id,
+        spdlog::info("user {}: flow {} started for reauthorization, expires {}", flow->state.user_id,
+                     flow_log_id(flow->flow_id),
                      format_iso8601(flow->expires_at));
         send_bot_message(BotMessage{flow->state.user_id,
                                     fill_template(runtime_.config().messages.reauth_required,
@@ -168,7 +171,7 @@ void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, R
         }
         case Kind::http:
             outbound_.send(step.http, [this, flow, done = std::move(done)](OutboundResult result) mutable {
-                if (result.status == 0) spdlog::warn("flow {}: provider request failed: {}", flow->flow_id(), result.error);
+                if (result.status == 0) spdlog::warn("flow {}: provider request failed: {}", flow_log_id(flow->flow_id()), result.error);
                 drive(flow, flow->on_http_response(result.status, result.body, runtime_.now()), std::move(done));
             });
             return;
@@ -199,7 +202,7 @@ void Flows::finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& 
     ServiceCounters& counters = runtime_.counters();
     ++counters.redirects[std::string(to_string(step.outcome))];
     const std::string user = flow.user_id().empty() ? "(unknown)" : flow.user_id();
-    const std::string flow_id = flow.flow_id().empty() ? "(none)" : flow.flow_id();
+    const std::string flow_id = flow.flow_id().empty() ? "(none)" : flow_log_id(flow.flow_id());
     if (step.outcome == RedirectOutcome::authenticated) {
         ++counters.flows_completed;
         spdlog::info("user {}: flow {} completed, tokens stored", user, flow_id);
@@ -300,7 +303,7 @@ void Flows::sweep(bool force, OpCallback<FlowSweep> done) {
         [this, done = std::move(done)](Swept swept) {
             sweeping_ = false;
             for (const SweptFlow& flow : swept.sweep.deleted) {
-                spdlog::info("flow maintenance: deleted {} flow {} of user {}", flow.reason, flow.flow_id,
+                spdlog::info("flow maintenance: deleted {} flow {} of user {}", flow.reason, flow_log_id(flow.flow_id),
                              flow.user_id.empty() ? "(unknown)" : flow.user_id);
             }
             runtime_.counters().flows_swept += swept.sweep.deleted.size();

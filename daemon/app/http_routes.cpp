@@ -52,6 +52,14 @@ void HttpRoutes::handle(HttpRequest&& request, HttpResponder respond) {
         });
         return;
     }
+    if (request.method == "HEAD") {
+        // GET /redirect takes the flow and exchanges the code: not for a HEAD (link
+        // previews, scanners), and no answer short of doing so would be true.
+        HttpResponse response = plain(405, "method not allowed\n");
+        response.headers.emplace_back("Allow", "GET");
+        respond(std::move(response));
+        return;
+    }
     service_.process_redirect_query(request.query, [respond](const RedirectFlow::Step& step) {
         respond(page_response(step.page));
     });

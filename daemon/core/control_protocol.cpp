@@ -1,5 +1,7 @@
 #include "core/control_protocol.h"
 
+#include "core/json_limits.h"
+
 namespace tokend {
 
 std::string_view to_string(ErrorCode code) {
@@ -55,6 +57,10 @@ Result<ControlRequest> parse_request(std::string_view line, ProtocolError* error
         *error = ProtocolError{code, std::move(message), std::move(id)};
         return Result<ControlRequest>::failure(error->message);
     };
+    if (!json_depth_within(line)) {
+        return fail(ErrorCode::bad_request,
+                    "request nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    }
     // nlohmann's parser also rejects invalid UTF-8 inside strings.
     Json json = Json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) return fail(ErrorCode::bad_request, "request is not valid JSON (UTF-8)");

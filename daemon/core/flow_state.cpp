@@ -1,9 +1,13 @@
 #include "core/flow_state.h"
 
+#include "core/json_limits.h"
+
+#include <openssl/sha.h>
+
 namespace tokend {
 
 Result<FlowState> flow_state_from_json(std::string_view text) {
-    const Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    const Json json = parse_bounded_json(text);
     if (json.is_discarded() || !json.is_object()) {
         return Result<FlowState>::failure("flow state is not a JSON object");
     }
@@ -45,5 +49,17 @@ Json to_json(const FlowState& flow) {
 }
 
 std::string to_stored_text(const FlowState& flow) { return to_json(flow).dump(); }
+
+std::string flow_log_id(std::string_view flow_id) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(flow_id.data()), flow_id.size(), digest);
+    static const char kHex[] = "0123456789abcdef";
+    std::string shown;
+    for (int i = 0; i < 4; ++i) {
+        shown += kHex[digest[i] >> 4];
+        shown += kHex[digest[i] & 0xf];
+    }
+    return shown;
+}
 
 }  // namespace tokend

@@ -29,4 +29,9 @@ Result<FlowState> flow_state_from_json(std::string_view text);
 Json to_json(const FlowState& flow);
 std::string to_stored_text(const FlowState& flow);
 
+// How a flow id (the OAuth `state`, a bearer of the pending flow) appears in
+// logs: the first 8 hex digits of its SHA-256, enough to follow one flow's
+// lines, useless for finishing or burning it.
+std::string flow_log_id(std::string_view flow_id);
+
 }  // namespace tokend

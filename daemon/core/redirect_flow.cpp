@@ -1,5 +1,7 @@
 #include "core/redirect_flow.h"
 
+#include "core/json_limits.h"
+
 #include "core/text_template.h"
 #include "core/url_encoding.h"
 
@@ -89,6 +91,11 @@ RedirectFlow::Step RedirectFlow::finish(RedirectOutcome outcome, std::string det
     step.page = page_for(outcome, page_detail);
     step.detail = std::move(detail);
     if (!text.empty() && !flow_.user_id.empty()) {
+        // The message is Markdown and the email is the provider's text (the other
+        // values are tokend's own: times it formats, error codes of [a-z_]).
+        for (auto& [name, value] : values) {
+            if (name == "email") value = escape_markdown(value);
+        }
         step.message = BotMessage{flow_.user_id, fill_template(text, values)};
     }
     return step;
@@ -188,7 +195,7 @@ RedirectFlow::Step RedirectFlow::on_http_response(int status, std::string_view b
                           "code exchange failed: " + why + (code.empty() ? "" : " (" + code + ")"),
                           texts_.provider_error, {{"error", "code exchange failed"}});
         }
-        const Json json = Json::parse(body, nullptr, false);
+        const Json json = parse_bounded_json(body);
         auto tokens = tokens_from_token_response(json, now);
         if (!tokens) {
             return finish(RedirectOutcome::provider_error, "code exchange answer unusable: " + tokens.error(),
@@ -206,7 +213,7 @@ RedirectFlow::Step RedirectFlow::on_http_response(int status, std::string_view b
         return step;
     }
     if (stage_ == Stage::identifying) {
-        const Json json = status == 200 ? Json::parse(body, nullptr, false) : Json();
+        const Json json = status == 200 ? parse_bounded_json(body) : Json();
         if (!json.is_object() || !json.contains("id") || !json["id"].is_string()) {
             const std::string why = status == 0 ? "no answer" : "HTTP " + std::to_string(status);
             return finish(RedirectOutcome::provider_error, "identity check failed: " + why, texts_.provider_error,

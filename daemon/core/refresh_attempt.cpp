@@ -1,5 +1,7 @@
 #include "core/refresh_attempt.h"
 
+#include "core/json_limits.h"
+
 #include "core/retry_policy.h"
 #include "core/url_encoding.h"
 
@@ -119,7 +121,7 @@ RefreshAttempt::Step RefreshAttempt::on_http_response(int status, std::string_vi
     if (stage_ != Stage::asking) return out_of_order("HTTP response");
     if (cached.context == nullptr) return finish(RefreshEnding::gone, "user context was cleared", cached, now);
     if (status == 200) {
-        auto fresh = tokens_from_token_response(Json::parse(body, nullptr, false), now);
+        auto fresh = tokens_from_token_response(parse_bounded_json(body), now);
         if (fresh) {
             updated_ = *cached.context;
             updated_.tokens = merge_refreshed(base_, *fresh);

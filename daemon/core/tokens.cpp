@@ -1,5 +1,7 @@
 #include "core/tokens.h"
 
+#include "core/json_limits.h"
+
 #include <cmath>
 
 namespace tokend {
@@ -163,7 +165,7 @@ Tokens merge_refreshed(const Tokens& current, const Tokens& fresh) {
 }
 
 std::string oauth_error_of(std::string_view body) {
-    const Json json = Json::parse(body, nullptr, false);
+    const Json json = parse_bounded_json(body);
     if (!json.is_object() || !json.contains("error") || !json["error"].is_string()) return "";
     const std::string code = json["error"].get<std::string>();
     if (code.empty() || code.size() > 64) return "";

@@ -1,8 +1,14 @@
 #include "core/user_context.h"
 
+#include "core/json_limits.h"
+
 namespace tokend {
 
 Result<UserContext> user_context_from_json(std::string_view text) {
+    if (!json_depth_within(text)) {
+        return Result<UserContext>::failure("user context nests deeper than " + std::to_string(kMaxJsonDepth) +
+                                            " levels");
+    }
     Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) return Result<UserContext>::failure("user context is not valid JSON");
     return user_context_from_json(json);

@@ -110,5 +110,18 @@ TEST(TextTemplate, FillsPlaceholdersOnce) {
     EXPECT_EQ(fill_template("no placeholders", {{"x", "y"}}), "no placeholders");
 }
 
+TEST(TextTemplate, EscapesMarkdownInValues) {
+    EXPECT_EQ(escape_markdown("alice@example.com"), "alice@example.com");
+    EXPECT_EQ(escape_markdown("john_doe@example.com"), "john\\_doe@example.com");
+    EXPECT_EQ(escape_markdown("[click](http://evil.example/)"), "\\[click\\]\\(http\\://evil.example/\\)");
+    EXPECT_EQ(escape_markdown("*bold* `code` <b>&amp; ~x~ |t| !"),
+              "\\*bold\\* \\`code\\` \\<b\\>\\&amp; \\~x\\~ \\|t\\| \\!");
+    EXPECT_EQ(escape_markdown("a\nb\r\tc"), "a b  c");
+    EXPECT_EQ(escape_markdown("\\"), "\\\\");
+    EXPECT_EQ(escape_markdown("# title"), "\\# title");
+    EXPECT_EQ(escape_markdown("- item-x"), "\\- item-x");
+    EXPECT_EQ(escape_markdown(""), "");
+}
+
 }  // namespace
 }  // namespace tokend

@@ -38,5 +38,12 @@ TEST(FlowState, RejectsMalformedData) {
     }
 }
 
+TEST(FlowLogId, IsTheFirstEightHexDigitsOfSha256) {
+    EXPECT_EQ(flow_log_id("abc"), "ba7816bf");  // FIPS 180-2's example
+    EXPECT_EQ(flow_log_id("dqEHkBPCYf2nrdTbJfxgI2XKhyGOKIRp").size(), 8u);
+    EXPECT_EQ(flow_log_id("a\nforged line").find('\n'), std::string::npos);
+    EXPECT_NE(flow_log_id("F1"), flow_log_id("F2"));
+}
+
 }  // namespace
 }  // namespace tokend

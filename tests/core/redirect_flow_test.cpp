@@ -223,6 +223,23 @@ TEST_F(RedirectFlowTest, WrongUserStoresNothingAndTellsTheFlowsUser) {
     EXPECT_EQ(step.message->markdown.rfind("tokens for wrong user: mallory@example.com", 0), 0u);
 }
 
+TEST_F(RedirectFlowTest, WrongUsersEmailIsEscapedInTheMarkdownMessage) {
+    RedirectFlow flow(oauth_, flows_, texts_);
+    to_exchange(flow);
+    flow.on_http_response(200, token_answer_, now_);
+    auto step = flow.on_http_response(
+        200, R"({"id":"U2","emails":["[verify here](https://evil.example/)\n# **urgent**"]})", now_);
+    EXPECT_EQ(step.outcome, RedirectOutcome::wrong_user);
+    ASSERT_TRUE(step.message);
+    EXPECT_EQ(step.message->markdown.rfind(
+                  "tokens for wrong user: \\[verify here\\]\\(https\\://evil.example/\\) \\# \\*\\*urgent\\*\\*", 0),
+              0u)
+        << step.message->markdown;
+    EXPECT_EQ(step.message->markdown.find('\n'), std::string::npos);
+    // The page is HTML and escapes for itself: it names the address as it came.
+    EXPECT_NE(step.page.message.find("[verify here](https://evil.example/)"), std::string::npos);
+}
+
 TEST_F(RedirectFlowTest, StoreFailureAfterExchange) {
     RedirectFlow flow(oauth_, flows_, texts_);
     to_exchange(flow);
