@@ -9,6 +9,7 @@ client are imported from the source tree.
 import datetime
 import fcntl
 import http.client
+import json
 import os
 import re
 import shutil
@@ -100,6 +101,21 @@ def http_get(port, target, timeout=10, headers=None):
         return response.status, dict(response.getheaders()), response.read().decode("utf-8", "replace")
     finally:
         connection.close()
+
+
+def request_as(user, socket_path, request):
+    """One control request sent by a child process running as `user` (a pwd
+    entry; needs root), with no supplementary groups of its own: SO_PEERCRED
+    carries only uid and gid. Returns the parsed response line."""
+    code = ("import os,socket,sys\n"
+            f"os.setgroups([]); os.setgid({user.pw_gid}); os.setuid({user.pw_uid})\n"
+            "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+            "s.sendall(sys.argv[2].encode()+b'\\n'); print(s.makefile().readline(), end='')\n")
+    out = subprocess.run([sys.executable, "-c", code, socket_path, json.dumps(request)],
+                         capture_output=True, text=True, timeout=20)
+    if out.returncode != 0:
+        raise AssertionError(f"request as {user.pw_name} failed: {out.stderr}")
+    return json.loads(out.stdout)
 
 
 class Tokend:

@@ -7,11 +7,11 @@ import os
 import pwd
 import socket
 import subprocess
-import sys
 import threading
 import unittest
 
-from harness import ROOT, FaultyStoreCase, TokendCase, all_at_once, http_get, user_context, wait_for
+from harness import (ROOT, FaultyStoreCase, TokendCase, all_at_once, http_get, request_as, user_context,
+                     wait_for)
 from tokend_client import TokenManager, TokendClient, TokendError, Tokens, UserContext
 
 TOKENCTL = os.environ.get("TOKENCTL_BIN", os.path.join(ROOT, "build", "tools", "tokenctl", "tokenctl"))
@@ -276,15 +276,7 @@ class Permissions(ControlTest):
         os.chmod(self.tokend.dir, 0o755)
 
     def as_other(self, request):
-        """Runs one request as the test user in a child process; returns the response."""
-        code = ("import json,os,socket,sys\n"
-                f"os.setgid({self.other.pw_gid}); os.setuid({self.other.pw_uid})\n"
-                "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
-                "s.sendall(sys.argv[2].encode()+b'\\n'); print(s.makefile().readline(), end='')\n")
-        out = subprocess.run([sys.executable, "-c", code, self.tokend.socket, json.dumps(request)],
-                             capture_output=True, text=True, timeout=20)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        return json.loads(out.stdout)
+        return request_as(self.other, self.tokend.socket, request)
 
     def test_read_allowed_write_denied(self):
         self.client.set_user_context("u1", user_context("u1"))

@@ -3,7 +3,6 @@ descriptors budgeted against RLIMIT_NOFILE, a client's malformed cursor kept
 apart from store health, and supplementary groups in control.allow."""
 
 import grp
-import json
 import os
 import pwd
 import re
@@ -11,11 +10,10 @@ import resource
 import signal
 import socket
 import subprocess
-import sys
 import time
 import unittest
 
-from harness import (PLUGIN_DIR, TOKEND_BIN, Tokend, TokendCase, http_get, start_fake, stop_and_check,
+from harness import (PLUGIN_DIR, TOKEND_BIN, Tokend, TokendCase, http_get, request_as, start_fake, stop_and_check,
                      user_context, wait_for)
 from tokend_client import TokendError
 
@@ -133,15 +131,7 @@ class SupplementaryGroups(TokendCase):
         os.chmod(self.tokend.dir, 0o755)
 
     def as_other(self, request):
-        """One request as the test user (its primary gid only: SO_PEERCRED carries no more)."""
-        code = ("import os,socket,sys\n"
-                f"os.setgroups([]); os.setgid({self.other.pw_gid}); os.setuid({self.other.pw_uid})\n"
-                "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
-                "s.sendall(sys.argv[2].encode()+b'\\n'); print(s.makefile().readline(), end='')\n")
-        out = subprocess.run([sys.executable, "-c", code, self.tokend.socket, json.dumps(request)],
-                             capture_output=True, text=True, timeout=20)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        return json.loads(out.stdout)
+        return request_as(self.other, self.tokend.socket, request)
 
     def test_a_supplementary_group_of_the_peer_user_is_allowed(self):
         self.client.set_user_context("u1", user_context("u1"))
