@@ -1,13 +1,17 @@
 """Helpers of the issue-11 tests (grants, PKCE-less flows, auth links): a raw
 control-protocol connection of their own, tokenctl, and small waits."""
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import socket
 import subprocess
-import time
+import unittest
+import urllib.parse
 
-from harness import ROOT
+from harness import ROOT, Tokend, start_fake, stop_and_check
 
 TOKENCTL = os.environ.get("TOKENCTL_BIN", os.path.join(ROOT, "build", "tools", "tokenctl", "tokenctl"))
 
@@ -59,18 +63,6 @@ def tokenctl(socket_path, *args, stdin=None):
                           timeout=60)
 
 
-def eventually(check, timeout=10.0, what="condition"):
-    """Polls check() until it returns a true value (returned), or fails after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
-
-
 def authorize(fake, auth_url, decision):
     """The browser at the provider: queues the decision, follows the authorize
     URL up to the provider's redirect; returns (status, redirect query or body)."""
@@ -91,3 +83,31 @@ def complete_flow(tokend, raw, user_id, **start):
     status, query = authorize(tokend.fake, flow["auth_url"], {"user_id": user_id})
     assert status == 302, (status, query)
     return flow, http_get(tokend.port, "/redirect?" + query)
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sign_link(key, user_id, expires):
+    """An auth link's query, made independently of tokend as docs/protocol.md
+    says (HMAC-SHA256 over the domain, the length-prefixed user id and the expiry)."""
+    raw = user_id.encode()
+    message = b"tokend auth_link v1\n" + str(len(raw)).encode() + b":" + raw + b"\n" + str(expires).encode()
+    mac = hmac.new(key, message, hashlib.sha256).digest()
+    return urllib.parse.urlencode({"u": b64(raw), "e": str(expires), "s": b64(mac)})
+
+
+class RawTokendCase(unittest.TestCase):
+    """One fake provider and one tokend (extra_config) per test, with a Raw connection."""
+    extra_config = ""
+
+    def setUp(self):
+        self.fake = start_fake()
+        self.tokend = Tokend(self.fake, extra_config=self.extra_config).start()
+        self.raw = Raw(self.tokend.socket)
+
+    def tearDown(self):
+        self.raw.close()
+        stop_and_check(self)
+        self.assertEqual(self.fake.state()["internal_errors"], 0)

@@ -92,15 +92,26 @@ def user_context(user_id, access="AT", expires_in=3600, refresh="RT", tokens=Non
                                            "token_type": "Bearer", "scope": scope}}
 
 
-def http_get(port, target, timeout=10, headers=None):
-    """GET http://127.0.0.1:port/target without following redirects: (status, headers, body)."""
+def http_request(method, port, target, timeout=10, headers=None):
+    """One request to http://127.0.0.1:port/target, redirects not followed: (status, headers, body bytes)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request("GET", target, headers=headers or {})
+        connection.request(method, target, headers=headers or {})
         response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read().decode("utf-8", "replace")
+        return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+def http_get(port, target, timeout=10, headers=None):
+    """GET without following redirects: (status, headers, body text)."""
+    status, response_headers, body = http_request("GET", port, target, timeout, headers)
+    return status, response_headers, body.decode("utf-8", "replace")
+
+
+def http_head(port, target):
+    """HEAD: (status, headers, body bytes: none expected)."""
+    return http_request("HEAD", port, target)
 
 
 def request_as(user, socket_path, request):

@@ -10,9 +10,6 @@ installed (scripts/deps.sh installs them, so CI runs it). With
 TOKEND_SCREENSHOT_DIR set, the screenshots of tokend's pages are kept there
 (docs/images holds the ones the docs show)."""
 
-import base64
-import hashlib
-import hmac
 import os
 import shutil
 import socket
@@ -20,8 +17,8 @@ import tempfile
 import time
 import unittest
 
-from bot_support import Raw, eventually
-from harness import CLIENT_ID, Tokend, start_fake
+from bot_support import Raw, sign_link
+from harness import CLIENT_ID, Tokend, start_fake, wait_for
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -40,17 +37,9 @@ MISSING = [name for name, present in (("chromium", CHROMIUM), ("chromedriver (ch
 WAIT = 60  # seconds: a loaded 2-core machine starts chromium slowly
 
 
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def expired_link(base, key, user_id):
     """A link whose time is up, signed as docs/protocol.md says."""
-    expires = int(time.time()) - 60
-    raw = user_id.encode()
-    message = b"tokend auth_link v1\n" + str(len(raw)).encode() + b":" + raw + b"\n" + str(expires).encode()
-    signature = b64(hmac.new(key, message, hashlib.sha256).digest())
-    return f"{base}?u={b64(raw)}&e={expires}&s={signature}"
+    return f"{base}?{sign_link(key, user_id, int(time.time()) - 60)}"
 
 
 @unittest.skipIf(MISSING, "not installed: " + ", ".join(MISSING) + " (scripts/deps.sh installs them)")
@@ -121,7 +110,7 @@ class Browser(unittest.TestCase):
             "expires_at": "2099-01-01T00:00:00+00:00", "token_type": "Bearer"}})
         self.fake.revoke_user("alice")
         self.assertEqual(self.raw.error("refresh", user_id="alice")["code"], "reauth_required")
-        message = eventually(lambda: [m for m in self.fake.state()["messages"]
+        message = wait_for(lambda: [m for m in self.fake.state()["messages"]
                                       if m["toPersonId"] == "alice" and "authorize me again" in m.get("markdown", "")],
                              timeout=20, what="the re-auth message")[0]
         base = f"http://127.0.0.1:{self.tokend.port}/auth?"
@@ -142,7 +131,7 @@ class Browser(unittest.TestCase):
         self.assertEqual(self.driver.title, "Authenticated")
         self.screenshot("result-page.png")
         # The bot's answer in the chat.
-        eventually(lambda: [m for m in self.fake.state()["messages"]
+        wait_for(lambda: [m for m in self.fake.state()["messages"]
                             if m["toPersonId"] == "alice" and "You are authenticated" in m.get("markdown", "")],
                    timeout=20, what="the bot's success message")
         self.assertTrue(self.raw.ok("get_token", user_id="alice")["access_token"])

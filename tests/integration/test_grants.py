@@ -8,8 +8,8 @@ import json
 import os
 import unittest
 
-from bot_support import Raw, complete_flow, eventually, tokenctl
-from harness import Tokend, faulty_store_tokend, http_get, start_fake, stop_and_check, user_context
+from bot_support import Raw, complete_flow, tokenctl
+from harness import Tokend, faulty_store_tokend, http_get, start_fake, stop_and_check, user_context, wait_for
 
 
 class GrantTest(unittest.TestCase):
@@ -37,7 +37,7 @@ class GrantTest(unittest.TestCase):
         def started():
             refreshes = self.raw.ok("stats")["refreshes"]
             return refreshes["in_flight"] == 1 or refreshes["succeeded"] >= 1
-        eventually(started, what="the refresh to start")
+        wait_for(started, what="the refresh to start")
 
     def refresh_requests(self):
         return sum(self.fake.state()["token_requests"].get("refresh_token", {}).values())

@@ -4,14 +4,13 @@ another user's key, HEAD /redirect, the token endpoint's error text, the
 provider's email in the Markdown bot message, and the OAuth state in the log."""
 
 import hashlib
-import http.client
 import json
 import os
 import socket
 import sys
 import unittest
 
-from harness import ROOT, Tokend, TokendCase, start_fake, user_context, wait_for
+from harness import ROOT, Tokend, TokendCase, http_head, start_fake, user_context, wait_for
 from tokend_client import TokendError
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
@@ -33,16 +32,6 @@ def raw_exchange(socket_path, line):
                 break
             answer += chunk
     return json.loads(answer)
-
-
-def http_head(port, target):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("HEAD", target)
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
 
 
 class OnRedis(unittest.TestCase):

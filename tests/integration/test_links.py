@@ -3,10 +3,7 @@ fake provider: auth_link, GET and HEAD /auth, expiry and tampering (checked with
 links signed here, independently of tokend's code), the key file, the re-auth
 message, tokenctl."""
 
-import base64
 import datetime
-import hashlib
-import hmac
 import os
 import shutil
 import stat
@@ -15,46 +12,11 @@ import time
 import unittest
 import urllib.parse
 
-from bot_support import Raw, authorize, eventually, tokenctl
-from harness import Tokend, http_get, start_fake, stop_and_check
+from bot_support import Raw, RawTokendCase, authorize, sign_link, tokenctl
+from harness import Tokend, http_get, http_head, start_fake, wait_for
 
 
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def sign(key, user_id, expires):
-    """A link's query, made as docs/protocol.md says (HMAC-SHA256 over the
-    domain, the length-prefixed user id and the expiry)."""
-    raw = user_id.encode()
-    message = b"tokend auth_link v1\n" + str(len(raw)).encode() + b":" + raw + b"\n" + str(expires).encode()
-    mac = hmac.new(key, message, hashlib.sha256).digest()
-    return urllib.parse.urlencode({"u": b64(raw), "e": str(expires), "s": b64(mac)})
-
-
-def http_head(port, target):
-    import http.client
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("HEAD", target)
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
-
-class LinkTest(unittest.TestCase):
-    extra_config = ""
-
-    def setUp(self):
-        self.fake = start_fake()
-        self.tokend = Tokend(self.fake, extra_config=self.extra_config).start()
-        self.raw = Raw(self.tokend.socket)
-
-    def tearDown(self):
-        self.raw.close()
-        stop_and_check(self)
-        self.assertEqual(self.fake.state()["internal_errors"], 0)
+class LinkTest(RawTokendCase):
 
     def key(self):
         with open(os.path.join(self.tokend.dir, "state", "link.key"), "rb") as f:
@@ -169,25 +131,25 @@ class Refused(LinkTest):
         self.assertNotIn("Location", headers)
 
     def test_an_expired_link_gets_a_page_and_starts_nothing(self):
-        self.assert_page(sign(self.key(), "alice", int(time.time()) - 5), 410, "Link expired")
+        self.assert_page(sign_link(self.key(), "alice", int(time.time()) - 5), 410, "Link expired")
         self.assertEqual(self.stats()["flows"]["started"], 0)
         self.assertEqual(self.stats()["links"]["expired"], 1)
 
     def test_a_link_signed_here_is_accepted(self):
         # The format is what docs/protocol.md says: an independent signer agrees.
-        code, headers, _ = http_get(self.tokend.port, "/auth?" + sign(self.key(), "alice", int(time.time()) + 600))
+        code, headers, _ = http_get(self.tokend.port, "/auth?" + sign_link(self.key(), "alice", int(time.time()) + 600))
         self.assertEqual(code, 302)
 
     def test_tampered_foreign_and_broken_links_get_a_page_and_start_nothing(self):
         key = self.key()
-        good = dict(urllib.parse.parse_qsl(sign(key, "alice", int(time.time()) + 600)))
-        bob = dict(urllib.parse.parse_qsl(sign(key, "bob", int(time.time()) + 600)))
+        good = dict(urllib.parse.parse_qsl(sign_link(key, "alice", int(time.time()) + 600)))
+        bob = dict(urllib.parse.parse_qsl(sign_link(key, "bob", int(time.time()) + 600)))
         cases = {
             "another user's id": dict(good, u=bob["u"]),
             "a later expiry": dict(good, e=str(int(good["e"]) + 86400)),
             "a flipped signature": dict(good, s=("A" if good["s"][0] != "A" else "B") + good["s"][1:]),
             "no signature": {"u": good["u"], "e": good["e"]},
-            "another key": dict(urllib.parse.parse_qsl(sign(b"k" * 32, "alice", int(time.time()) + 600))),
+            "another key": dict(urllib.parse.parse_qsl(sign_link(b"k" * 32, "alice", int(time.time()) + 600))),
         }
         for label, fields in cases.items():
             with self.subTest(label):
@@ -201,7 +163,7 @@ class Refused(LinkTest):
     def test_other_methods_are_refused(self):
         import http.client
         connection = http.client.HTTPConnection("127.0.0.1", self.tokend.port, timeout=10)
-        connection.request("POST", "/auth?" + sign(self.key(), "alice", int(time.time()) + 600), body=b"")
+        connection.request("POST", "/auth?" + sign_link(self.key(), "alice", int(time.time()) + 600), body=b"")
         response = connection.getresponse()
         self.assertEqual(response.status, 405)
         connection.close()
@@ -216,7 +178,7 @@ class ReauthMessage(LinkTest):
             "expires_at": "2099-01-01T00:00:00+00:00", "token_type": "Bearer"}})
         self.fake.revoke_user("alice")
         self.assertEqual(self.raw.error("refresh", user_id="alice")["code"], "reauth_required")
-        message = eventually(lambda: [m for m in self.fake.state()["messages"] if "authorize me again" in
+        message = wait_for(lambda: [m for m in self.fake.state()["messages"] if "authorize me again" in
                                       m.get("markdown", "")], what="the reauth message")[0]
         self.assertEqual(message["toPersonId"], "alice")
         url = next(word for word in message["markdown"].split() if word.startswith("http://127.0.0.1:9/auth?"))

@@ -6,8 +6,8 @@ still carries PKCE; the fake provider refuses a mismatch either way."""
 import urllib.parse
 import unittest
 
-from bot_support import Raw, authorize, complete_flow, tokenctl
-from harness import CLIENT_ID, Tokend, http_get, start_fake, stop_and_check
+from bot_support import RawTokendCase, authorize, complete_flow, tokenctl
+from harness import CLIENT_ID, http_get
 
 SCOPES = "spark:people_read spark:messages_write"  # the harness's integration
 REDIRECT_URI = "http://127.0.0.1:9/redirect"
@@ -20,18 +20,7 @@ def self_built_url(fake, flow_id):
     return f"{fake.url}/v1/authorize?{query}"
 
 
-class PkceTest(unittest.TestCase):
-    extra_config = ""
-
-    def setUp(self):
-        self.fake = start_fake()
-        self.tokend = Tokend(self.fake, extra_config=self.extra_config).start()
-        self.raw = Raw(self.tokend.socket)
-
-    def tearDown(self):
-        self.raw.close()
-        stop_and_check(self)
-        self.assertEqual(self.fake.state()["internal_errors"], 0)
+class PkceTest(RawTokendCase):
 
     def finish(self, url, user_id="alice"):
         status, query = authorize(self.fake, url, {"user_id": user_id})
