@@ -63,6 +63,9 @@ std::vector<MetricFamily> service_families(const MetricsSnapshot& s) {
         .add(1, {{"version", TOKEND_VERSION}});
     FamilyBuilder(&out, "tokend_flows_started_total", "OAuth flows started (start_flow)", MetricType::Counter)
         .add(static_cast<double>(c.flows_started));
+    FamilyBuilder(&out, "tokend_flows_started_without_pkce_total",
+                  "Flows started without PKCE (\"pkce\": false, legacy callers)", MetricType::Counter)
+        .add(static_cast<double>(c.flows_started_without_pkce));
     FamilyBuilder(&out, "tokend_flows_completed_total", "OAuth flows that ended with tokens stored",
                   MetricType::Counter)
         .add(static_cast<double>(c.flows_completed));
@@ -113,6 +116,12 @@ std::vector<MetricFamily> service_families(const MetricsSnapshot& s) {
                   MetricType::Counter)
         .add(static_cast<double>(c.bot_messages_sent), {{"outcome", "sent"}})
         .add(static_cast<double>(c.bot_messages_failed), {{"outcome", "failed"}});
+    FamilyBuilder(&out, "tokend_auth_links_total", "Signed re-authorization links, by what happened to them",
+                  MetricType::Counter)
+        .add(static_cast<double>(c.links_issued), {{"outcome", "issued"}})
+        .add(static_cast<double>(c.links_opened), {{"outcome", "opened"}})
+        .add(static_cast<double>(c.links_expired), {{"outcome", "expired"}})
+        .add(static_cast<double>(c.links_invalid), {{"outcome", "invalid"}});
     FamilyBuilder(&out, "tokend_users", "User contexts held", MetricType::Gauge).add(static_cast<double>(s.service.users));
     FamilyBuilder pending(&out, "tokend_pending_flows", "Pending flows in the store (all processes sharing it)",
                           MetricType::Gauge);

@@ -13,6 +13,7 @@ import tempfile
 import time
 import unittest
 
+from bot_support import Raw
 from harness import Tokend, faulty_store_tokend, http_get, start_fake
 from tokend_client import TokendError
 
@@ -331,7 +332,29 @@ class Metrics(unittest.TestCase):
         self.assertEqual(self.value(text, 'tokend_provider_request_duration_seconds_count{endpoint="token"}'), 2)
         self.assertGreaterEqual(self.value(text, 'tokend_store_operation_duration_seconds_count{operation="put"}'), 1)
         self.assertEqual(self.value(text, "tokend_store_healthy"), 1)
+        self.assertEqual(self.value(text, "tokend_flows_started_without_pkce_total"), 0)
+        self.assertEqual(self.value(text, 'tokend_auth_links_total{outcome="issued"}'), 0)
 
+        self.check_promtool(text)
+
+    def test_counts_flows_without_pkce_and_auth_links(self):
+        raw = Raw(self.tokend.socket)
+        self.addCleanup(raw.close)
+        raw.ok("start_flow", user_id="alice", pkce=False)
+        link = raw.ok("auth_link", user_id="alice")
+        path_and_query = link["url"][link["url"].index("/auth"):]
+        self.assertEqual(http_get(self.tokend.port, path_and_query)[0], 302)
+        self.assertEqual(http_get(self.tokend.port, "/auth?u=YQ&e=1&s=x")[0], 400)
+        text = self.scrape()
+        self.assertEqual(self.value(text, "tokend_flows_started_without_pkce_total"), 1)
+        self.assertEqual(self.value(text, "tokend_flows_started_total"), 2)
+        self.assertEqual(self.value(text, 'tokend_auth_links_total{outcome="issued"}'), 1)
+        self.assertEqual(self.value(text, 'tokend_auth_links_total{outcome="opened"}'), 1)
+        self.assertEqual(self.value(text, 'tokend_auth_links_total{outcome="expired"}'), 0)
+        self.assertEqual(self.value(text, 'tokend_auth_links_total{outcome="invalid"}'), 1)
+        self.check_promtool(text)
+
+    def check_promtool(self, text):
         promtool = shutil.which("promtool")
         if promtool is None:
             self.skipTest("promtool (Debian package prometheus) is not installed")
