@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -42,20 +43,41 @@ std::string hex(const std::string& bytes) {
     return text;
 }
 
-// Made once: O_EXCL, so that two processes starting at once agree on one key.
+std::string directory_of(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Made once, whole or not at all: written and synced under a temporary name,
+// then published with link(2), which fails with EEXIST if another process
+// starting at the same time published first (both then read that one key).
+// A crash leaves at most a stray temporary file, never a short key.
 bool create_key(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST) return false;
-        throw std::runtime_error("cannot create the link key " + path + ": " + std::strerror(errno));
-    }
+    std::string temp = path + ".XXXXXX";
+    const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot create a file beside the link key " + path + ": " + std::strerror(errno));
     const std::string text = hex(random_bytes(kGeneratedBytes)) + "\n";
-    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-    const int saved = errno;
+    const bool written = ::fchmod(fd, 0600) == 0 &&
+                         ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                         ::fsync(fd) == 0;
+    int saved = errno;
     ::close(fd);
-    if (!written) {
-        ::unlink(path.c_str());
-        throw std::runtime_error("cannot write the link key " + path + ": " + std::strerror(saved));
+    bool published = false;
+    if (written) {
+        published = ::link(temp.c_str(), path.c_str()) == 0;
+        saved = errno;
+    }
+    ::unlink(temp.c_str());
+    if (!written) throw std::runtime_error("cannot write the link key " + path + ": " + std::strerror(saved));
+    if (!published) {
+        if (saved == EEXIST) return false;
+        throw std::runtime_error("cannot create the link key " + path + ": " + std::strerror(saved));
+    }
+    // The new name must survive a crash too.
+    const int dir = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
     }
     return true;
 }

@@ -99,6 +99,11 @@ class Issued(LinkTest):
         path = os.path.join(self.tokend.dir, "state", "link.key")
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
         self.assertGreaterEqual(len(self.key()), 32)
+        # Published whole under its name (written beside it, then linked): 32 random bytes in hex, nothing left over.
+        with open(path, "rb") as f:
+            self.assertRegex(f.read(), rb"^[0-9a-f]{64}\n$")
+        self.assertEqual([name for name in os.listdir(os.path.dirname(path)) if name.startswith("link.key")],
+                         ["link.key"])
         link = self.raw.ok("auth_link", user_id="alice")
         self.raw.close()
         self.assertEqual(self.tokend.stop(), 0)
