@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <ostream>
 #include <sstream>
 
 namespace tokend::yaml_test {
@@ -107,6 +108,8 @@ struct Fault {
     const char* message;  // what the writer's error says
     const char* target;   // "temp": the users temp file; "dir": the store's directory
 };
+
+void PrintTo(const Fault& fault, std::ostream* out) { *out << fault.name; }
 
 std::string rule_for(const Fault& fault, const TempDir& dir, int count) {
     const std::string path =
