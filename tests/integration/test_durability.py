@@ -16,6 +16,11 @@ from tokend_client import TokendError
 
 PRELOAD = os.environ.get("TOKEND_FAULT_PRELOAD")
 
+# What the store's error says for each call and errno.
+STEPS = {"fdatasync": "fsync temp file", "write": "write temp file", "rename": "rename temp file",
+         "fsync": "fsync directory"}
+REASONS = {"EIO": "Input/output error", "ENOSPC": "No space left on device"}
+
 # (call, errno, where): "temp" is the users file's temp file, "dir" the state directory.
 FAULTS = [
     ("fdatasync", "EIO", "temp"),
@@ -84,6 +89,9 @@ class FailedWritesAreNeverAcknowledged(unittest.TestCase):
                 with self.assertRaises(TokendError) as raised:
                     client.set_user_context("keeper", user_context("keeper", access=f"LOST-{number}"))
                 self.assertEqual(raised.exception.code, "store_unavailable")
+                # The bot is told which file and step failed, and why.
+                self.assertIn(f"cannot write users file {self.users_file}: {STEPS[call]}: {REASONS[error]}",
+                              str(raised.exception))
                 with self.assertRaises(TokendError) as raised:
                     client.set_user_context(f"new-{number}", user_context(f"new-{number}", access="LOST"))
                 self.assertEqual(raised.exception.code, "store_unavailable")
