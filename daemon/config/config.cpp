@@ -198,7 +198,11 @@ void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
     if (node["options"]) {
         const YAML::Node& options = node["options"];
         if (!options.IsMap() && !options.IsNull()) in.fail(options, "'store.options' must be a mapping");
-        store->options = options.IsNull() ? nlohmann::ordered_json::object() : yaml_to_json(options);
+        try {
+            store->options = options.IsNull() ? nlohmann::ordered_json::object() : yaml_to_json(options);
+        } catch (const YamlTooLarge& error) {
+            in.fail(options, std::string("'store.options' ") + error.what());
+        }
     } else if (plugin_changed) {
         // The default options belong to the default plugin; another plugin gets none.
         store->options = nlohmann::ordered_json::object();

@@ -22,9 +22,12 @@ nlohmann::ordered_json plain_scalar(const std::string& text) {
     return text;
 }
 
-}  // namespace
-
-nlohmann::ordered_json yaml_to_json(const YAML::Node& node) {
+nlohmann::ordered_json convert(const YAML::Node& node, size_t* budget) {
+    if (*budget == 0) {
+        throw YamlTooLarge("expands to more than " + std::to_string(kMaxYamlToJsonValues) +
+                           " values (nested YAML aliases?)");
+    }
+    --*budget;
     switch (node.Type()) {
         case YAML::NodeType::Null:
         case YAML::NodeType::Undefined:
@@ -35,16 +38,23 @@ nlohmann::ordered_json yaml_to_json(const YAML::Node& node) {
             return plain_scalar(node.Scalar());
         case YAML::NodeType::Sequence: {
             auto array = nlohmann::ordered_json::array();
-            for (const auto& item : node) array.push_back(yaml_to_json(item));
+            for (const auto& item : node) array.push_back(convert(item, budget));
             return array;
         }
         case YAML::NodeType::Map: {
             auto object = nlohmann::ordered_json::object();
-            for (const auto& item : node) object[item.first.as<std::string>()] = yaml_to_json(item.second);
+            for (const auto& item : node) object[item.first.as<std::string>()] = convert(item.second, budget);
             return object;
         }
     }
     return nullptr;
+}
+
+}  // namespace
+
+nlohmann::ordered_json yaml_to_json(const YAML::Node& node) {
+    size_t budget = kMaxYamlToJsonValues;
+    return convert(node, &budget);
 }
 
 }  // namespace tokend

@@ -5,10 +5,27 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <cstddef>
+#include <stdexcept>
+
 namespace tokend {
 
+// At most this many values (scalars, mappings, sequences) come out of one node.
+// Options hold a handful; the cap is for YAML aliases, which the configuration
+// may use (an operator's shorthand) but which expand: ten levels of ten aliases
+// each would be 10^10 values from a few hundred bytes.
+inline constexpr size_t kMaxYamlToJsonValues = 10000;
+
+// Thrown when a node expands to more than kMaxYamlToJsonValues values; what()
+// says so.
+class YamlTooLarge : public std::length_error {
+public:
+    using std::length_error::length_error;
+};
+
 // Quoted scalars stay strings; plain scalars become null, booleans, integers or
-// floats when they read as such (YAML 1.2 core schema), else strings.
+// floats when they read as such (YAML 1.2 core schema), else strings. Throws
+// YamlTooLarge (before expanding further) past kMaxYamlToJsonValues.
 nlohmann::ordered_json yaml_to_json(const YAML::Node& node);
 
 }  // namespace tokend

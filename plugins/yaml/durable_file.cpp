@@ -114,7 +114,11 @@ SysError lock_file(const std::string& lock_path, UniqueFd* out) {
 
 SysError write_temp_file(const std::string& temp_path,
                          const std::vector<std::string_view>& chunks) {
-    UniqueFd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+    // A new inode every time: after a failed fdatasync the state of the old file's
+    // pages is unknown (the kernel may have dropped them and reports the error only
+    // once), so no attempt ever reuses a file, or an fsync result, of an earlier one.
+    ::unlink(temp_path.c_str());  // normally absent: the last attempt removed or renamed it
+    UniqueFd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                        kPrivateMode));
     if (fd.get() < 0) return fail("create temp file");
     SysError error;

@@ -50,8 +50,9 @@ SysError open_directory(const std::string& path, UniqueFd* out);
 // lock lives as long as *out. EWOULDBLOCK means another holder has it.
 SysError lock_file(const std::string& lock_path, UniqueFd* out);
 
-// Writes chunks to temp_path (created with mode 0600 whatever the umask) and
-// fdatasyncs it. On failure the temp file is removed.
+// Writes chunks to a new temp_path (any old file there is unlinked first; created
+// with mode 0600 whatever the umask) and fdatasyncs it. On failure the temp file is
+// removed; it is never written or synced again.
 SysError write_temp_file(const std::string& temp_path, const std::vector<std::string_view>& chunks);
 
 // rename(2), then the caller fsyncs the directory with sync_directory.

@@ -24,8 +24,7 @@ Status GroupCommit::wait_durable(std::unique_lock<std::mutex>& lock, uint64_t se
     return waiter.status;
 }
 
-void GroupCommit::lead(std::unique_lock<std::mutex>& lock) noexcept {
-    committing_ = true;
+Status GroupCommit::commit_round(std::unique_lock<std::mutex>& lock) noexcept {
     const uint64_t target = applied_;
     Status outcome;
     bool captured = false;
@@ -61,6 +60,22 @@ void GroupCommit::lead(std::unique_lock<std::mutex>& lock) noexcept {
         first_waiter_ = nullptr;
     }
     if (first_waiter_ == nullptr) last_waiter_ = nullptr;
+    return outcome;
+}
+
+void GroupCommit::lead(std::unique_lock<std::mutex>& lock) noexcept {
+    committing_ = true;
+    if (!commit_round(lock).ok()) {
+        // Its writers are answered; now the files may hold what memory just undid (a
+        // rename went through before a later step failed). One more round, at once,
+        // rewrites them from memory, so a crash before the next write cannot bring an
+        // unacknowledged change back. It is a whole new commit (new temp file, its
+        // own fsyncs), never a retry of the failed fsync, and acknowledges only
+        // changes made since, if it succeeds. If it fails too, the files stay
+        // suspect and the next write tries again.
+        wake_.notify_all();
+        commit_round(lock);
+    }
     committing_ = false;
     wake_.notify_all();
 }

@@ -54,8 +54,11 @@ private:
     };
 
     // noexcept: a leader that stopped half-way would leave every writer waiting
-    // forever; running out of memory here ends the process instead.
+    // forever; running out of memory here ends the process instead. After a failed
+    // round it runs one more at once, to make the files agree with memory again.
     void lead(std::unique_lock<std::mutex>& lock) noexcept;
+    // Captures, writes and ends one commit, and answers the waiters it settles.
+    Status commit_round(std::unique_lock<std::mutex>& lock) noexcept;
 
     Committer& committer_;
     std::condition_variable wake_;

@@ -1,10 +1,12 @@
 #include "yaml_reader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <sstream>
 
 namespace tokend::yaml_store {
 namespace {
@@ -156,12 +158,53 @@ EntryPtr entry_value(const std::string& key, const YAML::Node& value, const YAML
     corrupt(file, mark, "an entry is not a mapping (nor !!binary)");
 }
 
+// Stops at the first alias (*name), reading events only: no node is built, so a file
+// of nested aliases costs no more than its own length.
+class AliasRefuser final : public YAML::EventHandler {
+public:
+    explicit AliasRefuser(const std::string& file) : file_(file) {}
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+        corrupt(file_, mark,
+                "uses a YAML alias (*name); tokend refuses aliases in its store files, as "
+                "expanding nested aliases takes unbounded time and memory: write the value "
+                "itself in place of the alias");
+    }
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+
+private:
+    const std::string& file_;
+};
+
+// Neither tokend nor the Python bot (yaml.safe_dump of fresh dicts) writes aliases, so
+// a store file holding one was made by hand or by someone else: refused, like any
+// other entry tokend cannot read, before any node is built (an "&a [*b, *b, ...]"
+// chain of 11 levels in 429 bytes expanded to 428 MB). Anchors alone are harmless.
+void refuse_aliases(const std::string& text, const std::string& file) {
+    if (text.find('*') == std::string::npos) return;  // no alias without its '*'
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    AliasRefuser refuser(file);
+    while (parser.HandleNextDocument(refuser)) {
+    }
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, EntryPtr>> parse_store_file(const std::string& text,
                                                                const std::string& file_name) {
     std::vector<YAML::Node> documents;
     try {
+        refuse_aliases(text, file_name);
         documents = YAML::LoadAll(text);
     } catch (const YAML::Exception& error) {
         std::string where = position(file_name, error.mark);

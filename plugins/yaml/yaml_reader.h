@@ -20,8 +20,9 @@ public:
 
 // Parses text, the content of the file at file_name (used in messages only). An empty
 // document means no entries. Throws CorruptFile for bad YAML, a top level that is not
-// a mapping, or an entry that is neither a mapping nor !!binary. A key given twice
-// keeps its last value, as PyYAML does.
+// a mapping, an entry that is neither a mapping nor !!binary, or any YAML alias
+// (*name), which is refused before anything is expanded. A key given twice keeps
+// its last value, as PyYAML does.
 std::vector<std::pair<std::string, EntryPtr>> parse_store_file(const std::string& text,
                                                                const std::string& file_name);
 

@@ -273,6 +273,7 @@ void YamlStore::end_commit(const Status& outcome) noexcept {
     // every writer not yet answered gets TOKEND_UNAVAILABLE, so nobody is told a change
     // is stored that is not. The files stay marked dirty, so the next commit (or close)
     // rewrites them even if a rename went through before the failure.
+    // The group commit then rewrites the files from memory at once (GroupCommit::lead).
     for (File& file : files_) {
         if (outcome.ok()) {
             file.state.commit_succeeded();
@@ -280,13 +281,20 @@ void YamlStore::end_commit(const Status& outcome) noexcept {
             file.state.commit_failed();
         }
     }
-    if (!outcome.ok() && log_) {
-        try {
+    const bool recovered = outcome.ok() && last_commit_failed_;
+    last_commit_failed_ = !outcome.ok();
+    if (!log_ || (outcome.ok() && !recovered)) return;
+    try {
+        if (recovered) {
+            log_(TOKEND_LOG_INFO,
+                 "yaml store: the files were rewritten from memory after a failed write; "
+                 "they hold exactly what was acknowledged");
+        } else {
             log_(TOKEND_LOG_ERROR, "yaml store: " + outcome.message +
                                        "; changes not yet on disk were undone and their "
                                        "writers told to retry");
-        } catch (...) {
         }
+    } catch (...) {
     }
 }
 

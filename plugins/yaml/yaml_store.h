@@ -76,6 +76,7 @@ private:
     std::mutex mutex_;             // guards both files' state and the group commit
     std::array<File, 2> files_;    // users, flows
     bool same_directory_ = false;  // one directory fsync covers both files
+    bool last_commit_failed_ = false;  // the files may differ from memory until a commit succeeds
     GroupCommit commit_{*this};
 };
 

@@ -189,6 +189,24 @@ TEST(Config, UnknownKeysAreRefusedWithNameAndLine) {
     expect_error("log:\n  lvl: debug\n", "tokend.yml:2: unknown key 'lvl' in 'log'");
 }
 
+// Aliases may shorten a configuration, but nested ones expand exponentially: the only
+// walk of arbitrary depth (store.options, turned into JSON) stops at a cap instead.
+TEST(Config, NestedAliasesInStoreOptionsAreCapped) {
+    std::string text = "store:\n  plugin: redis\n  options:\n    l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n";
+    for (int level = 1; level <= 11; ++level) {
+        const std::string before = "*l" + std::to_string(level - 1);
+        text += "    l" + std::to_string(level) + ": &l" + std::to_string(level) + " [" + before;
+        for (int i = 1; i < 10; ++i) text += ", " + before;
+        text += "]\n";
+    }
+    expect_error(text, "tokend.yml:4: 'store.options' expands to more than 10000 values");
+    // A few aliases are fine and read as their values.
+    const Config config = parse_config(
+        "store:\n  plugin: redis\n  options:\n    a: &u redis://h/0\n    b: *u\n    c: &l [1, 2]\n    d: *l\n",
+        "tokend.yml", kNoSystemd);
+    EXPECT_EQ(config.store.options.dump(), R"({"a":"redis://h/0","b":"redis://h/0","c":[1,2],"d":[1,2]})");
+}
+
 TEST(Config, BadValuesAreRefused) {
     expect_error("log:\n  level: loud\n", "tokend.yml:2: log.level must be one of");
     expect_error("store: yaml\n", "tokend.yml:1: 'store' must be a mapping");
