@@ -53,8 +53,8 @@ dpkg_run() {  # dpkg arguments...: quiet unless it fails
 calls_since() { tail -n +"$(($1 + 1))" "$work/state/calls"; }
 ping() { TOKEND_SOCKET=/run/tokend/tokend.sock /usr/bin/tokenctl ping >/dev/null 2>&1; }
 eventually() {  # command...: true within 10 s
-  local i
-  for i in $(seq 100); do "$@" && return 0; sleep 0.1; done
+  local _
+  for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done
   return 1
 }
 
