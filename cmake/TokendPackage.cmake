@@ -6,7 +6,7 @@
 # compiled-in paths (plugin folder) and GNUInstallDirs' /etc match it.
 #
 # One build, four packages (docs/packaging.md): every install() names its
-# component, and each component is a package:
+# component (tools/ sets its folder's default), and each component is a package:
 #   daemon  -> tokend                 tokend, tokenctl, plugins, units, /etc, docs
 #   library -> libtokend-client0      libtokend_client.so.0 (the C client)
 #   dev     -> tokend-dev             headers, .pc files, libtokend_client.so,
