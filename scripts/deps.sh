@@ -12,6 +12,9 @@ packages=(
   python3 python3-yaml redis-server
   python3-setuptools python3-wheel python3-pip python3-venv python3-mypy python3-aiohttp python3-flask python3-pydantic
   prometheus-cpp-dev prometheus systemd dpkg-dev
+  # scripts/check-deb.sh: lintian, and what the maintainer scripts and the
+  # upgrade run use (adduser, useradd, deb-systemd-helper, unshare).
+  lintian adduser passwd init-system-helpers util-linux
   chromium chromium-driver python3-selenium fonts-dejavu-core
   node-typescript
 )

@@ -1,3 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the tokend authors. Licensed under the Apache License,
+ * Version 2.0 (LICENSE at the top of the source tree; on Debian
+ * /usr/share/common-licenses/Apache-2.0). Store plugins may be written against
+ * this header, and distributed, under Apache-2.0. */
 /*
  * tokend storage plugin ABI, version 1.1.
  *
