@@ -256,21 +256,31 @@ void Flows::sweep(bool force, OpCallback<FlowSweep> done) {
     struct Swept {
         StoreStatus status;
         FlowSweep sweep{true, {}};
+        std::optional<uint64_t> fence;
     };
     runtime_.on_store<Swept>(
-        [this, now, ttl = settings.ttl, interval = settings.maintenance_interval, force] {
+        [this, now, ttl = settings.ttl, interval = settings.maintenance_interval, force,
+         held = maintenance_fence_] {
             Store& store = runtime_.store();
             Swept swept;
             // Several processes sharing a store: the lease (held for the whole
             // interval, never released) lets one of them sweep per interval.
-            if (store.can_lock() && !force) {
+            // A forced sweep takes it too (this process's own is taken anew), as
+            // the original's forced sweep reset its mark: the redis plugin writes
+            // the original's `flow-maintenance` mark when the lease is taken.
+            if (store.can_lock()) {
                 uint64_t fence = 0;
-                const StoreStatus lease = store.lock_acquire(Ns::flow, "flow-maintenance", interval, &fence);
-                if (lease.code == StoreCode::conflict) {
+                StoreStatus lease = store.lock_acquire(Ns::flow, "flow-maintenance", interval, &fence);
+                if (lease.code == StoreCode::conflict && force && held) {
+                    store.lock_release(Ns::flow, "flow-maintenance", *held);
+                    lease = store.lock_acquire(Ns::flow, "flow-maintenance", interval, &fence);
+                }
+                if (lease.ok()) swept.fence = fence;
+                if (lease.code == StoreCode::conflict && !force) {
                     swept.sweep.ran = false;
                     return swept;
                 }
-                if (!lease.ok()) {
+                if (!lease.ok() && lease.code != StoreCode::conflict) {
                     swept.status = lease;
                     return swept;
                 }
@@ -302,6 +312,7 @@ void Flows::sweep(bool force, OpCallback<FlowSweep> done) {
         },
         [this, done = std::move(done)](Swept swept) {
             sweeping_ = false;
+            if (swept.fence) maintenance_fence_ = swept.fence;
             for (const SweptFlow& flow : swept.sweep.deleted) {
                 spdlog::info("flow maintenance: deleted {} flow {} of user {}", flow.reason, flow_log_id(flow.flow_id),
                              flow.user_id.empty() ? "(unknown)" : flow.user_id);

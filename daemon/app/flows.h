@@ -69,6 +69,7 @@ private:
     const Secret& bot_token_;
     std::optional<Timestamp> last_sweep_;
     bool sweeping_ = false;
+    std::optional<uint64_t> maintenance_fence_;  // of the sweep lease this process took last
 };
 
 }  // namespace tokend

@@ -159,7 +159,12 @@ void Refresher::lease(std::shared_ptr<Attempt> attempt, std::chrono::millisecond
 }
 
 // Re-reads, compares (core: stored_moved_on) and writes in one store visit,
-// then releases the lease.
+// then releases the lease. The write is a compare-and-put against the bytes
+// just read (one atomic step where the plugin can: store ABI 1.2), so a plain
+// write by a writer that takes no lease (the Python module) landing after the
+// read is never overwritten: it is compared again, and adopted if it holds
+// other tokens. A context that keeps changing under us is a failed write
+// (the tokens are kept unsaved and the write retried later).
 void Refresher::write(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step step) {
     struct Written {
         StoreStatus status;
@@ -170,24 +175,39 @@ void Refresher::write(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step ste
     runtime_.on_store<Written>(
         [this, user_id = attempt->user_id, base = std::move(step.base), text = std::move(text), fenced = step.fenced,
          fence = step.fence] {
+            constexpr int kCompareRounds = 5;
             Store& store = runtime_.store();
             Written written;
             std::string current;
             written.status = store.get(Ns::user, user_id, &current);
-            if (written.status.not_found()) {
-                written.result.written = Kind::absent;
-            } else if (written.status.ok()) {
+            for (int round = 1; written.status.ok(); ++round) {
                 if (auto moved_on = stored_moved_on(base, current)) {
                     written.result.written = Kind::moved_on;
                     written.result.stored = std::move(moved_on);
-                } else {
-                    written.status = fenced ? store.put_fenced(Ns::user, user_id, text, fence)
-                                            : store.put(Ns::user, user_id, text);
-                    written.result.written = written.status.ok()                         ? Kind::stored
-                                             : written.status.code == StoreCode::conflict ? Kind::fenced_out
-                                                                                          : Kind::failed;
+                    break;
                 }
+                std::string now_stored;
+                bool changed = false;
+                written.status = store.put_if_equal(Ns::user, user_id, current, text,
+                                                    fenced ? std::optional<uint64_t>(fence) : std::nullopt,
+                                                    &now_stored, &changed);
+                if (written.status.ok()) {
+                    written.result.written = Kind::stored;
+                } else if (changed && round < kCompareRounds) {
+                    spdlog::debug("user {}: the stored context changed while the refresh was written; comparing again",
+                                  user_id);
+                    current = std::move(now_stored);
+                    written.status = StoreStatus::success();
+                    continue;
+                } else if (changed) {
+                    written.status.message = "the stored context kept changing while it was written";
+                    written.result.written = Kind::failed;
+                } else if (written.status.code == StoreCode::conflict) {
+                    written.result.written = Kind::fenced_out;
+                }
+                break;
             }
+            if (written.status.not_found()) written.result.written = Kind::absent;
             if (written.result.written == Kind::failed) written.result.detail = written.status.describe();
             if (fenced) store.lock_release(Ns::user, user_id, fence);
             return written;

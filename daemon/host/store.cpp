@@ -119,6 +119,7 @@ Store::Store(std::shared_ptr<StorePlugin> plugin, StoreLogSink log)
     : plugin_(std::move(plugin)),
       table_(plugin_->table()),
       list_entries_(plugin_->list_entries()),
+      put_if_equal_(plugin_->put_if_equal()),
       thread_safe_(plugin_->has(TOKEND_STORE_CAP_THREAD_SAFE)),
       log_(std::move(log)) {}
 
@@ -368,6 +369,49 @@ StoreStatus Store::put_fenced(Ns ns, std::string_view key, std::string_view valu
                                         reinterpret_cast<tokend_reply*>(&buffer)),
                       buffer);
     });
+}
+
+StoreStatus Store::put_if_equal(Ns ns, std::string_view key, std::string_view expected, std::string_view value,
+                                std::optional<uint64_t> fencing_token, std::string* current, bool* changed) {
+    // expected or value may point into *current: it is written only at the end.
+    *changed = false;
+    std::string found;
+    StoreStatus result = [&] {
+        if (key.empty()) return empty_key();
+        if (fencing_token && !can_lock()) {
+            return StoreStatus::error(StoreCode::invalid, "store has no lock capability");
+        }
+        if (put_if_equal_ == nullptr) {
+            // A plugin from before 1.2: compare and write in two steps, as before.
+            StoreStatus got = get(ns, key, &found);
+            if (!got.ok()) return got;
+            if (found != expected) {
+                *changed = true;
+                return StoreStatus::error(StoreCode::conflict, "the stored value changed");
+            }
+            return fencing_token ? put_fenced(ns, key, value, *fencing_token) : put(ns, key, value);
+        }
+        return call("put_if_equal", [&] {
+            ReplyBuffer buffer;
+            buffer.value = &found;
+            const uint64_t fence = fencing_token.value_or(0);
+            const tokend_status status =
+                put_if_equal_(instance_, to_c(ns), key.data(), key.size(), expected.data(), expected.size(),
+                              value.data(), value.size(), fencing_token ? &fence : nullptr,
+                              reinterpret_cast<tokend_reply*>(&buffer));
+            // "Changed" is a CONFLICT with the value found; one without is "fenced out".
+            *changed = status == TOKEND_CONFLICT && buffer.value_set;
+            StoreStatus outcome = finish(status, buffer);
+            if (*changed && outcome.message.empty()) outcome.message = "the stored value changed";
+            return outcome;
+        });
+    }();
+    if (*changed) {
+        *current = std::move(found);
+    } else {
+        current->clear();
+    }
+    return result;
 }
 
 StoreStatus Store::subscribe(StoreChangeSink sink) {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,8 @@ public:
     bool is_shared() const { return plugin_->has(TOKEND_STORE_CAP_SHARED); }
     // The plugin lists keys with their values (store ABI 1.1).
     bool can_list_entries() const { return list_entries_ != nullptr; }
+    // The plugin compares and writes in one atomic step (store ABI 1.2).
+    bool compares_atomically() const { return put_if_equal_ != nullptr; }
 
     StoreStatus get(Ns ns, std::string_view key, std::string* value);
     StoreStatus put(Ns ns, std::string_view key, std::string_view value);
@@ -88,6 +91,18 @@ public:
     StoreStatus put_fenced(Ns ns, std::string_view key, std::string_view value,
                            uint64_t fencing_token);
 
+    // Writes value only if key holds exactly `expected` and, with a fencing
+    // token (lock capability), only while that token holds the lease on key.
+    //   ok: written.  not_found: the key is absent; nothing written.
+    //   conflict: nothing written; *changed is true when the key holds other
+    //   bytes (given in *current), false when the fence lost the lease.
+    //   *current is empty unless *changed; expected may point into it.
+    // One atomic step when the plugin provides put_if_equal (compares_atomically()),
+    // else a get, the comparison and a put or put_fenced: a plain write by
+    // another writer may then land between the comparison and the write.
+    StoreStatus put_if_equal(Ns ns, std::string_view key, std::string_view expected, std::string_view value,
+                             std::optional<uint64_t> fencing_token, std::string* current, bool* changed);
+
     // Notify capability; invalid when the plugin lacks it or it was already called.
     StoreStatus subscribe(StoreChangeSink sink);
 
@@ -111,6 +126,7 @@ private:
     std::shared_ptr<StorePlugin> plugin_;
     const tokend_store_plugin& table_;
     const decltype(tokend_store_plugin::list_entries) list_entries_;
+    const decltype(tokend_store_plugin::put_if_equal) put_if_equal_;
     tokend_store* instance_ = nullptr;
     bool thread_safe_ = false;
     std::mutex serial_;  // held around each call when the plugin is not thread-safe

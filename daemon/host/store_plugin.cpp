@@ -129,6 +129,7 @@ std::shared_ptr<StorePlugin> StorePlugin::load(const std::string& name_or_path,
     need(TOKEND_STORE_CAP_NOTIFY, "TOKEND_STORE_CAP_NOTIFY", {{"subscribe", {TOKEND_SLOT(subscribe)}}});
     // Optional slots without a capability bit: read only when the table covers them.
     if (covers(size, TOKEND_SLOT(list_entries))) plugin->list_entries_ = table->list_entries;
+    if (covers(size, TOKEND_SLOT(put_if_equal))) plugin->put_if_equal_ = table->put_if_equal;
     return plugin;
 }
 

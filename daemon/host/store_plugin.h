@@ -49,6 +49,8 @@ public:
     // The 1.1 list_entries slot, or NULL when the plugin does not provide it (left
     // NULL, or a table from before 1.1 that ends ahead of it).
     decltype(tokend_store_plugin::list_entries) list_entries() const { return list_entries_; }
+    // The 1.2 put_if_equal slot, or NULL when the plugin does not provide it.
+    decltype(tokend_store_plugin::put_if_equal) put_if_equal() const { return put_if_equal_; }
 
 private:
     StorePlugin() = default;
@@ -57,6 +59,7 @@ private:
     const tokend_store_plugin* table_ = nullptr;
     size_t table_size_ = 0;
     decltype(tokend_store_plugin::list_entries) list_entries_ = nullptr;
+    decltype(tokend_store_plugin::put_if_equal) put_if_equal_ = nullptr;
     std::string path_, name_, version_;
     uint32_t abi_version_ = 0;
     uint64_t capabilities_ = 0;

@@ -271,6 +271,35 @@ tokend_status memory_put_fenced(tokend_store* store, tokend_namespace ns, const 
     });
 }
 
+// Fence, presence, comparison and write under the one mutex every writer takes.
+tokend_status memory_put_if_equal(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
+                                  const void* expected, size_t expected_len, const void* value,
+                                  size_t value_len, const uint64_t* fencing_token, tokend_reply* reply) {
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](Instance& self, std::string_view name) {
+        Status status = check_input(expected, expected_len, "expected");
+        if (status.ok()) status = check_input(value, value_len, "value");
+        if (!status.ok()) return status;
+        std::string key_text(name);
+        std::lock_guard<std::mutex> hold(self.backing->mutex);
+        if (fencing_token != nullptr) {
+            const Lease* lease = live_lease(*self.backing, ns, key_text);
+            if (lease == nullptr || lease->fencing_token != *fencing_token) {
+                return Status::error(TOKEND_CONFLICT, "fencing token no longer holds the lease");
+            }
+        }
+        auto& values = self.backing->values[ns];
+        auto it = values.find(key_text);
+        if (it == values.end()) return Status{TOKEND_NOT_FOUND, {}};
+        if (it->second != bytes(expected, expected_len)) {
+            self.host->reply_value(reply, it->second.data(), it->second.size());
+            return Status::error(TOKEND_CONFLICT, "the stored value changed");
+        }
+        it->second = std::string(bytes(value, value_len));
+        notify(&self, ns, TOKEND_CHANGE_PUT, key_text);
+        return Status::success();
+    });
+}
+
 tokend_status memory_subscribe(tokend_store* store, tokend_change_fn fn, void* ctx, tokend_reply* reply) {
     return store_call(kWho, store, reply, [&](Instance& self) {
         if (fn == nullptr) return invalid("no callback given");
@@ -287,7 +316,7 @@ const tokend_store_plugin kPlugin = {
     sizeof(tokend_store_plugin),
     TOKEND_STORE_ABI_VERSION,
     "memory",
-    "1.1.0",
+    "1.2.0",
     TOKEND_STORE_CAP_THREAD_SAFE | TOKEND_STORE_CAP_LOCK | TOKEND_STORE_CAP_NOTIFY,
     memory_open,
     memory_close,
@@ -301,6 +330,7 @@ const tokend_store_plugin kPlugin = {
     memory_put_fenced,
     memory_subscribe,
     memory_list_entries,
+    memory_put_if_equal,
 };
 
 }  // namespace

@@ -121,6 +121,22 @@ tokend_status redis_put_fenced(tokend_store* store, tokend_namespace ns, const v
     });
 }
 
+tokend_status redis_put_if_equal(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
+                                 const void* expected, size_t expected_len, const void* value, size_t value_len,
+                                 const uint64_t* fence, tokend_reply* reply) {
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](tokend_store& self, std::string_view name) {
+        Status status = check_input(expected, expected_len, "expected");
+        if (status.ok()) status = check_input(value, value_len, "value");
+        if (!status.ok()) return status;
+        std::string current;
+        bool changed = false;
+        status = self.impl->put_if_equal(ns, name, bytes(expected, expected_len), bytes(value, value_len), fence,
+                                         &current, &changed);
+        if (changed) self.host->reply_value(reply, current.data(), current.size());
+        return status;
+    });
+}
+
 tokend_status redis_subscribe(tokend_store* store, tokend_change_fn fn, void* ctx, tokend_reply* reply) {
     return store_call(kWho, store, reply, [&](tokend_store& self) { return self.impl->subscribe(fn, ctx); });
 }
@@ -146,6 +162,7 @@ const tokend_store_plugin kPlugin = {
     redis_put_fenced,
     redis_subscribe,
     redis_list_entries,
+    redis_put_if_equal,
 };
 
 }  // namespace

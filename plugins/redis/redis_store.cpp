@@ -303,6 +303,34 @@ Status RedisStore::put_fenced(tokend_namespace ns, std::string_view key, std::st
     return Status::success();
 }
 
+Status RedisStore::put_if_equal(tokend_namespace ns, std::string_view key, std::string_view expected,
+                                std::string_view value, const uint64_t* fence, std::string* current,
+                                bool* changed) {
+    *changed = false;
+    const std::string lease = layout_.lease_key(ns, key);
+    const std::string name = layout_.value_key(ns, key);
+    const std::string set = layout_.set_key(ns);
+    const std::string message = encode_change(origin_, ns, TOKEND_CHANGE_PUT, key);
+    const std::string owner = fence != nullptr ? holder(*fence) : std::string();
+    Reply reply;
+    // Not idempotent: after a lost answer a retry would find its own value and
+    // report it as another writer's.
+    Status status = eval(false, scripts::kPutIfEqual, {lease, name, set},
+                         {owner, expected, value, layout_.channel(), message}, &reply, "put " + name);
+    if (!status.ok()) return status;
+    if (reply->type == REDIS_REPLY_NIL) {
+        return Status::error(TOKEND_CONFLICT, "fencing token no longer holds the lease " + lease);
+    }
+    if (reply->type == REDIS_REPLY_STRING) {
+        current->assign(text_of(*reply));
+        *changed = true;
+        return Status::error(TOKEND_CONFLICT, name + " changed since it was read");
+    }
+    if (reply->type != REDIS_REPLY_INTEGER) return unexpected("put_if_equal");
+    if (reply->integer == 0) return Status::error(TOKEND_NOT_FOUND, "");
+    return Status::success();
+}
+
 Status RedisStore::subscribe(tokend_change_fn fn, void* ctx) {
     if (fn == nullptr) return Status::error(TOKEND_INVALID, "subscribe: no callback given");
     if (subscriber_) return Status::error(TOKEND_INVALID, "subscribe: already subscribed");

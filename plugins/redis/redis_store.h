@@ -49,6 +49,13 @@ public:
     Status put_fenced(tokend_namespace ns, std::string_view key, std::string_view value,
                       uint64_t fence);
 
+    // Writes only if the key holds exactly `expected` (and, with a fence, while
+    // it holds the lease): one script. TOKEND_NOT_FOUND when absent; TOKEND_CONFLICT
+    // with *changed and *current set when it holds other bytes, without them
+    // when the fence lost the lease.
+    Status put_if_equal(tokend_namespace ns, std::string_view key, std::string_view expected,
+                        std::string_view value, const uint64_t* fence, std::string* current, bool* changed);
+
     Status subscribe(tokend_change_fn fn, void* ctx);
 
 private:

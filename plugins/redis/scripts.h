@@ -65,4 +65,20 @@ redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 )";
 
+// KEYS: lease key, value key, set key. ARGV: "{owner} {fence}" ('' for no
+// lease check), expected value, value, channel, message. Compare-and-put: nil
+// when the lease is not that holder's, 0 when the key is absent, the stored
+// value when it differs from the expected one (nothing written in those cases),
+// 1 when written (with its membership and notification, as kPut).
+inline constexpr const char* kPutIfEqual = R"(
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+local current = redis.call('GET', KEYS[2])
+if not current then return 0 end
+if current ~= ARGV[2] then return current end
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], KEYS[2])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+)";
+
 }  // namespace tokend::redis_store::scripts

@@ -94,6 +94,21 @@ tokend_status yaml_list_entries(tokend_store* store, tokend_namespace ns, const 
                      });
 }
 
+tokend_status yaml_put_if_equal(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
+                                const void* expected, size_t expected_len, const void* value, size_t value_len,
+                                const uint64_t* fencing_token, tokend_reply* reply) {
+    return keyed_call(kWho, store, ns, key, key_len, reply, [&](tokend_store& self, std::string_view name) {
+        Status status = plugin_support::check_input(expected, expected_len, "expected");
+        if (status.ok()) status = plugin_support::check_input(value, value_len, "value");
+        if (!status.ok()) return status;
+        if (fencing_token != nullptr) return Status::error(TOKEND_INVALID, "put_if_equal: no leases in this store");
+        EntryPtr current;
+        status = self.impl->put_if_equal(ns, name, bytes(expected, expected_len), bytes(value, value_len), &current);
+        if (current) self.host->reply_value(reply, current->value.data(), current->value.size());
+        return status;
+    });
+}
+
 const tokend_store_plugin kPlugin = {
     sizeof(tokend_store_plugin),
     TOKEND_STORE_ABI_VERSION,
@@ -112,6 +127,7 @@ const tokend_store_plugin kPlugin = {
     nullptr,  // put_fenced
     nullptr,  // subscribe: no TOKEND_STORE_CAP_NOTIFY (nobody else writes the files)
     yaml_list_entries,
+    yaml_put_if_equal,
 };
 
 }  // namespace

@@ -154,6 +154,21 @@ Status YamlStore::put(tokend_namespace ns, std::string_view key, std::string_vie
     return commit_.wait_durable(lock, commit_.note_change());
 }
 
+Status YamlStore::put_if_equal(tokend_namespace ns, std::string_view key, std::string_view expected,
+                               std::string_view value, EntryPtr* current) {
+    EntryPtr entry = make_entry(key, value);  // parse and emit outside the lock
+    std::unique_lock<std::mutex> lock(mutex_);
+    NamespaceState& state = file_for(ns).state;
+    EntryPtr found = state.find(key);
+    if (!found) return Status{TOKEND_NOT_FOUND, {}};
+    if (found->value != expected) {
+        *current = std::move(found);
+        return Status::error(TOKEND_CONFLICT, "the stored value changed");
+    }
+    state.put(key, std::move(entry));
+    return commit_.wait_durable(lock, commit_.note_change());
+}
+
 Status YamlStore::del(tokend_namespace ns, std::string_view key) {
     std::unique_lock<std::mutex> lock(mutex_);
     NamespaceState& state = file_for(ns).state;

@@ -42,6 +42,11 @@ public:
     // put, del and take return once the change is on disk (or TOKEND_UNAVAILABLE when
     // writing failed; the change is then undone in memory).
     Status put(tokend_namespace ns, std::string_view key, std::string_view value);
+    // put() only if key holds exactly `expected`, compared and applied under the
+    // one mutex every writer takes. TOKEND_NOT_FOUND when absent; TOKEND_CONFLICT
+    // with *current set when it holds other bytes. Nothing written then.
+    Status put_if_equal(tokend_namespace ns, std::string_view key, std::string_view expected,
+                        std::string_view value, EntryPtr* current);
     Status del(tokend_namespace ns, std::string_view key);
     Status take(tokend_namespace ns, std::string_view key, EntryPtr* taken);
     // Keys in byte order after cursor; the cursor is "k" + the last key given, so an

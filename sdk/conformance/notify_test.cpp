@@ -40,11 +40,11 @@ public:
         };
     }
 
-    // Waits (no longer than the deadline) until `expected` was heard.
-    ::testing::AssertionResult wait_for(const Event& expected) {
+    // Waits (no longer than the deadline) until `expected` was heard `times` times.
+    ::testing::AssertionResult wait_for(const Event& expected, long times = 1) {
         std::unique_lock<std::mutex> hold(mutex_);
         const bool seen = heard_.wait_for(hold, kDeliveryDeadline, [&] {
-            return std::find(events_.begin(), events_.end(), expected) != events_.end();
+            return std::count(events_.begin(), events_.end(), expected) >= times;
         });
         if (seen) return ::testing::AssertionSuccess();
         std::string heard;
@@ -129,6 +129,26 @@ TEST_F(Notify, FencedPutsAreReported) {
     ASSERT_STORE(ok, a_->lock_acquire(Ns::user, key, 30s, &fence));
     ASSERT_STORE(ok, a_->put_fenced(Ns::user, key, secret_value("refreshed"), fence));
     EXPECT_TRUE(log_.wait_for({Ns::user, StoreChange::put, key}));
+}
+
+TEST_F(Notify, ComparedPutsAreReported) {
+    if (!a_->compares_atomically()) GTEST_SKIP() << "the plugin does not provide put_if_equal";
+    const std::string key = "user-" + unique();
+    ASSERT_STORE(ok, a_->put(Ns::user, key, secret_value("read")));
+    ASSERT_TRUE(log_.wait_for({Ns::user, StoreChange::put, key}));
+    std::string current;
+    bool changed = false;
+    ASSERT_STORE(ok, a_->put_if_equal(Ns::user, key, secret_value("read"), secret_value("refreshed"), std::nullopt,
+                                      &current, &changed));
+    EXPECT_TRUE(log_.wait_for({Ns::user, StoreChange::put, key}, 2)) << "a compared put is reported as PUT";
+    // A refused one is not reported.
+    EXPECT_STORE(conflict, a_->put_if_equal(Ns::user, key, secret_value("read"), secret_value("late"), std::nullopt,
+                                            &current, &changed));
+    EXPECT_STORE(ok, a_->del(Ns::user, key));
+    ASSERT_TRUE(log_.wait_for({Ns::user, StoreChange::del, key}));
+    const std::vector<Event> heard = log_.events();
+    EXPECT_EQ(std::count(heard.begin(), heard.end(), Event{Ns::user, StoreChange::put, key}), 2)
+        << "a refused compared put was reported";
 }
 
 // close() returns only when no callback runs any more; none may come afterwards.

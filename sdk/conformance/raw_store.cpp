@@ -144,4 +144,12 @@ RawResult RawStore::list_entries(Ns ns, std::string_view cursor, uint32_t limit,
     });
 }
 
+RawResult RawStore::put_if_equal(Ns ns, std::string_view key, std::string_view expected, std::string_view value,
+                                 const uint64_t* fencing_token) {
+    return call(UINT32_MAX, [&](tokend_reply* reply) {
+        return plugin_->put_if_equal()(instance_, to_c(ns), key.data(), key.size(), expected.data(), expected.size(),
+                                       value.data(), value.size(), fencing_token, reply);
+    });
+}
+
 }  // namespace tokend::conformance

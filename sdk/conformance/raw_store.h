@@ -67,6 +67,12 @@ public:
     RawResult list_entries(Ns ns, std::string_view cursor, uint32_t limit,
                            uint32_t stop_after = std::numeric_limits<uint32_t>::max());
 
+    // The 1.2 put_if_equal slot, when the plugin provides it (can_put_if_equal()).
+    // fencing_token NULL: no lease check.
+    bool can_put_if_equal() const { return plugin_->put_if_equal() != nullptr; }
+    RawResult put_if_equal(Ns ns, std::string_view key, std::string_view expected, std::string_view value,
+                           const uint64_t* fencing_token = nullptr);
+
 private:
     RawStore(std::shared_ptr<StorePlugin> plugin, LogFn log);
     template <typename Call>

@@ -126,5 +126,69 @@ TEST(StoreEntries, FallbackListFailureIsReturned) {
     EXPECT_EQ(walked.code, StoreCode::unavailable);
 }
 
+// Store::put_if_equal on both paths: the plugin's one-step slot (memory, 1.2)
+// and get + compare + put for a plugin from before 1.2 (the faulty store, 1.0).
+void expect_put_if_equal_contract(Store& store) {
+    std::string current;
+    bool changed = true;
+    EXPECT_EQ(store.put_if_equal(Ns::user, "u", "x", "y", std::nullopt, &current, &changed).code, StoreCode::not_found);
+    EXPECT_FALSE(changed);
+    std::string value;
+    EXPECT_TRUE(store.get(Ns::user, "u", &value).not_found()) << "an absent key was created";
+
+    ASSERT_TRUE(store.put(Ns::user, "u", std::string("read\0", 5)).ok());
+    ASSERT_TRUE(store.put(Ns::user, "u", "theirs").ok());  // another writer, after our read
+    const StoreStatus refused =
+        store.put_if_equal(Ns::user, "u", std::string("read\0", 5), "ours", std::nullopt, &current, &changed);
+    EXPECT_EQ(refused.code, StoreCode::conflict);
+    EXPECT_TRUE(changed);
+    EXPECT_EQ(current, "theirs");
+    ASSERT_TRUE(store.get(Ns::user, "u", &value).ok());
+    EXPECT_EQ(value, "theirs");
+
+    EXPECT_TRUE(store.put_if_equal(Ns::user, "u", "theirs", "ours", std::nullopt, &current, &changed).ok());
+    EXPECT_FALSE(changed);
+    EXPECT_TRUE(current.empty());
+    ASSERT_TRUE(store.get(Ns::user, "u", &value).ok());
+    EXPECT_EQ(value, "ours");
+    EXPECT_EQ(store.put_if_equal(Ns::user, "", "a", "b", std::nullopt, &current, &changed).code, StoreCode::invalid);
+}
+
+TEST(StorePutIfEqual, A1_2PluginComparesAndWritesInOneCall) {
+    auto store = open_store("memory");
+    ASSERT_TRUE(store->compares_atomically());
+    std::map<std::string, int> calls;
+    store->set_call_observer(
+        [&calls](std::string_view operation, auto, const StoreStatus&) { ++calls[std::string(operation)]; });
+    expect_put_if_equal_contract(*store);
+    EXPECT_EQ(calls["put_if_equal"], 3);  // the empty key never reaches the plugin
+    EXPECT_EQ(calls["get"], 3);          // the test's own reads only
+
+    // With a fence: checked by the plugin, the lease first.
+    uint64_t fence = 0;
+    ASSERT_TRUE(store->lock_acquire(Ns::user, "u", std::chrono::seconds(30), &fence).ok());
+    std::string current;
+    bool changed = true;
+    EXPECT_EQ(store->put_if_equal(Ns::user, "u", "other", "z", fence + 1, &current, &changed).code,
+              StoreCode::conflict);
+    EXPECT_FALSE(changed) << "a lost fence is no change";
+    EXPECT_TRUE(store->put_if_equal(Ns::user, "u", "ours", "fenced", fence, &current, &changed).ok());
+}
+
+TEST(StorePutIfEqual, APluginWithoutTheSlotGetsGetCompareAndPut) {
+    FaultyStore faulty;
+    Store& store = *faulty.store;
+    EXPECT_FALSE(store.compares_atomically()) << "the 1.0 table's function past struct_size was read";
+    expect_put_if_equal_contract(store);
+    std::string current;
+    bool changed = false;
+    EXPECT_EQ(store.put_if_equal(Ns::user, "u", "ours", "x", 7, &current, &changed).code, StoreCode::invalid)
+        << "no fence without the lock capability";
+    faulty.switch_off();
+    const StoreStatus down = store.put_if_equal(Ns::user, "u", "ours", "x", std::nullopt, &current, &changed);
+    EXPECT_EQ(down.code, StoreCode::unavailable) << down.describe();
+    EXPECT_FALSE(changed);
+}
+
 }  // namespace
 }  // namespace tokend

@@ -235,6 +235,45 @@ class PeriodicResync(RedisTest):
         self.assertIn("store resync (periodic)", node.log())
 
 
+class ForcedSweep(RedisTest):
+    def python_bot_would_sweep(self):
+        """The original's flow_maintenance_needed(): due when the mark is missing
+        or at least 900 s old (read with fromisoformat, as it wrote it)."""
+        mark = self.redis.command("GET", "flow-maintenance")
+        if mark is None:
+            return True
+        written = datetime.datetime.fromisoformat(mark.decode())
+        return datetime.datetime.now(datetime.timezone.utc) - written >= datetime.timedelta(seconds=900)
+
+    def test_a_forced_sweep_writes_the_originals_mark_so_a_python_bot_does_not_sweep_again(self):
+        (node,) = self.start_nodes()
+        client = node.client()
+        old_mark = "2026-01-01T00:00:00.000001+00:00"  # left by the Python bot long ago
+        lease = "tokend-lease-flow-flow-maintenance"
+        for lease_held in (False, True):
+            with self.subTest(lease_held=lease_held):
+                if lease_held:
+                    # The first forced sweep took the sweep lease for the interval:
+                    # this process holds it, and takes it anew.
+                    holder = self.redis.command("GET", lease)
+                    self.assertIsNotNone(holder)
+                else:
+                    self.redis.command("DEL", lease)  # whatever a sweep at start took
+                self.redis.command("SET", "flow-maintenance", old_mark)
+                self.assertTrue(self.python_bot_would_sweep())
+                self.assertTrue(client.flow_maintenance(force=True)["ran"])
+                mark = self.redis.command("GET", "flow-maintenance").decode()
+                self.assertNotEqual(mark, old_mark, "a forced sweep left the original's mark alone")
+                self.assertRegex(mark, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
+                self.assertFalse(self.python_bot_would_sweep())
+                self.assertEqual(self.redis.command("TTL", "flow-maintenance"), -1)
+                if lease_held:
+                    self.assertNotEqual(self.redis.command("GET", lease), holder, "the lease was not taken anew")
+        # A second forced sweep moves the mark on again.
+        self.assertTrue(client.flow_maintenance(force=True)["ran"])
+        self.assertGreater(self.redis.command("GET", "flow-maintenance").decode(), mark)
+
+
 class ExampleConfig(unittest.TestCase):
     def test_the_shipped_redis_example_is_a_valid_configuration(self):
         from harness import TOKEND_BIN

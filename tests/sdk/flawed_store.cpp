@@ -40,6 +40,8 @@ const std::set<std::string> kDefects = {
     "take_not_notified",        // take is not reported to subscribers
     "entries_stale_value",      // list_entries gives a key's value from before its last put
     "entries_skip_empty",       // list_entries leaves out keys whose value is empty
+    "compare_ignored",          // put_if_equal writes whatever the stored value
+    "compare_not_atomic",       // put_if_equal compares, lets go of the lock, then writes
 };
 
 struct Lease {
@@ -350,6 +352,34 @@ tokend_status f_put_fenced(tokend_store* store, tokend_namespace ns, const void*
     return TOKEND_INTERNAL;
 }
 
+tokend_status f_put_if_equal(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len,
+                             const void* expected, size_t expected_len, const void* value, size_t value_len,
+                             const uint64_t* fence, tokend_reply* reply) try {
+    Instance* instance = self(store);
+    const std::string name = bytes(key, key_len);
+    std::unique_lock<std::mutex> hold(instance->backing->mutex);
+    if (fence != nullptr) {
+        const Lease* held = live_lease(instance, ns, name);
+        if (held == nullptr || held->fence != *fence) return fail(instance, reply, TOKEND_CONFLICT, "stale fence");
+    }
+    auto& values = instance->backing->values[instance->space(ns)];
+    auto it = values.find(name);
+    if (it == values.end()) return TOKEND_NOT_FOUND;
+    if (it->second != bytes(expected, expected_len) && !instance->has("compare_ignored")) {
+        instance->host->reply_value(reply, it->second.data(), it->second.size());
+        return fail(instance, reply, TOKEND_CONFLICT, "changed");
+    }
+    if (instance->has("compare_not_atomic")) {
+        // Compare, then write in a second step: the refresh commit's old race.
+        hold.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        hold.lock();
+    }
+    return write(instance, ns, name, bytes(value, value_len));
+} catch (...) {
+    return TOKEND_INTERNAL;
+}
+
 tokend_status f_subscribe(tokend_store* store, tokend_change_fn fn, void* ctx, tokend_reply*) try {
     std::lock_guard<std::mutex> hold(self(store)->backing->mutex);
     self(store)->change_fn = fn;
@@ -364,7 +394,7 @@ const tokend_store_plugin kTable = {
     sizeof(tokend_store_plugin), TOKEND_STORE_ABI_VERSION, "flawed", "0",
     TOKEND_STORE_CAP_THREAD_SAFE | TOKEND_STORE_CAP_LOCK | TOKEND_STORE_CAP_NOTIFY,
     f_open, f_close, f_get, f_put, f_del, f_take, f_list,
-    f_lock_acquire, f_lock_release, f_put_fenced, f_subscribe, f_list_entries,
+    f_lock_acquire, f_lock_release, f_put_fenced, f_subscribe, f_list_entries, f_put_if_equal,
 };
 
 }  // namespace

@@ -4,7 +4,7 @@
  * /usr/share/common-licenses/Apache-2.0). Store plugins may be written against
  * this header, and distributed, under Apache-2.0. */
 /*
- * tokend storage plugin ABI, version 1.1.
+ * tokend storage plugin ABI, version 1.2.
  *
  * A store plugin is a shared library that tokend loads with
  * dlopen(RTLD_NOW | RTLD_LOCAL). It keeps opaque byte values by key in two
@@ -27,6 +27,9 @@
  *   - A 1.1 plugin on a 1.0 host: the host never reads list_entries and so never
  *     calls it; reply_entry (which the 1.0 host table lacks) is only called from
  *     inside list_entries, so the plugin never reaches past the host's table.
+ *   - 1.2 appends put_if_equal: a host reads it only when the plugin's
+ *     struct_size covers it (else it compares and writes in two steps itself);
+ *     an older host never calls it.
  *
  * Memory ownership: no allocation ever crosses the boundary.
  *   - Inputs (keys, values, config) are borrowed pointer + length pairs, valid
@@ -66,7 +69,7 @@ extern "C" {
 #endif
 
 #define TOKEND_STORE_ABI_MAJOR 1
-#define TOKEND_STORE_ABI_MINOR 1
+#define TOKEND_STORE_ABI_MINOR 2
 #define TOKEND_STORE_ABI_VERSION \
     ((uint32_t)((TOKEND_STORE_ABI_MAJOR << 16) | TOKEND_STORE_ABI_MINOR))
 
@@ -281,6 +284,35 @@ typedef struct tokend_store_plugin {
      */
     tokend_status (*list_entries)(tokend_store* store, tokend_namespace ns, const void* cursor,
                                   size_t cursor_len, uint32_t limit, tokend_reply* reply);
+
+    /* ---- 1.2, optional (NULL, or a table that ends before it: not provided) ---- */
+
+    /*
+     * Compare-and-put: writes value under (ns, key) only if the key holds
+     * exactly the bytes expected/expected_len and, when fencing_token is not
+     * NULL, only while *fencing_token still holds the lease on (ns, key). The
+     * checks and the write are one atomic step against every other writer of
+     * the data (other threads, instances and processes, plain put included): no
+     * write may land between the comparison and this write. The checks, in order:
+     *   - fencing_token given and no longer the lease's: TOKEND_CONFLICT without
+     *     reply_value; nothing written.
+     *   - the key is absent: TOKEND_NOT_FOUND (no message); nothing written.
+     *   - the key holds other bytes: TOKEND_CONFLICT, and the bytes it holds
+     *     through reply_value (exactly once); nothing written.
+     *   - else the value is written: TOKEND_OK, durable and reported to
+     *     subscribers as put() is.
+     * A CONFLICT with a value thus means "changed meanwhile: here is what is
+     * there now", one without means "fenced out". A plugin without
+     * TOKEND_STORE_CAP_LOCK answers TOKEND_INVALID to a non-NULL fencing_token
+     * (the host never passes one). A failure whose outcome the plugin cannot
+     * know is TOKEND_UNAVAILABLE, as for put(). The host uses it to commit a
+     * refreshed token: another writer's context (one that does not take the
+     * lease, such as the Python module tokend replaces) is never overwritten.
+     */
+    tokend_status (*put_if_equal)(tokend_store* store, tokend_namespace ns, const void* key,
+                                  size_t key_len, const void* expected, size_t expected_len,
+                                  const void* value, size_t value_len, const uint64_t* fencing_token,
+                                  tokend_reply* reply);
 } tokend_store_plugin;
 
 /* The smallest table a 1.x host accepts: everything up to and including list. */

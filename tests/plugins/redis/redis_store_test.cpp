@@ -254,6 +254,54 @@ TEST_F(RedisStoreTest, TheSweepLeaseIsClaimedOnceAndWritesTheOriginalsMark) {
     EXPECT_EQ(server.command({"SCARD", "flows"}).integer, 0) << "a lease is not a flow";
 }
 
+// Item 12 of issue 13: tokend reads a context under its lease, the Python module
+// (which takes no lease) SETs the same key, then tokend commits its refresh. The
+// compare-and-put script must refuse, hand back the Python value and leave it.
+TEST_F(RedisStoreTest, APlainSetOfTheOriginalBetweenReadAndCommitIsNotOverwritten) {
+    auto store = open_or_fail(options());
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->compares_atomically());
+    const std::string ours = R"({"user_id":"alice","tokens":{"access_token":"tokend-read"}})";
+    ASSERT_TRUE(store->put(Ns::user, "alice", ours).ok());
+    uint64_t fence = 0;
+    ASSERT_TRUE(store->lock_acquire(Ns::user, "alice", 30s, &fence).ok());
+    std::string read;
+    ASSERT_TRUE(store->get(Ns::user, "alice", &read).ok());
+    ASSERT_EQ(read, ours);
+
+    // As RedisTokenManager.set_user_context wrote it: a plain SET, no lease, no notification.
+    server.command({"SET", "user-alice", kOriginalContext});
+    std::string current;
+    bool changed = false;
+    const StoreStatus refused = store->put_if_equal(Ns::user, "alice", read, R"({"user_id":"alice","tokens":{}})",
+                                                    fence, &current, &changed);
+    EXPECT_EQ(refused.code, StoreCode::conflict) << refused.describe();
+    EXPECT_TRUE(changed);
+    EXPECT_EQ(current, kOriginalContext);
+    EXPECT_EQ(refused.message.find("MzQ1Njc4OTAt"), std::string::npos) << "a token in the message";
+    EXPECT_EQ(server.command({"GET", "user-alice"}).text, kOriginalContext) << "the original's write was lost";
+
+    // Compared again with what is there, the write goes through, membership and all.
+    server.command({"SREM", "users", "user-alice"});
+    const StoreStatus again = store->put_if_equal(Ns::user, "alice", current, ours, fence, &current, &changed);
+    EXPECT_TRUE(again.ok()) << again.describe();
+    EXPECT_EQ(server.command({"GET", "user-alice"}).text, ours);
+    EXPECT_EQ(server.command({"SISMEMBER", "users", "user-alice"}).integer, 1);
+    // The original deleted it (clear_user_context): nothing is recreated.
+    server.command({"DEL", "user-alice"});
+    EXPECT_EQ(store->put_if_equal(Ns::user, "alice", ours, ours, fence, &current, &changed).code,
+              StoreCode::not_found);
+    EXPECT_EQ(server.command({"EXISTS", "user-alice"}).integer, 0);
+    // Without a fence (a store shared without leases) the comparison alone decides.
+    server.command({"SET", "user-alice", "x"});
+    EXPECT_TRUE(store->put_if_equal(Ns::user, "alice", "x", ours, std::nullopt, &current, &changed).ok());
+    ASSERT_TRUE(store->lock_release(Ns::user, "alice", fence).ok());
+    EXPECT_EQ(store->put_if_equal(Ns::user, "alice", ours, "late", fence, &current, &changed).code,
+              StoreCode::conflict);
+    EXPECT_FALSE(changed) << "a released lease is fenced out, not a change";
+    EXPECT_EQ(server.command({"GET", "user-alice"}).text, ours);
+}
+
 TEST_F(RedisStoreTest, FencesStayAboveACounterThatRedisLost) {
     auto store = open_or_fail(options());
     ASSERT_TRUE(store);
