@@ -2,6 +2,7 @@
 
 #include "config/config_keys.h"
 #include "config/yaml_to_json.h"
+#include "core/json_limits.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -198,6 +199,9 @@ void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
     if (node["options"]) {
         const YAML::Node& options = node["options"];
         if (!options.IsMap() && !options.IsNull()) in.fail(options, "'store.options' must be a mapping");
+        if (!yaml_depth_within(options, kMaxJsonDepth)) {
+            in.fail(options, "'store.options' nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+        }
         store->options = options.IsNull() ? nlohmann::ordered_json::object() : yaml_to_json(options);
     } else if (plugin_changed) {
         // The default options belong to the default plugin; another plugin gets none.
