@@ -46,7 +46,7 @@ run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DTOKEND_SANITIZE=ON -DTOKEND_BUIL
 # Its own build (TSan excludes ASan), of the target thread_tests only: those
 # tests and what they need, not the whole tree a third time. halt_on_error: a
 # race report fails the test; tests/tsan.supp names only reports shown to come
-# from uninstrumented libraries (README, "Sanitizer builds").
+# from uninstrumented libraries (docs/testing.md).
 (
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
   echo "== build-tsan: configure and build (target thread_tests)" >&2
