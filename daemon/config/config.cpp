@@ -199,10 +199,12 @@ void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
     if (node["options"]) {
         const YAML::Node& options = node["options"];
         if (!options.IsMap() && !options.IsNull()) in.fail(options, "'store.options' must be a mapping");
-        if (!yaml_depth_within(options, kMaxJsonDepth)) {
+        store->options = options.IsNull() ? nlohmann::ordered_json::object() : yaml_to_json(options);
+        // The plugin parses them again, and tokend copies and dumps them: bounded
+        // like every JSON tokend handles (yaml-cpp's own limit keeps this dump safe).
+        if (!json_depth_within(store->options.dump(), kMaxJsonDepth)) {
             in.fail(options, "'store.options' nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
         }
-        store->options = options.IsNull() ? nlohmann::ordered_json::object() : yaml_to_json(options);
     } else if (plugin_changed) {
         // The default options belong to the default plugin; another plugin gets none.
         store->options = nlohmann::ordered_json::object();

@@ -24,18 +24,6 @@ nlohmann::ordered_json plain_scalar(const std::string& text) {
 
 }  // namespace
 
-bool yaml_depth_within(const YAML::Node& node, std::size_t max_depth) {
-    if (!node.IsMap() && !node.IsSequence()) return true;
-    if (max_depth == 0) return false;
-    for (const auto& item : node) {
-        // A mapping's item is a key/value pair; a sequence's is the element itself.
-        const YAML::Node& child = node.IsMap() ? item.second : static_cast<const YAML::Node&>(item);
-        if (node.IsMap() && !yaml_depth_within(item.first, max_depth - 1)) return false;
-        if (!yaml_depth_within(child, max_depth - 1)) return false;
-    }
-    return true;
-}
-
 nlohmann::ordered_json yaml_to_json(const YAML::Node& node) {
     switch (node.Type()) {
         case YAML::NodeType::Null:
