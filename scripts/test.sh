@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's second command: installs what is missing, builds twice (plain,
 # and with AddressSanitizer + UndefinedBehaviorSanitizer), and runs the whole
-# suite (ctest) in each; checks the systemd units (a ctest) and the .deb
+# suite (ctest) in each, then the tests that start threads in a ThreadSanitizer
+# build; checks the systemd units (a ctest) and the .deb
 # package (after the plain build). Tests start the servers they need themselves (on
 # port 0 or temp Unix sockets) and stop them. Exits non-zero on any failure.
 set -euo pipefail
@@ -40,4 +41,21 @@ scripts/check-deb.sh build
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DTOKEND_SANITIZE=ON -DTOKEND_BUILD_BENCH=OFF
-echo "== all tests passed (plain and ASan/UBSan builds)" >&2
+
+# ---- ThreadSanitizer: the tests that start threads (ctest label `threads`) ----
+# Its own build (TSan excludes ASan), of the target thread_tests only: those
+# tests and what they need, not the whole tree a third time. halt_on_error: a
+# race report fails the test; tests/tsan.supp names only reports shown to come
+# from uninstrumented libraries (docs/testing.md).
+(
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
+  echo "== build-tsan: configure and build (target thread_tests)" >&2
+  cmake -S . -B build-tsan "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOKEND_TSAN=ON \
+    -DTOKEND_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-tsan --target thread_tests -j"$jobs"
+  echo "== build-tsan: ctest -L threads" >&2
+  cd build-tsan && ctest -L threads -j"$jobs" --timeout 300
+)
+# ---- end of the ThreadSanitizer stage ----
+
+echo "== all tests passed (plain, ASan/UBSan and TSan builds)" >&2

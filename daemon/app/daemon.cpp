@@ -234,7 +234,7 @@ void Daemon::metrics_snapshot(std::function<void(MetricsSnapshot)> done) {
 
 void Daemon::start_sweep_timer() {
     const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(config_.flows.maintenance_interval);
-    sweep_timer_.start(&loop_, interval, interval, [this] { service_->flow_maintenance(false, [](OpResult<FlowSweep>) {}); });
+    sweep_timer_.start(&loop_, interval, interval, [this] { service_->flow_maintenance_tick(); });
 }
 
 // WATCHDOG=1 from the loop itself: a loop stuck in a callback stops the

@@ -60,7 +60,8 @@ void Flows::start(const std::string& user_id, bool pkce, OpCallback<FlowLink> do
         spdlog::info("user {}: flow {} started{}, expires {}", flow->state.user_id, flow_log_id(flow->flow_id),
                      pkce ? "" : " without PKCE (legacy caller)", format_iso8601(flow->expires_at));
         done(OpResult<FlowLink>::success({flow->flow_id, flow->auth_url, flow->expires_at}));
-        sweep(false, [](OpResult<FlowSweep>) {});  // as the original: starting a flow checks whether GC is due
+        // As the original: starting a flow checks whether GC is due.
+        sweep(SweepCause::check, [](OpResult<FlowSweep>) {});
     });
 }
 
@@ -95,7 +96,8 @@ void Flows::open_link(std::string_view query, bool head, std::function<void(Link
                      flow_log_id(flow->flow_id),
                      format_iso8601(flow->expires_at));
         done({flow->auth_url, {302, "Redirecting", "Continue to the identity provider."}});
-        sweep(false, [](OpResult<FlowSweep>) {});  // as start_flow: starting a flow checks whether GC is due
+        // As start_flow: starting a flow checks whether GC is due.
+        sweep(SweepCause::check, [](OpResult<FlowSweep>) {});
     });
 }
 
@@ -244,10 +246,11 @@ void Flows::send_bot_message(const BotMessage& message) {
     });
 }
 
-void Flows::sweep(bool force, OpCallback<FlowSweep> done) {
+void Flows::sweep(SweepCause cause, OpCallback<FlowSweep> done) {
+    const bool force = cause == SweepCause::forced;
     const Timestamp now = runtime_.now();
     const FlowSettings& settings = runtime_.config().flows;
-    if (sweeping_ || !sweep_due(last_sweep_, now, settings.maintenance_interval, force)) {
+    if (sweeping_ || !sweep_due(cause, last_sweep_, now, settings.maintenance_interval)) {
         done(OpResult<FlowSweep>::success({}));
         return;
     }
@@ -259,21 +262,21 @@ void Flows::sweep(bool force, OpCallback<FlowSweep> done) {
         std::optional<uint64_t> fence;
     };
     runtime_.on_store<Swept>(
-        [this, now, ttl = settings.ttl, interval = settings.maintenance_interval, force,
+        [this, now, ttl = settings.ttl, lease_ttl = sweep_lease_ttl(settings.maintenance_interval), force,
          held = maintenance_fence_] {
             Store& store = runtime_.store();
             Swept swept;
-            // Several processes sharing a store: the lease (held for the whole
-            // interval, never released) lets one of them sweep per interval.
+            // Several processes sharing a store: the lease (held for about the
+            // whole interval, never released) lets one of them sweep per interval.
             // A forced sweep takes it too (this process's own is taken anew), as
             // the original's forced sweep reset its mark: the redis plugin writes
             // the original's `flow-maintenance` mark when the lease is taken.
             if (store.can_lock()) {
                 uint64_t fence = 0;
-                StoreStatus lease = store.lock_acquire(Ns::flow, "flow-maintenance", interval, &fence);
+                StoreStatus lease = store.lock_acquire(Ns::flow, "flow-maintenance", lease_ttl, &fence);
                 if (lease.code == StoreCode::conflict && force && held) {
                     store.lock_release(Ns::flow, "flow-maintenance", *held);
-                    lease = store.lock_acquire(Ns::flow, "flow-maintenance", interval, &fence);
+                    lease = store.lock_acquire(Ns::flow, "flow-maintenance", lease_ttl, &fence);
                 }
                 if (lease.ok()) swept.fence = fence;
                 if (lease.code == StoreCode::conflict && !force) {

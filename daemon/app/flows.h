@@ -12,6 +12,7 @@
 #include "app/outbound_sender.h"
 #include "app/service_runtime.h"
 #include "core/flow_start.h"
+#include "core/flow_sweep.h"
 #include "core/redirect_flow.h"
 
 #include <functional>
@@ -47,9 +48,10 @@ public:
     // fresh flow's URL, the flow stored first).
     void tell_reauth(const std::string& user_id);
 
-    // Deletes expired and unreadable pending flows, at most once per
-    // flows.maintenance_interval unless forced.
-    void sweep(bool force, OpCallback<FlowSweep> done);
+    // Deletes expired and unreadable pending flows: on each tick of the
+    // maintenance timer, when forced, and on a check once
+    // flows.maintenance_interval has passed since the last sweep (core/flow_sweep.h).
+    void sweep(SweepCause cause, OpCallback<FlowSweep> done);
     // Pending flows in the store (all processes'), counted on the executor; -1 if it failed.
     void count_pending(std::function<void(long long)> done);
 

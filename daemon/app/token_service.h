@@ -85,7 +85,11 @@ public:
     void process_redirect(const std::string& flow_id, Secret code, Flows::RedirectDone done) {
         flows_.process_redirect(flow_id, std::move(code), std::move(done));
     }
-    void flow_maintenance(bool force, OpCallback<FlowSweep> done) { flows_.sweep(force, std::move(done)); }
+    void flow_maintenance(bool force, OpCallback<FlowSweep> done) {
+        flows_.sweep(force ? SweepCause::forced : SweepCause::check, std::move(done));
+    }
+    // A tick of the maintenance timer: sweeps whenever no sweep is running.
+    void flow_maintenance_tick() { flows_.sweep(SweepCause::tick, [](OpResult<FlowSweep>) {}); }
     // Pending flows in the store (all processes'), counted on the executor; -1 if it failed.
     void count_pending_flows(std::function<void(long long)> done) { flows_.count_pending(std::move(done)); }
 

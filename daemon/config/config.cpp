@@ -2,6 +2,7 @@
 
 #include "config/config_keys.h"
 #include "config/yaml_to_json.h"
+#include "core/json_limits.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -202,6 +203,11 @@ void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
             store->options = options.IsNull() ? nlohmann::ordered_json::object() : yaml_to_json(options);
         } catch (const YamlTooLarge& error) {
             in.fail(options, std::string("'store.options' ") + error.what());
+        }
+        // The plugin parses them again, and tokend copies and dumps them: bounded
+        // like every JSON tokend handles (yaml-cpp's own limit keeps this dump safe).
+        if (!json_depth_within(store->options.dump(), kMaxJsonDepth)) {
+            in.fail(options, "'store.options' nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
         }
     } else if (plugin_changed) {
         // The default options belong to the default plugin; another plugin gets none.

@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "core/json_limits.h"
 
 #include <gtest/gtest.h>
 
@@ -171,6 +172,22 @@ store:
     EXPECT_EQ(config.store.options.dump(),
               R"({"redis_url":"redis://localhost:6379/0","timeout_ms":500,"tls":false,"ratio":0.5,)"
               R"("name":"007","hosts":["a","b"],"nothing":null})");
+}
+
+// Issue 13 item 1: the options become JSON the plugin parses and tokend copies
+// and dumps, each recursing once per level; they are bounded like every other
+// JSON tokend handles (core/json_limits.h).
+TEST(Config, PluginOptionsNestedDeeperThanTheJsonLimitAreRefused) {
+    const auto nested = [](size_t levels) {  // store.options is level 1
+        std::string value = "1";
+        for (size_t i = 1; i < levels; ++i) value = (i % 2 ? "[" : "{a: ") + value + (i % 2 ? "]" : "}");
+        return "store:\n  plugin: memory\n  options:\n    deep: " + value + "\n";
+    };
+    const Config fits = parse_config(nested(kMaxJsonDepth), "tokend.yml", kNoSystemd);
+    EXPECT_TRUE(json_depth_within(fits.store.options.dump(), kMaxJsonDepth));
+    EXPECT_FALSE(json_depth_within(fits.store.options.dump(), kMaxJsonDepth - 1));
+    expect_error(nested(kMaxJsonDepth + 1), "tokend.yml:4: 'store.options' nests deeper than 64 levels");
+    expect_error(nested(200), "'store.options' nests deeper than 64 levels");
 }
 
 TEST(Config, AnotherPluginDoesNotInheritTheYamlDefaults) {

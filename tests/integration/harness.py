@@ -8,6 +8,7 @@ client are imported from the source tree.
 
 import datetime
 import fcntl
+import hashlib
 import http.client
 import json
 import os
@@ -51,6 +52,12 @@ def wait_for(condition, timeout=EVENTUALLY, what="the condition", interval=0.05)
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def flow_log_id(flow_id):
+    """How tokend's log names a flow (never its id, which is the OAuth state):
+    the first 8 hex digits of its SHA-256."""
+    return hashlib.sha256(flow_id.encode()).hexdigest()[:8]
 
 
 def unless_error(code, call):

@@ -7,6 +7,7 @@ import os
 import pwd
 import socket
 import subprocess
+import tempfile
 import threading
 import unittest
 
@@ -313,6 +314,12 @@ class Tokenctl(ControlTest):
                                         capture_output=True).returncode, 7)
         self.assertEqual(self.run_ctl("no-such-command").returncode, 2)
 
+    def test_a_deeply_nested_context_file_is_refused_before_sending(self):
+        out = self.run_ctl("set-context", "u1", "-", stdin="[" * 100_000 + "]" * 100_000)
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("nests deeper than 64 levels", out.stderr)
+        self.assertEqual(self.run_ctl("get-context", "u1").returncode, 3)  # nothing was stored
+
     def test_watch_streams(self):
         watcher = subprocess.Popen([TOKENCTL, "--socket", self.tokend.socket, "--json", "watch"],
                                    stdout=subprocess.PIPE, text=True)
@@ -325,6 +332,54 @@ class Tokenctl(ControlTest):
             watcher.terminate()
             watcher.wait(5)
             watcher.stdout.close()
+
+
+class TokenctlAgainstADeepAnswer(unittest.TestCase):
+    """Issue 13 item 1: tokenctl parses what comes back from the socket bounded
+    like the daemon does (core/json_limits.h); a result nested 100,000 deep (a
+    hostile or broken listener at the socket) is refused, not a crash."""
+
+    def serve_once(self, path, answer):
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(1)
+        listener.settimeout(30)
+
+        def serve():
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(30)
+                    request = b""
+                    while not request.endswith(b"\n"):
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            return
+                        request += chunk
+                    conn.sendall(answer)
+            finally:
+                listener.close()
+        thread = threading.Thread(target=serve)
+        thread.start()
+        return thread
+
+    def test_a_deeply_nested_answer_is_refused_and_a_shallow_one_still_read(self):
+        with tempfile.TemporaryDirectory(prefix="tokctl-", dir="/tmp") as folder:
+            path = os.path.join(folder, "s.sock")
+            deep = 100_000
+            thread = self.serve_once(path, b'{"ok":true,"result":' + b"[" * deep + b"]" * deep + b"}\n")
+            out = subprocess.run([TOKENCTL, "--socket", path, "--json", "stats"], capture_output=True, text=True,
+                                 timeout=60)
+            thread.join(30)
+            self.assertEqual(out.returncode, 1, out.stderr)  # not a signal (negative) from a stack overflow
+            self.assertIn("unreadable response", out.stderr)
+            os.unlink(path)
+            thread = self.serve_once(path, b'{"ok":true,"result":{"users":' + b"[" * 10 + b"]" * 10 + b"}}\n")
+            out = subprocess.run([TOKENCTL, "--socket", path, "--json", "stats"], capture_output=True, text=True,
+                                 timeout=60)
+            thread.join(30)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(json.loads(out.stdout)["users"], [[[[[[[[[[]]]]]]]]]])
 
 
 class DropInTokenManager(ControlTest):

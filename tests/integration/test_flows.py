@@ -9,7 +9,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Tokend, TokendCase, http_get, start_fake, wait_for
+from harness import Tokend, TokendCase, flow_log_id, http_get, start_fake, wait_for
 from tokend_client import TokendError
 
 
@@ -177,6 +177,27 @@ class ExpiredFlows(FlowTest):
         self.assertEqual({item["user_id"] for item in deleted.values()}, {"alice", "bob"})
         self.assertNotIn(fresh, deleted)
         self.assertEqual(self.client.flow_maintenance()["ran"], False)  # not due again yet
+
+
+class FlowTimer(FlowTest):
+    """The maintenance timer on its own: nothing but its tick collects here (no
+    flow_maintenance op is sent; the only check, start_flow's, runs before the
+    flow expires)."""
+    extra_config = "flows:\n  ttl: 1\n  maintenance_interval: 1\n"
+
+    def test_the_timer_deletes_an_expired_flow_by_itself(self):
+        flow = self.client.start_flow("alice")
+        query = self.tokend.authorize(flow["auth_url"], {"user_id": "alice"})
+        line = f"flow maintenance: deleted expired flow {flow_log_id(flow['flow_id'])} of user alice"
+        wait_for(lambda: line in self.tokend.log(), what="the timer's sweep to delete the flow")
+        # Gone from the store, not only refused as expired (410): the redirect finds no flow.
+        status, _, body = self.tokend.redirect(query)
+        self.assertEqual(status, 404, body)
+        self.assertEqual(self.code_exchanges(), 0)
+        # And the next tick sweeps again: a second flow goes the same way.
+        second = self.client.start_flow("bob")["flow_id"]
+        wait_for(lambda: f"deleted expired flow {flow_log_id(second)} of user bob" in self.tokend.log(),
+                 what="a later tick to delete the second flow")
 
 
 class ProviderFaults(FlowTest):

@@ -54,9 +54,9 @@ class RedisTest(unittest.TestCase):
         self.fake = start_fake()
         self.nodes = []
 
-    def start_nodes(self, count=None, store_settings=None):
+    def start_nodes(self, count=None, store_settings=None, extra_config=""):
         for _ in range(count or self.processes):
-            node = Tokend(self.fake, store="redis", store_settings=store_settings,
+            node = Tokend(self.fake, store="redis", store_settings=store_settings, extra_config=extra_config,
                           store_options={"redis_url": f'"{self.redis.unix_url}"', "command_timeout_ms": 300,
                                          "connect_timeout_ms": 300})
             self.nodes.append(node.start())
@@ -91,6 +91,25 @@ class OneProcess(RedisTest):
         # The flow was taken: neither its key nor its membership is left.
         self.assertEqual(self.redis.command("EXISTS", f"flows-{flow['flow_id']}"), 0)
         self.assertEqual(self.redis.command("SCARD", "flows"), 0)
+
+    def test_the_maintenance_timer_collects_the_python_bots_abandoned_flows_by_itself(self):
+        # Flows the Python bot started ten minutes ago and nobody finished; no
+        # flow is started here and no flow_maintenance op sent: only the timer
+        # (every second here) collects, under the lease.
+        def abandon(flow_id):
+            created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=10)
+            self.redis.command("SET", f"flows-{flow_id}", json.dumps({"user_id": "alice", "created": created.isoformat()}))
+            self.redis.command("SADD", "flows", f"flows-{flow_id}")
+        abandon("abandoned-1")
+        (node,) = self.start_nodes(extra_config="flows:\n  maintenance_interval: 1\n")
+        wait_for(lambda: self.redis.command("EXISTS", "flows-abandoned-1") == 0, what="the timer to delete the flow")
+        self.assertEqual(self.redis.command("SCARD", "flows"), 0)
+        mark = self.redis.command("GET", "flow-maintenance")
+        self.assertIsNotNone(mark)  # the original's mark, so a Python bot does not sweep again
+        # Each later tick sweeps too (the lease lapses before the holder's next tick).
+        abandon("abandoned-2")
+        wait_for(lambda: self.redis.command("EXISTS", "flows-abandoned-2") == 0, what="a later tick to delete it")
+        self.assertIn("flow maintenance: deleted expired flow", node.log())
 
     def test_the_python_bots_data_is_served_and_tokends_writes_are_readable_by_it(self):
         tokens = self.fake.issue_tokens("bob")

@@ -1,1 +1,1 @@
-tokend_gtest(control_server_tests SOURCES control_server_test.cpp LIBS tokend_io tokend_test_support nlohmann_json::nlohmann_json)
+tokend_gtest(control_server_tests THREADS SOURCES control_server_test.cpp LIBS tokend_io tokend_test_support nlohmann_json::nlohmann_json)

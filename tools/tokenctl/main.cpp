@@ -2,6 +2,8 @@
 // public C client library (tokend/client.h).
 #include <tokend/client.h>
 
+#include "core/json_limits.h"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +17,8 @@
 namespace {
 
 using Json = nlohmann::ordered_json;
+using tokend::kMaxJsonDepth;
+using tokend::parse_bounded_json;
 
 // Exit codes, documented in --help and docs/tokenctl.md.
 enum Exit {
@@ -65,7 +69,9 @@ public:
             std::cerr << "tokenctl: " << tokend_client_error(client_) << "\n";
             std::exit(kConnection);
         }
-        Json response = Json::parse(std::string_view(line, length), nullptr, false);
+        // Bounded like every JSON tokend parses (core/json_limits.h): a value
+        // nested 100,000 deep would crash the copy below, not just fail.
+        Json response = parse_bounded_json(std::string_view(line, length));
         if (response.is_discarded() || !response.is_object()) {
             std::cerr << "tokenctl: tokend sent an unreadable response\n";
             std::exit(kTokendError);
@@ -92,7 +98,7 @@ public:
             if (options_.json) {
                 std::cout << std::string_view(line, length) << std::endl;
             } else {
-                const Json event = Json::parse(std::string_view(line, length), nullptr, false);
+                const Json event = parse_bounded_json(std::string_view(line, length));
                 if (event.is_object()) {
                     std::cout << event.value("at", "") << "  " << event.value("event", "") << "  "
                               << event.value("user_id", "") << std::endl;
@@ -128,9 +134,10 @@ Json read_json_file(const std::string& path) {
         }
         text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
     }
-    Json json = Json::parse(text, nullptr, false);
+    Json json = parse_bounded_json(text);
     if (json.is_discarded()) {
-        std::cerr << "tokenctl: " << path << " is not valid JSON\n";
+        std::cerr << "tokenctl: " << path << " is not valid JSON (or nests deeper than " << kMaxJsonDepth
+                  << " levels)\n";
         std::exit(kUsage);
     }
     return json;
