@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 
 namespace tokend::yaml_store {
 namespace {
@@ -124,14 +125,26 @@ ordered_json to_json(const YAML::Node& node, const std::string& file) {
     corrupt(file, node.Mark(), "unsupported node " + tag.substr(0, 64) + " inside an entry");
 }
 
+// The bytes of a !!binary scalar; nullopt when it is not base64. yaml-cpp 0.7's
+// DecodeBase64 looks each character up in a 256-entry table by its value as an
+// unsigned int, so a byte of 0x80 or more (a negative char) reads gigabytes past
+// the table: tokend crashed (SIGSEGV) reading such a file at every start. Only
+// ASCII reaches it here (fuzz/yaml_reader_fuzzer.cpp found it).
+std::optional<std::string> decode_base64(const std::string& text) {
+    for (const char c : text) {
+        if (static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
+    }
+    const std::vector<unsigned char> bytes = YAML::DecodeBase64(text);
+    if (bytes.empty() && text.find_first_not_of(" \t\r\n") != std::string::npos) return std::nullopt;
+    return std::string(bytes.begin(), bytes.end());
+}
+
 std::string entry_key(const YAML::Node& key, const std::string& file) {
     if (!key.IsScalar()) corrupt(file, key.Mark(), "an entry key is not a string");
     if (key.Tag() != kCoreTag + "binary") return key.Scalar();
-    const std::vector<unsigned char> bytes = YAML::DecodeBase64(key.Scalar());
-    if (bytes.empty() && key.Scalar().find_first_not_of(" \t\r\n") != std::string::npos) {
-        corrupt(file, key.Mark(), "an entry key is not valid base64");
-    }
-    return std::string(bytes.begin(), bytes.end());
+    std::optional<std::string> bytes = decode_base64(key.Scalar());
+    if (!bytes) corrupt(file, key.Mark(), "an entry key is not valid base64");
+    return std::move(*bytes);
 }
 
 EntryPtr entry_value(const std::string& key, const YAML::Node& value, const YAML::Mark& key_mark,
@@ -141,12 +154,9 @@ EntryPtr entry_value(const std::string& key, const YAML::Node& value, const YAML
     try {
         if (value.IsMap()) return make_mapping_entry(key, to_json(value, file));
         if (value.IsScalar() && value.Tag() == kCoreTag + "binary") {
-            const std::vector<unsigned char> bytes = YAML::DecodeBase64(value.Scalar());
-            if (bytes.empty() && value.Scalar().find_first_not_of(" \t\r\n") != std::string::npos) {
-                corrupt(file, mark, "an entry's !!binary value is not valid base64");
-            }
-            return make_binary_entry(
-                key, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+            const std::optional<std::string> bytes = decode_base64(value.Scalar());
+            if (!bytes) corrupt(file, mark, "an entry's !!binary value is not valid base64");
+            return make_binary_entry(key, *bytes);
         }
     } catch (const nlohmann::json::exception&) {
         corrupt(file, mark, "an entry holds text that is not valid UTF-8");
