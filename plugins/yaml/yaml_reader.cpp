@@ -1,11 +1,13 @@
 #include "yaml_reader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <sstream>
 
 namespace tokend::yaml_store {
 namespace {
@@ -166,24 +168,66 @@ EntryPtr entry_value(const std::string& key, const YAML::Node& value, const YAML
     corrupt(file, mark, "an entry is not a mapping (nor !!binary)");
 }
 
+// Counts a text's documents, reading events only, and notes where the second
+// one's first node is. Not YAML::LoadAll: on a stray ',' at the top level (",",
+// "[a],") yaml-cpp 0.7's parser hands out an empty document again and again
+// without moving on, and LoadAll collected them until memory ran out -- tokend
+// hung at start, growing (found by fuzz/yaml_reader_fuzzer.cpp). Stopping at
+// the second document makes any such text "more than one document".
+class DocumentCounter final : public YAML::EventHandler {
+public:
+    int documents = 0;
+    YAML::Mark second;  // the second document's first node, when there is one
+
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        if (++documents == 2) second = mark;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+        node(mark);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnMapEnd() override {}
+
+private:
+    void node(const YAML::Mark& mark) {
+        if (documents == 2 && !second_node_) {
+            second = mark;
+            second_node_ = true;
+        }
+    }
+    bool second_node_ = false;
+};
+
 }  // namespace
 
 std::vector<std::pair<std::string, EntryPtr>> parse_store_file(const std::string& text,
                                                                const std::string& file_name) {
-    std::vector<YAML::Node> documents;
+    YAML::Node root;
+    DocumentCounter counter;
     try {
-        documents = YAML::LoadAll(text);
+        std::istringstream stream(text);
+        YAML::Parser parser(stream);
+        while (counter.documents < 2 && parser.HandleNextDocument(counter)) {
+        }
+        if (counter.documents < 2) root = YAML::Load(text);
     } catch (const YAML::Exception& error) {
         std::string where = position(file_name, error.mark);
         if (!error.mark.is_null()) where += ", column " + std::to_string(error.mark.column + 1);
         throw CorruptFile(where + ": " + error.msg);
     }
-    if (documents.size() > 1) {
-        corrupt(file_name, documents[1].Mark(), "holds more than one YAML document");
-    }
+    if (counter.documents > 1) corrupt(file_name, counter.second, "holds more than one YAML document");
     std::vector<std::pair<std::string, EntryPtr>> entries;
-    if (documents.empty() || documents[0].IsNull()) return entries;
-    const YAML::Node& root = documents[0];
+    if (!root.IsDefined() || root.IsNull()) return entries;
     if (!root.IsMap()) {
         corrupt(file_name, root.Mark(),
                 std::string("the top level is a ") + (root.IsSequence() ? "sequence" : "scalar") +

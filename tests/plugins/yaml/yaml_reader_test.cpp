@@ -35,5 +35,22 @@ TEST(YamlReaderFuzzFindings, BinaryKeysAndValuesStillDecode) {
     EXPECT_EQ(entries[1].second->value, std::string("\xff\xfe", 2));
 }
 
+// A stray ',' at the top level made yaml-cpp hand out empty documents forever:
+// YAML::LoadAll grew until memory ran out (tokend hung at start).
+TEST(YamlReaderFuzzFindings, AStrayTopLevelCommaIsCorruptNotAnEndlessLoad) {
+    EXPECT_EQ(corrupt_message(","), "users.yml: line 1: holds more than one YAML document");
+    EXPECT_EQ(corrupt_message("[a],"), "users.yml: line 1: holds more than one YAML document");
+    EXPECT_EQ(corrupt_message("{a: {}},\n"), "users.yml: line 1: holds more than one YAML document");
+}
+
+TEST(YamlReaderFuzzFindings, OneDocumentWithMarkersStillReads) {
+    const auto entries = parse_store_file("# users\n---\na: {user_id: a}\n...\n", "users.yml");
+    ASSERT_EQ(entries.size(), 1u);
+    EXPECT_EQ(entries[0].first, "a");
+    EXPECT_EQ(entries[0].second->value, R"({"user_id":"a"})");
+    EXPECT_TRUE(parse_store_file("", "users.yml").empty());
+    EXPECT_TRUE(parse_store_file("# nothing\n", "users.yml").empty());
+}
+
 }  // namespace
 }  // namespace tokend::yaml_store
