@@ -39,8 +39,7 @@ std::string format_iso8601(Timestamp at);
 // Accepts what Python and other writers produce: 'T' or ' ' between date and
 // time, 0 to 9 fraction digits (kept to microseconds, rest truncated), and a
 // 'Z', '+HH:MM', '+HHMM', '+HH' offset; a time without offset is taken as UTC.
-// Fails on anything else, including out-of-range fields and instants outside
-// Python's years 1 to 9999 in UTC (format_iso8601 could not write them back).
+// Fails on anything else, including out-of-range fields.
 Result<Timestamp> parse_iso8601(std::string_view text);
 
 }  // namespace tokend
