@@ -6,12 +6,14 @@
 # when a target crashed (its input is saved under build-fuzz/fuzz-artifacts/).
 #
 # usage: scripts/fuzz.sh [--grow] [--ci] [--jobs N] [SECONDS] [TARGET...]
-#   --grow    merge what the run found (new coverage only: libFuzzer -merge=1)
-#             into fuzz/corpus/<target>, the repository's corpus
+#   --grow    add to fuzz/corpus/<target>, the repository's corpus, the few
+#             inputs of the run that reach every edge it reached (libFuzzer
+#             -merge=1 records them, scripts/fuzz-merge.py picks them)
 #   --ci      CI's run, the same every time: every corpus file once (past
 #             crashes are regression inputs), then a fixed number of runs
 #             from a fixed seed (a few seconds a target; SECONDS is ignored)
 #   --jobs N  targets run N at a time (default 1), each niced
+#   SECONDS   0 runs nothing: with --grow, merges what earlier runs found
 #   TARGET    http_request url_encoding ...; default: all of them
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ while [ $# -gt 0 ]; do
     --grow) grow=1 ;;
     --ci) ci=1 ;;
     --jobs) jobs=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     [0-9]*) seconds=$1 ;;
     *) targets+=("$1") ;;
   esac
@@ -87,12 +89,19 @@ run_target() {  # name: runs one target, writes $work/<name>.log and .result
     # Every corpus file once: a crash input of the past fails here at once.
     nice "$binary" -runs=0 "$corpus" >>"$log" 2>&1 || status=$?
   fi
-  if [ $status -eq 0 ]; then
+  if [ $status -eq 0 ] && { [ $ci -eq 1 ] || [ "$seconds" -gt 0 ]; }; then
     # New inputs go to the scratch directory (first), the repository's corpus is only read.
     nice "$binary" "${options[@]}" "$scratch" "$corpus" >>"$log" 2>&1 || status=$?
   fi
   if [ $status -eq 0 ] && [ $grow -eq 1 ]; then
-    nice "$binary" -merge=1 "$corpus" "$scratch" >>"$log" 2>&1 || status=$?
+    # libFuzzer reads every input once and records its edges (COV) in the
+    # control file; fuzz-merge.py then adds to the repository's corpus the few
+    # inputs that reach every edge reached (its own merge keeps hundreds).
+    local merged=$work/$name.merge
+    rm -rf "$merged" && mkdir -p "$merged"
+    nice "$binary" -merge=1 -merge_control_file="$merged.control" "$merged" "$corpus" "$scratch" >>"$log" 2>&1 || status=$?
+    [ $status -eq 0 ] && { scripts/fuzz-merge.py "$merged.control" "$corpus" >>"$log" 2>&1 || status=$?; }
+    rm -rf "$merged" "$merged.control"
   fi
   echo "$status" >"$work/$name.result"
 }
