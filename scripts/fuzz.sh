@@ -98,8 +98,8 @@ run_target() {  # name: runs one target, writes $work/<name>.log and .result
     # control file; fuzz-merge.py then adds to the repository's corpus the few
     # inputs that reach every edge reached (its own merge keeps hundreds).
     local merged=$work/$name.merge
-    rm -rf "$merged" && mkdir -p "$merged"
-    nice "$binary" -merge=1 -merge_control_file="$merged.control" "$merged" "$corpus" "$scratch" >>"$log" 2>&1 || status=$?
+    rm -rf "$merged" && cp -r "$corpus" "$merged"
+    nice "$binary" -merge=1 -merge_control_file="$merged.control" "$merged" "$scratch" >>"$log" 2>&1 || status=$?
     [ $status -eq 0 ] && { scripts/fuzz-merge.py "$merged.control" "$corpus" >>"$log" 2>&1 || status=$?; }
     rm -rf "$merged" "$merged.control"
   fi
