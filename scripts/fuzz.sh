@@ -6,8 +6,8 @@
 # when a target crashed (its input is saved under build-fuzz/fuzz-artifacts/).
 #
 # usage: scripts/fuzz.sh [--grow] [--ci] [--jobs N] [SECONDS] [TARGET...]
-#   --grow    add to fuzz/corpus/<target>, the repository's corpus, the few
-#             inputs of the run that reach every edge it reached (libFuzzer
+#   --grow    add to fuzz/corpus/<target>, the repository's corpus, up to 40
+#             inputs of the run reaching the most edges it lacks (libFuzzer
 #             -merge=1 records them, scripts/fuzz-merge.py picks them)
 #   --ci      CI's run, the same every time: every corpus file once (past
 #             crashes are regression inputs), then a fixed number of runs
@@ -95,8 +95,8 @@ run_target() {  # name: runs one target, writes $work/<name>.log and .result
   fi
   if [ $status -eq 0 ] && [ $grow -eq 1 ]; then
     # libFuzzer reads every input once and records its edges (COV) in the
-    # control file; fuzz-merge.py then adds to the repository's corpus the few
-    # inputs that reach every edge reached (its own merge keeps hundreds).
+    # control file; fuzz-merge.py then adds to the repository's corpus up to 40
+    # inputs reaching the most edges it lacks (libFuzzer's merge keeps hundreds).
     local merged=$work/$name.merge
     rm -rf "$merged" && cp -r "$corpus" "$merged"
     nice "$binary" -merge=1 -merge_control_file="$merged.control" "$merged" "$scratch" >>"$log" 2>&1 || status=$?
