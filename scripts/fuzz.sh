@@ -44,10 +44,17 @@ if command -v ccache >/dev/null; then
   export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 fi
 echo "== $build: configure and build the fuzz targets (clang-14, ASan+UBSan)" >&2
+# OSS-Fuzz's flags: -O1 and line tables only (stack traces with lines) build
+# about twice as fast as RelWithDebInfo and fuzz as well.
 cmake -S . -B "$build" "${launcher[@]}" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOKEND_FUZZ=ON -DTOKEND_BUILD_TESTS=OFF -DTOKEND_BUILD_BENCH=OFF >/dev/null
-build_targets=()
-for target in "${targets[@]}"; do build_targets+=(--target "fuzz_$target"); done
+  -DCMAKE_BUILD_TYPE= "-DCMAKE_C_FLAGS=-O1 -gline-tables-only" "-DCMAKE_CXX_FLAGS=-O1 -gline-tables-only" \
+  -DTOKEND_FUZZ=ON -DTOKEND_BUILD_TESTS=OFF -DTOKEND_BUILD_BENCH=OFF >/dev/null
+# One target names them all (cmake --build makes several --target one after the other).
+build_targets=(--target tokend_fuzzers)
+if [ ${#targets[@]} -lt "$(ls fuzz/*_fuzzer.cpp | wc -l)" ]; then
+  build_targets=()
+  for target in "${targets[@]}"; do build_targets+=(--target "fuzz_$target"); done
+fi
 cmake --build "$build" -j"$(nproc)" "${build_targets[@]}"
 
 # A sanitizer report or a failed invariant stops the target; leaks are reported too.
