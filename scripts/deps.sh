@@ -17,6 +17,7 @@ packages=(
   lintian adduser passwd init-system-helpers util-linux
   chromium chromium-driver python3-selenium fonts-dejavu-core
   node-typescript
+  clang-14 libfuzzer-14-dev
 )
 # The Node.js client's tests (tests/node): node, npm and tsc. A node from
 # elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm)

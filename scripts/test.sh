@@ -2,9 +2,10 @@
 # The README's second command: installs what is missing, builds twice (plain,
 # and with AddressSanitizer + UndefinedBehaviorSanitizer), and runs the whole
 # suite (ctest) in each, then the tests that start threads in a ThreadSanitizer
-# build; checks the systemd units (a ctest) and the .deb
-# package (after the plain build). Tests start the servers they need themselves (on
-# port 0 or temp Unix sockets) and stop them. Exits non-zero on any failure.
+# build; checks the systemd units (a ctest) and the .deb package (after the
+# plain build); runs every fuzz target briefly. Tests start the servers they
+# need themselves (on port 0 or temp Unix sockets) and stop them.
+# Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,13 @@ run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
 # The .deb: built once here, installed into a scratch root, its daemon
 # completes a flow, then purged.
 scripts/check-deb.sh build
+
+# == Fuzz stage (docs/fuzzing.md): the libFuzzer targets, built with clang-14,
+# ASan and UBSan in build-fuzz. Every corpus file runs once (past crashes are
+# regression inputs), then each target makes a fixed number of runs from a
+# fixed seed (the same inputs every time), nproc targets at a time.
+scripts/fuzz.sh --ci --jobs "$jobs"
+
 # halt_on_error: a sanitizer report fails the test that caused it.
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

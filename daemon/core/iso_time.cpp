@@ -100,8 +100,15 @@ Result<Timestamp> parse_iso8601(std::string_view text) {
     }
     if (pos != text.size()) return fail();
 
+    // Python's datetime range, years 1 to 9999, in UTC: what tokend writes must
+    // read back, and "0000-01-01T00:00:00+01:00" formatted as year -1 did not
+    // (found by fuzz/iso_time_fuzzer.cpp).
+    static const Timestamp kFirst = sys_days{year{1} / January / 1};
+    static const Timestamp kLast = sys_days{year{9999} / December / 31} + days{1} - microseconds{1};
     const Timestamp local = sys_days{date} + hours{h} + minutes{mi} + seconds{s} + microseconds{micros};
-    return Timestamp{local - offset};
+    const Timestamp utc = local - offset;
+    if (utc < kFirst || utc > kLast) return fail();
+    return utc;
 }
 
 }  // namespace tokend

@@ -172,18 +172,28 @@ Status Subscriber::listen(Connection& connection) {
     return Status::success();
 }
 
-void Subscriber::deliver(const redisReply& reply) {
-    if (!is_array_of(reply, 3, "message")) return;  // subscribe confirmations, PING answers
+ReplyKind classify_reply(const redisReply& reply, ChangeMessage* change) {
+    if (!is_array_of(reply, 3, "message")) return ReplyKind::other;  // subscribe confirmations, PING answers
     const redisReply& payload = *reply.element[2];
-    if (payload.type != REDIS_REPLY_STRING) return;
-    const auto change = decode_change(std::string_view(payload.str, payload.len));
-    if (!change) {
-        log_(TOKEND_LOG_WARN, "redis change notifications: ignored a message that is not tokend's on " +
-                                  channel_);
-        return;
+    if (payload.type != REDIS_REPLY_STRING) return ReplyKind::other;
+    const auto decoded = decode_change(std::string_view(payload.str, payload.len));
+    if (!decoded) return ReplyKind::foreign_message;
+    *change = *decoded;
+    return ReplyKind::change;
+}
+
+void Subscriber::deliver(const redisReply& reply) {
+    ChangeMessage change{};
+    switch (classify_reply(reply, &change)) {
+        case ReplyKind::other: return;
+        case ReplyKind::foreign_message:
+            log_(TOKEND_LOG_WARN, "redis change notifications: ignored a message that is not tokend's on " +
+                                      channel_);
+            return;
+        case ReplyKind::change: break;
     }
-    if (change->origin == own_origin_) return;  // our own write
-    fn_(fn_ctx_, change->ns, change->change, change->key.data(), change->key.size());
+    if (change.origin == own_origin_) return;  // our own write
+    fn_(fn_ctx_, change.ns, change.change, change.key.data(), change.key.size());
 }
 
 }  // namespace tokend::redis_store

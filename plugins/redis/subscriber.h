@@ -18,6 +18,14 @@
 
 namespace tokend::redis_store {
 
+// What one reply read on the subscriber connection is: a change message from
+// some instance (*change set, its views pointing into `reply`), a message on
+// the channel that is not tokend's, or anything else (subscribe confirmations,
+// PING answers). Pure: the thread's decoding, apart from its I/O (fuzzed in
+// fuzz/redis_change_fuzzer.cpp).
+enum class ReplyKind { other, foreign_message, change };
+ReplyKind classify_reply(const redisReply& reply, ChangeMessage* change);
+
 class Subscriber {
 public:
     using Log = std::function<void(tokend_log_level, const std::string&)>;

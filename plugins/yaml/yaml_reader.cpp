@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <sstream>
 
 namespace tokend::yaml_store {
@@ -126,14 +127,26 @@ ordered_json to_json(const YAML::Node& node, const std::string& file) {
     corrupt(file, node.Mark(), "unsupported node " + tag.substr(0, 64) + " inside an entry");
 }
 
+// The bytes of a !!binary scalar; nullopt when it is not base64. yaml-cpp 0.7's
+// DecodeBase64 looks each character up in a 256-entry table by its value as an
+// unsigned int, so a byte of 0x80 or more (a negative char) reads gigabytes past
+// the table: tokend crashed (SIGSEGV) reading such a file at every start. Only
+// ASCII reaches it here (fuzz/yaml_reader_fuzzer.cpp found it).
+std::optional<std::string> decode_base64(const std::string& text) {
+    for (const char c : text) {
+        if (static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
+    }
+    const std::vector<unsigned char> bytes = YAML::DecodeBase64(text);
+    if (bytes.empty() && text.find_first_not_of(" \t\r\n") != std::string::npos) return std::nullopt;
+    return std::string(bytes.begin(), bytes.end());
+}
+
 std::string entry_key(const YAML::Node& key, const std::string& file) {
     if (!key.IsScalar()) corrupt(file, key.Mark(), "an entry key is not a string");
     if (key.Tag() != kCoreTag + "binary") return key.Scalar();
-    const std::vector<unsigned char> bytes = YAML::DecodeBase64(key.Scalar());
-    if (bytes.empty() && key.Scalar().find_first_not_of(" \t\r\n") != std::string::npos) {
-        corrupt(file, key.Mark(), "an entry key is not valid base64");
-    }
-    return std::string(bytes.begin(), bytes.end());
+    std::optional<std::string> bytes = decode_base64(key.Scalar());
+    if (!bytes) corrupt(file, key.Mark(), "an entry key is not valid base64");
+    return std::move(*bytes);
 }
 
 EntryPtr entry_value(const std::string& key, const YAML::Node& value, const YAML::Mark& key_mark,
@@ -143,12 +156,9 @@ EntryPtr entry_value(const std::string& key, const YAML::Node& value, const YAML
     try {
         if (value.IsMap()) return make_mapping_entry(key, to_json(value, file));
         if (value.IsScalar() && value.Tag() == kCoreTag + "binary") {
-            const std::vector<unsigned char> bytes = YAML::DecodeBase64(value.Scalar());
-            if (bytes.empty() && value.Scalar().find_first_not_of(" \t\r\n") != std::string::npos) {
-                corrupt(file, mark, "an entry's !!binary value is not valid base64");
-            }
-            return make_binary_entry(
-                key, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+            const std::optional<std::string> bytes = decode_base64(value.Scalar());
+            if (!bytes) corrupt(file, mark, "an entry's !!binary value is not valid base64");
+            return make_binary_entry(key, *bytes);
         }
     } catch (const nlohmann::json::exception&) {
         corrupt(file, mark, "an entry holds text that is not valid UTF-8");
@@ -158,65 +168,78 @@ EntryPtr entry_value(const std::string& key, const YAML::Node& value, const YAML
     corrupt(file, mark, "an entry is not a mapping (nor !!binary)");
 }
 
-// Stops at the first alias (*name), reading events only: no node is built, so a file
-// of nested aliases costs no more than its own length.
-class AliasRefuser final : public YAML::EventHandler {
+// Counts a text's documents, reading events only, notes where the second
+// one's first node is, and stops at the first alias (*name). Not YAML::LoadAll: on a stray ',' at the top level (",",
+// "[a],") yaml-cpp 0.7's parser hands out an empty document again and again
+// without moving on, and LoadAll collected them until memory ran out -- tokend
+// hung at start, growing (found by fuzz/yaml_reader_fuzzer.cpp). Stopping at
+// the second document makes any such text "more than one document".
+// Aliases: neither tokend nor the Python bot (yaml.safe_dump of fresh dicts)
+// writes them, so a store file holding one was made by hand or by someone
+// else: refused, like any other entry tokend cannot read, before any node is
+// built (an "&a [*b, *b, ...]" chain of 11 levels in 429 bytes expanded to
+// 428 MB). Anchors alone are harmless.
+class DocumentCounter final : public YAML::EventHandler {
 public:
-    explicit AliasRefuser(const std::string& file) : file_(file) {}
-    void OnDocumentStart(const YAML::Mark&) override {}
+    explicit DocumentCounter(const std::string& file) : file_(file) {}
+    int documents = 0;
+    YAML::Mark second;  // the second document's first node, when there is one
+
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        if (++documents == 2) second = mark;
+    }
     void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
     void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
         corrupt(file_, mark,
                 "uses a YAML alias (*name); tokend refuses aliases in its store files, as "
                 "expanding nested aliases takes unbounded time and memory: write the value "
                 "itself in place of the alias");
     }
-    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  const std::string&) override {}
-    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                         YAML::EmitterStyle::value) override {}
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+        node(mark);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node(mark);
+    }
     void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                    YAML::EmitterStyle::value) override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(mark);
+    }
     void OnMapEnd() override {}
 
 private:
-    const std::string& file_;
-};
-
-// Neither tokend nor the Python bot (yaml.safe_dump of fresh dicts) writes aliases, so
-// a store file holding one was made by hand or by someone else: refused, like any
-// other entry tokend cannot read, before any node is built (an "&a [*b, *b, ...]"
-// chain of 11 levels in 429 bytes expanded to 428 MB). Anchors alone are harmless.
-void refuse_aliases(const std::string& text, const std::string& file) {
-    if (text.find('*') == std::string::npos) return;  // no alias without its '*'
-    std::istringstream stream(text);
-    YAML::Parser parser(stream);
-    AliasRefuser refuser(file);
-    while (parser.HandleNextDocument(refuser)) {
+    void node(const YAML::Mark& mark) {
+        if (documents == 2 && !second_node_) {
+            second = mark;
+            second_node_ = true;
+        }
     }
-}
+    const std::string& file_;
+    bool second_node_ = false;
+};
 
 }  // namespace
 
 std::vector<std::pair<std::string, EntryPtr>> parse_store_file(const std::string& text,
                                                                const std::string& file_name) {
-    std::vector<YAML::Node> documents;
+    YAML::Node root;
+    DocumentCounter counter(file_name);
     try {
-        refuse_aliases(text, file_name);
-        documents = YAML::LoadAll(text);
+        std::istringstream stream(text);
+        YAML::Parser parser(stream);
+        while (counter.documents < 2 && parser.HandleNextDocument(counter)) {
+        }
+        if (counter.documents < 2) root = YAML::Load(text);
     } catch (const YAML::Exception& error) {
         std::string where = position(file_name, error.mark);
         if (!error.mark.is_null()) where += ", column " + std::to_string(error.mark.column + 1);
         throw CorruptFile(where + ": " + error.msg);
     }
-    if (documents.size() > 1) {
-        corrupt(file_name, documents[1].Mark(), "holds more than one YAML document");
-    }
+    if (counter.documents > 1) corrupt(file_name, counter.second, "holds more than one YAML document");
     std::vector<std::pair<std::string, EntryPtr>> entries;
-    if (documents.empty() || documents[0].IsNull()) return entries;
-    const YAML::Node& root = documents[0];
+    if (!root.IsDefined() || root.IsNull()) return entries;
     if (!root.IsMap()) {
         corrupt(file_name, root.Mark(),
                 std::string("the top level is a ") + (root.IsSequence() ? "sequence" : "scalar") +

@@ -57,6 +57,26 @@ TEST(IsoTime, RejectsGarbage) {
     }
 }
 
+// Found by fuzz/iso_time_fuzzer.cpp (parse, format, parse again): these parsed
+// to instants before year 1 or after 9999 in UTC, which format_iso8601 wrote as
+// "-001-12-31T23:00:00+00:00" or "10000-01-01T..." and nothing read back: a
+// context stored with such a time became unreadable after tokend's next write.
+TEST(IsoTime, RefusesInstantsOutsidePythonsYearsOneTo9999) {
+    for (const char* text : {"0000-01-01T00:00:00+01:00", "0000-06-01T00:00:00Z", "0001-01-01T00:59:59+01:00",
+                             "9999-12-31T23:59:59-01:00", "9999-12-31T23:30:00-00:31"}) {
+        EXPECT_FALSE(parse_iso8601(text)) << text;
+    }
+    // The edges themselves are fine and round-trip.
+    for (const char* text : {"0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.999999+00:00",
+                             "0001-01-01T01:00:00+01:00", "9999-12-31T22:59:59-01:00"}) {
+        auto parsed = parse_iso8601(text);
+        ASSERT_TRUE(parsed) << text;
+        auto again = parse_iso8601(format_iso8601(*parsed));
+        ASSERT_TRUE(again) << format_iso8601(*parsed);
+        EXPECT_EQ(*again, *parsed) << text;
+    }
+}
+
 TEST(IsoTime, ManualClockMovesOnlyWhenTold) {
     ManualClock clock(at(2026, 1, 1, 0, 0, 0));
     const Clock& source = clock;

@@ -1,0 +1,73 @@
+// The control protocol's request decoding (core/control_protocol): bytes a
+// local process writes to the control socket, split into lines by
+// LineSplitter (fed in pieces of fuzzed sizes) and each parsed by
+// parse_request, then answered with encode_ok / encode_error.
+// Checks: a line is never longer than the limit and never holds '\n'; the bytes
+// held for a partial line stay within the limit; a parsed request names a
+// known op and has a scalar id; a failure sets an error code; every answer is
+// one line of valid JSON that echoes the id.
+#include "fuzz_check.h"
+
+#include "core/control_protocol.h"
+#include "core/json_limits.h"
+
+namespace {
+
+using namespace tokend;
+
+void check_answer(const std::string& line, const Json& id) {
+    FUZZ_CHECK(!line.empty() && line.back() == '\n');
+    FUZZ_CHECK(line.find('\n') == line.size() - 1);
+    const Json parsed = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    FUZZ_CHECK(parsed.is_object());
+    // Invalid UTF-8 in a string id would be replaced; everything else is echoed as given.
+    if (!id.is_string()) FUZZ_CHECK(parsed["id"] == id);
+}
+
+void parse_line(std::string_view line) {
+    ProtocolError error{ErrorCode::internal, "", nullptr};
+    auto request = parse_request(line, &error);
+    if (!request) {
+        FUZZ_CHECK(error.code == ErrorCode::bad_request || error.code == ErrorCode::unknown_op);
+        FUZZ_CHECK(!error.id.is_structured());
+        check_answer(encode_error(error.id, error.code, error.message), error.id);
+        return;
+    }
+    FUZZ_CHECK(find_op(request->op) != nullptr);
+    FUZZ_CHECK(!request->id.is_structured());
+    FUZZ_CHECK(request->params.is_object());
+    check_answer(encode_ok(request->id, request->params), request->id);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    if (size < 2) return 0;
+    // The first byte picks the line limit (small ones exercise "too long"),
+    // the second the size of the pieces the rest arrives in.
+    const size_t limit = data[0] < 128 ? kDefaultMaxLineBytes : 1 + data[0] % 64;
+    const size_t piece = 1 + data[1] % 32;
+    const std::string_view bytes = fuzz::as_text(data + 2, size - 2);
+
+    LineSplitter splitter(limit);
+    std::vector<LineSplitter::Line> lines;
+    for (size_t at = 0; at < bytes.size(); at += piece) {
+        splitter.feed(bytes.substr(at, piece), &lines);
+        FUZZ_CHECK(splitter.buffered() <= limit);
+    }
+    size_t newlines = 0;
+    for (char c : bytes) newlines += c == '\n';
+    FUZZ_CHECK(lines.size() <= newlines + 1);
+    for (const auto& line : lines) {
+        FUZZ_CHECK(line.text.size() <= limit);
+        FUZZ_CHECK(line.text.find('\n') == std::string::npos);
+        if (line.too_long) {
+            FUZZ_CHECK(line.text.empty());
+            continue;
+        }
+        parse_line(line.text);
+    }
+    // The whole input as one line too: what a client with a raised limit sends.
+    parse_line(bytes);
+    return 0;
+}
