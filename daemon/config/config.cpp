@@ -205,8 +205,15 @@ void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
             in.fail(options, std::string("'store.options' ") + error.what());
         }
         // The plugin parses them again, and tokend copies and dumps them: bounded
-        // like every JSON tokend handles (yaml-cpp's own limit keeps this dump safe).
-        if (!json_depth_within(store->options.dump(), kMaxJsonDepth)) {
+        // like every JSON tokend handles (yaml-cpp's own limit keeps this dump safe),
+        // and JSON text, which must be UTF-8 (found by fuzz/config_fuzzer.cpp).
+        std::string dumped;
+        try {
+            dumped = store->options.dump();
+        } catch (const nlohmann::json::type_error&) {
+            in.fail(options, "'store.options' holds text that is not valid UTF-8");
+        }
+        if (!json_depth_within(dumped, kMaxJsonDepth)) {
             in.fail(options, "'store.options' nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
         }
     } else if (plugin_changed) {

@@ -1,5 +1,7 @@
 #include "config/yaml_to_json.h"
 
+#include "core/json_limits.h"
+
 #include <cerrno>
 #include <cstdlib>
 #include <regex>
@@ -22,7 +24,13 @@ nlohmann::ordered_json plain_scalar(const std::string& text) {
     return text;
 }
 
-nlohmann::ordered_json convert(const YAML::Node& node, size_t* budget) {
+// `depth`: the sequences and mappings around `node`. Counted here, not after:
+// a self-referencing alias (&x [*x]) is a cycle that would recurse until the
+// stack ran out (found by fuzz/config_fuzzer.cpp).
+nlohmann::ordered_json convert(const YAML::Node& node, size_t* budget, size_t depth) {
+    if ((node.IsSequence() || node.IsMap()) && ++depth > kMaxJsonDepth) {
+        throw YamlTooLarge("nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    }
     if (*budget == 0) {
         throw YamlTooLarge("expands to more than " + std::to_string(kMaxYamlToJsonValues) +
                            " values (nested YAML aliases?)");
@@ -38,12 +46,12 @@ nlohmann::ordered_json convert(const YAML::Node& node, size_t* budget) {
             return plain_scalar(node.Scalar());
         case YAML::NodeType::Sequence: {
             auto array = nlohmann::ordered_json::array();
-            for (const auto& item : node) array.push_back(convert(item, budget));
+            for (const auto& item : node) array.push_back(convert(item, budget, depth));
             return array;
         }
         case YAML::NodeType::Map: {
             auto object = nlohmann::ordered_json::object();
-            for (const auto& item : node) object[item.first.as<std::string>()] = convert(item.second, budget);
+            for (const auto& item : node) object[item.first.as<std::string>()] = convert(item.second, budget, depth);
             return object;
         }
     }
@@ -54,7 +62,7 @@ nlohmann::ordered_json convert(const YAML::Node& node, size_t* budget) {
 
 nlohmann::ordered_json yaml_to_json(const YAML::Node& node) {
     size_t budget = kMaxYamlToJsonValues;
-    return convert(node, &budget);
+    return convert(node, &budget, 0);
 }
 
 }  // namespace tokend

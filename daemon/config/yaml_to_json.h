@@ -25,7 +25,8 @@ public:
 
 // Quoted scalars stay strings; plain scalars become null, booleans, integers or
 // floats when they read as such (YAML 1.2 core schema), else strings. Throws
-// YamlTooLarge (before expanding further) past kMaxYamlToJsonValues.
+// YamlTooLarge (before expanding further) past kMaxYamlToJsonValues, or nested
+// deeper than kMaxJsonDepth (core/json_limits.h) sequences and mappings.
 nlohmann::ordered_json yaml_to_json(const YAML::Node& node);
 
 }  // namespace tokend

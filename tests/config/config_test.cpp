@@ -190,6 +190,13 @@ TEST(Config, PluginOptionsNestedDeeperThanTheJsonLimitAreRefused) {
     expect_error(nested(200), "'store.options' nests deeper than 64 levels");
 }
 
+// Found by fuzz/config_fuzzer.cpp: the options are JSON text for the plugin,
+// and bytes that are not UTF-8 made the depth check's dump throw out of parse_config.
+TEST(Config, PluginOptionsThatAreNotUtf8AreRefused) {
+    expect_error("store:\n  plugin: memory\n  options:\n    key_prefix: \"a\xca\xfe\"\n",
+                 "tokend.yml:4: 'store.options' holds text that is not valid UTF-8");
+}
+
 TEST(Config, AnotherPluginDoesNotInheritTheYamlDefaults) {
     const Config config = parse_config("store:\n  plugin: memory\n", "tokend.yml", kNoSystemd);
     EXPECT_EQ(config.store.options, nlohmann::ordered_json::object());
@@ -208,6 +215,13 @@ TEST(Config, UnknownKeysAreRefusedWithNameAndLine) {
 
 // Aliases may shorten a configuration, but nested ones expand exponentially: the only
 // walk of arbitrary depth (store.options, turned into JSON) stops at a cap instead.
+// Found by fuzz/config_fuzzer.cpp: a self-referencing alias is a cycle, which
+// the conversion to JSON followed until the stack overflowed.
+TEST(Config, ASelfReferencingAliasInStoreOptionsIsRefused) {
+    expect_error("store:\n  plugin: memory\n  options: &x {k: [*x]}\n",
+                 "tokend.yml:3: 'store.options' nests deeper than 64 levels");
+}
+
 TEST(Config, NestedAliasesInStoreOptionsAreCapped) {
     std::string text = "store:\n  plugin: redis\n  options:\n    l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n";
     for (int level = 1; level <= 11; ++level) {
