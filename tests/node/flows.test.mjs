@@ -5,23 +5,14 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { TokendClient, TokendError } from '../../sdk/node/lib/index.js';
-import { CLIENT_ID, FakeWebex, Tokend, eventually, httpGet } from './harness.mjs';
+import { CLIENT_ID, Tokend, eventually, httpGet, startDaemon, stopDaemon } from './harness.mjs';
 
 let fake;
 let tokend;
 let client;
 
-before(async () => {
-  fake = await FakeWebex.start();
-  tokend = await new Tokend(fake).start();
-  client = new TokendClient({ socket: tokend.socket });
-});
-
-after(async () => {
-  client?.close();
-  await tokend?.close();
-  await fake?.stop();
-});
+before(async () => ({ fake, tokend, client } = await startDaemon()));
+after(() => stopDaemon({ fake, tokend, client }));
 
 test('a flow completed at tokend\'s /redirect gives the bot a token and an event', async () => {
   const controller = new AbortController();

@@ -9,6 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { TokendClient } from '../../sdk/node/lib/index.js';
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '..', '..');
 const TOKEND_BIN = process.env.TOKEND_BIN || path.join(ROOT, 'build', 'daemon', 'tokend');
@@ -123,6 +125,20 @@ export class FakeWebex {
     await waitExit(this.process);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A test file's daemon: the fake provider, tokend against it, and a client of it. */
+export async function startDaemon() {
+  const fake = await FakeWebex.start();
+  const tokend = await new Tokend(fake).start();
+  return { fake, tokend, client: new TokendClient({ socket: tokend.socket }) };
+}
+
+/** Closes what startDaemon() opened, whichever parts of it were opened. */
+export async function stopDaemon({ fake, tokend, client }) {
+  client?.close();
+  await tokend?.close();
+  await fake?.stop();
 }
 
 /** One tokend process in a temp dir, configured against a fake provider. */

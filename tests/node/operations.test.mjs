@@ -7,23 +7,14 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { TokendClient, TokendError } from '../../sdk/node/lib/index.js';
-import { FakeWebex, ROOT, Tokend, contextJson, eventually } from './harness.mjs';
+import { ROOT, Tokend, contextJson, eventually, startDaemon, stopDaemon } from './harness.mjs';
 
 let fake;
 let tokend;
 let client;
 
-before(async () => {
-  fake = await FakeWebex.start();
-  tokend = await new Tokend(fake).start();
-  client = new TokendClient({ socket: tokend.socket });
-});
-
-after(async () => {
-  client?.close();
-  await tokend?.close();
-  await fake?.stop();
-});
+before(async () => ({ fake, tokend, client } = await startDaemon()));
+after(() => stopDaemon({ fake, tokend, client }));
 
 async function rejectsWith(promise, code) {
   await assert.rejects(promise, (error) => {

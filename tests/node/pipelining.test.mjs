@@ -4,24 +4,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { TokendClient, TokendError } from '../../sdk/node/lib/index.js';
-import { FakeWebex, Tokend, contextJson } from './harness.mjs';
+import { TokendError } from '../../sdk/node/lib/index.js';
+import { contextJson, startDaemon, stopDaemon } from './harness.mjs';
 
 let fake;
 let tokend;
 let client;
 
-before(async () => {
-  fake = await FakeWebex.start();
-  tokend = await new Tokend(fake).start();
-  client = new TokendClient({ socket: tokend.socket });
-});
-
-after(async () => {
-  client?.close();
-  await tokend?.close();
-  await fake?.stop();
-});
+before(async () => ({ fake, tokend, client } = await startDaemon()));
+after(() => stopDaemon({ fake, tokend, client }));
 
 test('2000 concurrent calls on one connection each get their own answer', async () => {
   const users = Array.from({ length: 20 }, (_, i) => `pipe-${i}`);
