@@ -121,6 +121,18 @@ def http_head(port, target):
     return http_request("HEAD", port, target)
 
 
+def recv_line(conn, chunk_size=65536):
+    """Bytes from a stream socket up to and including the first newline, or all
+    that came before the peer closed (then without a newline)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(chunk_size)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def request_as(user, socket_path, request):
     """One control request sent by a child process running as `user` (a pwd
     entry; needs root), with no supplementary groups of its own: SO_PEERCRED

@@ -11,7 +11,7 @@ import tempfile
 import threading
 import unittest
 
-from harness import (ROOT, FaultyStoreCase, TokendCase, all_at_once, http_get, request_as, user_context,
+from harness import (ROOT, FaultyStoreCase, TokendCase, all_at_once, http_get, recv_line, request_as, user_context,
                      wait_for)
 from tokend_client import TokenManager, TokendClient, TokendError, Tokens, UserContext
 
@@ -350,12 +350,8 @@ class TokenctlAgainstADeepAnswer(unittest.TestCase):
                 conn, _ = listener.accept()
                 with conn:
                     conn.settimeout(30)
-                    request = b""
-                    while not request.endswith(b"\n"):
-                        chunk = conn.recv(4096)
-                        if not chunk:
-                            return
-                        request += chunk
+                    if not recv_line(conn).endswith(b"\n"):
+                        return
                     conn.sendall(answer)
             finally:
                 listener.close()

@@ -10,7 +10,7 @@ import socket
 import sys
 import unittest
 
-from harness import ROOT, Tokend, TokendCase, http_head, start_fake, user_context, wait_for
+from harness import ROOT, Tokend, TokendCase, http_head, recv_line, start_fake, user_context, wait_for
 from tokend_client import TokendError
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
@@ -25,12 +25,7 @@ def raw_exchange(socket_path, line):
         conn.settimeout(30)
         conn.connect(socket_path)
         conn.sendall(line)
-        answer = b""
-        while not answer.endswith(b"\n"):
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer = recv_line(conn)
     return json.loads(answer)
 
 
