@@ -1,6 +1,8 @@
 #include "app/secret_loader.h"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,7 +13,7 @@ namespace {
 
 std::string read_file(const std::string& path, const std::string& what) {
     std::ifstream file(path, std::ios::binary);
-    if (!file) throw std::runtime_error(what + ": cannot read " + path);
+    if (!file) throw std::runtime_error(what + ": cannot read " + path + ": " + std::strerror(errno));
     std::ostringstream text;
     text << file.rdbuf();
     std::string value = text.str();
