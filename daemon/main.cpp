@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <system_error>
 
 namespace {
 
@@ -65,7 +66,10 @@ int main(int argc, char** argv) {
         // Start-up errors are fatal and said once, plainly (and to systemctl status).
         tokend::notify_service_manager(std::string("STATUS=cannot start: ") + error.what());
         if (spdlog::default_logger_raw() && spdlog::get("tokend")) {
-            spdlog::critical("cannot start: {}", error.what());
+            const auto* system = dynamic_cast<const std::system_error*>(&error);  // ERRNO in the journal
+            tokend::log_event(spdlog::level::critical,
+                              tokend::LogFields().with_errno(system != nullptr ? system->code().value() : 0),
+                              "cannot start: {}", error.what());
         } else {
             std::cerr << "tokend: cannot start: " << error.what() << "\n";
         }

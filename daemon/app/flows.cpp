@@ -196,7 +196,10 @@ void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, R
         }
         case Kind::http:
             outbound_.send(step.http, [this, flow, done = std::move(done)](OutboundResult result) mutable {
-                if (result.status == 0) spdlog::warn("flow {}: provider request failed: {} (check integration.token_service / api_base and the network)", flow_log_id(flow->flow_id()), result.error);
+                if (result.status == 0) {
+                    spdlog::warn("flow {}: provider request failed: {} (check integration.token_service, api_base "
+                                 "and the network)", flow_log_id(flow->flow_id()), result.error);
+                }
                 drive(flow, flow->on_http_response(result.status, result.body, runtime_.now()), std::move(done));
             });
             return;
@@ -250,7 +253,8 @@ void Flows::finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& 
 
 void Flows::send_bot_message(const BotMessage& message) {
     if (bot_token_.empty()) {
-        spdlog::warn("user {}: no bot token configured, cannot send the user a message (set integration.bot_token)", message.to_person_id);
+        spdlog::warn("user {}: no bot token configured, cannot send the user a message (set integration.bot_token)",
+                     message.to_person_id);
         return;
     }
     OutboundHttp request;
@@ -268,7 +272,8 @@ void Flows::send_bot_message(const BotMessage& message) {
             spdlog::debug("user {}: bot message sent", user);
         } else {
             ++counters.bot_messages_failed;
-            spdlog::warn("user {}: bot message not delivered after {} attempts: {} (check the bot token and that the bot may message this user)", user, result.attempts,
+            spdlog::warn("user {}: bot message not delivered after {} attempts: {} (check the bot token and that the "
+                         "bot may message this user)", user, result.attempts,
                          result.status ? "HTTP " + std::to_string(result.status) : result.error);
         }
         runtime_.track(-1);

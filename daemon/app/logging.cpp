@@ -5,6 +5,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+// Without it, sd_journal_sendv adds CODE_FILE/CODE_LINE of this sink, which
+// would name the same line for every record.
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 

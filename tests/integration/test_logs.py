@@ -206,6 +206,7 @@ class Journal(unittest.TestCase):
         self.assertIn("not a regular file", message)  # the yaml plugin refuses it before reading
         self.assertEqual(field(fatal[0], "SYSLOG_IDENTIFIER"), "tokend")
         self.assertEqual(field(fatal[0], "TOKEND_LEVEL"), "critical")
+        self.assertNotIn("CODE_FILE", fatal[0], "the sink's own source line would say nothing")
         for entry in self.journal.snapshot():
             self.assertNotRegex(field(entry, "MESSAGE"), r"^\d{4}-\d\d-\d\dT", "no timestamp of ours")
             self.assertEqual(len(entry["MESSAGE"]), 1)
@@ -229,6 +230,8 @@ class Journal(unittest.TestCase):
         self.assertIn("client_secret: cannot read " + os.path.join(tokend.dir, "client_secret") +
                       ": No such file or directory", shown[0])
         self.assertIn("<2>", shown[0])
+        fatal = [e for e in self.journal.snapshot() if field(e, "PRIORITY") == "2"]
+        self.assertEqual(field(fatal[0], "ERRNO"), "2")
 
     def test_a_configuration_error_reaches_the_journal_too(self):
         tokend = Tokend(None, integration=False)
