@@ -193,7 +193,9 @@ class Journal(unittest.TestCase):
         code, stderr = failed_start(tokend, self.journal)
         self.assertEqual(code, 2, stderr)
         self.assertEqual(stderr, "", "under the journal every record is a native entry")
-        shown = wait_for(lambda: journalctl_p_warning(self.journal.snapshot()), what="the warning entries")
+        # The fatal entry is the last one tokend sends: once it is read, all are.
+        wait_for(lambda: [e for e in self.journal.snapshot() if field(e, "PRIORITY") == "2"], what="the fatal entry")
+        shown = journalctl_p_warning(self.journal.snapshot())
         report = os.environ.get("TOKEND_JOURNAL_REPORT")
         if report:
             with open(report, "a") as f:
@@ -221,7 +223,9 @@ class Journal(unittest.TestCase):
         os.unlink(os.path.join(tokend.dir, "client_secret"))
         code, stderr = failed_start(tokend, self.journal)
         self.assertEqual(code, 2, stderr)
-        shown = wait_for(lambda: journalctl_p_warning(self.journal.snapshot()), what="the warning entries")
+        # The fatal entry is the last one tokend sends: once it is read, all are.
+        wait_for(lambda: [e for e in self.journal.snapshot() if field(e, "PRIORITY") == "2"], what="the fatal entry")
+        shown = journalctl_p_warning(self.journal.snapshot())
         report = os.environ.get("TOKEND_JOURNAL_REPORT")
         if report:
             with open(report, "a") as f:
@@ -279,6 +283,7 @@ class Journal(unittest.TestCase):
         self.assertEqual(field(unknown, "FLOW"), flow_log_id("Z" * 43))
 
         tokend.stop()
+        wait_for(lambda: self.journal.find(r"^tokend stopped$"), what="the last entry")
         self.assert_no_secret(access, code, state, "C0DE-NOBODY", "Z" * 43)
         for entry in self.journal.snapshot():
             self.assertIn(field(entry, "PRIORITY"), {"2", "3", "4", "6", "7"})
