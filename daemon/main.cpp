@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <system_error>
 
 namespace {
 
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
     app.add_option("-c,--config", config_path, "configuration file (default: the embedded default)");
     app.add_option("--plugin-dir", plugin_dir, "where store plugins are looked up by name")
         ->capture_default_str();
-    app.add_option("--log-level", log_level, "trace, debug, info, warn or error (overrides the file)");
+    app.add_option("--log-level", log_level, "trace, debug, info, warning or error (overrides the file)");
     app.add_flag("--check-config", check_only, "validate the configuration and exit");
     app.set_version_flag("--version", TOKEND_VERSION);
     CLI11_PARSE(app, argc, argv);
@@ -49,10 +50,11 @@ int main(int argc, char** argv) {
     if (const char* state = std::getenv("STATE_DIRECTORY")) env.state_directory = state;
     if (const char* runtime = std::getenv("RUNTIME_DIRECTORY")) env.runtime_directory = runtime;
     try {
+        tokend::init_logging({});  // so that a configuration error reaches the journal with its priority
         tokend::Config config = config_path.empty() ? tokend::default_config(env)
                                                     : tokend::load_config_file(config_path, env);
         if (!log_level.empty()) config.log.level = log_level;
-        tokend::init_logging(config.log.level);
+        tokend::init_logging({config.log.level, config.log.format});
         if (check_only) {
             std::cout << (config_path.empty() ? "embedded default" : config_path) << ": ok\n";
             return 0;
@@ -64,7 +66,10 @@ int main(int argc, char** argv) {
         // Start-up errors are fatal and said once, plainly (and to systemctl status).
         tokend::notify_service_manager(std::string("STATUS=cannot start: ") + error.what());
         if (spdlog::default_logger_raw() && spdlog::get("tokend")) {
-            spdlog::critical("cannot start: {}", error.what());
+            const auto* system = dynamic_cast<const std::system_error*>(&error);  // ERRNO in the journal
+            tokend::log_event(spdlog::level::critical,
+                              tokend::LogFields().with_errno(system != nullptr ? system->code().value() : 0),
+                              "cannot start: {}", error.what());
         } else {
             std::cerr << "tokend: cannot start: " << error.what() << "\n";
         }

@@ -1,5 +1,7 @@
 #include "app/context_cache.h"
 
+#include "app/logging.h"
+
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
@@ -23,6 +25,33 @@ uint64_t stable_hash(std::string_view text) {
 ContextCache::ContextCache(ServiceRuntime& runtime, RefreshScheduler& scheduler)
     : runtime_(runtime), scheduler_(scheduler), changes_(std::make_shared<StoreChangeInbox>()) {}
 
+namespace {
+
+constexpr size_t kNotRefreshableNamed = 10;  // warnings at start-up, then one count
+
+// At start-up: a context that cannot be refreshed works until its access token
+// expires, then its user must authorize again. Said once, with what to do.
+void warn_if_not_refreshable(const UserContext& context, Timestamp now, size_t* count) {
+    const Tokens& tokens = context.tokens;
+    std::string why;
+    if (!has_refresh_token(tokens)) {
+        why = "it has no refresh token";
+    } else if (tokens.refresh_token_expires_at && *tokens.refresh_token_expires_at <= now) {
+        why = "its refresh token expired at " + format_iso8601(*tokens.refresh_token_expires_at);
+    } else {
+        return;
+    }
+    if (++*count > kNotRefreshableNamed) return;
+    const std::string until =
+        tokens.expires_at ? "its access token expires at " + format_iso8601(*tokens.expires_at) : "no access token";
+    log_event(spdlog::level::warn, LogFields().with_user(context.user_id).with_outcome("not_refreshable"),
+              "user {}: cannot be refreshed: {}; {}; then the user must authorize again (the bot starts a flow, or "
+              "tokenctl start-flow {}); tokenctl clear-context removes a context no longer used",
+              context.user_id, why, until, context.user_id);
+}
+
+}  // namespace
+
 void ContextCache::load() {
     Store& store = runtime_.store();
     if (store.can_notify()) {
@@ -33,6 +62,7 @@ void ContextCache::load() {
         if (!subscribed.ok()) throw std::runtime_error("cannot subscribe to store changes: " + subscribed.describe());
     }
     size_t unreadable = 0;
+    size_t not_refreshable = 0;
     // One plugin call per page when the plugin lists entries (ABI 1.1), else a get per user.
     const StoreStatus loaded = store.for_each_entry(Ns::user, [&](std::string_view user_id, std::string_view text) {
         if (user_id.empty()) {  // only a hand-edited file can hold one
@@ -54,11 +84,17 @@ void ContextCache::load() {
             return true;
         }
         remember(*context, runtime_.now());
+        warn_if_not_refreshable(*context, runtime_.now(), &not_refreshable);
         return true;
     });
     if (!loaded.ok()) throw std::runtime_error("cannot load user contexts: " + loaded.describe());
     spdlog::info("loaded {} user contexts{}", contexts_.size(),
                  unreadable ? " (" + std::to_string(unreadable) + " unreadable, skipped)" : std::string());
+    if (not_refreshable > kNotRefreshableNamed) {
+        spdlog::warn("{} user contexts in all cannot be refreshed (the first {} are named above); "
+                     "tokenctl get-context USER shows each",
+                     not_refreshable, kNotRefreshableNamed);
+    }
 }
 
 // A shared store's changes arrive as notifications, which some writers never

@@ -90,7 +90,8 @@ Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), o
     if (!config_.integration.configured) {
         spdlog::warn("no OAuth integration configured: start_flow is refused until 'integration' is set");
     } else if (secrets.bot_token.empty()) {
-        spdlog::warn("no bot token configured: users will not be told how their flows ended");
+        spdlog::warn("no bot token configured: users will not be told how their flows ended "
+                     "(set integration.bot_token)");
     }
 
     if (int rc = uv_loop_init(&loop_); rc != 0) throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
@@ -291,7 +292,8 @@ void Daemon::reload() {
         apply_reloadable(&config_, next);
         set_log_level(config_.log.level);
         if (config_.integration.configured && secrets.bot_token.empty()) {
-            spdlog::warn("no bot token configured: users will not be told how their flows ended");
+            spdlog::warn("no bot token configured: users will not be told how their flows ended "
+                         "(set integration.bot_token)");
         }
         service_->reconfigure(config_, std::move(secrets.client_secret), std::move(secrets.bot_token));
         if (config_.flows.maintenance_interval != old_interval) start_sweep_timer();

@@ -1,5 +1,6 @@
 #include "app/flows.h"
 
+#include "app/logging.h"
 #include "app/random_source.h"
 #include "core/flow_state.h"
 #include "core/flow_sweep.h"
@@ -135,16 +136,38 @@ void Flows::tell_reauth(const std::string& user_id) {
     });
 }
 
-void Flows::process_redirect_query(std::string_view query, RedirectDone done) {
+void Flows::process_redirect_query(std::string_view query, std::string client, RedirectDone done) {
     auto flow = std::make_shared<RedirectFlow>(oauth_, runtime_.config().flows, runtime_.config().messages);
     runtime_.track(+1);
-    drive(flow, flow->begin(query), std::move(done));
+    if (client.empty()) client = "an unknown address";
+    drive(flow, flow->begin(query), warn_unknown_flow(flow, std::move(client), std::move(done)));
 }
 
 void Flows::process_redirect(const std::string& flow_id, Secret code, RedirectDone done) {
     auto flow = std::make_shared<RedirectFlow>(oauth_, runtime_.config().flows, runtime_.config().messages);
     runtime_.track(+1);
-    drive(flow, flow->begin(flow_id, std::move(code)), std::move(done));
+    drive(flow, flow->begin(flow_id, std::move(code)), warn_unknown_flow(flow, "a control client", std::move(done)));
+}
+
+Flows::RedirectDone Flows::warn_unknown_flow(std::shared_ptr<RedirectFlow> flow, std::string client,
+                                             RedirectDone done) {
+    return [this, flow, client = std::move(client), done = std::move(done)](const RedirectFlow::Step& step) {
+        if (step.outcome == RedirectOutcome::unknown_flow) {
+            const LogRateLimit::Decision decision = unknown_flow_log_.note(runtime_.now());
+            const std::string flow_id = flow->flow_id().empty() ? "(none)" : flow_log_id(flow->flow_id());
+            if (decision.log) {
+                log_event(spdlog::level::warn,
+                          LogFields().with_flow(flow_id).with_outcome("unknown_flow").with_client(client),
+                          "redirect from {}: flow {} ended unknown_flow: {} (a link opened twice, a flow already "
+                          "finished or collected, or a state nobody issued); nothing to do unless it repeats{}{}",
+                          client, flow_id, step.detail,
+                          decision.suppressed ? "; " + std::to_string(decision.suppressed) + " more since, not logged"
+                                              : std::string(),
+                          decision.last ? "; more in the next minute are counted, not logged" : "");
+            }
+        }
+        done(step);
+    };
 }
 
 // Each step the machine returns is carried out here and its result fed back;
@@ -173,7 +196,10 @@ void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, R
         }
         case Kind::http:
             outbound_.send(step.http, [this, flow, done = std::move(done)](OutboundResult result) mutable {
-                if (result.status == 0) spdlog::warn("flow {}: provider request failed: {}", flow_log_id(flow->flow_id()), result.error);
+                if (result.status == 0) {
+                    spdlog::warn("flow {}: provider request failed: {} (check integration.token_service, api_base "
+                                 "and the network)", flow_log_id(flow->flow_id()), result.error);
+                }
                 drive(flow, flow->on_http_response(result.status, result.body, runtime_.now()), std::move(done));
             });
             return;
@@ -207,21 +233,28 @@ void Flows::finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& 
     const std::string flow_id = flow.flow_id().empty() ? "(none)" : flow_log_id(flow.flow_id());
     if (step.outcome == RedirectOutcome::authenticated) {
         ++counters.flows_completed;
-        spdlog::info("user {}: flow {} completed, tokens stored", user, flow_id);
+        log_event(spdlog::level::info, LogFields().with_user(user).with_flow(flow_id).with_outcome("authenticated"),
+                  "user {}: flow {} completed, tokens stored", user, flow_id);
         runtime_.publish("flow_completed", flow.user_id());
     } else {
         if (!flow.user_id().empty()) {
             ++counters.flows_failed;
             runtime_.publish("flow_failed", flow.user_id());
         }
-        spdlog::warn("user {}: flow {} ended {}: {}", user, flow_id, to_string(step.outcome), step.detail);
+        // An unknown flow is warned about with its client by warn_unknown_flow.
+        if (step.outcome != RedirectOutcome::unknown_flow) {
+            log_event(spdlog::level::warn,
+                      LogFields().with_user(flow.user_id()).with_flow(flow_id).with_outcome(to_string(step.outcome)),
+                      "user {}: flow {} ended {}: {}", user, flow_id, to_string(step.outcome), step.detail);
+        }
     }
     if (step.message) send_bot_message(*step.message);
 }
 
 void Flows::send_bot_message(const BotMessage& message) {
     if (bot_token_.empty()) {
-        spdlog::warn("user {}: no bot token configured, cannot send the user a message", message.to_person_id);
+        spdlog::warn("user {}: no bot token configured, cannot send the user a message (set integration.bot_token)",
+                     message.to_person_id);
         return;
     }
     OutboundHttp request;
@@ -239,7 +272,8 @@ void Flows::send_bot_message(const BotMessage& message) {
             spdlog::debug("user {}: bot message sent", user);
         } else {
             ++counters.bot_messages_failed;
-            spdlog::warn("user {}: bot message not delivered after {} attempts: {}", user, result.attempts,
+            spdlog::warn("user {}: bot message not delivered after {} attempts: {} (check the bot token and that the "
+                         "bot may message this user)", user, result.attempts,
                          result.status ? "HTTP " + std::to_string(result.status) : result.error);
         }
         runtime_.track(-1);

@@ -13,6 +13,7 @@
 #include "app/service_runtime.h"
 #include "core/flow_start.h"
 #include "core/flow_sweep.h"
+#include "core/log_record.h"
 #include "core/redirect_flow.h"
 
 #include <functional>
@@ -40,8 +41,9 @@ public:
     // and starts nothing.
     void open_link(std::string_view query, bool head, std::function<void(LinkAnswer)> done);
 
-    // The end of a flow. `done` gets the final step (outcome, page).
-    void process_redirect_query(std::string_view query, RedirectDone done);
+    // The end of a flow. `done` gets the final step (outcome, page). client:
+    // who sent it, for the log ("127.0.0.1:5555"; the control path says so).
+    void process_redirect_query(std::string_view query, std::string client, RedirectDone done);
     void process_redirect(const std::string& flow_id, Secret code, RedirectDone done);
 
     // A dead grant: one bot message with an auth link (without a link key: a
@@ -61,6 +63,9 @@ private:
     void store_flow(std::shared_ptr<StartedFlow> flow, std::function<void(const StoreStatus&)> stored);
     void drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, RedirectDone done);
     void finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& step);
+    // `done`, after the warning for an unknown flow (with its client, rate-limited:
+    // anyone can send GET /redirect with a made-up state).
+    RedirectDone warn_unknown_flow(std::shared_ptr<RedirectFlow> flow, std::string client, RedirectDone done);
     void send_bot_message(const BotMessage& message);
 
     ServiceRuntime& runtime_;
@@ -72,6 +77,7 @@ private:
     std::optional<Timestamp> last_sweep_;
     bool sweeping_ = false;
     std::optional<uint64_t> maintenance_fence_;  // of the sweep lease this process took last
+    LogRateLimit unknown_flow_log_{10, std::chrono::seconds(60)};
 };
 
 }  // namespace tokend

@@ -60,7 +60,7 @@ void HttpRoutes::handle(HttpRequest&& request, HttpResponder respond) {
         respond(std::move(response));
         return;
     }
-    service_.process_redirect_query(request.query, [respond](const RedirectFlow::Step& step) {
+    service_.process_redirect_query(request.query, request.peer, [respond](const RedirectFlow::Step& step) {
         respond(page_response(step.page));
     });
 }

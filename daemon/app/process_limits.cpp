@@ -1,5 +1,6 @@
 #include "app/process_limits.h"
 
+#include "app/logging.h"
 #include "core/fd_budget.h"
 
 #include <spdlog/spdlog.h>
@@ -25,7 +26,8 @@ void forbid_core_dumps() noexcept {
 void fit_connections_to_fd_limit(Config* config, uint64_t reserve) {
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-        spdlog::warn("getrlimit(RLIMIT_NOFILE) failed: {}; connection caps left as configured", std::strerror(errno));
+        log_event(spdlog::level::warn, LogFields().with_errno(errno),
+                  "getrlimit(RLIMIT_NOFILE) failed: {}; connection caps left as configured", std::strerror(errno));
         return;
     }
     FdBudgetInput input;
@@ -40,7 +42,9 @@ void fit_connections_to_fd_limit(Config* config, uint64_t reserve) {
         if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
             spdlog::info("file descriptors: soft limit raised from {} to {}", input.soft, budget.soft);
         } else {
-            spdlog::warn("file descriptors: cannot raise the soft limit from {} to {}: {}", input.soft, budget.soft,
+            log_event(spdlog::level::warn, LogFields().with_errno(errno),
+                      "file descriptors: cannot raise the soft limit from {} to {}: {} (raise LimitNOFILE= or the hard "
+                      "limit)", input.soft, budget.soft,
                          std::strerror(errno));
             input.hard = input.soft;  // plan again for the limit we have
             budget = plan_fd_budget(input);

@@ -1,17 +1,20 @@
 #include "app/secret_loader.h"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 
 namespace tokend {
 namespace {
 
 std::string read_file(const std::string& path, const std::string& what) {
     std::ifstream file(path, std::ios::binary);
-    if (!file) throw std::runtime_error(what + ": cannot read " + path);
+    if (!file) throw std::system_error(errno, std::generic_category(), what + ": cannot read " + path);
     std::ostringstream text;
     text << file.rdbuf();
     std::string value = text.str();

@@ -79,8 +79,8 @@ public:
         flows_.open_link(query, head, std::move(done));
     }
     // The end of a flow. `done` gets the final step (outcome, page).
-    void process_redirect_query(std::string_view query, Flows::RedirectDone done) {
-        flows_.process_redirect_query(query, std::move(done));
+    void process_redirect_query(std::string_view query, std::string client, Flows::RedirectDone done) {
+        flows_.process_redirect_query(query, std::move(client), std::move(done));
     }
     void process_redirect(const std::string& flow_id, Secret code, Flows::RedirectDone done) {
         flows_.process_redirect(flow_id, std::move(code), std::move(done));

@@ -3,6 +3,7 @@
 #include "config/config_keys.h"
 #include "config/yaml_to_json.h"
 #include "core/json_limits.h"
+#include "core/log_record.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -10,6 +11,8 @@
 #include <netinet/in.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -174,15 +177,22 @@ private:
 
 void parse_log(const Reader& in, const YAML::Node& node, LogConfig* log) {
     in.check_keys(node, "log");
-    if (!node["level"]) return;
-    const std::string level = in.string(node["level"], "log.level");
-    for (const char* known : {"trace", "debug", "info", "warn", "error"}) {
-        if (level == known) {
-            log->level = level;
+    if (node["format"]) {
+        const std::string format = in.string(node["format"], "log.format");
+        if (format != "auto" && format != "text" && format != "json") {
+            in.fail(node["format"], "log.format must be one of auto, text, json");
             return;
         }
+        log->format = format;
     }
-    in.fail(node["level"], "log.level must be one of trace, debug, info, warn, error");
+    if (!node["level"]) return;
+    const std::string level = in.string(node["level"], "log.level");
+    const auto canonical = canonical_log_level(level);
+    if (!canonical) {
+        in.fail(node["level"], "log.level must be one of " + std::string(log_levels_accepted()));
+        return;
+    }
+    log->level = std::string(*canonical);
 }
 
 void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
@@ -419,7 +429,7 @@ Config parse_config(std::string_view yaml_text, std::string_view source, const C
 
 Config load_config_file(const std::string& path, const ConfigEnvironment& env) {
     std::ifstream file(path);
-    if (!file) throw ConfigError(path + ": cannot read the configuration file");
+    if (!file) throw ConfigError(path + ": cannot read the configuration file: " + std::strerror(errno));
     std::ostringstream text;
     text << file.rdbuf();
     if (file.bad()) throw ConfigError(path + ": error while reading the configuration file");

@@ -46,7 +46,8 @@ struct StoreConfig {
 };
 
 struct LogConfig {
-    std::string level = "info";  // trace, debug, info, warn, error
+    std::string level = "info";   // trace, debug, info, warning, error ("warn" is read as warning)
+    std::string format = "auto";  // auto (journal under systemd, else text), text, json
 };
 
 struct IntegrationConfig {

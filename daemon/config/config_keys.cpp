@@ -10,7 +10,7 @@ const std::vector<ConfigSection>& config_sections() {
         {"top level",
          {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "links", "refresh", "messages", "http", "control",
           "metrics"}},
-        {"log", {"level"}},
+        {"log", {"level", "format"}},
         {"store", {"plugin", "plugin_dir", "options", "resync_interval"}},
         {"integration",
          {"client_id", "client_secret", "scopes", "redirect_url", "auth_service", "token_service", "api_base", "pkce",

@@ -58,6 +58,7 @@ const std::vector<Check>& restart_checks() {
     static const std::vector<Check> checks = {
         {"state_dir", [](const Config& a, const Config& b) { return a.state_dir == b.state_dir; }},
         {"runtime_dir", [](const Config& a, const Config& b) { return a.runtime_dir == b.runtime_dir; }},
+        {"log.format", [](const Config& a, const Config& b) { return a.log.format == b.log.format; }},
         {"store.plugin", [](const Config& a, const Config& b) { return a.store.plugin == b.store.plugin; }},
         {"links.key_file", [](const Config& a, const Config& b) { return a.links.key_file == b.links.key_file; }},
         {"store.plugin_dir", [](const Config& a, const Config& b) { return a.store.plugin_dir == b.store.plugin_dir; }},

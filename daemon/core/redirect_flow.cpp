@@ -168,6 +168,18 @@ RedirectFlow::Step RedirectFlow::on_flow_taken(TakeOutcome outcome, std::string_
     return exchange_code();
 }
 
+// What an operator checks when the provider refuses a code (the user sees a
+// generic page; the log says where to look).
+static std::string exchange_failure_hint(int status, const std::string& code) {
+    if (status == 0) return "; the token service did not answer: check integration.token_service and the network";
+    if (code == "invalid_client" || status == 401) {
+        return "; the provider refused the client: check integration.client_id and the client secret";
+    }
+    return "; likely causes: integration.redirect_url differs from the redirect URI registered at the provider, "
+           "a PKCE mismatch (the flow's verifier), the code was already used or has expired (codes live minutes: "
+           "a slow or replayed browser), or this host's clock is off";
+}
+
 RedirectFlow::Step RedirectFlow::exchange_code() {
     FormFields form = {{"grant_type", "authorization_code"},
                        {"client_id", oauth_.client_id},
@@ -192,7 +204,8 @@ RedirectFlow::Step RedirectFlow::on_http_response(int status, std::string_view b
             const std::string code = oauth_error_of(body);
             const std::string why = status == 0 ? "no answer" : "HTTP " + std::to_string(status);
             return finish(RedirectOutcome::provider_error,
-                          "code exchange failed: " + why + (code.empty() ? "" : " (" + code + ")"),
+                          "code exchange failed: " + why + (code.empty() ? "" : " (" + code + ")") +
+                              exchange_failure_hint(status, code),
                           texts_.provider_error, {{"error", "code exchange failed"}});
         }
         const Json json = parse_bounded_json(body);

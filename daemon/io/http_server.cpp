@@ -145,7 +145,7 @@ int HttpServer::Impl::listen(const std::string& host, int port) {
         throw std::runtime_error("cannot listen on " + what + ": " + uv_strerror(rc));
     }
     const int bound = bound_port(&listener.tcp);
-    spdlog::info("http: listening on {}", address_text(host, bound));
+    spdlog::debug("http: listening on {}", address_text(host, bound));  // the caller says what it serves
     return bound;
 }
 
@@ -170,7 +170,7 @@ int HttpServer::Impl::adopt(int fd) {
         close_listener(*listener);
         throw std::runtime_error("cannot listen on " + what + ": " + uv_strerror(rc));
     }
-    spdlog::info("http: listening on {} (port {})", what, bound);
+    spdlog::debug("http: listening on {} (port {})", what, bound);  // the caller says what it serves
     return bound;
 }
 

@@ -54,7 +54,7 @@ Status YamlStore::open(const Options& options, Log log, std::unique_ptr<YamlStor
                              users_dir.st_dev == flows_dir.st_dev &&
                              users_dir.st_ino == flows_dir.st_ino;
     if (store->log_) {
-        store->log_(TOKEND_LOG_INFO, "yaml store: loaded " +
+        store->log_(TOKEND_LOG_DEBUG, "yaml store: loaded " +
                                          std::to_string(store->files_[0].state.size()) +
                                          " users from " + store->files_[0].path + " and " +
                                          std::to_string(store->files_[1].state.size()) +

@@ -64,6 +64,7 @@ constexpr const char* kEveryKey = R"(state_dir: /var/lib/tokend-a
 runtime_dir: /run/tokend-a
 log:
   level: info
+  format: text
 store:
   plugin: yaml
   plugin_dir: /opt/plugins-a
@@ -135,6 +136,7 @@ const std::map<std::string, std::pair<std::string, std::string>>& one_line_chang
         {"state_dir", {"state_dir: /var/lib/tokend-a", "state_dir: /var/lib/tokend-b"}},
         {"runtime_dir", {"runtime_dir: /run/tokend-a", "runtime_dir: /run/tokend-b"}},
         {"log.level", {"level: info", "level: debug"}},
+        {"log.format", {"format: text", "format: json"}},
         {"store.plugin", {"plugin: yaml", "plugin: memory"}},
         {"store.plugin_dir", {"plugin_dir: /opt/plugins-a", "plugin_dir: /opt/plugins-b"}},
         {"store.options", {"path: /var/lib/tokend-a/users.yml", "path: /var/lib/tokend-a/other.yml"}},

@@ -240,6 +240,9 @@ TEST(Config, NestedAliasesInStoreOptionsAreCapped) {
 
 TEST(Config, BadValuesAreRefused) {
     expect_error("log:\n  level: loud\n", "tokend.yml:2: log.level must be one of");
+    expect_error("log:\n  level: loud\n", "trace, debug, info, warning (or warn), error");
+    expect_error("log:\n  level: err\n", "tokend.yml:2: log.level must be one of");
+    expect_error("log:\n  format: xml\n", "tokend.yml:2: log.format must be one of auto, text, json");
     expect_error("store: yaml\n", "tokend.yml:1: 'store' must be a mapping");
     expect_error("store:\n  plugin: [a]\n", "'store.plugin' must be a non-empty string");
     expect_error("store:\n  plugin: \"\"\n", "'store.plugin' must be a non-empty string");
@@ -292,7 +295,7 @@ TEST(Config, MissingFileIsAClearError) {
         load_config_file("/nonexistent/tokend.yml", kNoSystemd);
         FAIL();
     } catch (const ConfigError& error) {
-        EXPECT_STREQ(error.what(), "/nonexistent/tokend.yml: cannot read the configuration file");
+        EXPECT_STREQ(error.what(), "/nonexistent/tokend.yml: cannot read the configuration file: No such file or directory");
     }
 }
 
@@ -308,6 +311,25 @@ TEST(Config, ShippedFileParses) {
     EXPECT_EQ(config.store.plugin, "yaml");
     EXPECT_EQ(config.store.options["path"], "/var/lib/tokend/users.yml");
     EXPECT_EQ(config.log.level, "info");
+}
+
+}  // namespace
+}  // namespace tokend
+
+namespace tokend {
+namespace {
+
+// Issue 18: one spelling of levels (warning), warn kept as its alias; log.format.
+TEST(ConfigLog, WarningIsTheSpellingAndWarnItsAlias) {
+    EXPECT_EQ(parse_config("log:\n  level: warning\n", "tokend.yml", ConfigEnvironment{}).log.level, "warning");
+    EXPECT_EQ(parse_config("log:\n  level: warn\n", "tokend.yml", ConfigEnvironment{}).log.level, "warning");
+    EXPECT_EQ(parse_config("log:\n  level: error\n", "tokend.yml", ConfigEnvironment{}).log.level, "error");
+}
+
+TEST(ConfigLog, FormatDefaultsToAuto) {
+    EXPECT_EQ(parse_config("log:\n  level: info\n", "tokend.yml", ConfigEnvironment{}).log.format, "auto");
+    EXPECT_EQ(parse_config("log:\n  format: json\n", "tokend.yml", ConfigEnvironment{}).log.format, "json");
+    EXPECT_EQ(parse_config("log:\n  format: text\n", "tokend.yml", ConfigEnvironment{}).log.format, "text");
 }
 
 }  // namespace

@@ -194,7 +194,11 @@ TEST_F(RedirectFlowTest, InvalidGrantIsNamedInTheLogDetail) {
     RedirectFlow flow(oauth_, flows_, texts_);
     to_exchange(flow);
     auto step = flow.on_http_response(400, R"({"error":"invalid_grant","error_description":"CODE-XYZ used"})", now_);
-    EXPECT_EQ(step.detail, "code exchange failed: HTTP 400 (invalid_grant)");
+    EXPECT_EQ(step.detail.rfind("code exchange failed: HTTP 400 (invalid_grant); likely causes: ", 0), 0u) << step.detail;
+    for (const char* cause : {"redirect_url", "PKCE", "already used or has expired", "clock"}) {
+        EXPECT_NE(step.detail.find(cause), std::string::npos) << cause;
+    }
+    EXPECT_EQ(step.detail.find("CODE-XYZ"), std::string::npos) << "the provider's description may quote the code";
 }
 
 TEST_F(RedirectFlowTest, IdentityFailuresStoreNothing) {
