@@ -258,14 +258,15 @@ class Reload(unittest.TestCase):
 
     def test_listen_address_and_store_need_a_restart_and_are_not_applied(self):
         old_port = self.tokend.port
+        users = os.path.join(self.tokend.dir, "users.yml")
         changed = (self.base.replace("  listen: 127.0.0.1:0", "  listen: 127.0.0.1:1")
-                   .replace("  plugin: memory", "  plugin: yaml")
+                   .replace("  plugin: memory", f"  plugin: yaml\n  options:\n    path: {users}")
                    + "flows:\n  ttl: 77\n")
         self.write_config(changed)
         text = self.reload("needs a restart")
         self.assertIn("reload: applied: flows.ttl", text)
-        self.assertIn("needs a restart: store.plugin, http.listen", text)
-        self.assertIn("restart needed for store.plugin, http.listen", self.notify.wait_for("READY")["STATUS"])
+        self.assertIn("needs a restart: store.plugin, store.options, http.listen", text)
+        self.assertIn("restart needed for store.plugin, store.options, http.listen", self.notify.wait_for("READY")["STATUS"])
         self.assertEqual(http_get(old_port, "/healthz")[0], 200)
         self.assertIn("store plugin memory", self.tokend.log())
         self.assertNotIn("store plugin yaml", self.tokend.log())
@@ -289,6 +290,37 @@ class Reload(unittest.TestCase):
         self.assertIn("version", self.tokend.client().ping())
         self.assertEqual(http_get(self.tokend.port, "/healthz")[0], 200)
         self.assertEqual(self.tokend.stop(), 0)
+
+    def test_a_reload_runs_the_checks_of_check_config_and_changes_nothing_on_a_problem(self):
+        # Four problems in one file: a misspelt store option (checked by the
+        # plugin), a duplicate key, an unknown key, a missing secret file; and
+        # a change that alone would apply (the log level).
+        users = os.path.join(self.tokend.dir, "users.yml")
+        broken = (self.base.replace("  level: info", "  level: debug")
+                  .replace("  plugin: memory", f"  plugin: yaml\n  options:\n    path: {users}\n    pth: x")
+                  .replace("  client_secret: {file: ", "  client_secret: {file: /nonexistent")
+                  + "flows:\n  ttl: 77\n  ttl: 78\n  colour: blue\n")
+        self.write_config(broken)
+        text = self.reload("reload failed")
+        lines = broken.splitlines()
+        where = lambda needle: f"{self.tokend.config_path}:{[i for i, l in enumerate(lines) if needle in l][0] + 1}"
+        self.assertIn(f"{where('pth: x')}: store.options.pth: unknown option", text)
+        self.assertIn(f"{where('ttl: 78')}: duplicate key 'ttl'", text)
+        self.assertIn(f"{where('colour: blue')}: unknown key 'colour' in 'flows'", text)
+        self.assertIn(f"{where('client_secret:')}: integration.client_secret: cannot read /nonexistent", text)
+        self.assertIn("reload failed: 4 problems", text)
+        self.assertIn("nothing changed, still running with the previous configuration", text)
+        self.assertIn("last reload failed", self.notify.wait_for("READY")["STATUS"])
+        self.assertNotIn("log level is now debug", self.tokend.log())
+        self.assertNotIn("reload: applied", self.tokend.log())
+        self.assertFalse(os.path.exists(users))
+        self.assertFalse(os.path.exists(users + ".lock"))
+        self.assertIn("version", self.tokend.client().ping())
+        self.assertEqual(http_get(self.tokend.port, "/healthz")[0], 200)
+
+        # Fixed: the same reload applies.
+        self.write_config(self.base.replace("  level: info", "  level: debug"))
+        self.assertIn("reload: applied: log.level", self.reload("reload: applied"))
 
 
 def metrics_port(tokend):
