@@ -4,6 +4,7 @@
 #include "app/link_key.h"
 #include "app/logging.h"
 #include "app/process_limits.h"
+#include "app/process_metrics.h"
 #include "app/secret_loader.h"
 #include "app/service_manager.h"
 #include "config/config_reload.h"
@@ -206,6 +207,10 @@ void Daemon::start_metrics(const std::vector<int>& activated) {
     limits.request_timeout = config_.http.request_timeout;
     limits.idle_timeout = config_.http.idle_timeout;
     metrics_server_ = std::make_unique<HttpServer>(&loop_, limits, [this](HttpRequest&& request, HttpResponder respond) {
+        if (request.path == "/readyz") {  // for a probe that may reach only this listener
+            serve_readiness(*service_, request, std::move(respond));
+            return;
+        }
         metrics_.serve(request, std::move(respond), [this](auto done) { metrics_snapshot(std::move(done)); });
     });
     if (!activated.empty()) {
@@ -227,6 +232,7 @@ void Daemon::metrics_snapshot(std::function<void(MetricsSnapshot)> done) {
     snapshot.service = service_->stats();
     snapshot.control_clients = control_server_ ? control_server_->connections() : 0;
     snapshot.http_connections = http_server_ ? http_server_->connections() : 0;
+    snapshot.process = sample_process();
     service_->count_pending_flows([snapshot, done = std::move(done)](long long pending) mutable {
         snapshot.pending_flows = pending;
         done(std::move(snapshot));

@@ -7,12 +7,13 @@ import datetime
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 import unittest
 
-from harness import ROOT, Tokend, all_at_once, start_fake, unless_error, user_context, wait_for
+from harness import ROOT, Tokend, all_at_once, http_get, start_fake, unless_error, user_context, wait_for
 from tokend_client import TokendClient, TokendError
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
@@ -163,6 +164,24 @@ class OneProcess(RedisTest):
                 wait_for(lambda: unless_error("store_unavailable", written), what="recovery", interval=0.1)
                 self.assertTrue(client.stats()["store"]["healthy"])
                 self.assertEqual(original_get_user_context(self.redis, "u1")["tokens"]["access_token"], "KEPT")
+
+
+class Readiness(RedisTest):
+    def test_readyz_is_503_while_redis_is_down_and_200_when_it_is_back(self):
+        (node,) = self.start_nodes(extra_config="metrics:\n  listen: 127.0.0.1:0\n")
+        metrics = int(re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", node.log()).group(1))
+        for port in (node.port, metrics):
+            self.assertEqual(http_get(port, "/readyz")[::2], (200, "ready\n"))
+        self.redis.kill()
+        for port in (node.port, metrics):
+            # Asked now, not from the last call's outcome: the first probe already sees it.
+            status, _, body = http_get(port, "/readyz")
+            self.assertEqual(status, 503, body)
+            self.assertTrue(body.startswith("not ready: store unavailable: "), body)
+        self.assertEqual(http_get(node.port, "/healthz")[0], 503)  # the probe's failure is the store's health
+        self.redis.restart()
+        wait_for(lambda: http_get(node.port, "/readyz")[0] == 200, what="ready again", interval=0.1)
+        self.assertEqual(http_get(metrics, "/readyz")[0], 200)
 
 
 class GarbageInRedis(RedisTest):

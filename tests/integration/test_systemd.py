@@ -14,7 +14,7 @@ import time
 import unittest
 
 from bot_support import Raw
-from harness import Tokend, faulty_store_tokend, http_get, start_fake
+from harness import ROOT, Tokend, faulty_store_tokend, http_get, http_request, start_fake
 from tokend_client import TokendError
 
 
@@ -393,10 +393,58 @@ class Metrics(unittest.TestCase):
         checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
 
+    def test_every_documented_series_is_there_from_the_start_and_nothing_undocumented(self):
+        # The table in docs/operations.md ("## Metrics") against a fresh daemon's
+        # scrape: names and types, so the two cannot drift apart.
+        documented = documented_metrics()
+        text = self.scrape()
+        scraped = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+        self.assertEqual(documented, scraped)
+        for name, kind in scraped.items():
+            series = name + "_count" if kind == "histogram" else name
+            self.assertRegex(text, rf"(?m)^{re.escape(series)}(\{{[^}}]*\}})? \S+$", f"{name} has no series")
+        # Nothing has happened yet: every tokend counter is at zero, provider
+        # and store error series included (each known label set exists).
+        for line in re.findall(r"(?m)^tokend_\w+_total(?:\{[^}]*\})? \S+$", text):
+            self.assertTrue(line.endswith(" 0"), line)
+        for endpoint in ("token", "people", "messages"):
+            self.assertEqual(self.value(text, f'tokend_provider_requests_total{{endpoint="{endpoint}",status="2xx"}}'), 0)
+        self.assertEqual(self.value(text, 'tokend_store_errors_total{code="unavailable",operation="get"}'), 0)
+        # The process series are this process's.
+        self.assertGreater(self.value(text, "process_resident_memory_bytes"), 1 << 20)
+        self.assertGreater(self.value(text, "process_virtual_memory_bytes"), self.value(text, "process_resident_memory_bytes"))
+        self.assertGreaterEqual(self.value(text, "process_open_fds"), 5)
+        self.assertGreater(self.value(text, "process_max_fds"), self.value(text, "process_open_fds"))
+        started = self.value(text, "process_start_time_seconds")
+        self.assertLessEqual(started, time.time() + 1)
+        self.assertGreater(started, time.time() - 300)
+        before = self.value(text, "process_cpu_seconds_total")
+        self.assertGreaterEqual(self.value(self.scrape(), "process_cpu_seconds_total"), before)
+        self.check_promtool(text)
+
+    def test_readyz_on_both_listeners(self):
+        for port in (self.tokend.port, self.metrics_port):
+            status, headers, body = http_get(port, "/readyz")
+            self.assertEqual((status, body), (200, "ready\n"))
+            self.assertEqual(headers["Cache-Control"], "no-store")
+            self.assertEqual(http_request("HEAD", port, "/readyz")[0], 200)
+            self.assertEqual(http_request("POST", port, "/readyz")[0], 405)
+
     def test_not_on_the_public_listener_and_nothing_else_on_the_metrics_one(self):
         self.assertEqual(http_get(self.tokend.port, "/metrics")[0], 404)
         self.assertEqual(http_get(self.metrics_port, "/redirect?code=x&state=y")[0], 404)
 
+
+
+def documented_metrics():
+    """{name: type} from the table under "## Metrics" in docs/operations.md."""
+    with open(os.path.join(ROOT, "docs", "operations.md")) as f:
+        section = f.read().split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    documented = {}
+    for row in re.findall(r"(?m)^\| (`.*?) \| (\w+) \|", section):
+        for name in re.findall(r"`(\w+)(?:\{[^}]*\})?`", row[0]):
+            documented[name] = row[1]
+    return documented
 
 
 class StoreErrorMetrics(unittest.TestCase):
@@ -417,6 +465,13 @@ class StoreErrorMetrics(unittest.TestCase):
                                r'code="unavailable",operation="put")\} 1')
         self.assertIn("tokend_store_healthy 0", text)
         self.assertIn("tokend_pending_flows", text)
+        # Not ready while the store fails, on both listeners; the reason says why.
+        for listener in (self.tokend.port, port):
+            status, _, body = http_get(listener, "/readyz")
+            self.assertEqual(status, 503)
+            self.assertTrue(body.startswith("not ready: store unavailable: "), body)
+        os.unlink(flag)
+        self.assertEqual(http_get(port, "/readyz")[:3:2], (200, "ready\n"))
 
 
 if __name__ == "__main__":
