@@ -500,8 +500,11 @@ Config parse_config(std::string_view yaml_text, std::string_view source, const C
                                    ": not valid YAML: " + error.msg);
         return default_config(env);
     }
-    // Each failed pass sets one key aside, so this ends; the bound is for safety.
-    for (size_t pass = 0; pass < 10000; ++pass) {
+    // Each failed pass sets one key aside (a key the schema knows: unknown keys
+    // are all set aside in the first pass), so this ends within about as many
+    // passes as the schema has keys; the bound is a safety net.
+    constexpr size_t kMaxPasses = 100;
+    for (size_t pass = 0; pass < kMaxPasses; ++pass) {
         try {
             Config config = parse_document(root, source, env, report);
             record_key_lines(root, "", 0, &config.key_lines);
@@ -511,9 +514,11 @@ Config parse_config(std::string_view yaml_text, std::string_view source, const C
             std::string section;
             const bool set = set_aside(root, problem.mark, 0, &section);
             if (!section.empty()) report->sections_with_problems.insert(section);
-            if (!set) break;
+            if (!set) return default_config(env);
         }
     }
+    report->problems.push_back(std::string(source) + ": more than " + std::to_string(kMaxPasses) +
+                               " bad values; the rest are not listed");
     return default_config(env);
 }
 

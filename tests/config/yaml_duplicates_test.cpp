@@ -69,6 +69,20 @@ TEST(ConfigReport, EveryProblemOfAFileAtOnceWithItsLine) {
     EXPECT_THROW(parse_config("flows:\n  colour: blue\n", "t.yml", {}), ConfigError);
 }
 
+TEST(ConfigReport, EveryBadValueOfOneSectionIsListed) {
+    // Each bad value is set aside and the document read again: all eleven.
+    std::string text = "refresh:\n";
+    for (const char* key : {"margin", "fraction", "jitter", "read_margin", "refresh_token_margin", "keepalive",
+                            "retry_base_ms", "retry_cap", "max_concurrent", "rate", "burst"}) {
+        text += std::string("  ") + key + ": bad\n";
+    }
+    ConfigReport report;
+    parse_config(text, "t.yml", {}, &report);
+    ASSERT_EQ(report.problems.size(), 11u);
+    EXPECT_EQ(report.problems.front(), "t.yml:2: 'refresh.margin' must be a whole number");
+    EXPECT_EQ(report.problems.back(), "t.yml:12: 'refresh.burst' must be a number");
+}
+
 TEST(ConfigReport, KeyLinesPointIntoTheFile) {
     ConfigReport report;
     const Config config =
