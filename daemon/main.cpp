@@ -1,4 +1,5 @@
 // tokend: wires configuration, logging and the daemon together. Nothing else.
+#include "app/config_check.h"
 #include "app/daemon.h"
 #include "app/logging.h"
 #include "app/process_limits.h"
@@ -42,23 +43,35 @@ int main(int argc, char** argv) {
     app.add_option("--plugin-dir", plugin_dir, "where store plugins are looked up by name")
         ->capture_default_str();
     app.add_option("--log-level", log_level, "trace, debug, info, warning or error (overrides the file)");
-    app.add_flag("--check-config", check_only, "validate the configuration and exit");
+    app.add_flag("--check-config", check_only,
+                 "check the configuration as a start would (the file, the store plugin's options, every secret) "
+                 "without starting; print every problem with its line and exit 1, or print ok");
     app.set_version_flag("--version", TOKEND_VERSION);
     CLI11_PARSE(app, argc, argv);
 
     tokend::ConfigEnvironment env;
     if (const char* state = std::getenv("STATE_DIRECTORY")) env.state_directory = state;
     if (const char* runtime = std::getenv("RUNTIME_DIRECTORY")) env.runtime_directory = runtime;
+    if (check_only) {
+        // Every problem at once, each with its line; `ok` only when there is none.
+        const tokend::ConfigCheck check =
+            tokend::check_configuration(tokend::ConfigCheckInput{config_path, env, log_level, plugin_dir});
+        for (const std::string& note : check.notes) std::cerr << "note: " << note << "\n";
+        for (const std::string& problem : check.problems) std::cerr << problem << "\n";
+        if (!check.ok()) {
+            std::cerr << check.source << ": " << check.problems.size()
+                      << (check.problems.size() == 1 ? " problem" : " problems") << "\n";
+            return 1;
+        }
+        std::cout << check.source << ": ok\n";
+        return 0;
+    }
     try {
         tokend::init_logging({});  // so that a configuration error reaches the journal with its priority
         tokend::Config config = config_path.empty() ? tokend::default_config(env)
                                                     : tokend::load_config_file(config_path, env);
         if (!log_level.empty()) config.log.level = log_level;
         tokend::init_logging({config.log.level, config.log.format});
-        if (check_only) {
-            std::cout << (config_path.empty() ? "embedded default" : config_path) << ": ok\n";
-            return 0;
-        }
         spdlog::info("configuration: {}", config_path.empty() ? "embedded default" : config_path);
         tokend::Daemon daemon(config, tokend::DaemonOptions{config_path, env, log_level, plugin_dir});
         return daemon.run();

@@ -1,8 +1,10 @@
 #include "app/daemon.h"
 
+#include "app/config_check.h"
 #include "app/link_key.h"
 #include "app/logging.h"
 #include "app/process_limits.h"
+#include "app/process_metrics.h"
 #include "app/secret_loader.h"
 #include "app/service_manager.h"
 #include "config/config_reload.h"
@@ -206,6 +208,10 @@ void Daemon::start_metrics(const std::vector<int>& activated) {
     limits.request_timeout = config_.http.request_timeout;
     limits.idle_timeout = config_.http.idle_timeout;
     metrics_server_ = std::make_unique<HttpServer>(&loop_, limits, [this](HttpRequest&& request, HttpResponder respond) {
+        if (request.path == "/readyz") {  // for a probe that may reach only this listener
+            serve_readiness(*service_, request, std::move(respond));
+            return;
+        }
         metrics_.serve(request, std::move(respond), [this](auto done) { metrics_snapshot(std::move(done)); });
     });
     if (!activated.empty()) {
@@ -227,6 +233,7 @@ void Daemon::metrics_snapshot(std::function<void(MetricsSnapshot)> done) {
     snapshot.service = service_->stats();
     snapshot.control_clients = control_server_ ? control_server_->connections() : 0;
     snapshot.http_connections = http_server_ ? http_server_->connections() : 0;
+    snapshot.process = sample_process();
     service_->count_pending_flows([snapshot, done = std::move(done)](long long pending) mutable {
         snapshot.pending_flows = pending;
         done(std::move(snapshot));
@@ -267,19 +274,58 @@ std::string Daemon::status_line() const {
     return line;
 }
 
-// SIGHUP: read the configuration and the secrets again; apply what is safe,
-// report what needs a restart, and keep everything as it runs when the new
-// configuration cannot be read. The file is small: reading it on the loop
-// thread is a pause of a millisecond.
+// SIGHUP: check the configuration as --check-config does (the file, the store
+// plugin's verdict on its options, every secret) and apply nothing unless it
+// passes: every problem is logged and everything keeps running as it was.
+// Then read the secrets again, apply what is safe, report what needs a
+// restart. The check blocks (the plugin may parse its files), so it runs on
+// the executor; a SIGHUP during a check is folded into one more reload after it.
 void Daemon::reload() {
     if (stopping_) return;
+    if (reload_running_) {
+        reload_again_ = true;
+        spdlog::info("SIGHUP received while a reload is being checked: reloading again after it");
+        return;
+    }
     notify_service_manager("RELOADING=1");
     const std::string source = options_.config_path.empty() ? "embedded default" : options_.config_path;
-    spdlog::info("SIGHUP received: reloading {}", source);
+    spdlog::info("SIGHUP received: checking {} before reloading", source);
+    const ConfigCheckInput input{options_.config_path, options_.env, options_.log_level_override,
+                                 options_.default_plugin_dir};
+    reload_running_ = executor_->submit<ConfigCheck>(
+        [input] {
+            try {
+                return check_configuration(input);
+            } catch (const std::exception& error) {
+                ConfigCheck failed;
+                failed.problems.push_back(std::string("cannot check the configuration: ") + error.what());
+                return failed;
+            }
+        },
+        [this](ConfigCheck check) {
+            reload_running_ = false;
+            if (stopping_) return;
+            apply_reload(std::move(check));
+            if (reload_again_) {
+                reload_again_ = false;
+                reload();
+            }
+        });
+}
+
+void Daemon::apply_reload(ConfigCheck check) {
+    if (!check.ok()) {
+        for (const std::string& problem : check.problems) spdlog::error("reload: {}", problem);
+        spdlog::error("reload failed: {} problem{} in {}; nothing changed, still running with the previous "
+                      "configuration",
+                      check.problems.size(), check.problems.size() == 1 ? "" : "s", check.source);
+        last_status_ = status_line() + "; last reload failed (see the log)";
+        notify_service_manager("READY=1\nSTATUS=" + last_status_);
+        return;
+    }
+    for (const std::string& note : check.notes) spdlog::info("reload: {}", note);
     try {
-        Config next = options_.config_path.empty() ? default_config(options_.env)
-                                                    : load_config_file(options_.config_path, options_.env);
-        if (!options_.log_level_override.empty()) next.log.level = options_.log_level_override;
+        Config next = std::move(check.config);
         // Caps as they were clamped at start, so an unchanged file is not a change.
         fit_connections_to_fd_limit(&next, descriptors_reserved(next));
         const ReloadPlan plan = plan_reload(config_, next);

@@ -2,6 +2,7 @@
 // order and stops them in reverse (Knot's daemon/main.c).
 #pragma once
 
+#include "app/config_check.h"
 #include "app/control_handler.h"
 #include "app/event_hub.h"
 #include "app/http_routes.h"
@@ -54,6 +55,7 @@ private:
     void start_sweep_timer();
     void start_watchdog();
     void reload();
+    void apply_reload(ConfigCheck check);
     std::string status_line() const;
     void begin_shutdown(const char* why);
     void after_listeners_closed();
@@ -85,6 +87,8 @@ private:
     UvSignal sigterm_;
     UvSignal sighup_;
     bool stopping_ = false;
+    bool reload_running_ = false;  // a reload's check is on the executor
+    bool reload_again_ = false;    // a SIGHUP came meanwhile
 };
 
 }  // namespace tokend

@@ -24,7 +24,23 @@ HttpResponse plain(int status, std::string body) {
 
 }  // namespace
 
+void serve_readiness(TokenService& service, const HttpRequest& request, HttpResponder respond) {
+    if (request.method != "GET" && request.method != "HEAD") {
+        HttpResponse response = plain(405, "method not allowed\n");
+        response.headers.emplace_back("Allow", "GET, HEAD");
+        respond(std::move(response));
+        return;
+    }
+    service.check_ready([respond = std::move(respond)](const std::string& not_ready) {
+        respond(not_ready.empty() ? plain(200, "ready\n") : plain(503, "not ready: " + not_ready + "\n"));
+    });
+}
+
 void HttpRoutes::handle(HttpRequest&& request, HttpResponder respond) {
+    if (request.path == "/readyz") {
+        serve_readiness(service_, request, std::move(respond));
+        return;
+    }
     const bool known = request.path == "/redirect" || request.path == "/healthz" || request.path == kAuthLinkPath;
     if (!known) {
         respond(page_response({404, "Not found", "There is nothing here."}));

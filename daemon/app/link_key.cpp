@@ -95,4 +95,19 @@ Secret load_link_key(const Config& config) {
     return read_key(path);
 }
 
+std::string check_link_key(const Config& config) {
+    std::string path = config.links.key_file;
+    if (path.empty()) {
+        path = config.state_dir + "/link.key";
+        struct stat info {};
+        if (::stat(path.c_str(), &info) != 0 && errno == ENOENT) return {};
+    }
+    try {
+        read_key(path);
+    } catch (const std::exception& error) {
+        return error.what();
+    }
+    return {};
+}
+
 }  // namespace tokend

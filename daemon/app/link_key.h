@@ -14,4 +14,9 @@ namespace tokend {
 // kMinLinkKeyBytes, or cannot be made.
 Secret load_link_key(const Config& config);
 
+// What load_link_key would refuse, found without making anything: the
+// configured file, or <state_dir>/link.key when it exists, read and checked.
+// Empty when there is nothing wrong (a missing default key is made at start).
+std::string check_link_key(const Config& config);
+
 }  // namespace tokend

@@ -55,6 +55,33 @@ private:
     MetricFamily* family_;
 };
 
+// The standard process_* series (the names every Prometheus client library
+// uses, so dashboards made for them work), read from /proc at scrape time.
+void process_families(const ProcessSample& p, std::vector<MetricFamily>* out) {
+    if (p.stat) {
+        FamilyBuilder(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds",
+                      MetricType::Counter)
+            .add(p.stat->cpu_seconds);
+        FamilyBuilder(out, "process_resident_memory_bytes", "Resident memory size in bytes", MetricType::Gauge)
+            .add(static_cast<double>(p.stat->resident_memory_bytes));
+        FamilyBuilder(out, "process_virtual_memory_bytes", "Virtual memory size in bytes", MetricType::Gauge)
+            .add(static_cast<double>(p.stat->virtual_memory_bytes));
+        if (p.boot_time) {
+            FamilyBuilder(out, "process_start_time_seconds", "Start time of the process since unix epoch in seconds",
+                          MetricType::Gauge)
+                .add(static_cast<double>(*p.boot_time) + p.stat->start_seconds_after_boot);
+        }
+    }
+    if (p.open_fds) {
+        FamilyBuilder(out, "process_open_fds", "Number of open file descriptors", MetricType::Gauge)
+            .add(static_cast<double>(*p.open_fds));
+    }
+    if (p.max_fds) {
+        FamilyBuilder(out, "process_max_fds", "Maximum number of open file descriptors", MetricType::Gauge)
+            .add(static_cast<double>(*p.max_fds));
+    }
+}
+
 std::vector<MetricFamily> service_families(const MetricsSnapshot& s) {
     const ServiceCounters& c = s.service.counters;
     std::vector<MetricFamily> out;
@@ -132,6 +159,7 @@ std::vector<MetricFamily> service_families(const MetricsSnapshot& s) {
         .add(static_cast<double>(s.http_connections));
     FamilyBuilder(&out, "tokend_store_healthy", "1 while the last store call succeeded, else 0", MetricType::Gauge)
         .add(s.service.store_healthy ? 1 : 0);
+    process_families(s.process, &out);
     return out;
 }
 
@@ -162,8 +190,22 @@ Metrics::Metrics()
                         .Name("tokend_store_errors_total")
                         .Help("Store plugin calls that failed, by operation and status")
                         .Register(*registry_)) {
-    // The token endpoint's series exist from the start, so a dashboard sees 0, not nothing.
-    provider_latency_.Add({{"endpoint", "token"}}, kProviderBuckets);
+    // Every series of a known label set exists from the start, so a dashboard
+    // (and rate()) sees 0, not nothing, until the first event.
+    for (const char* endpoint : {"token", "people", "messages"}) {
+        provider_latency_.Add({{"endpoint", endpoint}}, kProviderBuckets);
+        for (const char* status : {"2xx", "3xx", "4xx", "5xx", "none"}) {
+            provider_failures_.Add({{"endpoint", endpoint}, {"status", status}});
+        }
+    }
+    for (const char* operation : {"get", "put", "del", "take", "list", "list_entries", "put_if_equal", "lock_acquire",
+                                  "lock_release", "put_fenced", "subscribe"}) {
+        store_latency_.Add({{"operation", operation}}, kStoreBuckets);
+        for (StoreCode code : {StoreCode::unavailable, StoreCode::conflict, StoreCode::invalid, StoreCode::corrupt,
+                               StoreCode::internal}) {
+            store_errors_.Add({{"operation", operation}, {"code", std::string(to_string(code))}});
+        }
+    }
 }
 
 void Metrics::observe_provider_request(std::string_view endpoint, int status,

@@ -10,6 +10,7 @@
 // HTTP server, and observe_provider() is the outbound sender's observer.
 #pragma once
 
+#include "app/process_metrics.h"
 #include "app/token_service.h"
 #include "host/store_status.h"
 #include "io/http_server.h"
@@ -32,6 +33,7 @@ struct MetricsSnapshot {
     long long pending_flows = -1;  // -1: the store could not count them
     size_t control_clients = 0;
     size_t http_connections = 0;
+    ProcessSample process;  // the process_* series; a part that could not be read is left out
 };
 
 // The label of a provider request's endpoint: token, people, messages or other.

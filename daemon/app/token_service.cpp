@@ -44,6 +44,21 @@ void TokenService::reconfigure(const Config& config, Secret client_secret, Secre
     bot_token_ = std::move(bot_token);
 }
 
+void TokenService::check_ready(std::function<void(std::string)> done) {
+    if (!running_) {
+        done(runtime_.draining() ? "shutting down" : "contexts not loaded yet");
+        return;
+    }
+    runtime_.on_store<StoreStatus>(
+        [this] {
+            std::string ignored;
+            return runtime_.store().get(Ns::flow, "tokend-readiness-probe", &ignored);
+        },
+        [done = std::move(done)](StoreStatus status) {
+            done(status.ok() || status.not_found() ? "" : "store unavailable: " + status.describe());
+        });
+}
+
 void TokenService::drain(std::function<void()> idle) {
     runtime_.drain(std::move(idle));
     refresher_.drop_waiting();

@@ -115,6 +115,10 @@ public:
     ServiceStats stats() const;
     const ServiceCounters& counters() const { return runtime_.counters(); }
     bool store_healthy() const { return runtime_.store_healthy(); }
+    // Readiness (GET /readyz): the contexts are loaded (start() ran) and the
+    // store answers now: one get of a key nobody writes, on the executor (not
+    // found is an answer). done("") when ready, else a short reason.
+    void check_ready(std::function<void(std::string)> done);
     size_t users() const { return cache_.size(); }
 
     // Reload (SIGHUP): takes the integration settings and the secrets again.

@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include "config/config_keys.h"
+#include "config/yaml_duplicates.h"
 #include "config/yaml_to_json.h"
 #include "core/json_limits.h"
 #include "core/log_record.h"
@@ -41,15 +42,33 @@ bool is_loopback_host(std::string host) {
     return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
-// Reads one configuration document; `source` names it in every message.
+// A problem at a place in the document: where it is lets parse_config set the
+// key that holds it aside and go on (collecting every problem).
+class ConfigProblemAt : public ConfigError {
+public:
+    ConfigProblemAt(const std::string& message, YAML::Mark mark) : ConfigError(message), mark(mark) {}
+    YAML::Mark mark;
+};
+
+// The top-level section a section name belongs to ("control.allow" -> "control").
+std::string top_section(std::string_view section) {
+    return std::string(section.substr(0, section.find('.')));
+}
+
+// Reads one configuration document; `source` names it in every message. With
+// a report, unknown keys are recorded (and set aside) instead of thrown.
 class Reader {
 public:
-    explicit Reader(std::string_view source) : source_(source) {}
+    explicit Reader(std::string_view source, ConfigReport* report = nullptr) : source_(source), report_(report) {}
 
-    [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
+    std::string where(const YAML::Node& node) const {
         std::string text(source_);
         if (node.Mark().line >= 0) text += ":" + std::to_string(node.Mark().line + 1);
-        throw ConfigError(text + ": " + message);
+        return text;
+    }
+
+    [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
+        throw ConfigProblemAt(where(node) + ": " + message, node.Mark());
     }
 
     // Refuses keys outside the section's list (config_keys.cpp) and a node that
@@ -62,12 +81,21 @@ public:
     void check_keys(const YAML::Node& node, std::string_view section,
                     const std::vector<std::string_view>& allowed) const {
         if (!node.IsMap()) fail(node, "'" + std::string(section) + "' must be a mapping");
+        std::vector<YAML::Node> unknown;
         for (const auto& item : node) {
             const std::string key = item.first.Scalar();
             bool known = false;
             for (std::string_view name : allowed) known = known || key == name;
-            if (!known) fail(item.first, "unknown key '" + key + "' in '" + std::string(section) + "'");
+            if (known) continue;
+            const std::string message = "unknown key '" + key + "' in '" + std::string(section) + "'";
+            if (report_ == nullptr) fail(item.first, message);
+            report_->problems.push_back(where(item.first) + ": " + message);
+            report_->sections_with_problems.insert(section == "top level" ? key : top_section(section));
+            unknown.push_back(item.first);
         }
+        // Set aside, so that the next pass over the document does not see them again.
+        YAML::Node mapping = node;
+        for (const YAML::Node& key : unknown) mapping.remove(key);
     }
 
     std::string string(const YAML::Node& node, std::string_view key) const {
@@ -173,6 +201,7 @@ public:
 
 private:
     std::string_view source_;
+    ConfigReport* report_;
 };
 
 void parse_log(const Reader& in, const YAML::Node& node, LogConfig* log) {
@@ -395,15 +424,14 @@ Config default_config(const ConfigEnvironment& env) {
     return config;
 }
 
-Config parse_config(std::string_view yaml_text, std::string_view source, const ConfigEnvironment& env) {
+namespace {
+
+// One pass over a loaded document: the first problem is thrown (a
+// ConfigProblemAt); unknown keys go to the report when there is one.
+Config parse_document(const YAML::Node& root, std::string_view source, const ConfigEnvironment& env,
+                      ConfigReport* report) {
     Config config = default_config(env);
-    const Reader in(source);
-    YAML::Node root;
-    try {
-        root = YAML::Load(std::string(yaml_text));
-    } catch (const YAML::ParserException& error) {
-        throw ConfigError(std::string(source) + ":" + std::to_string(error.mark.line + 1) + ": not valid YAML: " + error.msg);
-    }
+    const Reader in(source, report);
     if (root.IsNull()) return config;  // an empty file: all defaults
     in.check_keys(root, "top level");
     if (root["state_dir"]) {
@@ -427,6 +455,92 @@ Config parse_config(std::string_view yaml_text, std::string_view source, const C
     return config;
 }
 
+// Sets aside the key whose value holds the problem at `mark`: the deepest key
+// of nested mappings whose value contains it, or the key itself when the
+// problem is its whole value. False when no key holds it (nothing to set aside).
+bool set_aside(YAML::Node mapping, const YAML::Mark& mark, int depth, std::string* top_key) {
+    if (!mapping.IsMap() || mark.pos < 0) return false;
+    // The key that starts last before the mark. (Nodes are found by position,
+    // never assigned: assigning a YAML::Node that holds a node rewires the tree.)
+    int best = -1;
+    for (const auto& item : mapping) {
+        const int at = item.first.Mark().pos;
+        if (at >= 0 && at <= mark.pos && at > best) best = at;
+    }
+    if (best < 0) return false;
+    for (const auto& item : mapping) {
+        if (item.first.Mark().pos != best) continue;
+        if (depth == 0) *top_key = item.first.IsScalar() ? item.first.Scalar() : "";
+        const YAML::Node& value = item.second;
+        const bool inside = value.IsMap() && value.Mark().pos >= 0 && value.Mark().pos < mark.pos && best != mark.pos;
+        if (inside && set_aside(value, mark, depth + 1, top_key)) return true;
+        const YAML::Node key = item.first;
+        mapping.remove(key);
+        return true;
+    }
+    return false;
+}
+
+// "store.options.path" -> line, for the three upper levels of mappings.
+void record_key_lines(const YAML::Node& mapping, const std::string& prefix, int depth,
+                      std::map<std::string, int>* lines) {
+    if (!mapping.IsMap() || depth >= 3) return;
+    for (const auto& item : mapping) {
+        if (!item.first.IsScalar()) continue;
+        const std::string path = prefix + item.first.Scalar();
+        if (item.first.Mark().line >= 0) lines->emplace(path, item.first.Mark().line + 1);
+        record_key_lines(item.second, path + ".", depth + 1, lines);
+    }
+}
+
+}  // namespace
+
+Config parse_config(std::string_view yaml_text, std::string_view source, const ConfigEnvironment& env,
+                    ConfigReport* report) {
+    for (const DuplicateKey& duplicate : find_duplicate_keys(yaml_text)) {
+        report->problems.push_back(std::string(source) + ":" + std::to_string(duplicate.line) + ": duplicate key '" +
+                                   duplicate.key + "' (first at line " + std::to_string(duplicate.first_line) +
+                                   "); only one of them would be used: keep one");
+    }
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(yaml_text));
+    } catch (const YAML::ParserException& error) {
+        report->problems.push_back(std::string(source) + ":" + std::to_string(error.mark.line + 1) +
+                                   ": not valid YAML: " + error.msg);
+        return default_config(env);
+    }
+    // Each failed pass sets one key aside (a key the schema knows: unknown keys
+    // are all set aside in the first pass), so this ends within about as many
+    // passes as the schema has keys; the bound is a safety net.
+    constexpr size_t kMaxPasses = 100;
+    for (size_t pass = 0; pass < kMaxPasses; ++pass) {
+        try {
+            Config config = parse_document(root, source, env, report);
+            record_key_lines(root, "", 0, &config.key_lines);
+            return config;
+        } catch (const ConfigProblemAt& problem) {
+            report->problems.push_back(problem.what());
+            std::string section;
+            const bool set = set_aside(root, problem.mark, 0, &section);
+            if (!section.empty()) report->sections_with_problems.insert(section);
+            if (!set) return default_config(env);
+        }
+    }
+    report->problems.push_back(std::string(source) + ": more than " + std::to_string(kMaxPasses) +
+                               " bad values; the rest are not listed");
+    return default_config(env);
+}
+
+Config parse_config(std::string_view yaml_text, std::string_view source, const ConfigEnvironment& env) {
+    ConfigReport report;
+    Config config = parse_config(yaml_text, source, env, &report);
+    if (report.ok()) return config;
+    std::string message;
+    for (const std::string& problem : report.problems) message += (message.empty() ? "" : "\n") + problem;
+    throw ConfigError(message);
+}
+
 Config load_config_file(const std::string& path, const ConfigEnvironment& env) {
     std::ifstream file(path);
     if (!file) throw ConfigError(path + ": cannot read the configuration file: " + std::strerror(errno));
@@ -434,6 +548,20 @@ Config load_config_file(const std::string& path, const ConfigEnvironment& env) {
     text << file.rdbuf();
     if (file.bad()) throw ConfigError(path + ": error while reading the configuration file");
     return parse_config(text.str(), path, env);
+}
+
+Config load_config_file(const std::string& path, const ConfigEnvironment& env, ConfigReport* report) {
+    try {
+        std::ifstream file(path);
+        if (!file) throw ConfigError(path + ": cannot read the configuration file");
+        std::ostringstream text;
+        text << file.rdbuf();
+        if (file.bad()) throw ConfigError(path + ": error while reading the configuration file");
+        return parse_config(text.str(), path, env, report);
+    } catch (const ConfigError& error) {
+        report->problems.push_back(error.what());
+        return default_config(env);
+    }
 }
 
 }  // namespace tokend

@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -118,6 +120,21 @@ struct Config {
     HttpConfig http;
     ControlConfig control;
     MetricsConfig metrics;
+    // Where each key stands in the file ("store.options.path" -> 12, 1-based;
+    // three levels deep at most), for problems found after parsing (a plugin's
+    // verdict on its options, an unreadable secret file). Empty for the embedded
+    // default.
+    std::map<std::string, int> key_lines;
+};
+
+// Every problem of one configuration text, not only the first: each already
+// phrased "source:line: what".
+struct ConfigReport {
+    std::vector<std::string> problems;
+    // Top-level sections ("store", "integration", ...) that held a problem: what
+    // the returned Config says of them is the default, not the file.
+    std::set<std::string> sections_with_problems;
+    bool ok() const { return problems.empty(); }
 };
 
 // Facts from the environment the defaults depend on (read by the caller).
@@ -138,5 +155,14 @@ Config parse_config(std::string_view yaml_text, std::string_view source, const C
 
 // Reads and parses a file; throws ConfigError when it cannot be read.
 Config load_config_file(const std::string& path, const ConfigEnvironment& env);
+
+// The same, but every problem goes to *report and nothing is thrown: bad YAML,
+// duplicate keys (which yaml-cpp would silently drop), unknown keys, wrong
+// types and values, each with its line. After a problem the key that holds it
+// is set aside and parsing goes on, so one run finds them all. The Config
+// returned holds what parsed; it is only meant for use when report->ok().
+Config parse_config(std::string_view yaml_text, std::string_view source, const ConfigEnvironment& env,
+                    ConfigReport* report);
+Config load_config_file(const std::string& path, const ConfigEnvironment& env, ConfigReport* report);
 
 }  // namespace tokend

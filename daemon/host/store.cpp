@@ -13,6 +13,7 @@ struct ReplyBuffer {
     std::vector<StoreEntry>* entries = nullptr;  // list_entries destination
     uint32_t key_limit = 0;                      // for keys or entries
     std::string* cursor = nullptr;
+    std::vector<OptionProblem>* problems = nullptr;  // validate_options destination
     std::string error;
 };
 
@@ -55,6 +56,16 @@ void host_reply_error(tokend_reply* reply, const char* message, size_t len) {
     buffer->error.assign(message, len);
 }
 
+void host_reply_problem(tokend_reply* reply, const char* option, size_t option_len, const char* message,
+                        size_t message_len) {
+    ReplyBuffer* buffer = as_buffer(reply);
+    if (buffer == nullptr || buffer->problems == nullptr) return;  // not inside validate_options
+    OptionProblem problem;
+    if (option != nullptr) problem.option.assign(option, option_len);
+    if (message != nullptr) problem.message.assign(message, message_len);
+    buffer->problems->push_back(std::move(problem));
+}
+
 void host_log(void* host_ctx, tokend_log_level level, const char* message, size_t len) {
     auto* sink = static_cast<StoreLogSink*>(host_ctx);
     if (sink == nullptr || !*sink || message == nullptr) return;
@@ -68,6 +79,7 @@ void host_log(void* host_ctx, tokend_log_level level, const char* message, size_
 const tokend_host_api kHostApi = {
     sizeof(tokend_host_api), TOKEND_STORE_ABI_VERSION, host_reply_value, host_reply_key,
     host_reply_cursor,       host_reply_error,         host_log,         host_reply_entry,
+    host_reply_problem,
 };
 
 StoreCode to_code(tokend_status status) {
@@ -122,6 +134,30 @@ Store::Store(std::shared_ptr<StorePlugin> plugin, StoreLogSink log)
       put_if_equal_(plugin_->put_if_equal()),
       thread_safe_(plugin_->has(TOKEND_STORE_CAP_THREAD_SAFE)),
       log_(std::move(log)) {}
+
+StoreStatus Store::validate_options(const StorePlugin& plugin, std::string_view config_json, StoreLogSink log,
+                                    std::vector<OptionProblem>* problems) {
+    problems->clear();
+    const auto validate = plugin.validate_options();
+    if (validate == nullptr) {
+        return StoreStatus::error(StoreCode::internal, "the " + plugin.name() + " plugin cannot check its options");
+    }
+    ReplyBuffer buffer;
+    buffer.problems = problems;
+    const tokend_status status = validate(config_json.data(), config_json.size(), &kHostApi, &log,
+                                          reinterpret_cast<tokend_reply*>(&buffer));
+    StoreStatus result = finish(status, buffer);
+    // The contract ties the status to the problems; a plugin that says one and
+    // reports the other is answered as the problems say, with a word about it.
+    if (result.ok() && !problems->empty()) {
+        return StoreStatus::error(StoreCode::invalid, "validate_options returned OK but reported problems");
+    }
+    if (result.code == StoreCode::invalid && problems->empty()) {
+        problems->push_back(OptionProblem{"", result.message.empty() ? "options refused, no reason given"
+                                                                   : result.message});
+    }
+    return result;
+}
 
 StoreStatus Store::open(std::shared_ptr<StorePlugin> plugin, std::string_view config_json,
                         StoreLogSink log, std::unique_ptr<Store>* out) {

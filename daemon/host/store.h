@@ -47,8 +47,22 @@ struct StoreEntryPage {
 // Sees one key and its value; returns false to stop.
 using StoreEntryVisitor = std::function<bool(std::string_view key, std::string_view value)>;
 
+// One problem a plugin found in its options (store ABI 1.3, validate_options).
+struct OptionProblem {
+    std::string option;   // the top-level option it concerns; empty: none or several
+    std::string message;  // what is wrong, for the operator
+};
+
 class Store {
 public:
+    // Has the plugin check its options without opening the store (the 1.3
+    // validate_options slot). ok: no problem; invalid: *problems lists them
+    // (at least one); any other code: the check could not run. Ask
+    // plugin.validate_options() first: a plugin from before 1.3 (or one that
+    // leaves the slot NULL) cannot check, and this answers internal for it.
+    static StoreStatus validate_options(const StorePlugin& plugin, std::string_view config_json, StoreLogSink log,
+                                        std::vector<OptionProblem>* problems);
+
     // Opens an instance with the plugin's options as a JSON object text. On failure
     // returns the plugin's status and leaves *out empty.
     static StoreStatus open(std::shared_ptr<StorePlugin> plugin, std::string_view config_json,

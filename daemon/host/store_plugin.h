@@ -51,6 +51,8 @@ public:
     decltype(tokend_store_plugin::list_entries) list_entries() const { return list_entries_; }
     // The 1.2 put_if_equal slot, or NULL when the plugin does not provide it.
     decltype(tokend_store_plugin::put_if_equal) put_if_equal() const { return put_if_equal_; }
+    // The 1.3 validate_options slot, or NULL when the plugin does not provide it.
+    decltype(tokend_store_plugin::validate_options) validate_options() const { return validate_options_; }
 
 private:
     StorePlugin() = default;
@@ -60,6 +62,7 @@ private:
     size_t table_size_ = 0;
     decltype(tokend_store_plugin::list_entries) list_entries_ = nullptr;
     decltype(tokend_store_plugin::put_if_equal) put_if_equal_ = nullptr;
+    decltype(tokend_store_plugin::validate_options) validate_options_ = nullptr;
     std::string path_, name_, version_;
     uint32_t abi_version_ = 0;
     uint64_t capabilities_ = 0;

@@ -10,6 +10,7 @@
 // linked into each plugin.
 #pragma once
 
+#include "option_helpers.h"
 #include "plugin_support.h"
 
 #include <tokend/store.h>
@@ -69,6 +70,35 @@ tokend_status open_call(const char* who, const char* config_json, size_t config_
             return Status::error(TOKEND_INVALID, "options are NULL");
         }
         return body(bytes(config_json, config_len));
+    });
+}
+
+// validate_options() (store ABI 1.3): refuses a host without reply_problem
+// (INVALID, nothing said: a host that calls validate_options has it) and NULL
+// options, then runs body(options as bytes, &problems) guarded. Each problem
+// collected goes to reply_problem; a failed status without any problem
+// collected becomes a problem of its own when it is INVALID ("options are not
+// valid JSON"), else the status stands (the check could not run). OK when no
+// problem was found, else INVALID.
+template <typename Body>
+tokend_status validate_call(const char* who, const char* config_json, size_t config_len,
+                            const tokend_host_api* host, tokend_reply* reply, Body&& body) noexcept {
+    if (!host_usable(host) ||
+        host->struct_size < offsetof(tokend_host_api, reply_problem) + sizeof(host->reply_problem) ||
+        host->reply_problem == nullptr) {
+        return TOKEND_INVALID;
+    }
+    return guarded(who, host, reply, [&]() -> Status {
+        if (config_json == nullptr && config_len != 0) return Status::error(TOKEND_INVALID, "options are NULL");
+        OptionProblems problems;
+        Status status = body(bytes(config_json, config_len), &problems);
+        if (!status.ok() && status.code != TOKEND_INVALID) return status;
+        if (!status.ok() && problems.empty()) problems.push_back(OptionProblem{"", status.message});
+        for (const OptionProblem& problem : problems) {
+            host->reply_problem(reply, problem.option.data(), problem.option.size(), problem.message.data(),
+                                problem.message.size());
+        }
+        return problems.empty() ? Status::success() : Status{TOKEND_INVALID, {}};
     });
 }
 

@@ -41,4 +41,10 @@ Status unknown_option(std::string_view name, std::string_view known) {
                          "unknown option \"" + printable(name) + "\" (known: " + std::string(known) + ")");
 }
 
+bool stop_parsing(const Status& status, std::string_view option, OptionProblems* problems) {
+    if (problems == nullptr) return true;
+    problems->push_back(OptionProblem{std::string(option), status.message});
+    return false;
+}
+
 }  // namespace tokend::plugin_support

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tokend::plugin_support {
 
@@ -31,5 +32,19 @@ Status number_option(const nlohmann::json& value, const char* name, uint64_t low
 
 // INVALID: unknown option "<name>" (known: <known>).
 Status unknown_option(std::string_view name, std::string_view known);
+
+// One problem found in the options by validate_options (store ABI 1.3): the
+// top-level option it concerns ("" for none or several) and what is wrong.
+struct OptionProblem {
+    std::string option;
+    std::string message;
+};
+using OptionProblems = std::vector<OptionProblem>;
+
+// For a parser shared by open() and validate_options(): a failed status for
+// `option`. Without a problem list (open) it ends the parse: returns true, and
+// the caller returns the status. With one (validate) it is recorded, and the
+// parse goes on to find the others: returns false.
+bool stop_parsing(const Status& status, std::string_view option, OptionProblems* problems);
 
 }  // namespace tokend::plugin_support

@@ -88,20 +88,39 @@ const Lease* live_lease(Backing& backing, tokend_namespace ns, const std::string
     return &it->second;
 }
 
+// The one option, "name" (instances with the same name share data). With
+// problems (validate_options) every bad option is recorded, not only the first.
+Status parse_options(std::string_view text, std::string* name, tokend::plugin_support::OptionProblems* problems) {
+    nlohmann::json config;
+    Status status = tokend::plugin_support::parse_options_object(text, &config);
+    if (!status.ok()) return status;
+    for (auto it = config.begin(); it != config.end(); ++it) {
+        if (it.key() == "name") {
+            status = tokend::plugin_support::string_option(*it, "name", name, true);
+        } else {
+            status = invalid("memory store: unknown option '" + tokend::plugin_support::printable(it.key()) + "'");
+        }
+        if (!status.ok() && tokend::plugin_support::stop_parsing(status, it.key(), problems)) return status;
+    }
+    return Status::success();
+}
+
+// Nothing to create or reach: checking the options is parsing them.
+tokend_status memory_validate_options(const char* config_json, size_t config_len, const tokend_host_api* host,
+                                      void*, tokend_reply* reply) {
+    return tokend::plugin_support::validate_call(
+        kWho, config_json, config_len, host, reply,
+        [&](std::string_view text, tokend::plugin_support::OptionProblems* problems) {
+            std::string name;
+            return parse_options(text, &name, problems);
+        });
+}
+
 tokend_status memory_open(const char* config_json, size_t config_len, const tokend_host_api* host,
                           void*, tokend_store** out, tokend_reply* reply) {
     return open_call(kWho, config_json, config_len, host, out, reply, [&](std::string_view text) {
-        nlohmann::json config;
-        Status status = tokend::plugin_support::parse_options_object(text, &config);
         std::string name;
-        for (auto it = config.begin(); status.ok() && it != config.end(); ++it) {
-            if (it.key() == "name") {
-                status = tokend::plugin_support::string_option(*it, "name", &name, true);
-            } else {
-                status = invalid("memory store: unknown option '" + tokend::plugin_support::printable(it.key()) +
-                                 "'");
-            }
-        }
+        Status status = parse_options(text, &name, nullptr);
         if (!status.ok()) return status;
         auto instance = std::make_unique<Instance>();
         instance->host = host;
@@ -316,7 +335,7 @@ const tokend_store_plugin kPlugin = {
     sizeof(tokend_store_plugin),
     TOKEND_STORE_ABI_VERSION,
     "memory",
-    "1.2.0",
+    "1.3.0",
     TOKEND_STORE_CAP_THREAD_SAFE | TOKEND_STORE_CAP_LOCK | TOKEND_STORE_CAP_NOTIFY,
     memory_open,
     memory_close,
@@ -331,6 +350,7 @@ const tokend_store_plugin kPlugin = {
     memory_subscribe,
     memory_list_entries,
     memory_put_if_equal,
+    memory_validate_options,
 };
 
 }  // namespace

@@ -130,7 +130,7 @@ Status parse_url(std::string_view url, Endpoint* out) {
     return Status::success();
 }
 
-Status parse_options(std::string_view config_json, Options* out) {
+Status parse_options(std::string_view config_json, Options* out, plugin_support::OptionProblems* problems) {
     nlohmann::json config;
     if (Status status = parse_options_object(config_json, &config); !status.ok()) return status;
 
@@ -171,8 +171,9 @@ Status parse_options(std::string_view config_json, Options* out) {
                                     "password_file, key_prefix, channel, connect_timeout_ms, "
                                     "command_timeout_ms");
         }
-        if (!status.ok()) return status;
+        if (!status.ok() && plugin_support::stop_parsing(status, name, problems)) return status;
     }
+    if (problems != nullptr && !problems->empty()) return invalid("");
     // As the original: redis_host wins over redis_url, and names "host" or "host:port".
     if (!host.empty()) {
         options.url_ignored = !url.empty();

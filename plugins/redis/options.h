@@ -2,6 +2,7 @@
 // (store.options in tokend.yml). docs/redis.md documents each one.
 #pragma once
 
+#include "option_helpers.h"
 #include "status.h"
 
 #include <cstdint>
@@ -33,7 +34,12 @@ struct Options {
 };
 
 // Fills *out from config_json. TOKEND_INVALID names the offending option.
-Status parse_options(std::string_view config_json, Options* out);
+// With problems (validate_options) every bad option is recorded and the parse
+// goes on; the checks between options (a URL or a host, password or
+// password_file, the password file read) run only when each option was good.
+// It never connects: validate_options is this parse and nothing more.
+Status parse_options(std::string_view config_json, Options* out,
+                     plugin_support::OptionProblems* problems = nullptr);
 
 // Parses redis://[user:password@]host[:port][/db] or unix:///path into *out.
 // rediss:// is refused: hiredis 0.14 has no TLS (docs/redis.md shows stunnel).

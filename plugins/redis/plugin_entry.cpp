@@ -35,8 +35,23 @@ constexpr const char* kWho = "redis store";
 
 tokend_status redis_open(const char* config_json, size_t config_len, const tokend_host_api* host,
                          void* host_ctx, tokend_store** out, tokend_reply* reply) {
-    return open_handle<tokend_store, Options>(kWho, config_json, config_len, host, host_ctx, out, reply,
-                                              parse_options, RedisStore::open);
+    return open_handle<tokend_store, Options>(
+        kWho, config_json, config_len, host, host_ctx, out, reply,
+        [](std::string_view config, Options* options) { return parse_options(config, options); }, RedisStore::open);
+}
+
+// The options parsed (the password file read), every problem named; no
+// connection. Whether Redis answers is a fact of the moment, not of the
+// configuration: a check run on a build host, or before Redis is up, must not
+// fail for it, and a reload must not wait a connect timeout on it. /readyz
+// and the start itself report an unreachable Redis.
+tokend_status redis_validate_options(const char* config_json, size_t config_len, const tokend_host_api* host,
+                                     void*, tokend_reply* reply) {
+    return plugin_support::validate_call(kWho, config_json, config_len, host, reply,
+                                         [](std::string_view config, plugin_support::OptionProblems* problems) {
+                                             Options options;
+                                             return parse_options(config, &options, problems);
+                                         });
 }
 
 // Joins the subscriber thread, closes the connections.
@@ -163,6 +178,7 @@ const tokend_store_plugin kPlugin = {
     redis_subscribe,
     redis_list_entries,
     redis_put_if_equal,
+    redis_validate_options,
 };
 
 }  // namespace

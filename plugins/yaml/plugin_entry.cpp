@@ -33,8 +33,16 @@ constexpr const char* kWho = "yaml store";
 
 tokend_status yaml_open(const char* config_json, size_t config_len, const tokend_host_api* host,
                         void* host_ctx, tokend_store** out, tokend_reply* reply) {
-    return open_handle<tokend_store, Options>(kWho, config_json, config_len, host, host_ctx, out, reply,
-                                              parse_options, YamlStore::open);
+    return open_handle<tokend_store, Options>(
+        kWho, config_json, config_len, host, host_ctx, out, reply,
+        [](std::string_view config, Options* options) { return parse_options(config, options); }, YamlStore::open);
+}
+
+// Reads and parses the files, takes no lock and writes nothing: safe beside a
+// running instance of the same files.
+tokend_status yaml_validate_options(const char* config_json, size_t config_len, const tokend_host_api* host,
+                                    void*, tokend_reply* reply) {
+    return plugin_support::validate_call(kWho, config_json, config_len, host, reply, check_options);
 }
 
 void yaml_close(tokend_store* store) { close_call(store); }
@@ -128,6 +136,7 @@ const tokend_store_plugin kPlugin = {
     nullptr,  // subscribe: no TOKEND_STORE_CAP_NOTIFY (nobody else writes the files)
     yaml_list_entries,
     yaml_put_if_equal,
+    yaml_validate_options,
 };
 
 }  // namespace

@@ -51,6 +51,8 @@ protected:
     bool has(uint64_t capability) const { return target().has(capability); }
     const std::string& config() const { return config_; }
     const std::string& unique() const { return unique_; }
+    // This test's temp directory ("@TMPDIR@"); empty when the config has none.
+    const std::string& temp_dir() const { return temp_dir_; }
 
     // Opens one more instance on this test's config, through the host's wrapper.
     ::testing::AssertionResult open(std::unique_ptr<Store>* out);

@@ -60,9 +60,18 @@ void forward_log(void* host_ctx, tokend_log_level level, const char* message, si
     }
 }
 
+void record_problem(tokend_reply* reply, const char* option, size_t option_len, const char* message,
+                    size_t message_len) {
+    try {
+        as_reply(reply)->problems.push_back(bytes(option, option_len) + ": " + bytes(message, message_len));
+    } catch (...) {
+    }
+}
+
 const tokend_host_api kProbeHost = {
     sizeof(tokend_host_api), TOKEND_STORE_ABI_VERSION, record_value, record_key,
     record_cursor,           record_error,             forward_log,  record_entry,
+    record_problem,
 };
 
 tokend_namespace to_c(Ns ns) { return ns == Ns::user ? TOKEND_NS_USER : TOKEND_NS_FLOW; }

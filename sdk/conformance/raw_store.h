@@ -31,6 +31,7 @@ struct RawReply {
     int cursor_calls = 0;
     std::string cursor;  // the last cursor given
     std::string error;   // the last reply_error message
+    std::vector<std::string> problems;  // "option: message", one per reply_problem call
     // reply_key/reply_entry answer "no more" once this many keys were given in this call.
     uint32_t stop_after = std::numeric_limits<uint32_t>::max();
     int keys_after_stop = 0;  // reply_key/reply_entry calls after the host said "no more"

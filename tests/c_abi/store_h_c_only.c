@@ -1,5 +1,5 @@
 /* Compiled as C11, not C++: the public header must be plain C. It also freezes
- * the released 1.0, 1.1 and 1.2 layouts on LP64: moving a field breaks every plugin built
+ * the released 1.0, 1.1, 1.2 and 1.3 layouts on LP64: moving a field breaks every plugin built
  * before, so these asserts must only ever gain lines, never change. */
 #include <tokend/store.h>
 
@@ -30,7 +30,10 @@ _Static_assert(offsetof(tokend_store_plugin, list_entries) == 120, "layout 1.1")
 /* A 1.1 table ends after list_entries: 1.1 plugins set struct_size 128. */
 _Static_assert(offsetof(tokend_store_plugin, list_entries) + sizeof(void (*)(void)) == 128, "layout 1.1");
 _Static_assert(offsetof(tokend_store_plugin, put_if_equal) == 128, "layout 1.2");
-_Static_assert(sizeof(tokend_store_plugin) == 136, "layout 1.2");
+/* A 1.2 table ends after put_if_equal: 1.2 plugins set struct_size 136. */
+_Static_assert(offsetof(tokend_store_plugin, put_if_equal) + sizeof(void (*)(void)) == 136, "layout 1.2");
+_Static_assert(offsetof(tokend_store_plugin, validate_options) == 136, "layout 1.3");
+_Static_assert(sizeof(tokend_store_plugin) == 144, "layout 1.3");
 _Static_assert(TOKEND_STORE_PLUGIN_MIN_SIZE == 88, "1.0 minimum");
 
 _Static_assert(offsetof(tokend_host_api, struct_size) == 0, "layout 1.0");
@@ -41,7 +44,10 @@ _Static_assert(offsetof(tokend_host_api, reply_cursor) == 24, "layout 1.0");
 _Static_assert(offsetof(tokend_host_api, reply_error) == 32, "layout 1.0");
 _Static_assert(offsetof(tokend_host_api, log) == 40, "layout 1.0");
 _Static_assert(offsetof(tokend_host_api, reply_entry) == 48, "layout 1.1");
-_Static_assert(sizeof(tokend_host_api) == 56, "layout 1.1");
+/* A 1.1/1.2 host table ends after reply_entry. */
+_Static_assert(offsetof(tokend_host_api, reply_entry) + sizeof(void (*)(void)) == 56, "layout 1.1");
+_Static_assert(offsetof(tokend_host_api, reply_problem) == 56, "layout 1.3");
+_Static_assert(sizeof(tokend_host_api) == 64, "layout 1.3");
 #endif
 
 _Static_assert(TOKEND_OK == 0 && TOKEND_NOT_FOUND == 1 && TOKEND_UNAVAILABLE == 2 &&
@@ -49,7 +55,7 @@ _Static_assert(TOKEND_OK == 0 && TOKEND_NOT_FOUND == 1 && TOKEND_UNAVAILABLE == 
                    TOKEND_INTERNAL == 6,
                "status values are part of the ABI");
 _Static_assert(TOKEND_NS_USER == 0 && TOKEND_NS_FLOW == 1, "namespace values are part of the ABI");
-_Static_assert(TOKEND_STORE_ABI_VERSION == 0x00010002u, "this header is ABI 1.2");
+_Static_assert(TOKEND_STORE_ABI_VERSION == 0x00010003u, "this header is ABI 1.3");
 
 int main(void) {
     /* The entry symbol names are part of the ABI too. */

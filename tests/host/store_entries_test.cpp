@@ -68,6 +68,33 @@ TEST(StoreEntries, A1_0PluginLoadsWithoutListEntries) {
     EXPECT_EQ(plugin->abi_version(), uint32_t{TOKEND_STORE_ABI_MAJOR} << 16);
     // Its table has a function in that slot's place, past struct_size: never to be read.
     EXPECT_EQ(plugin->list_entries(), nullptr);
+    EXPECT_EQ(plugin->put_if_equal(), nullptr);
+    EXPECT_EQ(plugin->validate_options(), nullptr);
+}
+
+// validate_options (1.3) through the host: every problem with its option, OK
+// without any; a plugin without the slot is answered, never called.
+TEST(StoreEntries, OptionsAreCheckedThroughValidateOptions) {
+    auto memory = StorePlugin::load("memory", TOKEND_BUILD_PLUGIN_DIR);
+    ASSERT_NE(memory->validate_options(), nullptr);
+    std::vector<OptionProblem> problems;
+    EXPECT_TRUE(Store::validate_options(*memory, R"({"name":"x"})", {}, &problems).ok());
+    EXPECT_TRUE(problems.empty());
+    const StoreStatus refused = Store::validate_options(*memory, R"({"nmae":"x","size":3,"name":7})", {}, &problems);
+    EXPECT_EQ(refused.code, StoreCode::invalid);
+    std::map<std::string, std::string> by_option;
+    for (const OptionProblem& problem : problems) by_option[problem.option] = problem.message;
+    ASSERT_EQ(by_option.size(), 3u);
+    EXPECT_NE(by_option["nmae"].find("unknown option 'nmae'"), std::string::npos) << by_option["nmae"];
+    EXPECT_NE(by_option["size"].find("unknown option 'size'"), std::string::npos) << by_option["size"];
+    EXPECT_NE(by_option["name"].find("must be a string"), std::string::npos) << by_option["name"];
+    EXPECT_EQ(Store::validate_options(*memory, "[", {}, &problems).code, StoreCode::invalid);
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].message, "options are not valid JSON");
+
+    auto faulty = StorePlugin::load(TOKEND_FAULTY_STORE, "");
+    EXPECT_EQ(Store::validate_options(*faulty, "{}", {}, &problems).code, StoreCode::internal);
+    EXPECT_TRUE(problems.empty());
 }
 
 TEST(StoreEntries, A1_0PluginIsWalkedWithListAndGet) {

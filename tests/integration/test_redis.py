@@ -7,12 +7,13 @@ import datetime
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 import unittest
 
-from harness import ROOT, Tokend, all_at_once, start_fake, unless_error, user_context, wait_for
+from harness import ROOT, Tokend, all_at_once, http_get, start_fake, unless_error, user_context, wait_for
 from tokend_client import TokendClient, TokendError
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
@@ -165,6 +166,24 @@ class OneProcess(RedisTest):
                 self.assertEqual(original_get_user_context(self.redis, "u1")["tokens"]["access_token"], "KEPT")
 
 
+class Readiness(RedisTest):
+    def test_readyz_is_503_while_redis_is_down_and_200_when_it_is_back(self):
+        (node,) = self.start_nodes(extra_config="metrics:\n  listen: 127.0.0.1:0\n")
+        metrics = int(re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", node.log()).group(1))
+        for port in (node.port, metrics):
+            self.assertEqual(http_get(port, "/readyz")[::2], (200, "ready\n"))
+        self.redis.kill()
+        for port in (node.port, metrics):
+            # Asked now, not from the last call's outcome: the first probe already sees it.
+            status, _, body = http_get(port, "/readyz")
+            self.assertEqual(status, 503, body)
+            self.assertTrue(body.startswith("not ready: store unavailable: "), body)
+        self.assertEqual(http_get(node.port, "/healthz")[0], 503)  # the probe's failure is the store's health
+        self.redis.restart()
+        wait_for(lambda: http_get(node.port, "/readyz")[0] == 200, what="ready again", interval=0.1)
+        self.assertEqual(http_get(metrics, "/readyz")[0], 200)
+
+
 class GarbageInRedis(RedisTest):
     def test_an_unreadable_change_keeps_the_cached_context(self):
         original_set_user_context(self.redis, "u1", original_json("u1", "AT-1", "RT-original", 3600))
@@ -295,10 +314,13 @@ class ForcedSweep(RedisTest):
 
 class ExampleConfig(unittest.TestCase):
     def test_the_shipped_redis_example_is_a_valid_configuration(self):
-        from harness import TOKEND_BIN
+        from harness import PLUGIN_DIR, TOKEND_BIN
         example = os.path.join(ROOT, "etc", "tokend-redis.yml")
-        checked = subprocess.run([TOKEND_BIN, "--check-config", "-c", example], capture_output=True, text=True)
+        # The redis plugin checks its options without connecting: no Redis runs here.
+        checked = subprocess.run([TOKEND_BIN, "--plugin-dir", PLUGIN_DIR, "--check-config", "-c", example],
+                                 capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        self.assertIn(": ok", checked.stdout)
 
 
 class ThreeProcesses(RedisTest):

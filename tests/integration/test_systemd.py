@@ -14,7 +14,7 @@ import time
 import unittest
 
 from bot_support import Raw
-from harness import Tokend, faulty_store_tokend, http_get, start_fake
+from harness import ROOT, Tokend, faulty_store_tokend, http_get, http_request, start_fake
 from tokend_client import TokendError
 
 
@@ -258,14 +258,15 @@ class Reload(unittest.TestCase):
 
     def test_listen_address_and_store_need_a_restart_and_are_not_applied(self):
         old_port = self.tokend.port
+        users = os.path.join(self.tokend.dir, "users.yml")
         changed = (self.base.replace("  listen: 127.0.0.1:0", "  listen: 127.0.0.1:1")
-                   .replace("  plugin: memory", "  plugin: yaml")
+                   .replace("  plugin: memory", f"  plugin: yaml\n  options:\n    path: {users}")
                    + "flows:\n  ttl: 77\n")
         self.write_config(changed)
         text = self.reload("needs a restart")
         self.assertIn("reload: applied: flows.ttl", text)
-        self.assertIn("needs a restart: store.plugin, http.listen", text)
-        self.assertIn("restart needed for store.plugin, http.listen", self.notify.wait_for("READY")["STATUS"])
+        self.assertIn("needs a restart: store.plugin, store.options, http.listen", text)
+        self.assertIn("restart needed for store.plugin, store.options, http.listen", self.notify.wait_for("READY")["STATUS"])
         self.assertEqual(http_get(old_port, "/healthz")[0], 200)
         self.assertIn("store plugin memory", self.tokend.log())
         self.assertNotIn("store plugin yaml", self.tokend.log())
@@ -289,6 +290,37 @@ class Reload(unittest.TestCase):
         self.assertIn("version", self.tokend.client().ping())
         self.assertEqual(http_get(self.tokend.port, "/healthz")[0], 200)
         self.assertEqual(self.tokend.stop(), 0)
+
+    def test_a_reload_runs_the_checks_of_check_config_and_changes_nothing_on_a_problem(self):
+        # Four problems in one file: a misspelt store option (checked by the
+        # plugin), a duplicate key, an unknown key, a missing secret file; and
+        # a change that alone would apply (the log level).
+        users = os.path.join(self.tokend.dir, "users.yml")
+        broken = (self.base.replace("  level: info", "  level: debug")
+                  .replace("  plugin: memory", f"  plugin: yaml\n  options:\n    path: {users}\n    pth: x")
+                  .replace("  client_secret: {file: ", "  client_secret: {file: /nonexistent")
+                  + "flows:\n  ttl: 77\n  ttl: 78\n  colour: blue\n")
+        self.write_config(broken)
+        text = self.reload("reload failed")
+        lines = broken.splitlines()
+        where = lambda needle: f"{self.tokend.config_path}:{[i for i, l in enumerate(lines) if needle in l][0] + 1}"
+        self.assertIn(f"{where('pth: x')}: store.options.pth: unknown option", text)
+        self.assertIn(f"{where('ttl: 78')}: duplicate key 'ttl'", text)
+        self.assertIn(f"{where('colour: blue')}: unknown key 'colour' in 'flows'", text)
+        self.assertIn(f"{where('client_secret:')}: integration.client_secret: cannot read /nonexistent", text)
+        self.assertIn("reload failed: 4 problems", text)
+        self.assertIn("nothing changed, still running with the previous configuration", text)
+        self.assertIn("last reload failed", self.notify.wait_for("READY")["STATUS"])
+        self.assertNotIn("log level is now debug", self.tokend.log())
+        self.assertNotIn("reload: applied", self.tokend.log())
+        self.assertFalse(os.path.exists(users))
+        self.assertFalse(os.path.exists(users + ".lock"))
+        self.assertIn("version", self.tokend.client().ping())
+        self.assertEqual(http_get(self.tokend.port, "/healthz")[0], 200)
+
+        # Fixed: the same reload applies.
+        self.write_config(self.base.replace("  level: info", "  level: debug"))
+        self.assertIn("reload: applied: log.level", self.reload("reload: applied"))
 
 
 def metrics_port(tokend):
@@ -361,10 +393,58 @@ class Metrics(unittest.TestCase):
         checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
 
+    def test_every_documented_series_is_there_from_the_start_and_nothing_undocumented(self):
+        # The table in docs/operations.md ("## Metrics") against a fresh daemon's
+        # scrape: names and types, so the two cannot drift apart.
+        documented = documented_metrics()
+        text = self.scrape()
+        scraped = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+        self.assertEqual(documented, scraped)
+        for name, kind in scraped.items():
+            series = name + "_count" if kind == "histogram" else name
+            self.assertRegex(text, rf"(?m)^{re.escape(series)}(\{{[^}}]*\}})? \S+$", f"{name} has no series")
+        # Nothing has happened yet: every tokend counter is at zero, provider
+        # and store error series included (each known label set exists).
+        for line in re.findall(r"(?m)^tokend_\w+_total(?:\{[^}]*\})? \S+$", text):
+            self.assertTrue(line.endswith(" 0"), line)
+        for endpoint in ("token", "people", "messages"):
+            self.assertEqual(self.value(text, f'tokend_provider_requests_total{{endpoint="{endpoint}",status="2xx"}}'), 0)
+        self.assertEqual(self.value(text, 'tokend_store_errors_total{code="unavailable",operation="get"}'), 0)
+        # The process series are this process's.
+        self.assertGreater(self.value(text, "process_resident_memory_bytes"), 1 << 20)
+        self.assertGreater(self.value(text, "process_virtual_memory_bytes"), self.value(text, "process_resident_memory_bytes"))
+        self.assertGreaterEqual(self.value(text, "process_open_fds"), 5)
+        self.assertGreater(self.value(text, "process_max_fds"), self.value(text, "process_open_fds"))
+        started = self.value(text, "process_start_time_seconds")
+        self.assertLessEqual(started, time.time() + 1)
+        self.assertGreater(started, time.time() - 300)
+        before = self.value(text, "process_cpu_seconds_total")
+        self.assertGreaterEqual(self.value(self.scrape(), "process_cpu_seconds_total"), before)
+        self.check_promtool(text)
+
+    def test_readyz_on_both_listeners(self):
+        for port in (self.tokend.port, self.metrics_port):
+            status, headers, body = http_get(port, "/readyz")
+            self.assertEqual((status, body), (200, "ready\n"))
+            self.assertEqual(headers["Cache-Control"], "no-store")
+            self.assertEqual(http_request("HEAD", port, "/readyz")[0], 200)
+            self.assertEqual(http_request("POST", port, "/readyz")[0], 405)
+
     def test_not_on_the_public_listener_and_nothing_else_on_the_metrics_one(self):
         self.assertEqual(http_get(self.tokend.port, "/metrics")[0], 404)
         self.assertEqual(http_get(self.metrics_port, "/redirect?code=x&state=y")[0], 404)
 
+
+
+def documented_metrics():
+    """{name: type} from the table under "## Metrics" in docs/operations.md."""
+    with open(os.path.join(ROOT, "docs", "operations.md")) as f:
+        section = f.read().split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    documented = {}
+    for row in re.findall(r"(?m)^\| (`.*?) \| (\w+) \|", section):
+        for name in re.findall(r"`(\w+)(?:\{[^}]*\})?`", row[0]):
+            documented[name] = row[1]
+    return documented
 
 
 class StoreErrorMetrics(unittest.TestCase):
@@ -385,6 +465,13 @@ class StoreErrorMetrics(unittest.TestCase):
                                r'code="unavailable",operation="put")\} 1')
         self.assertIn("tokend_store_healthy 0", text)
         self.assertIn("tokend_pending_flows", text)
+        # Not ready while the store fails, on both listeners; the reason says why.
+        for listener in (self.tokend.port, port):
+            status, _, body = http_get(listener, "/readyz")
+            self.assertEqual(status, 503)
+            self.assertTrue(body.startswith("not ready: store unavailable: "), body)
+        os.unlink(flag)
+        self.assertEqual(http_get(port, "/readyz")[:3:2], (200, "ready\n"))
 
 
 if __name__ == "__main__":

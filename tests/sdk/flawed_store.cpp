@@ -42,6 +42,8 @@ const std::set<std::string> kDefects = {
     "entries_skip_empty",       // list_entries leaves out keys whose value is empty
     "compare_ignored",          // put_if_equal writes whatever the stored value
     "compare_not_atomic",       // put_if_equal compares, lets go of the lock, then writes
+    "validate_ignores_unknown", // validate_options accepts options it does not know
+    "validate_first_only",      // validate_options stops at the first problem
 };
 
 struct Lease {
@@ -390,11 +392,41 @@ tokend_status f_subscribe(tokend_store* store, tokend_change_fn fn, void* ctx, t
     return TOKEND_INTERNAL;
 }
 
+// validate_options: the same options as open, every unknown one a problem of its own.
+tokend_status f_validate_options(const char* config_json, size_t config_len, const tokend_host_api* host, void*,
+                                 tokend_reply* reply) try {
+    const auto config = nlohmann::json::parse(config_json, config_json + config_len, nullptr, false);
+    auto problem = [&](const std::string& option, const std::string& message) {
+        host->reply_problem(reply, option.data(), option.size(), message.data(), message.size());
+    };
+    if (!config.is_object()) {
+        problem("", "options must be a JSON object");
+        return TOKEND_INVALID;
+    }
+    const std::string defect = config.value("defect", std::string("none"));
+    int found = 0;
+    for (const auto& [option, value] : config.items()) {
+        if (option == "name" || option == "defect") continue;
+        if (defect == "validate_ignores_unknown") continue;
+        if (defect == "validate_first_only" && found > 0) break;
+        problem(option, "unknown option '" + option + "'");
+        ++found;
+    }
+    if (!kDefects.contains(defect)) {
+        problem("defect", "unknown defect '" + defect + "'");
+        ++found;
+    }
+    return found == 0 ? TOKEND_OK : TOKEND_INVALID;
+} catch (...) {
+    return TOKEND_INTERNAL;
+}
+
 const tokend_store_plugin kTable = {
     sizeof(tokend_store_plugin), TOKEND_STORE_ABI_VERSION, "flawed", "0",
     TOKEND_STORE_CAP_THREAD_SAFE | TOKEND_STORE_CAP_LOCK | TOKEND_STORE_CAP_NOTIFY,
     f_open, f_close, f_get, f_put, f_del, f_take, f_list,
     f_lock_acquire, f_lock_release, f_put_fenced, f_subscribe, f_list_entries, f_put_if_equal,
+    f_validate_options,
 };
 
 }  // namespace

@@ -4,7 +4,7 @@
  * /usr/share/common-licenses/Apache-2.0). Store plugins may be written against
  * this header, and distributed, under Apache-2.0. */
 /*
- * tokend storage plugin ABI, version 1.2.
+ * tokend storage plugin ABI, version 1.3.
  *
  * A store plugin is a shared library that tokend loads with
  * dlopen(RTLD_NOW | RTLD_LOCAL). It keeps opaque byte values by key in two
@@ -30,6 +30,10 @@
  *   - 1.2 appends put_if_equal: a host reads it only when the plugin's
  *     struct_size covers it (else it compares and writes in two steps itself);
  *     an older host never calls it.
+ *   - 1.3 appends validate_options (plugin table) and reply_problem (host
+ *     table): a host without validate_options in the plugin's table says the
+ *     options could not be checked before opening; reply_problem is called only
+ *     from inside validate_options, which only a 1.3 host calls.
  *
  * Memory ownership: no allocation ever crosses the boundary.
  *   - Inputs (keys, values, config) are borrowed pointer + length pairs, valid
@@ -69,7 +73,7 @@ extern "C" {
 #endif
 
 #define TOKEND_STORE_ABI_MAJOR 1
-#define TOKEND_STORE_ABI_MINOR 2
+#define TOKEND_STORE_ABI_MINOR 3
 #define TOKEND_STORE_ABI_VERSION \
     ((uint32_t)((TOKEND_STORE_ABI_MAJOR << 16) | TOKEND_STORE_ABI_MINOR))
 
@@ -162,6 +166,18 @@ typedef struct tokend_host_api {
      * list_entries: a host calls list_entries only if its table has this slot. */
     int (*reply_entry)(tokend_reply* reply, const void* key, size_t key_len, const void* value,
                        size_t value_len);
+
+    /* ---- 1.3 ---- */
+
+    /* validate_options: one problem with the options. `option` names the
+     * top-level option it concerns (its name as the operator wrote it, UTF-8,
+     * not NUL-terminated; empty when it concerns none or several), `message`
+     * says what is wrong (UTF-8, no secrets, no trailing newline, need not
+     * repeat the option's name). Call it once per problem, only from inside
+     * validate_options: a host calls validate_options only if its table has
+     * this slot. */
+    void (*reply_problem)(tokend_reply* reply, const char* option, size_t option_len, const char* message,
+                          size_t message_len);
 } tokend_host_api;
 
 /*
@@ -313,6 +329,28 @@ typedef struct tokend_store_plugin {
                                   size_t key_len, const void* expected, size_t expected_len,
                                   const void* value, size_t value_len, const uint64_t* fencing_token,
                                   tokend_reply* reply);
+
+    /* ---- 1.3, optional (NULL, or a table that ends before it: not provided) ---- */
+
+    /*
+     * Checks options as open() would, without opening the store: it creates,
+     * writes, locks and connects to nothing (it may read files the options
+     * name, and look at directories). config_json is as for open(). Every
+     * problem found is reported through host->reply_problem, all of them, not
+     * only the first: an unknown option (named), a value of the wrong type or
+     * range, a file that cannot be read or parsed, a directory that does not
+     * exist or cannot be written. Returns TOKEND_OK when it found none (and
+     * reported none), TOKEND_INVALID when it reported at least one; any other
+     * status (with reply_error) means the check itself could not run. It needs
+     * no instance: host and host_ctx are valid only during the call. It may be
+     * called from any thread, at any time, also while instances opened with
+     * the same or other options are in use (tokend checks a new configuration
+     * before a reload applies it, beside the store it runs with): it must not
+     * disturb them. A store that cannot be checked without connecting leaves
+     * what only a connection can tell to open().
+     */
+    tokend_status (*validate_options)(const char* config_json, size_t config_len, const tokend_host_api* host,
+                                      void* host_ctx, tokend_reply* reply);
 } tokend_store_plugin;
 
 /* The smallest table a 1.x host accepts: everything up to and including list. */

@@ -48,6 +48,7 @@ struct Replies {
     std::vector<std::string> errors;
     std::vector<std::string> cursors;
     std::vector<std::string> logged;
+    std::vector<std::string> problems;  // "option: message"
 };
 
 Replies* replies_of(tokend_reply* reply) { return reinterpret_cast<Replies*>(reply); }
@@ -65,10 +66,13 @@ void log(void* host_ctx, tokend_log_level, const char* message, size_t length) {
     static_cast<Replies*>(host_ctx)->logged.emplace_back(message, length);
 }
 int reply_entry(tokend_reply*, const void*, size_t, const void*, size_t) { return 0; }
+void reply_problem(tokend_reply* reply, const char* option, size_t option_len, const char* message, size_t length) {
+    replies_of(reply)->problems.push_back(std::string(option, option_len) + ": " + std::string(message, length));
+}
 
 tokend_host_api full_host() {
     return {sizeof(tokend_host_api), TOKEND_STORE_ABI_VERSION, reply_value, reply_key, reply_cursor,
-            reply_error, log, reply_entry};
+            reply_error, log, reply_entry, reply_problem};
 }
 
 class Glue : public ::testing::Test {
@@ -92,6 +96,45 @@ TEST_F(Glue, AStatusAndItsMessageGoToTheHost) {
     });
     EXPECT_EQ(code, TOKEND_CONFLICT);
     EXPECT_EQ(errors(), std::vector<std::string>{"lease is held by another owner"});
+}
+
+// validate_options: every problem to reply_problem, INVALID with them, OK
+// without; a failed parse without problems becomes one; a check that could
+// not run keeps its status; a host from before 1.3 (no reply_problem) is refused.
+TEST_F(Glue, ValidateCallGivesEveryProblemToTheHost) {
+    auto two_problems = [](std::string_view, OptionProblems* problems) {
+        problems->push_back({"pth", "unknown option \"pth\""});
+        problems->push_back({"", "no path given"});
+        return Status::error(TOKEND_INVALID, "");
+    };
+    EXPECT_EQ(validate_call(kWho, "{}", 2, &host_, reply(), two_problems), TOKEND_INVALID);
+    EXPECT_EQ(replies_.problems, (std::vector<std::string>{"pth: unknown option \"pth\"", ": no path given"}));
+    EXPECT_TRUE(errors().empty());
+
+    replies_.problems.clear();
+    EXPECT_EQ(validate_call(kWho, "{}", 2, &host_, reply(), [](std::string_view, OptionProblems*) {
+                  return Status::success();
+              }),
+              TOKEND_OK);
+    EXPECT_TRUE(replies_.problems.empty());
+
+    EXPECT_EQ(validate_call(kWho, "[", 1, &host_, reply(), [](std::string_view, OptionProblems*) {
+                  return Status::error(TOKEND_INVALID, "options are not valid JSON");
+              }),
+              TOKEND_INVALID);
+    EXPECT_EQ(replies_.problems, std::vector<std::string>{": options are not valid JSON"});
+
+    replies_.problems.clear();
+    EXPECT_EQ(validate_call(kWho, "{}", 2, &host_, reply(), [](std::string_view, OptionProblems*) -> Status {
+                  throw std::runtime_error("boom");
+              }),
+              TOKEND_INTERNAL);
+    EXPECT_TRUE(replies_.problems.empty());
+
+    tokend_host_api older = host_;
+    older.struct_size = static_cast<uint32_t>(offsetof(tokend_host_api, reply_problem));
+    EXPECT_EQ(validate_call(kWho, "{}", 2, &older, reply(), two_problems), TOKEND_INVALID);
+    EXPECT_TRUE(replies_.problems.empty());
 }
 
 TEST_F(Glue, SuccessAndNotFoundSayNothing) {

@@ -1,0 +1,120 @@
+#include "app/config_check.h"
+
+#include "app/link_key.h"
+#include "app/secret_loader.h"
+#include "core/log_record.h"
+#include "host/store.h"
+#include "host/store_plugin.h"
+
+#include <filesystem>
+#include <initializer_list>
+#include <stdexcept>
+
+namespace tokend {
+namespace {
+
+// "file:line" of the first of `keys` the file holds, else "file".
+std::string at(const ConfigCheck& check, std::initializer_list<std::string> keys) {
+    for (const std::string& key : keys) {
+        if (auto found = check.config.key_lines.find(key); found != check.config.key_lines.end()) {
+            return check.source + ":" + std::to_string(found->second);
+        }
+    }
+    return check.source;
+}
+
+bool section_ok(const ConfigReport& report, std::initializer_list<const char*> sections) {
+    for (const char* section : sections) {
+        if (report.sections_with_problems.count(section) != 0) return false;
+    }
+    return true;
+}
+
+void check_store(const ConfigCheckInput& input, ConfigCheck* check) {
+    const StoreConfig& store = check->config.store;
+    const std::string plugin_dir = store.plugin_dir.empty() ? input.default_plugin_dir : store.plugin_dir;
+    std::shared_ptr<StorePlugin> plugin;
+    try {
+        plugin = StorePlugin::load(store.plugin, plugin_dir);
+    } catch (const PluginLoadError& error) {
+        check->problems.push_back(at(*check, {"store.plugin", "store"}) + ": " + error.what());
+        return;
+    }
+    if (plugin->validate_options() == nullptr) {
+        check->notes.push_back(at(*check, {"store.options", "store.plugin", "store"}) + ": the " + plugin->name() +
+                               " plugin (store ABI " + std::to_string(plugin->abi_version() >> 16) + "." +
+                               std::to_string(plugin->abi_version() & 0xffff) +
+                               ") cannot check its options; they are checked when tokend opens the store");
+        return;
+    }
+    std::vector<OptionProblem> problems;
+    const StoreStatus status = Store::validate_options(*plugin, store.options.dump(), nullptr, &problems);
+    for (const OptionProblem& problem : problems) {
+        const std::string key = "store.options" + (problem.option.empty() ? "" : "." + problem.option);
+        check->problems.push_back(at(*check, {key, "store.options", "store"}) + ": " + key + ": " + problem.message);
+    }
+    if (!status.ok() && problems.empty()) {
+        check->problems.push_back(at(*check, {"store.options", "store"}) + ": the " + plugin->name() +
+                                  " plugin could not check its options: " + status.describe());
+    }
+}
+
+// As the start reads them: a configured source that cannot be read is a
+// problem, and so is a missing client secret.
+void check_secrets(ConfigCheck* check) {
+    const IntegrationConfig& integration = check->config.integration;
+    try {
+        const Secret client_secret = load_secret(integration.client_secret_source, "integration.client_secret");
+        if (client_secret.empty()) {
+            check->problems.push_back(at(*check, {"integration"}) +
+                                      ": integration.client_secret is not set: give {file: PATH} or {env: NAME}, "
+                                      "or a systemd credential called client_secret");
+        }
+    } catch (const std::exception& error) {
+        check->problems.push_back(at(*check, {"integration.client_secret", "integration"}) + ": " + error.what());
+    }
+    try {
+        if (load_secret(integration.bot_token_source, "integration.bot_token").empty()) {
+            check->notes.push_back("no bot token configured: users will not be told how their flows ended");
+        }
+    } catch (const std::exception& error) {
+        check->problems.push_back(at(*check, {"integration.bot_token", "integration"}) + ": " + error.what());
+    }
+}
+
+}  // namespace
+
+ConfigCheck check_configuration(const ConfigCheckInput& input) {
+    ConfigCheck check;
+    check.source = input.config_path.empty() ? "embedded default" : input.config_path;
+    ConfigReport report;
+    check.config = input.config_path.empty() ? default_config(input.env)
+                                             : load_config_file(input.config_path, input.env, &report);
+    check.problems = report.problems;
+    if (!input.log_level_override.empty()) {
+        check.config.log.level = input.log_level_override;
+        if (!canonical_log_level(input.log_level_override)) {
+            check.problems.push_back("--log-level: unknown log level '" + input.log_level_override +
+                                     "': use one of " + std::string(log_levels_accepted()));
+        }
+    }
+
+    std::error_code error;
+    if (section_ok(report, {"state_dir"}) && !std::filesystem::exists(check.config.state_dir, error)) {
+        check.notes.push_back(at(check, {"state_dir"}) + ": state_dir " + check.config.state_dir +
+                              " does not exist; tokend creates it at start");
+    }
+    if (section_ok(report, {"store", "state_dir"})) check_store(input, &check);
+    if (check.config.integration.configured && section_ok(report, {"integration"})) {
+        check_secrets(&check);
+        if (section_ok(report, {"links", "state_dir"})) {
+            const std::string link_key_problem = check_link_key(check.config);
+            if (!link_key_problem.empty()) {
+                check.problems.push_back(at(check, {"links.key_file", "links"}) + ": " + link_key_problem);
+            }
+        }
+    }
+    return check;
+}
+
+}  // namespace tokend
