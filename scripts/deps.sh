@@ -17,6 +17,11 @@ packages=(
   lintian adduser passwd init-system-helpers util-linux
   chromium chromium-driver python3-selenium fonts-dejavu-core
   node-typescript
+  # Issue 18 item 3: man pages (help2man at build time; groff and man render
+  # them in tests/tools/test_man_pages.py), tokenctl's shell completion
+  # (bash-completion's completionsdir at configure time; bash and zsh in
+  # tests/tools/test_completion.py).
+  help2man groff-base man-db bash-completion zsh
   clang-14 libfuzzer-14-dev
 )
 # The Node.js client's tests (tests/node): node, npm and tsc. A node from

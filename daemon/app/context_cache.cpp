@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -128,6 +129,18 @@ ContextCache::Cached* ContextCache::find(const std::string& user_id) {
 const ContextCache::Cached* ContextCache::find(const std::string& user_id) const {
     auto it = contexts_.find(user_id);
     return it == contexts_.end() ? nullptr : &it->second;
+}
+
+std::vector<UserContext> ContextCache::snapshot() const {
+    std::vector<UserContext> contexts;
+    contexts.reserve(contexts_.size());
+    for (const auto& [user_id, cached] : contexts_) {
+        contexts.push_back(cached.context);
+        if (cached.unsaved) contexts.back().tokens = cached.unsaved->fresh;
+    }
+    std::sort(contexts.begin(), contexts.end(),
+              [](const UserContext& a, const UserContext& b) { return a.user_id < b.user_id; });
+    return contexts;
 }
 
 const std::string* ContextCache::user_of(uint32_t id) const {

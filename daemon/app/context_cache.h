@@ -53,6 +53,11 @@ public:
     // The user id of a schedule id, or nullptr.
     const std::string* user_of(uint32_t id) const;
     size_t size() const { return contexts_.size(); }
+    // Every context as this process would use it now (refreshed tokens the
+    // store has not taken yet in place of the stored ones), sorted by user id:
+    // taken in one go on the loop thread, so no write or refresh lands halfway
+    // (the export op's snapshot).
+    std::vector<UserContext> snapshot() const;
     size_t without_refresh_token() const { return without_refresh_token_; }
 
     // Takes a context (new tokens or a new user): failures and unsaved tokens

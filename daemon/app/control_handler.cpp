@@ -53,8 +53,22 @@ Json to_result(const ContextAnswer& answer) {
 }
 
 Json to_result(const ContextWritten& written) {
-    if (written.cleared) return {{"cleared", written.existed}};
-    return {{"tokens", to_string(written.tokens)}, {"refresh_token", to_string(written.refresh_token)}};
+    Json result = written.cleared ? Json{{"cleared", written.existed}}
+                                  : Json{{"tokens", to_string(written.tokens)},
+                                         {"refresh_token", to_string(written.refresh_token)}};
+    if (written.dry_run) {
+        if (!written.cleared) result["change"] = to_string(written.change);
+        result["dry_run"] = true;
+    }
+    return result;
+}
+
+Json to_result(const ContextSnapshot& snapshot, const ContextSnapshot::Page& page) {
+    return {{"taken_at", format_iso8601(snapshot.taken_at())},
+            {"users", snapshot.size()},
+            {"refresh_tokens", snapshot.refresh_tokens()},
+            {"user_contexts", page.user_contexts},
+            {"next", page.next ? Json(*page.next) : Json()}};
 }
 
 Json to_result(const SignedLink& link) {
@@ -217,7 +231,7 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         if (context == params.end()) return bad("\"user_context\" is required (null clears the context)");
         ContextWriteFlags flags;
         if (!bool_param(params, "clear_refresh_token", &flags.clear_refresh_token, &error) ||
-            !bool_param(params, "force", &flags.force, &error)) {
+            !bool_param(params, "force", &flags.force, &error) || !bool_param(params, "dry_run", &flags.dry_run, &error)) {
             return bad(error);
         }
         service_.set_user_context(user_id, *context, flags, reply);
@@ -235,6 +249,8 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
             limit = static_cast<uint32_t>(it->get<uint64_t>());
         }
         service_.list_users(cursor, limit, reply);
+    } else if (request.op == "export") {
+        export_page(session, params, respond, id);
     } else if (request.op == "flow_maintenance") {
         bool force = false;
         if (!bool_param(params, "force", &force, &error)) return bad(error);
@@ -258,6 +274,54 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         });
         session->on_close([this, subscription] { events_.unsubscribe(subscription); });
     }
+}
+
+// export: the first call (no cursor) takes the snapshot, in this loop turn,
+// and keeps it for this connection; each call answers one page; the last page
+// (or the connection's end, or a new export on it) drops it.
+void ControlHandler::export_page(const std::shared_ptr<ControlServer::Session>& session, const Json& params,
+                                 const std::function<void(std::string)>& respond, const Json& id) {
+    auto bad = [&](const std::string& message) { respond(encode_error(id, ErrorCode::bad_request, message)); };
+    std::string error;
+    bool refresh_tokens = true;
+    if (!bool_param(params, "refresh_tokens", &refresh_tokens, &error)) return bad(error);
+    std::string cursor;
+    if (auto it = params.find("cursor"); it != params.end() && !it->is_null()) {
+        if (!it->is_string()) return bad("\"cursor\" must be a string or null");
+        cursor = it->get<std::string>();
+    }
+    const uint64_t connection = session->id();
+    if (cursor.empty()) {
+        const PeerCredentials& peer = session->peer();
+        if (refresh_tokens && !(config_.refresh_token_readers_set && allowed(config_.refresh_token_readers, peer))) {
+            ++denied_;
+            spdlog::warn("control: export with refresh tokens denied to uid {} gid {} pid {}", peer.uid, peer.gid,
+                         peer.pid);
+            respond(encode_error(id, ErrorCode::permission_denied,
+                                 "uid " + std::to_string(peer.uid) +
+                                     " is not in control.refresh_token_readers: no export with refresh tokens "
+                                     "(\"refresh_tokens\": false exports without them)"));
+            return;
+        }
+        const bool first_on_connection = exports_.count(connection) == 0;
+        exports_.insert_or_assign(connection, service_.snapshot_contexts(++export_serial_, refresh_tokens));
+        if (first_on_connection) session->on_close([this, connection] { exports_.erase(connection); });
+        const ContextSnapshot& snapshot = exports_.at(connection);
+        spdlog::info("control: export of {} user contexts ({} refresh tokens) to uid {} pid {}", snapshot.size(),
+                     refresh_tokens ? "with" : "without", peer.uid, peer.pid);
+    }
+    auto it = exports_.find(connection);
+    std::optional<size_t> offset = 0;
+    if (!cursor.empty()) {
+        offset = it == exports_.end() ? std::nullopt : it->second.offset_of(cursor);
+        if (!offset) {
+            return bad("export: unknown cursor (a cursor is good on the connection whose export gave it, "
+                       "until the last page)");
+        }
+    }
+    const ContextSnapshot::Page page = it->second.page(*offset);
+    respond(encode_ok(id, to_result(it->second, page)));
+    if (!page.next) exports_.erase(it);
 }
 
 Json ControlHandler::stats() const {

@@ -8,9 +8,12 @@
 #include "config/config.h"
 #include "io/control_server.h"
 
+#include "core/context_export.h"
+
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 namespace tokend {
 
@@ -26,6 +29,8 @@ public:
 
 private:
     bool allowed(const AccessList& list, const PeerCredentials& peer) const;
+    void export_page(const std::shared_ptr<ControlServer::Session>& session, const Json& params,
+                     const std::function<void(std::string)>& respond, const Json& id);
     Json stats() const;
 
     TokenService& service_;
@@ -34,6 +39,9 @@ private:
     const ControlServer* server_ = nullptr;
     std::map<std::string, uint64_t> requests_by_op_;
     uint64_t denied_ = 0;
+    // Open exports, by connection id: the snapshot each is paging through.
+    std::unordered_map<uint64_t, ContextSnapshot> exports_;
+    uint64_t export_serial_ = 0;
 };
 
 }  // namespace tokend

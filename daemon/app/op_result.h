@@ -75,6 +75,8 @@ struct ContextWritten {
     bool existed = false;  // a clear found a context to clear
     TokensWritten tokens = TokensWritten::written;                // not a clear
     RefreshTokenWritten refresh_token = RefreshTokenWritten::none;  // not a clear
+    ContextChange change = ContextChange::created;                  // not a clear
+    bool dry_run = false;                                           // decided, nothing stored
 };
 
 // auth_link: a signed link that starts a flow when opened (core/auth_link.h).

@@ -24,6 +24,7 @@
 #include "app/service_runtime.h"
 #include "app/user_contexts.h"
 #include "config/config.h"
+#include "core/context_export.h"
 #include "host/store.h"
 #include "io/executor.h"
 
@@ -112,6 +113,10 @@ public:
         contexts_.list(cursor, limit, std::move(done));
     }
 
+    // Every context at this moment, for the export op (ContextCache::snapshot).
+    ContextSnapshot snapshot_contexts(uint64_t serial, bool refresh_tokens) const {
+        return ContextSnapshot(serial, runtime_.now(), refresh_tokens, cache_.snapshot());
+    }
     ServiceStats stats() const;
     const ServiceCounters& counters() const { return runtime_.counters(); }
     bool store_healthy() const { return runtime_.store_healthy(); }

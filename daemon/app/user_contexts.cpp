@@ -157,6 +157,10 @@ void UserContexts::set(const std::string& user_id, const Json& user_context, Con
         done(OpResult<ContextWritten>::failure(ErrorCode::bad_request, problem));
         return;
     }
+    if (user_context.is_null() && flags.dry_run) {
+        done(OpResult<ContextWritten>::success({true, cache_.find(user_id) != nullptr, {}, {}, {}, true}));
+        return;
+    }
     if (user_context.is_null()) {
         runtime_.on_store<StoreStatus>(
             [this, user_id] { return runtime_.store().del(Ns::user, user_id); },
@@ -170,7 +174,7 @@ void UserContexts::set(const std::string& user_id, const Json& user_context, Con
                 if (existed) runtime_.publish("context_cleared", user_id);
                 refresher_.on_cleared(user_id);
                 spdlog::info("user {}: context cleared", user_id);
-                done(OpResult<ContextWritten>::success({true, existed, {}, {}}));
+                done(OpResult<ContextWritten>::success({true, existed, {}, {}, {}, false}));
             });
         return;
     }
@@ -239,7 +243,9 @@ void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags
             Outcome out;
             const std::string& user = written->user_id;
             uint64_t fence = 0;
-            bool leased = store.can_lock();
+            // A dry run reads and decides only: no lease (it writes nothing
+            // for a refresh elsewhere to race with).
+            bool leased = store.can_lock() && !flags.dry_run;
             if (leased) {
                 for (int attempt = 0;; ++attempt) {
                     out.status = store.lock_acquire(Ns::user, user, kWriteLease, &fence);
@@ -266,12 +272,17 @@ void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags
             if (!out.status.ok() && !out.status.not_found()) stored = cached;
             if (stored && unsaved) stored->tokens = *unsaved;
             out.decision = decide_context_write(stored, *written, flags);
+            if (flags.dry_run) {
+                if (!out.status.ok() && !out.status.not_found()) return out;  // the store could not be read
+                out.status = StoreStatus{};
+                return out;
+            }
             const std::string next = to_stored_text(out.decision.context);
             out.status = leased ? store.put_fenced(Ns::user, user, next, fence) : store.put(Ns::user, user, next);
             if (leased) store.lock_release(Ns::user, user, fence);
             return out;
         },
-        [this, user_id, done = std::move(done)](Outcome out) {
+        [this, user_id, dry_run = flags.dry_run, done = std::move(done)](Outcome out) {
             std::deque<std::function<void()>> queued;
             if (auto writing = writes_in_flight_.find(user_id); writing != writes_in_flight_.end()) {
                 queued = std::move(writing->second);
@@ -282,8 +293,12 @@ void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags
                                                        "another process kept refreshing the tokens of user " +
                                                            user_id + "; nothing was written, try again"));
             } else if (!out.status.ok()) {
-                spdlog::error("user {}: context not written: {}", user_id, out.status.describe());
+                spdlog::error("user {}: context not {}: {}", user_id, dry_run ? "read for a dry run" : "written",
+                              out.status.describe());
                 done(store_failure<ContextWritten>(out.status));
+            } else if (dry_run) {
+                done(OpResult<ContextWritten>::success({false, false, out.decision.tokens, out.decision.refresh_token,
+                                                        out.decision.change, true}));
             } else {
                 if (out.unreadable) spdlog::warn("user {}: the stored context was unreadable; replaced", user_id);
                 const ContextCache::Cached* before = cache_.find(user_id);
@@ -292,7 +307,8 @@ void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags
                 runtime_.publish("context_set", user_id);
                 spdlog::info("user {}: context set (tokens {}, refresh token {})", user_id,
                              to_string(out.decision.tokens), to_string(out.decision.refresh_token));
-                done(OpResult<ContextWritten>::success({false, false, out.decision.tokens, out.decision.refresh_token}));
+                done(OpResult<ContextWritten>::success(
+                    {false, false, out.decision.tokens, out.decision.refresh_token, out.decision.change, false}));
             }
             // A refresh that came due, or that callers asked for, while the write was stored.
             refresher_.resume_after_write(user_id);

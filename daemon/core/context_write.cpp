@@ -16,6 +16,15 @@ std::string_view to_string(RefreshTokenWritten value) {
     return "none";
 }
 
+std::string_view to_string(ContextChange value) {
+    switch (value) {
+        case ContextChange::created: return "created";
+        case ContextChange::unchanged: return "unchanged";
+        case ContextChange::changed: return "changed";
+    }
+    return "changed";
+}
+
 std::string check_context_write(const UserContext& written, const ContextWriteFlags& flags) {
     if (flags.clear_refresh_token && written.tokens.refresh_token) {
         return "clear_refresh_token contradicts the refresh_token in user_context.tokens (give one or the other)";
@@ -30,8 +39,10 @@ bool is_stale_tokens(const Tokens& stored, const Tokens& written) {
     return !written.expires_at || *written.expires_at < *stored.expires_at;
 }
 
-ContextWrite decide_context_write(const std::optional<UserContext>& stored, const UserContext& written,
-                                  const ContextWriteFlags& flags) {
+namespace {
+
+ContextWrite decide_tokens(const std::optional<UserContext>& stored, const UserContext& written,
+                           const ContextWriteFlags& flags) {
     ContextWrite decision;
     decision.context = written;
     Tokens& tokens = decision.context.tokens;
@@ -54,6 +65,17 @@ ContextWrite decide_context_write(const std::optional<UserContext>& stored, cons
     } else {
         decision.refresh_token = RefreshTokenWritten::none;
     }
+    return decision;
+}
+
+}  // namespace
+
+ContextWrite decide_context_write(const std::optional<UserContext>& stored, const UserContext& written,
+                                  const ContextWriteFlags& flags) {
+    ContextWrite decision = decide_tokens(stored, written, flags);
+    decision.change = !stored                            ? ContextChange::created
+                      : *stored == decision.context ? ContextChange::unchanged
+                                                    : ContextChange::changed;
     return decision;
 }
 

@@ -25,17 +25,25 @@ namespace tokend {
 struct ContextWriteFlags {
     bool clear_refresh_token = false;
     bool force = false;
+    // Not a rule: the write is decided as usual and answered, but nothing is
+    // stored (set_user_context's dry_run, tokenctl import --dry-run).
+    bool dry_run = false;
 };
 
 enum class TokensWritten { written, kept_newer };
 enum class RefreshTokenWritten { written, kept, cleared, none };
+// What the write does to the stored context as a whole: there was none, it
+// stays exactly as it is (the write brings nothing new), or it changes.
+enum class ContextChange { created, unchanged, changed };
 std::string_view to_string(TokensWritten value);
 std::string_view to_string(RefreshTokenWritten value);
+std::string_view to_string(ContextChange value);
 
 struct ContextWrite {
     UserContext context;  // what to store
     TokensWritten tokens = TokensWritten::written;
     RefreshTokenWritten refresh_token = RefreshTokenWritten::none;
+    ContextChange change = ContextChange::created;
 };
 
 // Why the request contradicts itself (a refresh token written and cleared at

@@ -37,6 +37,7 @@ const std::vector<OpInfo>& protocol_ops() {
         {"get_token", OpClass::read},
         {"set_user_context", OpClass::write},
         {"list_users", OpClass::read},
+        {"export", OpClass::read},
         {"refresh", OpClass::write},
         {"flow_maintenance", OpClass::write},
         {"stats", OpClass::read},

@@ -199,3 +199,30 @@ TEST(ContextWrite, NamesItsResults) {
 
 }  // namespace
 }  // namespace tokend
+
+namespace tokend {
+namespace {
+
+// What the write does to the stored context as a whole (set_user_context's
+// "change", tokenctl import's report).
+TEST(ContextWriteChange, CreatedUnchangedChanged) {
+    const UserContext stored = context("AT", kLate, "RT", kRefreshEnd);
+    EXPECT_EQ(decide_context_write(std::nullopt, stored, {}).change, ContextChange::created);
+    EXPECT_EQ(decide_context_write(stored, stored, {}).change, ContextChange::unchanged);
+    // Written back without its refresh token: the stored one is kept, nothing changes.
+    EXPECT_EQ(decide_context_write(stored, context("AT", kLate, nullptr, nullptr), {}).change,
+              ContextChange::unchanged);
+    // A stale copy: the stored tokens stay; nothing else differs.
+    EXPECT_EQ(decide_context_write(stored, context("OLD", kEarly, "RT0", kRefreshEnd), {}).change,
+              ContextChange::unchanged);
+    // The same stale copy forced, and a newer grant: the context changes.
+    ContextWriteFlags force;
+    force.force = true;
+    EXPECT_EQ(decide_context_write(stored, context("OLD", kEarly, "RT0", kRefreshEnd), force).change,
+              ContextChange::changed);
+    EXPECT_EQ(decide_context_write(stored, context("NEW", "2026-12-02T11:00:00+00:00", "RT2", kRefreshEnd), {}).change,
+              ContextChange::changed);
+}
+
+}  // namespace
+}  // namespace tokend

@@ -300,19 +300,69 @@ class Tokenctl(ControlTest):
         out = self.run_ctl("get-token", "c1")
         self.assertEqual((out.returncode, out.stdout.strip()), (0, "CTL-AT"))
         out = self.run_ctl("--json", "get-token", "c1")
-        self.assertEqual(json.loads(out.stdout)["access_token"], "CTL-AT")
+        self.assertEqual(json.loads(out.stdout)["result"]["access_token"], "CTL-AT")
         self.assertEqual(self.run_ctl("get-token", "nobody").returncode, 3)
         self.assertEqual(self.run_ctl("list-users", "--all").stdout.split(), ["c1"])
         out = self.run_ctl("start-flow", "alice")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertTrue(out.stdout.startswith(self.fake.url + "/v1/authorize?"))
         self.assertEqual(self.run_ctl("flow-maintenance", "--force").returncode, 0)
-        self.assertEqual(json.loads(self.run_ctl("--json", "stats").stdout)["users"], 1)
+        self.assertEqual(json.loads(self.run_ctl("--json", "stats").stdout)["result"]["users"], 1)
         self.assertEqual(self.run_ctl("clear-context", "c1").stdout.strip(), "cleared")
         self.assertEqual(self.run_ctl("get-context", "c1").returncode, 3)
         self.assertEqual(subprocess.run([TOKENCTL, "--socket", "/nonexistent.sock", "ping"],
                                         capture_output=True).returncode, 7)
         self.assertEqual(self.run_ctl("no-such-command").returncode, 2)
+
+    def test_version_unknown_commands_and_options_after_the_command(self):
+        out = subprocess.run([TOKENCTL, "--version"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"^tokenctl \d+\.\d+\.\d+\n$")
+        out = self.run_ctl("frobnicate", "x")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("unknown command 'frobnicate'", out.stderr)
+        out = subprocess.run([TOKENCTL], capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("a command is required", out.stderr)
+        # Global options after the command, and in between.
+        out = subprocess.run([TOKENCTL, "ping", "--json", "--socket", self.tokend.socket], capture_output=True,
+                             text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["result"]["protocol"], 1)
+        out = subprocess.run([TOKENCTL, "--timeout", "10", "list-users", "--socket", self.tokend.socket, "--all"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+
+    def test_json_envelope_and_exit_codes_of_mistakes(self):
+        ok = json.loads(self.run_ctl("--json", "ping").stdout)
+        self.assertEqual(set(ok), {"ok", "result"})
+        self.assertTrue(ok["ok"])
+        # tokend's error: the envelope on stderr, nothing on stdout.
+        out = self.run_ctl("--json", "get-token", "nobody")
+        self.assertEqual((out.returncode, out.stdout), (3, ""))
+        self.assertEqual(json.loads(out.stderr), {"ok": False, "error": {"code": "not_found",
+                                                                         "message": json.loads(out.stderr)["error"]["message"]}})
+        out = self.run_ctl("--json", "get-context", "nobody")
+        self.assertEqual((out.returncode, out.stdout, json.loads(out.stderr)["error"]["code"]), (3, "", "not_found"))
+        # A caller's mistake is never "try again" (6): a bad cursor, a bad argument, a usage error.
+        for args in (["list-users", "--cursor", "garbage"], ["list-users", "--limit", "5000"],
+                     ["get-token", "--json"], ["set-context", "u1", "/nonexistent/file"], ["--timeout", "soon", "ping"]):
+            with self.subTest(args=args):
+                out = self.run_ctl("--json", *args)
+                self.assertEqual(out.returncode, 2, out.stderr)
+                self.assertEqual(out.stdout, "")
+                self.assertFalse(json.loads(out.stderr.strip().splitlines()[-1])["ok"])
+        out = self.run_ctl("list-users", "--cursor", "garbage")
+        self.assertEqual(out.returncode, 2)
+        self.assertTrue(out.stderr.startswith("tokenctl: bad_request: "), out.stderr)
+        # tokenctl's own errors have the envelope too.
+        out = subprocess.run([TOKENCTL, "--json", "--socket", "/nonexistent.sock", "ping"], capture_output=True,
+                             text=True, timeout=30)
+        self.assertEqual(out.returncode, 7)
+        self.assertEqual(json.loads(out.stderr)["error"]["code"], "connection")
+        out = self.run_ctl("--json", "frobnicate")
+        self.assertEqual(json.loads(out.stderr)["error"], {"code": "usage",
+                                                            "message": json.loads(out.stderr)["error"]["message"]})
 
     def test_a_deeply_nested_context_file_is_refused_before_sending(self):
         out = self.run_ctl("set-context", "u1", "-", stdin="[" * 100_000 + "]" * 100_000)
@@ -375,7 +425,7 @@ class TokenctlAgainstADeepAnswer(unittest.TestCase):
                                  timeout=60)
             thread.join(30)
             self.assertEqual(out.returncode, 0, out.stderr)
-            self.assertEqual(json.loads(out.stdout)["users"], [[[[[[[[[[]]]]]]]]]])
+            self.assertEqual(json.loads(out.stdout)["result"]["users"], [[[[[[[[[[]]]]]]]]]])
 
 
 class DropInTokenManager(ControlTest):

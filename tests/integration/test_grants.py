@@ -221,7 +221,7 @@ class Tokenctl(GrantTest):
         out = self.write(context=old)
         self.assertEqual(out.stdout.strip(), "stored; tokens kept (the stored ones are newer), refresh token kept")
         out = tokenctl(self.tokend.socket, "--json", "set-context", "alice", "-", "--force", stdin=json.dumps(old))
-        self.assertEqual(json.loads(out.stdout), {"tokens": "written", "refresh_token": "kept"})
+        self.assertEqual(json.loads(out.stdout)["result"], {"tokens": "written", "refresh_token": "kept"})
 
     def test_a_contradiction_is_a_usage_error(self):
         context = self.authenticated()

@@ -1,146 +1,67 @@
 // tokenctl: tokend's control protocol from the command line, built on the
 // public C client library (tokend/client.h).
-#include <tokend/client.h>
+#include "export_import.h"
+#include "output.h"
+#include "session.h"
 
 #include "core/json_limits.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+using namespace tokenctl;
 using tokend::kMaxJsonDepth;
 using tokend::parse_bounded_json;
 
-// Exit codes, documented in --help and docs/tokenctl.md.
-enum Exit {
-    kOk = 0,
-    kTokendError = 1,      // an error not listed below
-    kUsage = 2,            // bad arguments (CLI11 uses 2 as well... and 105+ for its own)
-    kNotFound = 3,
-    kReauthRequired = 4,
-    kPermissionDenied = 5,
-    kUnavailable = 6,      // store_unavailable or provider_error: try again later
-    kConnection = 7,       // cannot reach tokend
-};
-
-int exit_for(const std::string& code) {
-    if (code == "not_found") return kNotFound;
-    if (code == "reauth_required") return kReauthRequired;
-    if (code == "permission_denied") return kPermissionDenied;
-    if (code == "store_unavailable" || code == "provider_error") return kUnavailable;
-    if (code == "bad_request" || code == "unknown_op") return kUsage;
-    return kTokendError;
-}
-
-struct Options {
-    std::string socket;
-    bool json = false;
-    int timeout_s = 30;
-};
-
-class Session {
-public:
-    explicit Session(const Options& options) : options_(options) {
-        char error[512] = "";
-        client_ = tokend_client_connect(options.socket.empty() ? nullptr : options.socket.c_str(),
-                                        options.timeout_s * 1000, 0, error, sizeof error);
-        if (client_ == nullptr) {
-            std::cerr << "tokenctl: " << error << "\n";
-            std::exit(kConnection);
-        }
-    }
-    ~Session() { tokend_client_close(client_); }
-
-    // Sends a request; returns its result or exits with the error's code.
-    Json call(Json request) {
-        const std::string text = request.dump();
-        const char* line = nullptr;
-        size_t length = 0;
-        if (tokend_client_call(client_, text.data(), text.size(), &line, &length) != 0) {
-            std::cerr << "tokenctl: " << tokend_client_error(client_) << "\n";
-            std::exit(kConnection);
-        }
-        // Bounded like every JSON tokend parses (core/json_limits.h): a value
-        // nested 100,000 deep would crash the copy below, not just fail.
-        Json response = parse_bounded_json(std::string_view(line, length));
-        if (response.is_discarded() || !response.is_object()) {
-            std::cerr << "tokenctl: tokend sent an unreadable response\n";
-            std::exit(kTokendError);
-        }
-        if (!response.value("ok", false)) {
-            const Json error = response.value("error", Json::object());
-            const std::string code = error.value("code", "internal");
-            if (options_.json) {
-                std::cout << response.dump() << "\n";
-            } else {
-                std::cerr << "tokenctl: " << code << ": " << error.value("message", "") << "\n";
-            }
-            std::exit(exit_for(code));
-        }
-        return response.value("result", Json::object());
-    }
-
-    // Streams lines (events after watch) to stdout until the connection ends.
-    int stream() {
-        for (;;) {
-            const char* line = nullptr;
-            size_t length = 0;
-            if (tokend_client_read_line(client_, &line, &length) != 0) return kConnection;
-            if (options_.json) {
-                std::cout << std::string_view(line, length) << std::endl;
-            } else {
-                const Json event = parse_bounded_json(std::string_view(line, length));
-                if (event.is_object()) {
-                    std::cout << event.value("at", "") << "  " << event.value("event", "") << "  "
-                              << event.value("user_id", "") << std::endl;
-                }
-            }
-        }
-    }
-
-private:
-    const Options& options_;
-    tokend_client* client_ = nullptr;
-};
-
 void print(const Options& options, const Json& result, const std::string& human) {
-    if (options.json) {
-        std::cout << result.dump() << "\n";
-    } else if (!human.empty()) {
-        std::cout << human << "\n";
-    }
+    print_ok(options, result, human);
 }
 
 std::string pretty(const Json& value) { return value.dump(2); }
 
-Json read_json_file(const std::string& path) {
+Json read_json_file(const Options& options, const std::string& path) {
     std::string text;
     if (path == "-") {
         text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     } else {
         std::ifstream file(path);
-        if (!file) {
-            std::cerr << "tokenctl: cannot read " << path << "\n";
-            std::exit(kUsage);
-        }
+        if (!file) fail(options, kUsage, "usage", "cannot read " + path + ": " + std::strerror(errno));
         text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
     }
     Json json = parse_bounded_json(text);
     if (json.is_discarded()) {
-        std::cerr << "tokenctl: " << path << " is not valid JSON (or nests deeper than " << kMaxJsonDepth
-                  << " levels)\n";
-        std::exit(kUsage);
+        fail(options, kUsage, "usage",
+             path + " is not valid JSON (or nests deeper than " + std::to_string(kMaxJsonDepth) + " levels)");
     }
     return json;
+}
+
+// Options of the app that take a value in the next argument.
+bool takes_value(const std::string& arg) { return arg == "-s" || arg == "--socket" || arg == "--timeout"; }
+
+// The first word that is not an option or an option's value: the command.
+std::string command_word(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--") return i + 1 < argc ? argv[i + 1] : "";
+        if (arg.size() > 1 && arg[0] == '-') {
+            if (takes_value(arg)) ++i;
+            continue;
+        }
+        return arg;
+    }
+    return "";
 }
 
 }  // namespace
@@ -148,14 +69,17 @@ Json read_json_file(const std::string& path) {
 int main(int argc, char** argv) {
     Options options;
     CLI::App app{"tokenctl: talk to tokend over its control socket"};
-    app.footer(
-        "Exit codes: 0 ok, 1 other tokend error, 2 bad usage or request, 3 not_found, 4 reauth_required,\n"
-        "5 permission_denied, 6 store or provider unavailable (try again), 7 cannot reach tokend.\n"
-        "The socket is --socket, else $TOKEND_SOCKET, else " TOKEND_CLIENT_DEFAULT_SOCKET ".");
+    app.footer(std::string("Global options go before or after the command. With --json, stdout has\n"
+                           "{\"ok\": true, \"result\": ...} and an error is {\"ok\": false, \"error\": {\"code\",\n"
+                           "\"message\"}} on stderr (without it: a line on stderr).\n"
+                           "The socket is --socket, else $TOKEND_SOCKET, else " TOKEND_CLIENT_DEFAULT_SOCKET ".\n\n") +
+               kExitCodeTable);
+    app.set_version_flag("--version", "tokenctl " TOKEND_VERSION);
     app.add_option("-s,--socket", options.socket, "control socket path");
     app.add_flag("--json", options.json, "print tokend's JSON result instead of text");
     app.add_option("--timeout", options.timeout_s, "seconds to wait for an answer (0: forever)")->capture_default_str();
     app.require_subcommand(1);
+    app.fallthrough();  // the options above are accepted after the command too
 
     std::string user, flow, code, file, cursor;
     unsigned limit = 0;
@@ -192,15 +116,38 @@ int main(int argc, char** argv) {
     auto* maintenance = app.add_subcommand("flow-maintenance", "collect expired flows now (if due, or --force)");
     maintenance->add_flag("--force", force, "run even if it ran recently");
     auto* stats = app.add_subcommand("stats", "print counters");
+    ExportOptions export_options;
+    auto* export_ = app.add_subcommand("export", "write every user context (a snapshot) in the users.yml format");
+    export_->add_option("-o,--output", export_options.file, "the file (written whole or not at all; default stdout)");
+    bool without_refresh_tokens = false;
+    export_->add_flag("--without-refresh-tokens", without_refresh_tokens,
+                      "refresh tokens null (needed unless the caller is in control.refresh_token_readers)");
+    ImportOptions import_options;
+    auto* import = app.add_subcommand("import", "load user contexts from an export or a users.yml (- for stdin)");
+    import->add_option("file", import_options.file)->required();
+    import->add_flag("--dry-run", import_options.dry_run, "report what would change; write nothing");
+    import->add_flag("--force", import_options.force, "the file's tokens win even where the stored grant is newer");
     auto* watch = app.add_subcommand("watch", "stream events until interrupted");
     watch->add_option("user_id", user, "only this user's events");
 
     try {
         app.parse(argc, argv);
+    } catch (const CLI::Success& done) {
+        return app.exit(done);  // --help, --version
     } catch (const CLI::ParseError& error) {
-        const int rc = app.exit(error);
-        return rc == 0 ? 0 : kUsage;
+        options.json = options.json || std::any_of(argv + 1, argv + argc, [](const char* a) {
+                           return std::strcmp(a, "--json") == 0;
+                       });
+        const std::string word = command_word(argc, argv);
+        const auto commands = app.get_subcommands([](CLI::App*) { return true; });
+        if (!word.empty() && std::none_of(commands.begin(), commands.end(),
+                                          [&](const CLI::App* command) { return command->get_name() == word; })) {
+            fail(options, kUsage, "usage", "unknown command '" + word + "' (tokenctl --help lists the commands)");
+        }
+        if (word.empty()) fail(options, kUsage, "usage", "a command is required (tokenctl --help lists them)");
+        fail(options, kUsage, "usage", std::string(error.what()) + " (tokenctl " + word + " --help)");
     }
+    if (*import) return run_import(options, import_options);
 
     Session session(options);
     if (*ping) {
@@ -219,20 +166,19 @@ int main(int argc, char** argv) {
     } else if (*redirect) {
         const Json result = session.call({{"op", "process_redirect"}, {"flow_id", flow}, {"code", code}});
         print(options, result, result.value("status", "") + ": " + result.value("message", ""));
-        if (result.value("status", "") != "authenticated") return kTokendError;
+        if (result.value("status", "") != "authenticated") {
+            fail(options, kTokendError, result.value("status", ""),
+                 result.value("status", "") + ": " + result.value("message", ""));
+        }
     } else if (*token || *force_refresh) {
         const Json result = session.call({{"op", *token ? "get_token" : "refresh"}, {"user_id", user}});
         print(options, result, result.value("access_token", ""));
     } else if (*context) {
         const Json result = session.call({{"op", "get_user_context"}, {"user_id", user}, {"refresh", refresh}});
-        if (result["user_context"].is_null()) {
-            if (!options.json) std::cerr << "tokenctl: no context for user " << user << "\n";
-            print(options, result, "");
-            return kNotFound;
-        }
+        if (result["user_context"].is_null()) fail(options, kNotFound, "not_found", "no context for user " + user);
         print(options, result, pretty(result["user_context"]));
     } else if (*set) {
-        Json request = {{"op", "set_user_context"}, {"user_id", user}, {"user_context", read_json_file(file)}};
+        Json request = {{"op", "set_user_context"}, {"user_id", user}, {"user_context", read_json_file(options, file)}};
         if (clear_refresh_token) request["clear_refresh_token"] = true;
         if (force) request["force"] = true;
         const Json result = session.call(request);
@@ -244,18 +190,19 @@ int main(int argc, char** argv) {
         const Json result = session.call({{"op", "set_user_context"}, {"user_id", user}, {"user_context", nullptr}});
         print(options, result, result.value("cleared", false) ? "cleared" : "there was no context");
     } else if (*list) {
+        Json users = Json::array();  // --json: every page's users in one result
         do {
             Json request = {{"op", "list_users"}};
             if (limit) request["limit"] = limit;
             if (!cursor.empty()) request["cursor"] = cursor;
             const Json result = session.call(request);
-            if (options.json) {
-                std::cout << result.dump() << "\n";
-            } else {
-                for (const auto& id : result["users"]) std::cout << id.get<std::string>() << "\n";
+            for (const auto& id : result["users"]) {
+                if (!options.json) std::cout << id.get<std::string>() << "\n";
+                users.push_back(id);
             }
             cursor = result["next"].is_string() ? result["next"].get<std::string>() : "";
         } while (all && !cursor.empty());
+        print(options, {{"users", users}, {"next", cursor.empty() ? Json() : Json(cursor)}}, "");
         if (!all && !cursor.empty() && !options.json) std::cerr << "(more: --cursor " << cursor << ")\n";
     } else if (*maintenance) {
         const Json result = session.call({{"op", "flow_maintenance"}, {"force", force}});
@@ -269,6 +216,9 @@ int main(int argc, char** argv) {
     } else if (*stats) {
         const Json result = session.call({{"op", "stats"}});
         print(options, result, pretty(result));
+    } else if (*export_) {
+        export_options.refresh_tokens = !without_refresh_tokens;
+        return run_export(options, session, export_options);
     } else if (*watch) {
         Json request = {{"op", "watch"}};
         if (!user.empty()) request["user_id"] = user;
