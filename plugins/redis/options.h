@@ -3,8 +3,10 @@
 #pragma once
 
 #include "status.h"
+#include "tls.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,9 @@ struct Endpoint {
     int db = 0;
     std::string username;  // empty: AUTH with the password only (the "default" user)
     std::string password;  // empty: no AUTH
+    bool tls = false;      // rediss:// or the option tls: true
+    // Set by parse_options when tls: the shared TLS context every connection uses.
+    std::shared_ptr<const TlsClient> tls_client;
 
     // "127.0.0.1:6379" or "unix:/run/redis.sock": for messages, never with credentials.
     std::string describe() const;
@@ -29,14 +34,15 @@ struct Options {
     std::string channel = "tokend-changes";  // pub/sub channel for change notifications (under the prefix)
     uint32_t connect_timeout_ms = 1000;
     uint32_t command_timeout_ms = 1000;
+    TlsOptions tls;                    // the tls_* options; used when endpoint.tls
     bool url_ignored = false;          // redis_host and redis_url were both given: the host won
 };
 
 // Fills *out from config_json. TOKEND_INVALID names the offending option.
 Status parse_options(std::string_view config_json, Options* out);
 
-// Parses redis://[user:password@]host[:port][/db] or unix:///path into *out.
-// rediss:// is refused: hiredis 0.14 has no TLS (docs/redis.md shows stunnel).
+// Parses redis[s]://[user:password@]host[:port][/db] or unix:///path into *out.
+// rediss:// sets tls (the TLS options come from parse_options).
 Status parse_url(std::string_view url, Endpoint* out);
 
 }  // namespace tokend::redis_store

@@ -95,13 +95,36 @@ protected:
 
 // ---- options ----
 
-TEST_F(RedisStoreTest, RedissIsRefusedWithAPointerToTheDocs) {
-    std::unique_ptr<Store> store;
-    const StoreStatus status = open_store({{"redis_url", "rediss://u:secret-pw@127.0.0.1:6380"}}, &store);
-    EXPECT_EQ(status.code, StoreCode::invalid);
-    EXPECT_NE(status.message.find("TLS"), std::string::npos) << status.message;
-    EXPECT_NE(status.message.find("docs/redis.md"), std::string::npos) << status.message;
-    EXPECT_EQ(status.message.find("secret-pw"), std::string::npos) << "the password was shown";
+TEST(RedisTlsOptions, RedissAndTheTlsOptionsAreParsedAndCheckedTogether) {
+    redis_store::Options options;
+    ASSERT_TRUE(redis_store::parse_options(R"({"redis_url":"rediss://u:secret-pw@cache.example:6380/2"})",
+                                           &options)
+                    .ok());
+    EXPECT_TRUE(options.endpoint.tls);
+    EXPECT_NE(options.endpoint.tls_client, nullptr);
+    EXPECT_EQ(options.endpoint.host, "cache.example");
+    EXPECT_EQ(options.endpoint.port, 6380);
+    EXPECT_EQ(options.endpoint.db, 2);
+    EXPECT_EQ(options.endpoint.password, "secret-pw");
+    // The original's redis_host with tls: true.
+    ASSERT_TRUE(redis_store::parse_options(R"({"redis_host":"cache.example","tls":true,"tls_server_name":"r.example"})",
+                                           &options)
+                    .ok());
+    EXPECT_TRUE(options.endpoint.tls);
+    EXPECT_EQ(options.tls.server_name, "r.example");
+    for (const char* bad : {
+             R"({"redis_url":"redis://h","tls_ca_file":"/etc/ssl/certs/ca-certificates.crt"})",  // no TLS
+             R"({"redis_url":"rediss://h","tls":false})",
+             R"({"redis_url":"unix:///run/r.sock","tls":true})",
+             R"({"redis_url":"rediss://h","tls_cert_file":"/x.pem"})",  // no key
+             R"({"redis_url":"rediss://h","tls_skip_verify":"yes"})",
+             R"({"redis_url":"rediss://h","tls_skip_verify":true,"tls_ca_file":"/x.pem"})",
+             R"({"redis_url":"rediss://h","tls_ca_file":"/nonexistent/ca.pem"})",
+         }) {
+        const redis_store::Status status = redis_store::parse_options(bad, &options);
+        EXPECT_EQ(status.code, TOKEND_INVALID) << bad;
+        EXPECT_EQ(status.message.find("secret"), std::string::npos) << status.message;
+    }
 }
 
 TEST_F(RedisStoreTest, UnknownOptionsAndBadUrlsAreRefusedByName) {
