@@ -85,13 +85,17 @@ class RedisTlsTest(unittest.TestCase):
     def tearDown(self):
         logs = []
         for node in self.nodes:
-            node.stop()
+            started = node.port is not None  # a refused one exited at start (code 2)
+            code = node.stop()
             logs.append(node.log())
             node.close()
+            if started:
+                self.assertEqual(code, 0, logs[-1])
         self.fake.stop()
         for server in self.servers:
             server.stop()
         for log in logs:
+            self.assertNotIn("Sanitizer", log)
             self.assertNotIn(PASSWORD, log)  # the password in the URL is never shown
             self.assertNotIn("RT-tls", log)
 
