@@ -75,6 +75,9 @@ public:
 
     const Endpoint& endpoint() const { return endpoint_; }
 
+    // Which master this connection reached (MasterTracker's generation; 0 without Sentinel).
+    uint64_t generation = 0;
+
 private:
     Connection(redisContext* context, const Endpoint& endpoint)
         : context_(context), endpoint_(endpoint) {}

@@ -71,6 +71,7 @@ Status bool_option(const nlohmann::json& value, const char* name, bool* out) {
 }  // namespace
 
 std::string Endpoint::describe() const {
+    if (unix_path.empty() && host.empty()) return "the Sentinel master";  // not asked yet
     if (!unix_path.empty()) return "unix:" + unix_path;
     const bool v6 = host.find(':') != std::string::npos;
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -176,6 +177,26 @@ Status parse_options(std::string_view config_json, Options* out) {
             status = number_option(value, "connect_timeout_ms", 1, 600000, &connect_ms);
         } else if (name == "command_timeout_ms") {
             status = number_option(value, "command_timeout_ms", 1, 600000, &command_ms);
+        } else if (name == "sentinels") {
+            if (!value.is_array() || value.empty()) {
+                status = invalid("option \"sentinels\" must be a list of \"host:port\"");
+            }
+            for (const auto& item : value) {
+                if (!status.ok()) break;
+                std::string text;
+                Endpoint parsed;
+                status = string_option(item, "sentinels", &text);
+                if (status.ok()) status = parse_url("redis://" + text, &parsed);
+                if (!status.ok() || text.find('@') != std::string::npos || text.find('/') != std::string::npos) {
+                    status = invalid("option \"sentinels\": each entry is \"host:port\" (got \"" +
+                                     printable(text) + "\")");
+                    break;
+                }
+                const bool has_port = text.rfind(':') != std::string::npos && text.back() != ']';
+                options.sentinels.push_back({parsed.host, has_port ? parsed.port : uint16_t{26379}});
+            }
+        } else if (name == "sentinel_master") {
+            status = string_option(value, "sentinel_master", &options.sentinel_master);
         } else if (name == "tls") {
             status = bool_option(value, "tls", &tls);
             has_tls = true;
@@ -202,7 +223,8 @@ Status parse_options(std::string_view config_json, Options* out) {
                                     "redis_url, redis_host, redis_port, redis_db, username, password, "
                                     "password_file, key_prefix, channel, connect_timeout_ms, "
                                     "command_timeout_ms, tls, tls_ca_file, tls_ca_dir, tls_cert_file, "
-                                    "tls_key_file, tls_server_name, tls_skip_verify");
+                                    "tls_key_file, tls_server_name, tls_skip_verify, sentinels, "
+                                    "sentinel_master");
         }
         if (!status.ok()) return status;
     }
@@ -214,8 +236,14 @@ Status parse_options(std::string_view config_json, Options* out) {
         }
     } else if (!url.empty()) {
         if (Status status = parse_url(url, &options.endpoint); !status.ok()) return status;
-    } else {
+    } else if (options.sentinels.empty()) {
         return invalid("one of the options \"redis_url\" or \"redis_host\" is required");
+    }
+    if (options.sentinels.empty() != options.sentinel_master.empty()) {
+        return invalid("Sentinel needs both \"sentinels\" and \"sentinel_master\"");
+    }
+    if (!options.sentinels.empty() && !options.endpoint.unix_path.empty()) {
+        return invalid("with \"sentinels\", redis_url gives credentials and the database only: not unix://");
     }
     Endpoint& endpoint = options.endpoint;
     if (has_port) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tokend::redis_store {
 
@@ -28,6 +29,13 @@ struct Endpoint {
     std::string describe() const;
 };
 
+struct SentinelAddress {
+    std::string host;
+    uint16_t port = 26379;
+};
+
+class MasterTracker;  // sentinel.h
+
 struct Options {
     Endpoint endpoint;
     std::string key_prefix;            // put before every key and the channel; "" as the original
@@ -35,6 +43,12 @@ struct Options {
     uint32_t connect_timeout_ms = 1000;
     uint32_t command_timeout_ms = 1000;
     TlsOptions tls;                    // the tls_* options; used when endpoint.tls
+    // Sentinel: the sentinels to ask and the master's name; then endpoint gives
+    // only the credentials, database and TLS, and `master` (set by the store at
+    // open) says where the master is now.
+    std::vector<SentinelAddress> sentinels;
+    std::string sentinel_master;
+    std::shared_ptr<MasterTracker> master;
     bool url_ignored = false;          // redis_host and redis_url were both given: the host won
 };
 

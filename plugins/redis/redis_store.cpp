@@ -2,6 +2,7 @@
 
 #include "list_cursor.h"
 #include "scripts.h"
+#include "sentinel.h"
 
 #include <algorithm>
 #include <chrono>
@@ -63,6 +64,17 @@ RedisStore::RedisStore(Options options, Log log)
 RedisStore::~RedisStore() = default;
 
 Status RedisStore::open(Options options, Log log, std::unique_ptr<RedisStore>* out) {
+    if (!options.sentinels.empty()) {
+        // Ask the sentinels where the master is before anything connects to it.
+        options.master = std::make_shared<MasterTracker>(options.endpoint, options.sentinels,
+                                                         options.sentinel_master, options.connect_timeout_ms,
+                                                         options.command_timeout_ms, log);
+        if (Status status = options.master->resolve(); !status.ok()) return status;
+        uint64_t generation = 0;
+        log(TOKEND_LOG_INFO, "redis sentinel: master " + options.sentinel_master + " is at " +
+                                 options.master->current(&generation).describe());
+        options.master->start();
+    }
     std::unique_ptr<RedisStore> store(new RedisStore(std::move(options), std::move(log)));
     if (store->options_.url_ignored) {
         store->log_(TOKEND_LOG_INFO, "redis_host and redis_url are both set: using redis_host " +

@@ -1,5 +1,7 @@
 #include "subscriber.h"
 
+#include "sentinel.h"
+
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -67,9 +69,12 @@ bool Subscriber::pause(int ms) {
 
 Status Subscriber::subscribe(std::unique_ptr<Connection>* out) {
     std::unique_ptr<Connection> connection;
-    Status status = Connection::open(options_.endpoint, options_.connect_timeout_ms,
-                                     options_.command_timeout_ms, &connection);
+    uint64_t generation = 0;
+    const Endpoint endpoint = master_endpoint(options_, &generation);
+    Status status =
+        Connection::open(endpoint, options_.connect_timeout_ms, options_.command_timeout_ms, &connection);
     if (!status.ok()) return status;
+    connection->generation = generation;
     // SUBSCRIBE, then wait (within the command timeout) for its confirmation.
     Reply reply;
     if (status = connection->command({"SUBSCRIBE", channel_}, &reply); !status.ok()) return status;
@@ -113,6 +118,9 @@ Status Subscriber::listen(Connection& connection) {
     auto ping_sent = Clock::time_point{};
     const auto answer_within = std::chrono::milliseconds(options_.command_timeout_ms);
     while (!stopping_) {
+        if (options_.master && options_.master->generation() != connection.generation) {
+            return Status::error(TOKEND_UNAVAILABLE, "the Sentinel master moved");
+        }
         // Deliver whatever is already parsed before waiting for more.
         Reply reply;
         if (Status status = connection.next_reply(&reply); !status.ok()) return status;
@@ -124,7 +132,7 @@ Status Subscriber::listen(Connection& connection) {
         }
         const auto now = Clock::now();
         if (ping_sent != Clock::time_point{} && now - ping_sent > answer_within) {
-            return Status::error(TOKEND_UNAVAILABLE, "redis " + options_.endpoint.describe() +
+            return Status::error(TOKEND_UNAVAILABLE, "redis " + connection.endpoint().describe() +
                                                          " did not answer a PING in time");
         }
         if (ping_sent == Clock::time_point{} && now - last_heard >= kPingEvery) {

@@ -127,6 +127,36 @@ TEST(RedisTlsOptions, RedissAndTheTlsOptionsAreParsedAndCheckedTogether) {
     }
 }
 
+TEST(RedisSentinelOptions, SentinelsAndTheMasterNameComeTogether) {
+    redis_store::Options options;
+    ASSERT_TRUE(redis_store::parse_options(
+                    R"({"sentinels":["10.0.0.1:26380","s2.example","[::1]:26381"],"sentinel_master":"m",
+                        "password":"pw","redis_db":2})",
+                    &options)
+                    .ok());
+    ASSERT_EQ(options.sentinels.size(), 3u);
+    EXPECT_EQ(options.sentinels[0].host, "10.0.0.1");
+    EXPECT_EQ(options.sentinels[0].port, 26380);
+    EXPECT_EQ(options.sentinels[1].host, "s2.example");
+    EXPECT_EQ(options.sentinels[1].port, 26379);
+    EXPECT_EQ(options.sentinels[2].host, "::1");
+    EXPECT_EQ(options.sentinels[2].port, 26381);
+    EXPECT_EQ(options.sentinel_master, "m");
+    EXPECT_EQ(options.endpoint.password, "pw");
+    EXPECT_EQ(options.endpoint.db, 2);
+    for (const char* bad : {
+             R"({"sentinels":["h:1"]})",                          // no master name
+             R"({"sentinel_master":"m","redis_url":"redis://h"})",  // no sentinels
+             R"({"sentinels":[],"sentinel_master":"m"})",
+             R"({"sentinels":"h:1","sentinel_master":"m"})",
+             R"({"sentinels":["u:p@h:1"],"sentinel_master":"m"})",
+             R"({"sentinels":["h:0"],"sentinel_master":"m"})",
+             R"({"sentinels":["h:1"],"sentinel_master":"m","redis_url":"unix:///r.sock"})",
+         }) {
+        EXPECT_EQ(redis_store::parse_options(bad, &options).code, TOKEND_INVALID) << bad;
+    }
+}
+
 TEST_F(RedisStoreTest, UnknownOptionsAndBadUrlsAreRefusedByName) {
     std::unique_ptr<Store> store;
     StoreStatus status = open_store({{"redis_url", server.unix_url()}, {"redis_hots", "x"}}, &store);
