@@ -1,7 +1,7 @@
 """tokend on the redis store behind Redis Sentinel, against processes the test
 starts on loopback: one master, one replica, three redis-sentinels (and a
 sentinel address where nothing listens, first in the list). SENTINEL FAILOVER
-while bots call get_token and set_user_context: reads answered from memory
+(after the sentinel tokend listened on went away) while bots call get_token and set_user_context: reads answered from memory
 throughout, writes fail fast with store_unavailable during the switch and
 succeed after, both processes move pool and subscriber to the new master and
 the change feed resumes (a resync)."""
@@ -40,7 +40,9 @@ class Sentinel:
                 f.write(f"port {port}\nbind 127.0.0.1\ndaemonize no\ndir {self.dir}\n"
                         f"logfile {self.dir}/sentinel.log\n"
                         f"sentinel monitor {MASTER} 127.0.0.1 {self.master_port} 2\n"
-                        f"sentinel down-after-milliseconds {MASTER} 3000\n"
+                        # Long: on a loaded machine a short one lets the sentinels
+                        # fail over by themselves, before the test asks them to.
+                        f"sentinel down-after-milliseconds {MASTER} 60000\n"
                         f"sentinel failover-timeout {MASTER} 20000\n")
             self.process = subprocess.Popen([SENTINEL, config], stdin=subprocess.DEVNULL,
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -134,11 +136,18 @@ class SentinelFailover(unittest.TestCase):
                         writes.append((started, time.monotonic(), error.code, f"AT-{i}"))
                     i += 1
                     time.sleep(0.01)
+        # The sentinel both processes listen on (the first that answers) goes
+        # away: they move on to the next one.
+        self.sentinels[0].stop(remove=False)
+        for node in (a, b):
+            wait_for(lambda: "trying the next sentinel" in node.log(), what="the watcher to move on")
         thread = threading.Thread(target=bot)
         thread.start()
         try:
             time.sleep(0.3)
-            self.assertEqual(self.sentinels[0].command("SENTINEL", "FAILOVER", MASTER), b"OK")
+            self.assertEqual(self.sentinels[1].command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER)[1],
+                             str(self.master.port).encode(), "a failover happened before the test asked")
+            self.assertEqual(self.sentinels[1].command("SENTINEL", "FAILOVER", MASTER), b"OK")
             switched_at = time.monotonic()
             new = f"127.0.0.1:{self.replica.port}"
             for node in (a, b):
@@ -151,7 +160,9 @@ class SentinelFailover(unittest.TestCase):
         finally:
             stop.set()
             thread.join(30)
-        self.assertEqual(reads_failed, [], "a read was not answered from memory")
+        self.assertEqual(reads_failed, [], "a read was not answered from memory:\n" + a.log()[-6000:])
+        for node in (a, b):
+            self.assertEqual(node.log().count(f"master {MASTER} moved to"), 1, node.log())
         failures = [w for w in writes if w[2] is not None]
         self.assertEqual({w[2] for w in failures} - {"store_unavailable"}, set(), failures)
         for started, ended, _, _ in failures:
