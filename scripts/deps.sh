@@ -10,6 +10,10 @@ packages=(
   nlohmann-json3-dev libcli11-dev libssl-dev libsystemd-dev libhttp-parser-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-yaml redis-server
+  # tests/integration/test_redis_tls.py makes its certificates with the openssl CLI.
+  openssl
+  # tests/integration/test_redis_sentinel.py: three sentinels on loopback.
+  redis-sentinel
   python3-setuptools python3-wheel python3-pip python3-venv python3-mypy python3-aiohttp python3-flask python3-pydantic
   prometheus-cpp-dev prometheus systemd dpkg-dev
   # scripts/check-deb.sh: lintian, and what the maintainer scripts and the

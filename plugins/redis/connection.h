@@ -1,5 +1,7 @@
 // One hiredis connection (blocking, with connect and command timeouts) and the
-// guard that keeps SIGPIPE from killing the process while hiredis writes.
+// guard that keeps SIGPIPE from killing the process while hiredis writes. Over
+// TLS hiredis still connects the socket, formats commands and parses replies;
+// OpenSSL carries the bytes (tls.h).
 #pragma once
 
 #include "options.h"
@@ -39,8 +41,10 @@ private:
 
 class Connection {
 public:
-    // Connects within connect_timeout_ms, sets the command timeout, AUTHs and
-    // SELECTs. UNAVAILABLE when Redis cannot be reached, INVALID when it refuses
+    // Connects within connect_timeout_ms (and, for TLS, shakes hands and checks
+    // the certificate, each read and write within it), sets the command timeout,
+    // AUTHs and SELECTs. UNAVAILABLE when Redis cannot be reached or its
+    // certificate does not pass (the message says why), INVALID when it refuses
     // the credentials or the database.
     static Status open(const Endpoint& endpoint, uint32_t connect_timeout_ms,
                        uint32_t command_timeout_ms, std::unique_ptr<Connection>* out);
@@ -53,20 +57,44 @@ public:
     // error reply from Redis comes back as a reply of type REDIS_REPLY_ERROR.
     Status command(const std::vector<std::string_view>& args, Reply* out);
 
+    // For the subscriber, which reads without waiting for each answer:
+    // send() writes one command out (within the command timeout); read_some()
+    // reads what is there into the reader (call it when the socket is readable
+    // or pending() is true); next_reply() takes one parsed reply, if any.
+    Status send(const std::vector<std::string_view>& args);
+    Status read_some();
+    Status next_reply(Reply* out);
+    // Bytes already decrypted and waiting inside OpenSSL: poll() would not see them.
+    bool pending() const;
+    int fd() const { return context_->fd; }
+
     // True once an I/O error happened: the connection must be thrown away.
-    bool broken() const { return context_->err != 0; }
+    bool broken() const { return context_->err != 0 || !tls_failure_.empty(); }
     // True if Redis closed its end while the connection sat idle (a restart).
     bool peer_closed() const;
 
-    redisContext* context() { return context_; }
     const Endpoint& endpoint() const { return endpoint_; }
+
+    // Which master this connection reached (MasterTracker's generation; 0 without Sentinel).
+    uint64_t generation = 0;
 
 private:
     Connection(redisContext* context, const Endpoint& endpoint)
         : context_(context), endpoint_(endpoint) {}
     Status io_error(std::string_view doing) const;
+    Status handshake(uint32_t connect_timeout_ms);
+    Status tls_command(const std::vector<const char*>& argv, const std::vector<size_t>& lengths, Reply* out);
+    // The TLS transport: the whole of `bytes` out, or some bytes in.
+    bool tls_write(std::string_view bytes);
+    enum class ReadResult { data, nothing, failed };
+    ReadResult tls_read();
+    void fail_tls(int result);
 
     redisContext* context_;
+    SSL* ssl_ = nullptr;        // set over TLS: context_'s socket then carries TLS records
+    std::string tls_failure_;  // why the TLS transport broke; "" while it works
+    uint32_t command_timeout_ms_ = 0;
+    bool client_cert_requested_ = false;  // set by OpenSSL during the handshake (TlsClient)
     Endpoint endpoint_;
 };
 

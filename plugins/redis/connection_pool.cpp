@@ -1,5 +1,7 @@
 #include "connection_pool.h"
 
+#include "sentinel.h"
+
 namespace tokend::redis_store {
 
 ConnectionPool::ConnectionPool(Options options,
@@ -7,9 +9,14 @@ ConnectionPool::ConnectionPool(Options options,
     : options_(std::move(options)), on_health_(std::move(on_health)) {}
 
 Status ConnectionPool::connect(std::unique_ptr<Connection>* out) {
-    return Connection::open(options_.endpoint, options_.connect_timeout_ms,
-                            options_.command_timeout_ms, out);
+    uint64_t generation = 0;
+    const Endpoint endpoint = master_endpoint(options_, &generation);
+    Status status = Connection::open(endpoint, options_.connect_timeout_ms, options_.command_timeout_ms, out);
+    if (status.ok()) (*out)->generation = generation;
+    return status;
 }
+
+uint64_t ConnectionPool::generation() const { return options_.master ? options_.master->generation() : 0; }
 
 void ConnectionPool::mark(bool healthy, const std::string& why) {
     bool changed = false;
@@ -24,17 +31,20 @@ void ConnectionPool::mark(bool healthy, const std::string& why) {
 Status ConnectionPool::checkout(std::unique_ptr<Connection>* out, bool* reused) {
     {
         std::lock_guard<std::mutex> hold(mutex_);
+        const uint64_t now_at = generation();
         while (!idle_.empty()) {
             std::unique_ptr<Connection> connection = std::move(idle_.back());
             idle_.pop_back();
-            if (!connection->peer_closed()) {
+            // A connection to a master Sentinel has since replaced is dropped.
+            if (connection->generation == now_at && !connection->peer_closed()) {
                 *out = std::move(connection);
                 *reused = true;
                 return Status::success();
             }
         }
         const auto now = Clock::now();
-        if (now < next_attempt_) {
+        // The backoff was for the old master: a new one is tried at once.
+        if (now < next_attempt_ && failed_generation_ == now_at) {
             const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now);
             return Status::error(TOKEND_UNAVAILABLE, last_error_ + " (next attempt in " +
                                                          std::to_string(wait.count()) + " ms)");
@@ -50,6 +60,7 @@ Status ConnectionPool::checkout(std::unique_ptr<Connection>* out, bool* reused) 
         // Whatever went wrong, for this call it is "try again later".
         status.code = TOKEND_UNAVAILABLE;
         last_error_ = status.message;
+        failed_generation_ = generation();
         next_attempt_ = Clock::now() + backoff_;
         backoff_ = std::min(backoff_ * 2, kMaxBackoff);
     }
@@ -63,6 +74,7 @@ void ConnectionPool::checkin(std::unique_ptr<Connection> connection) {
         idle_.clear();
         return;
     }
+    if (connection->generation != generation()) return;  // the master moved meanwhile
     if (idle_.size() < kMaxIdle) idle_.push_back(std::move(connection));
 }
 

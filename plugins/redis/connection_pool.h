@@ -32,6 +32,7 @@ private:
     Status checkout(std::unique_ptr<Connection>* out, bool* reused);
     void checkin(std::unique_ptr<Connection> connection);
     void mark(bool healthy, const std::string& why);
+    uint64_t generation() const;
 
     using Clock = std::chrono::steady_clock;
     static constexpr size_t kMaxIdle = 8;
@@ -45,6 +46,7 @@ private:
     Clock::time_point next_attempt_{};
     std::chrono::milliseconds backoff_{kFirstBackoff};
     std::string last_error_;
+    uint64_t failed_generation_ = 0;
     bool healthy_ = true;
 };
 

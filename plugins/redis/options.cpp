@@ -62,9 +62,16 @@ Status read_password_file(const std::string& path, std::string* out) {
     return Status::success();
 }
 
+Status bool_option(const nlohmann::json& value, const char* name, bool* out) {
+    if (!value.is_boolean()) return invalid(std::string("option \"") + name + "\" must be true or false");
+    *out = value.get<bool>();
+    return Status::success();
+}
+
 }  // namespace
 
 std::string Endpoint::describe() const {
+    if (unix_path.empty() && host.empty()) return "the Sentinel master";  // not asked yet
     if (!unix_path.empty()) return "unix:" + unix_path;
     const bool v6 = host.find(':') != std::string::npos;
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -73,9 +80,14 @@ std::string Endpoint::describe() const {
 Status parse_url(std::string_view url, Endpoint* out) {
     Endpoint endpoint;
     if (url.starts_with("rediss://")) {
-        return invalid("redis_url: rediss:// (TLS) is not supported by this build (hiredis 0.14 has "
-                       "no TLS); reach a TLS Redis through a local TLS tunnel such as stunnel, "
-                       "see docs/redis.md");
+        // The rest reads as after redis://.
+        Endpoint parsed;
+        if (Status status = parse_url("redis://" + std::string(url.substr(9)), &parsed); !status.ok()) {
+            return status;
+        }
+        parsed.tls = true;
+        *out = std::move(parsed);
+        return Status::success();
     }
     if (url.starts_with("unix://")) {
         endpoint.unix_path = std::string(url.substr(7));
@@ -86,7 +98,7 @@ Status parse_url(std::string_view url, Endpoint* out) {
         return Status::success();
     }
     if (!url.starts_with("redis://")) {
-        return invalid("redis_url must start with redis:// or unix:// (got \"" +
+        return invalid("redis_url must start with redis://, rediss:// or unix:// (got \"" +
                        printable(url.substr(0, url.find(':'))) + ":...\")");
     }
     std::string_view rest = url.substr(8);
@@ -138,7 +150,7 @@ Status parse_options(std::string_view config_json, Options* out, plugin_support:
     std::string url, host, username, password, password_file;
     uint64_t port = 0, db = 0, connect_ms = options.connect_timeout_ms,
              command_ms = options.command_timeout_ms;
-    bool has_port = false, has_db = false;
+    bool has_port = false, has_db = false, tls = false, has_tls = false, any_tls_option = false;
     for (const auto& [name, value] : config.items()) {
         Status status;
         if (name == "redis_url") {
@@ -165,11 +177,54 @@ Status parse_options(std::string_view config_json, Options* out, plugin_support:
             status = number_option(value, "connect_timeout_ms", 1, 600000, &connect_ms);
         } else if (name == "command_timeout_ms") {
             status = number_option(value, "command_timeout_ms", 1, 600000, &command_ms);
+        } else if (name == "sentinels") {
+            if (!value.is_array() || value.empty()) {
+                status = invalid("option \"sentinels\" must be a list of \"host:port\"");
+            }
+            for (const auto& item : value) {
+                if (!status.ok()) break;
+                std::string text;
+                Endpoint parsed;
+                status = string_option(item, "sentinels", &text);
+                if (status.ok()) status = parse_url("redis://" + text, &parsed);
+                if (!status.ok() || text.find('@') != std::string::npos || text.find('/') != std::string::npos) {
+                    status = invalid("option \"sentinels\": each entry is \"host:port\" (got \"" +
+                                     printable(text) + "\")");
+                    break;
+                }
+                const bool has_port = text.rfind(':') != std::string::npos && text.back() != ']';
+                options.sentinels.push_back({parsed.host, has_port ? parsed.port : uint16_t{26379}});
+            }
+        } else if (name == "sentinel_master") {
+            status = string_option(value, "sentinel_master", &options.sentinel_master);
+        } else if (name == "tls") {
+            status = bool_option(value, "tls", &tls);
+            has_tls = true;
+        } else if (name == "tls_ca_file") {
+            status = string_option(value, "tls_ca_file", &options.tls.ca_file);
+            any_tls_option = true;
+        } else if (name == "tls_ca_dir") {
+            status = string_option(value, "tls_ca_dir", &options.tls.ca_dir);
+            any_tls_option = true;
+        } else if (name == "tls_cert_file") {
+            status = string_option(value, "tls_cert_file", &options.tls.cert_file);
+            any_tls_option = true;
+        } else if (name == "tls_key_file") {
+            status = string_option(value, "tls_key_file", &options.tls.key_file);
+            any_tls_option = true;
+        } else if (name == "tls_server_name") {
+            status = string_option(value, "tls_server_name", &options.tls.server_name);
+            any_tls_option = true;
+        } else if (name == "tls_skip_verify") {
+            status = bool_option(value, "tls_skip_verify", &options.tls.skip_verify);
+            any_tls_option = true;
         } else {
             status = unknown_option(name,
                                     "redis_url, redis_host, redis_port, redis_db, username, password, "
                                     "password_file, key_prefix, channel, connect_timeout_ms, "
-                                    "command_timeout_ms");
+                                    "command_timeout_ms, tls, tls_ca_file, tls_ca_dir, tls_cert_file, "
+                                    "tls_key_file, tls_server_name, tls_skip_verify, sentinels, "
+                                    "sentinel_master");
         }
         if (!status.ok() && plugin_support::stop_parsing(status, name, problems)) return status;
     }
@@ -182,8 +237,14 @@ Status parse_options(std::string_view config_json, Options* out, plugin_support:
         }
     } else if (!url.empty()) {
         if (Status status = parse_url(url, &options.endpoint); !status.ok()) return status;
-    } else {
+    } else if (options.sentinels.empty()) {
         return invalid("one of the options \"redis_url\" or \"redis_host\" is required");
+    }
+    if (options.sentinels.empty() != options.sentinel_master.empty()) {
+        return invalid("Sentinel needs both \"sentinels\" and \"sentinel_master\"");
+    }
+    if (!options.sentinels.empty() && !options.endpoint.unix_path.empty()) {
+        return invalid("with \"sentinels\", redis_url gives credentials and the database only: not unix://");
     }
     Endpoint& endpoint = options.endpoint;
     if (has_port) {
@@ -204,6 +265,26 @@ Status parse_options(std::string_view config_json, Options* out, plugin_support:
     if (!username.empty()) endpoint.username = username;
     if (!endpoint.username.empty() && endpoint.password.empty()) {
         return invalid("a Redis username needs a password (password or password_file)");
+    }
+    if (has_tls) {
+        if (!tls && endpoint.tls) return invalid("option \"tls\": false contradicts the rediss:// URL");
+        endpoint.tls = tls;
+    }
+    if (endpoint.tls && !endpoint.unix_path.empty()) {
+        return invalid("TLS (rediss:// or tls: true) needs a host and port, not unix://");
+    }
+    if (!endpoint.tls && any_tls_option) {
+        return invalid("the tls_* options need TLS: a rediss:// URL or the option tls: true");
+    }
+    if (options.tls.cert_file.empty() != options.tls.key_file.empty()) {
+        return invalid("mutual TLS needs both \"tls_cert_file\" and \"tls_key_file\"");
+    }
+    if (options.tls.skip_verify && (!options.tls.ca_file.empty() || !options.tls.ca_dir.empty())) {
+        return invalid("\"tls_skip_verify\": true ignores \"tls_ca_file\" and \"tls_ca_dir\"; give one or "
+                       "the other");
+    }
+    if (endpoint.tls) {
+        if (Status status = TlsClient::create(options.tls, &endpoint.tls_client); !status.ok()) return status;
     }
     options.connect_timeout_ms = static_cast<uint32_t>(connect_ms);
     options.command_timeout_ms = static_cast<uint32_t>(command_ms);

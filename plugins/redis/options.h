@@ -4,10 +4,13 @@
 
 #include "option_helpers.h"
 #include "status.h"
+#include "tls.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tokend::redis_store {
 
@@ -19,10 +22,20 @@ struct Endpoint {
     int db = 0;
     std::string username;  // empty: AUTH with the password only (the "default" user)
     std::string password;  // empty: no AUTH
+    bool tls = false;      // rediss:// or the option tls: true
+    // Set by parse_options when tls: the shared TLS context every connection uses.
+    std::shared_ptr<const TlsClient> tls_client;
 
     // "127.0.0.1:6379" or "unix:/run/redis.sock": for messages, never with credentials.
     std::string describe() const;
 };
+
+struct SentinelAddress {
+    std::string host;
+    uint16_t port = 26379;
+};
+
+class MasterTracker;  // sentinel.h
 
 struct Options {
     Endpoint endpoint;
@@ -30,6 +43,13 @@ struct Options {
     std::string channel = "tokend-changes";  // pub/sub channel for change notifications (under the prefix)
     uint32_t connect_timeout_ms = 1000;
     uint32_t command_timeout_ms = 1000;
+    TlsOptions tls;                    // the tls_* options; used when endpoint.tls
+    // Sentinel: the sentinels to ask and the master's name; then endpoint gives
+    // only the credentials, database and TLS, and `master` (set by the store at
+    // open) says where the master is now.
+    std::vector<SentinelAddress> sentinels;
+    std::string sentinel_master;
+    std::shared_ptr<MasterTracker> master;
     bool url_ignored = false;          // redis_host and redis_url were both given: the host won
 };
 
@@ -41,8 +61,8 @@ struct Options {
 Status parse_options(std::string_view config_json, Options* out,
                      plugin_support::OptionProblems* problems = nullptr);
 
-// Parses redis://[user:password@]host[:port][/db] or unix:///path into *out.
-// rediss:// is refused: hiredis 0.14 has no TLS (docs/redis.md shows stunnel).
+// Parses redis[s]://[user:password@]host[:port][/db] or unix:///path into *out.
+// rediss:// sets tls (the TLS options come from parse_options).
 Status parse_url(std::string_view url, Endpoint* out);
 
 }  // namespace tokend::redis_store

@@ -2,6 +2,7 @@
 
 #include "list_cursor.h"
 #include "scripts.h"
+#include "sentinel.h"
 
 #include <algorithm>
 #include <chrono>
@@ -63,10 +64,28 @@ RedisStore::RedisStore(Options options, Log log)
 RedisStore::~RedisStore() = default;
 
 Status RedisStore::open(Options options, Log log, std::unique_ptr<RedisStore>* out) {
+    if (!options.sentinels.empty()) {
+        // Ask the sentinels where the master is before anything connects to it.
+        options.master = std::make_shared<MasterTracker>(options.endpoint, options.sentinels,
+                                                         options.sentinel_master, options.connect_timeout_ms,
+                                                         options.command_timeout_ms, log);
+        if (Status status = options.master->resolve(); !status.ok()) return status;
+        uint64_t generation = 0;
+        log(TOKEND_LOG_INFO, "redis sentinel: master " + options.sentinel_master + " is at " +
+                                 options.master->current(&generation).describe());
+        options.master->start();
+    }
     std::unique_ptr<RedisStore> store(new RedisStore(std::move(options), std::move(log)));
     if (store->options_.url_ignored) {
         store->log_(TOKEND_LOG_INFO, "redis_host and redis_url are both set: using redis_host " +
                                          store->options_.endpoint.describe() + ", as the original did");
+    }
+    const Endpoint& endpoint = store->options_.endpoint;
+    if (endpoint.tls && store->options_.tls.skip_verify) {
+        store->log_(TOKEND_LOG_WARN,
+                    "redis TLS to " + endpoint.describe() +
+                        ": CERTIFICATE VERIFICATION IS OFF (tls_skip_verify: true); anyone on the path can "
+                        "pose as Redis and read or change every token; give tls_ca_file instead");
     }
     // Redis must answer now: a wrong address or password stops tokend at start.
     Status status = store->pool_.run(true, [](Connection& connection) {
@@ -85,7 +104,38 @@ Status RedisStore::open(Options options, Log log, std::unique_ptr<RedisStore>* o
         Status direct = store->pool_.connect(&probe);
         return direct.ok() ? status : direct;
     }
+    if (Status cluster = store->refuse_cluster(); !cluster.ok()) return cluster;
     *out = std::move(store);
+    return Status::success();
+}
+
+// Redis Cluster is refused (docs/redis.md, "Redis Cluster"): the original's
+// layout keeps the users and flows sets beside the user-* and flows-* keys, and
+// every write script touches both, which hash to different slots.
+Status RedisStore::refuse_cluster() {
+    Reply reply;
+    Status status = pool_.run(true, [&](Connection& connection) {
+        return connection.command({"INFO", "cluster"}, &reply);
+    });
+    if (!status.ok()) return status;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        // An ACL without INFO: say so once; a cluster then fails on its first write.
+        log_(TOKEND_LOG_WARN, "redis " + options_.endpoint.describe() +
+                                  " refused INFO cluster, so tokend cannot check that it is not a "
+                                  "Redis Cluster node (the minimal ACL in docs/redis.md allows it): " +
+                                  std::string(text_of(*reply).substr(0, 200)));
+        return Status::success();
+    }
+    if (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_STATUS) return Status::success();
+    if (text_of(*reply).find("cluster_enabled:1") != std::string_view::npos) {
+        return Status::error(TOKEND_INVALID,
+                             "redis " + options_.endpoint.describe() +
+                                 " is a Redis Cluster node (cluster_enabled:1): not supported, because the "
+                                 "original's key layout keeps the users and flows sets beside the user-* "
+                                 "and flows-* keys and every write updates both in one script, which a "
+                                 "cluster refuses across hash slots (CROSSSLOT); use a single Redis, "
+                                 "with replicas and Sentinel for availability (docs/redis.md)");
+    }
     return Status::success();
 }
 

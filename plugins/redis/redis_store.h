@@ -60,6 +60,8 @@ public:
 
 private:
     RedisStore(Options options, Log log);
+    // INVALID when Redis reports cluster_enabled:1 (INFO cluster).
+    Status refuse_cluster();
     // Runs a script; *reply is its answer unless the status is an error.
     Status eval(bool idempotent, const char* script, const std::vector<std::string_view>& keys,
                 const std::vector<std::string_view>& args, Reply* reply, std::string_view doing);

@@ -1,5 +1,7 @@
 #include "subscriber.h"
 
+#include "sentinel.h"
+
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -23,26 +25,6 @@ bool is_array_of(const redisReply& reply, size_t count, const char* kind) {
     return reply.type == REDIS_REPLY_ARRAY && reply.elements == count &&
            reply.element[0]->type == REDIS_REPLY_STRING &&
            std::string_view(reply.element[0]->str, reply.element[0]->len) == kind;
-}
-
-// Appends one command to the output buffer and writes it out.
-bool send_command(redisContext* context, std::initializer_list<std::string_view> args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (std::string_view arg : args) {
-        argv.push_back(arg.data());
-        lengths.push_back(arg.size());
-    }
-    if (redisAppendCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()) !=
-        REDIS_OK) {
-        return false;
-    }
-    SigpipeGuard guard;
-    int done = 0;
-    while (!done) {
-        if (redisBufferWrite(context, &done) != REDIS_OK) return false;
-    }
-    return true;
 }
 
 }  // namespace
@@ -87,9 +69,12 @@ bool Subscriber::pause(int ms) {
 
 Status Subscriber::subscribe(std::unique_ptr<Connection>* out) {
     std::unique_ptr<Connection> connection;
-    Status status = Connection::open(options_.endpoint, options_.connect_timeout_ms,
-                                     options_.command_timeout_ms, &connection);
+    uint64_t generation = 0;
+    const Endpoint endpoint = master_endpoint(options_, &generation);
+    Status status =
+        Connection::open(endpoint, options_.connect_timeout_ms, options_.command_timeout_ms, &connection);
     if (!status.ok()) return status;
+    connection->generation = generation;
     // SUBSCRIBE, then wait (within the command timeout) for its confirmation.
     Reply reply;
     if (status = connection->command({"SUBSCRIBE", channel_}, &reply); !status.ok()) return status;
@@ -129,18 +114,17 @@ void Subscriber::run() {
 }
 
 Status Subscriber::listen(Connection& connection) {
-    redisContext* context = connection.context();
     auto last_heard = Clock::now();
     auto ping_sent = Clock::time_point{};
     const auto answer_within = std::chrono::milliseconds(options_.command_timeout_ms);
     while (!stopping_) {
-        // Deliver whatever is already parsed before waiting for more.
-        void* raw = nullptr;
-        if (redisGetReplyFromReader(context, &raw) != REDIS_OK) {
-            return Status::error(TOKEND_UNAVAILABLE, "protocol error on the subscriber connection");
+        if (options_.master && options_.master->generation() != connection.generation) {
+            return Status::error(TOKEND_UNAVAILABLE, "the Sentinel master moved");
         }
-        if (raw != nullptr) {
-            Reply reply(static_cast<redisReply*>(raw));
+        // Deliver whatever is already parsed before waiting for more.
+        Reply reply;
+        if (Status status = connection.next_reply(&reply); !status.ok()) return status;
+        if (reply != nullptr) {
             last_heard = Clock::now();
             ping_sent = {};
             deliver(*reply);
@@ -148,25 +132,20 @@ Status Subscriber::listen(Connection& connection) {
         }
         const auto now = Clock::now();
         if (ping_sent != Clock::time_point{} && now - ping_sent > answer_within) {
-            return Status::error(TOKEND_UNAVAILABLE, "redis " + options_.endpoint.describe() +
+            return Status::error(TOKEND_UNAVAILABLE, "redis " + connection.endpoint().describe() +
                                                          " did not answer a PING in time");
         }
         if (ping_sent == Clock::time_point{} && now - last_heard >= kPingEvery) {
-            if (!send_command(context, {"PING"})) {
-                return Status::error(TOKEND_UNAVAILABLE, std::string("lost ") +
-                                                             options_.endpoint.describe() + ": " +
-                                                             context->errstr);
-            }
+            if (Status status = connection.send({"PING"}); !status.ok()) return status;
             ping_sent = now;
         }
-        pollfd fds[2] = {{context->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-        if (poll(fds, 2, 100) < 0 && errno != EINTR) {
+        // Over TLS, bytes OpenSSL already holds do not make the socket readable.
+        pollfd fds[2] = {{connection.fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+        if (poll(fds, 2, connection.pending() ? 0 : 100) < 0 && errno != EINTR) {
             return Status::error(TOKEND_UNAVAILABLE, "poll failed on the subscriber connection");
         }
-        if (fds[0].revents != 0 && redisBufferRead(context) != REDIS_OK) {
-            return Status::error(TOKEND_UNAVAILABLE, "lost " + options_.endpoint.describe() + ": " +
-                                                         (context->errstr[0] ? context->errstr
-                                                                             : "connection closed"));
+        if (fds[0].revents != 0 || connection.pending()) {
+            if (Status status = connection.read_some(); !status.ok()) return status;
         }
     }
     return Status::success();

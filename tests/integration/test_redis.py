@@ -312,6 +312,74 @@ class ForcedSweep(RedisTest):
         self.assertGreater(self.redis.command("GET", "flow-maintenance").decode(), mark)
 
 
+def documented_acl(password):
+    """The ACL SETUSER of docs/redis.md, as arguments: the test runs exactly what
+    the operators are told to run."""
+    with open(os.path.join(ROOT, "docs", "redis.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("ACL SETUSER tokend")
+    block = text[start:text.index("```", start)]
+    return [word.replace(">PASSWORD", ">" + password) for word in block.split()]
+
+
+class LeastPrivilege(RedisTest):
+    def test_tokend_works_under_exactly_the_documented_acl(self):
+        password = "pw-acl-" + os.urandom(6).hex()
+        self.assertEqual(self.redis.command(*documented_acl(password)), b"OK")
+        self.redis.command("ACL", "LOG", "RESET")
+        options = {"username": "tokend", "password": f'"{password}"'}
+        tokens = self.fake.issue_tokens("bob")
+        original_set_user_context(self.redis, "bob", original_json("bob", tokens["access_token"],
+                                                                    tokens["refresh_token"], -60))
+        created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=10)
+        self.redis.command("SET", "flows-abandoned", json.dumps({"user_id": "x", "created": created.isoformat()}))
+        self.redis.command("SADD", "flows", "flows-abandoned")
+        for _ in range(2):
+            node = Tokend(self.fake, store="redis", extra_config="flows:\n  maintenance_interval: 1\n",
+                          store_options={"redis_url": f'"{self.redis.url}"', **options})
+            self.nodes.append(node.start())
+        a, b = self.nodes
+        # A flow on a; b hears of it over the change feed.
+        _, _, (status, _, body) = a.complete_flow("alice")
+        self.assertEqual(status, 200, body)
+        token = a.client().get_token("alice")["access_token"]
+        served = wait_for(lambda: unless_error("not_found", lambda: b.client().get_token("alice")),
+                          what="the change to reach b")
+        self.assertEqual(served["access_token"], token)
+        # A refresh (bob's token has expired) under the lease and fence.
+        fresh = b.client().get_token("bob")["access_token"]
+        self.assertNotEqual(fresh, tokens["access_token"])
+        self.assertEqual(self.fake.state()["token_requests"]["refresh_token"]["ok"], 1)
+        # Flow maintenance: the timer's sweep and a forced one.
+        wait_for(lambda: self.redis.command("EXISTS", "flows-abandoned") == 0, what="the sweep")
+        self.assertTrue(a.client().flow_maintenance(force=True)["ran"])
+        self.assertIsNotNone(self.redis.command("GET", "flow-maintenance"))
+        a.client().set_user_context("alice", None)
+        wait_for(lambda: unless_error("not_found", lambda: b.client().get_token("alice")) is None,
+                 what="the clear to reach b")
+        self.assertEqual(self.redis.command("ACL", "LOG"), [], "something was refused")
+        for node in self.nodes:
+            self.assertNotIn("NOPERM", node.log())
+            self.assertNotIn("refused INFO", node.log())
+            self.assertNotIn(password, node.log())
+
+
+class ClusterRefused(unittest.TestCase):
+    def test_a_cluster_node_is_refused_at_start_with_the_reason(self):
+        with RedisServer(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]) as node_server:
+            self.assertIn(b"cluster_enabled:1", node_server.command("INFO", "cluster"))
+            node = Tokend(None, store="redis", store_options={"redis_url": f'"{node_server.url}"'})
+            try:
+                with self.assertRaises(RuntimeError) as stopped:
+                    node.start()
+            finally:
+                node.close()
+            message = str(stopped.exception)
+            self.assertIn("is a Redis Cluster node (cluster_enabled:1): not supported", message)
+            self.assertIn("CROSSSLOT", message)
+            self.assertIn("docs/redis.md", message)
+
+
 class ExampleConfig(unittest.TestCase):
     def test_the_shipped_redis_example_is_a_valid_configuration(self):
         from harness import PLUGIN_DIR, TOKEND_BIN

@@ -117,10 +117,14 @@ class RedisClient:
 class RedisServer:
     """A redis-server of our own; stop() (or the with-block) removes everything."""
 
-    def __init__(self, extra_args=()):
+    def __init__(self, extra_args=(), tls=None):
+        """tls: {"cert": path, "key": path, "ca": path, "auth_clients": "yes"|"no"} to listen
+        for TLS too, on a loopback port picked like the plain one (tls_port)."""
         self.dir = tempfile.mkdtemp(prefix="tokend-redis-", dir="/tmp")
         self.socket = os.path.join(self.dir, "redis.sock")
         self.port = None
+        self.tls = tls
+        self.tls_port = None
         self.extra_args = list(extra_args)
         self.process = None
         self.log_path = os.path.join(self.dir, "redis.log")
@@ -140,10 +144,18 @@ class RedisServer:
     def unix_url(self):
         return f"unix://{self.socket}"
 
-    def _spawn(self, port):
+    @property
+    def tls_url(self):
+        return f"rediss://127.0.0.1:{self.tls_port}"
+
+    def _spawn(self, port, tls_port=None):
         args = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--unixsocket", self.socket,
                 "--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir", self.dir,
                 "--logfile", self.log_path, "--daemonize", "no"] + self.extra_args
+        if tls_port:
+            args += ["--tls-port", str(tls_port), "--tls-cert-file", self.tls["cert"],
+                     "--tls-key-file", self.tls["key"], "--tls-ca-cert-file", self.tls["ca"],
+                     "--tls-auth-clients", self.tls.get("auth_clients", "no")]
         return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
 
@@ -168,10 +180,13 @@ class RedisServer:
         """Starts on a fresh free port (or the same one again after kill/shutdown)."""
         for _ in range(attempts):
             port = self.port or free_port()
-            self.process = self._spawn(port)
+            tls_port = (self.tls_port or free_port()) if self.tls else None
+            self.process = self._spawn(port, tls_port)
             if self._wait_ready():
                 self.port = port
+                self.tls_port = tls_port
                 return self
+            self.kill()
             # Lost the race for the port (or it is not free yet): try another one,
             # unless we must keep ours (a restart), then wait for it.
             if self.port is None:

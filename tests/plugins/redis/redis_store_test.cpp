@@ -95,13 +95,66 @@ protected:
 
 // ---- options ----
 
-TEST_F(RedisStoreTest, RedissIsRefusedWithAPointerToTheDocs) {
-    std::unique_ptr<Store> store;
-    const StoreStatus status = open_store({{"redis_url", "rediss://u:secret-pw@127.0.0.1:6380"}}, &store);
-    EXPECT_EQ(status.code, StoreCode::invalid);
-    EXPECT_NE(status.message.find("TLS"), std::string::npos) << status.message;
-    EXPECT_NE(status.message.find("docs/redis.md"), std::string::npos) << status.message;
-    EXPECT_EQ(status.message.find("secret-pw"), std::string::npos) << "the password was shown";
+TEST(RedisTlsOptions, RedissAndTheTlsOptionsAreParsedAndCheckedTogether) {
+    redis_store::Options options;
+    ASSERT_TRUE(redis_store::parse_options(R"({"redis_url":"rediss://u:secret-pw@cache.example:6380/2"})",
+                                           &options)
+                    .ok());
+    EXPECT_TRUE(options.endpoint.tls);
+    EXPECT_NE(options.endpoint.tls_client, nullptr);
+    EXPECT_EQ(options.endpoint.host, "cache.example");
+    EXPECT_EQ(options.endpoint.port, 6380);
+    EXPECT_EQ(options.endpoint.db, 2);
+    EXPECT_EQ(options.endpoint.password, "secret-pw");
+    // The original's redis_host with tls: true.
+    ASSERT_TRUE(redis_store::parse_options(R"({"redis_host":"cache.example","tls":true,"tls_server_name":"r.example"})",
+                                           &options)
+                    .ok());
+    EXPECT_TRUE(options.endpoint.tls);
+    EXPECT_EQ(options.tls.server_name, "r.example");
+    for (const char* bad : {
+             R"({"redis_url":"redis://h","tls_ca_file":"/etc/ssl/certs/ca-certificates.crt"})",  // no TLS
+             R"({"redis_url":"rediss://h","tls":false})",
+             R"({"redis_url":"unix:///run/r.sock","tls":true})",
+             R"({"redis_url":"rediss://h","tls_cert_file":"/x.pem"})",  // no key
+             R"({"redis_url":"rediss://h","tls_skip_verify":"yes"})",
+             R"({"redis_url":"rediss://h","tls_skip_verify":true,"tls_ca_file":"/x.pem"})",
+             R"({"redis_url":"rediss://h","tls_ca_file":"/nonexistent/ca.pem"})",
+         }) {
+        const redis_store::Status status = redis_store::parse_options(bad, &options);
+        EXPECT_EQ(status.code, TOKEND_INVALID) << bad;
+        EXPECT_EQ(status.message.find("secret"), std::string::npos) << status.message;
+    }
+}
+
+TEST(RedisSentinelOptions, SentinelsAndTheMasterNameComeTogether) {
+    redis_store::Options options;
+    ASSERT_TRUE(redis_store::parse_options(
+                    R"({"sentinels":["10.0.0.1:26380","s2.example","[::1]:26381"],"sentinel_master":"m",
+                        "password":"pw","redis_db":2})",
+                    &options)
+                    .ok());
+    ASSERT_EQ(options.sentinels.size(), 3u);
+    EXPECT_EQ(options.sentinels[0].host, "10.0.0.1");
+    EXPECT_EQ(options.sentinels[0].port, 26380);
+    EXPECT_EQ(options.sentinels[1].host, "s2.example");
+    EXPECT_EQ(options.sentinels[1].port, 26379);
+    EXPECT_EQ(options.sentinels[2].host, "::1");
+    EXPECT_EQ(options.sentinels[2].port, 26381);
+    EXPECT_EQ(options.sentinel_master, "m");
+    EXPECT_EQ(options.endpoint.password, "pw");
+    EXPECT_EQ(options.endpoint.db, 2);
+    for (const char* bad : {
+             R"({"sentinels":["h:1"]})",                          // no master name
+             R"({"sentinel_master":"m","redis_url":"redis://h"})",  // no sentinels
+             R"({"sentinels":[],"sentinel_master":"m"})",
+             R"({"sentinels":"h:1","sentinel_master":"m"})",
+             R"({"sentinels":["u:p@h:1"],"sentinel_master":"m"})",
+             R"({"sentinels":["h:0"],"sentinel_master":"m"})",
+             R"({"sentinels":["h:1"],"sentinel_master":"m","redis_url":"unix:///r.sock"})",
+         }) {
+        EXPECT_EQ(redis_store::parse_options(bad, &options).code, TOKEND_INVALID) << bad;
+    }
 }
 
 TEST_F(RedisStoreTest, UnknownOptionsAndBadUrlsAreRefusedByName) {
