@@ -104,6 +104,18 @@ struct MetricsConfig {
     std::vector<HttpListen> listen;
 };
 
+// Encryption at rest of tokens and PKCE verifiers (docs/encryption.md): key
+// files named here, read at start; none: values are stored in plain text.
+struct EncryptionKeySource {
+    std::string id;         // written into every value sealed with it
+    SecretSource source;    // file, or credential_name under $CREDENTIALS_DIRECTORY
+};
+
+struct EncryptionConfig {
+    std::string active_key;  // writes; empty: plain text (the downgrade, or off)
+    std::vector<EncryptionKeySource> keys;  // reads
+};
+
 struct Config {
     std::string state_dir;    // where the embedded default keeps its files
     std::string runtime_dir;  // where the control socket goes by default
@@ -117,6 +129,7 @@ struct Config {
     HttpConfig http;
     ControlConfig control;
     MetricsConfig metrics;
+    EncryptionConfig encryption;
 };
 
 // Facts from the environment the defaults depend on (read by the caller).

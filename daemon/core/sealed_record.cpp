@@ -116,11 +116,14 @@ Reseal reseal_record(std::string_view stored, RecordKind kind, std::string_view 
         reseal.failure.reason = "not a JSON object";
         return reseal;
     }
-    if (record_is_current(record, kind, ring)) return reseal;
+    // Opened even when current: a value under the active key that does not
+    // decrypt (tampered, truncated) is counted, not taken for done.
+    const bool current = record_is_current(record, kind, ring);
     if (!open_record(&record, kind, owner, ring, &reseal.failure)) {
         reseal.kind = Reseal::Kind::unreadable;
         return reseal;
     }
+    if (current) return reseal;
     seal_record(&record, kind, owner, ring, nonce);
     reseal.kind = Reseal::Kind::rewrite;
     reseal.text = record.dump();

@@ -50,8 +50,8 @@ Result<std::string> open_record_text(std::string_view text, RecordKind kind, std
 std::string seal_record_text(std::string_view text, RecordKind kind, std::string_view owner,
                              const TokenKeyRing& ring, const NonceSource& nonce);
 
-// One stored record, as a rotation sees it: already as the ring writes it,
-// unreadable (not JSON, or a value that does not open: left as it is), or to be
+// One stored record, as a rotation sees it (every sealed value is opened, the
+// current ones too): already as the ring writes it, unreadable (not JSON, or a value that does not open: left as it is), or to be
 // rewritten with `text`.
 struct Reseal {
     enum class Kind { current, unreadable, rewrite } kind = Kind::current;

@@ -241,6 +241,11 @@ TEST(SealedRecord, ResealDecidesPerRecord) {
     ASSERT_EQ(from_k1.kind, Reseal::Kind::rewrite);
     EXPECT_EQ(from_k1.text, from_plain.text) << "same nonce source, same result";
     EXPECT_EQ(reseal_record(from_k1.text, RecordKind::user_context, "u", ring, nonce).kind, Reseal::Kind::current);
+    // Under the active key but tampered: unreadable, not taken for done.
+    std::string tampered = from_k1.text;
+    const size_t at = tampered.find("enc:v1:k2:") + 20;
+    tampered[at] = tampered[at] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(reseal_record(tampered, RecordKind::user_context, "u", ring, nonce).kind, Reseal::Kind::unreadable);
     // Downgrade: back to the plain text.
     TokenKeyRing downgrade = ring;
     downgrade.active_id.clear();
