@@ -178,6 +178,46 @@ class NoTokenBytes(EncryptionCase):
         self.assertEqual(stored["user_id"], "alice")  # the original's shape, only the secrets opaque
 
 
+class ThirdPartyPlugin(EncryptionCase):
+    def test_the_sdk_example_plugin_holds_only_ciphertext(self):
+        """The SDK's example store (in memory, built here as a third party
+        builds it) is given only sealed values: after a flow, a refresh and a
+        pending flow, reencrypt reads every record back from the plugin and
+        finds each one already sealed under the active key (current) and
+        decrypting; nothing was plain text to rewrite."""
+        build = os.path.join(self.fake_dir(), "example")
+        os.makedirs(build)
+        plugin = os.path.join(build, "tokend_store_example.so")
+        compiled = subprocess.run(
+            ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden",
+             "-I", os.path.join(ROOT, "sdk", "include"), "-Wl,--no-undefined", "-o", plugin,
+             os.path.join(ROOT, "sdk", "examples", "example-store", "example_store.c")],
+            capture_output=True, text=True)
+        self.assertEqual(compiled.returncode, 0, compiled.stderr)
+        node = self.node(store=plugin)
+        key = write_key(node.dir, "k1")
+        set_config(node, encryption_config("k1", [("k1", key)]))
+        node.start()
+        _, _, (status, _, body) = node.complete_flow("alice")
+        self.assertEqual(status, 200, body)
+        node.client().refresh("alice")
+        node.client().set_user_context("bob", user_context("bob", access="AT-bob", refresh="RT-bob"))
+        node.client().start_flow("carol")
+        result = tokenctl(node, "--json", "reencrypt")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        report = json.loads(result.stdout)
+        self.assertEqual(report["contexts"], {"examined": 2, "rewritten": 0, "current": 2, "unreadable": 0, "gone": 0,
+                                              "busy": 0})
+        self.assertEqual(report["flows"]["current"], 1)
+        self.assertEqual(report["flows"]["rewritten"], 0)
+
+    def fake_dir(self):
+        import tempfile
+        directory = tempfile.mkdtemp(prefix="tokend-ex-", dir="/tmp")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", directory]))
+        return directory
+
+
 class Failures(EncryptionCase):
     def test_a_missing_key_file_refuses_the_start_naming_the_key(self):
         node = self.node()
