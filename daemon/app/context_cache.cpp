@@ -43,15 +43,14 @@ void ContextCache::load() {
             return true;
         }
         // Opened once here; the cache holds the tokens opened (get_token never decrypts).
-        OpenFailure failure;
-        auto opened = cipher.open(RecordKind::user_context, user_id, text, &failure);
-        if (!opened) {
+        bool sealed_failed = false;
+        auto context = cipher.open_context(user_id, text, &sealed_failed);
+        if (sealed_failed) {
             ++undecryptable;
             spdlog::error("user {}: stored context cannot be decrypted: {}; not served, left in the store as it is",
-                          user_id, opened.error());
+                          user_id, context.error());
             return true;
         }
-        auto context = user_context_from_json(std::string_view(*opened));
         if (!context) {
             ++unreadable;
             spdlog::warn("user {}: stored context is unreadable ({}); ignored and left in the store", user_id,
@@ -245,9 +244,9 @@ void ContextCache::resync(bool periodic) {
             // As at start: a page of entries per call when the plugin can.
             snapshot.status = runtime_.store().for_each_entry(Ns::user, [&](std::string_view key, std::string_view text) {
                 snapshot.keys.emplace_back(key);
-                auto opened = runtime_.cipher().open(RecordKind::user_context, key, text);
-                if (!opened) return true;  // reload() says why, if it differs from the cache
-                if (auto context = user_context_from_json(std::string_view(*opened)); context && context->user_id == key) {
+                bool sealed_failed = false;  // reload() says why, if it differs from the cache
+                if (auto context = runtime_.cipher().open_context(key, text, &sealed_failed);
+                    context && context->user_id == key) {
                     snapshot.contexts.push_back(std::move(context).value());
                 }
                 return true;

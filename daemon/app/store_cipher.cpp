@@ -2,6 +2,7 @@
 
 #include "app/random_source.h"
 #include "app/secret_loader.h"
+#include "core/json_limits.h"
 
 #include <stdexcept>
 
@@ -53,6 +54,22 @@ Result<std::string> StoreCipher::open(RecordKind kind, std::string_view store_ke
 
 bool StoreCipher::open_json(Json* record, RecordKind kind, std::string_view store_key, OpenFailure* failure) const {
     return open_record(record, kind, store_key, ring_, failure);
+}
+
+Result<UserContext> StoreCipher::open_context(std::string_view user_id, std::string_view stored,
+                                              bool* undecryptable) const {
+    *undecryptable = false;
+    // Plain text (no sealed value): the parser alone, as without encryption.
+    if (stored.find("\"enc:") == std::string_view::npos) return user_context_from_json(stored);
+    if (!json_depth_within(stored)) return user_context_from_json(stored);  // its error
+    Json record = Json::parse(stored, nullptr, /*allow_exceptions=*/false);
+    if (record.is_discarded()) return user_context_from_json(stored);
+    OpenFailure failure;
+    if (!open_record(&record, RecordKind::user_context, user_id, ring_, &failure)) {
+        *undecryptable = true;
+        return Result<UserContext>::failure(failure.describe());
+    }
+    return user_context_from_json(record);
 }
 
 std::string StoreCipher::seal(const UserContext& context) const {

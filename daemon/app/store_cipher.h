@@ -40,6 +40,11 @@ public:
                              OpenFailure* failure = nullptr) const;
     bool open_json(Json* record, RecordKind kind, std::string_view store_key, OpenFailure* failure) const;
 
+    // A stored user context, parsed and opened in one JSON pass (start-up reads
+    // every context through this). *undecryptable tells a value that does not
+    // decrypt (the error names field and key id) from a malformed record.
+    Result<UserContext> open_context(std::string_view user_id, std::string_view stored, bool* undecryptable) const;
+
     // What goes to the store: the record with its secrets sealed under the
     // active key (fresh nonces), or as it is when no key is active.
     std::string seal(const UserContext& context) const;
