@@ -2,6 +2,7 @@
 
 #include "app/link_key.h"
 #include "app/secret_loader.h"
+#include "app/store_cipher.h"
 #include "core/log_record.h"
 #include "host/store.h"
 #include "host/store_plugin.h"
@@ -82,6 +83,20 @@ void check_secrets(ConfigCheck* check) {
     }
 }
 
+// Every encryption key is read and decoded as the start would, each on its
+// own so that all bad keys are reported at once (never their bytes).
+void check_encryption_keys(ConfigCheck* check) {
+    for (const EncryptionKeySource& key : check->config.encryption.keys) {
+        EncryptionConfig one;
+        one.keys.push_back(key);
+        try {
+            (void)StoreCipher::from_config(one);
+        } catch (const std::exception& error) {
+            check->problems.push_back(at(*check, {"encryption.keys", "encryption"}) + ": " + error.what());
+        }
+    }
+}
+
 }  // namespace
 
 ConfigCheck check_configuration(const ConfigCheckInput& input) {
@@ -114,6 +129,7 @@ ConfigCheck check_configuration(const ConfigCheckInput& input) {
             }
         }
     }
+    if (section_ok(report, {"encryption"})) check_encryption_keys(&check);
     return check;
 }
 

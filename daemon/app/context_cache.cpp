@@ -64,6 +64,8 @@ void ContextCache::load() {
     }
     size_t unreadable = 0;
     size_t not_refreshable = 0;
+    size_t undecryptable = 0;
+    const StoreCipher& cipher = runtime_.cipher();
     // One plugin call per page when the plugin lists entries (ABI 1.1), else a get per user.
     const StoreStatus loaded = store.for_each_entry(Ns::user, [&](std::string_view user_id, std::string_view text) {
         if (user_id.empty()) {  // only a hand-edited file can hold one
@@ -71,7 +73,15 @@ void ContextCache::load() {
             spdlog::warn("a stored context has an empty user id; ignored and left in the store");
             return true;
         }
-        auto context = user_context_from_json(text);
+        // Opened once here; the cache holds the tokens opened (get_token never decrypts).
+        bool sealed_failed = false;
+        auto context = cipher.open_context(user_id, text, &sealed_failed);
+        if (sealed_failed) {
+            ++undecryptable;
+            spdlog::error("user {}: stored context cannot be decrypted: {}; not served, left in the store as it is",
+                          user_id, context.error());
+            return true;
+        }
         if (!context) {
             ++unreadable;
             spdlog::warn("user {}: stored context is unreadable ({}); ignored and left in the store", user_id,
@@ -96,6 +106,8 @@ void ContextCache::load() {
                      "tokenctl get-context USER shows each",
                      not_refreshable, kNotRefreshableNamed);
     }
+    spdlog::log(undecryptable ? spdlog::level::err : spdlog::level::info,
+                "encryption at rest: {}; {} stored contexts could not be decrypted", cipher.describe(), undecryptable);
 }
 
 // A shared store's changes arrive as notifications, which some writers never
@@ -250,7 +262,10 @@ void ContextCache::reload(const std::string& user_id) {
                 apply_stored(user_id, std::nullopt);
             } else if (!read.status.ok()) {
                 spdlog::warn("user {}: changed in the store but cannot be read: {}", user_id, read.status.describe());
-            } else if (auto context = user_context_from_json(std::string_view(read.text)); !context) {
+            } else if (auto opened = runtime_.cipher().open(RecordKind::user_context, user_id, read.text); !opened) {
+                spdlog::error("user {}: changed in the store but cannot be decrypted: {}; cached context kept, "
+                              "the stored one left as it is", user_id, opened.error());
+            } else if (auto context = user_context_from_json(std::string_view(*opened)); !context) {
                 spdlog::warn("user {}: changed in the store but unreadable ({}); cached context kept", user_id,
                              context.error());
             } else if (context->user_id != user_id) {
@@ -278,7 +293,9 @@ void ContextCache::resync(bool periodic) {
             // As at start: a page of entries per call when the plugin can.
             snapshot.status = runtime_.store().for_each_entry(Ns::user, [&](std::string_view key, std::string_view text) {
                 snapshot.keys.emplace_back(key);
-                if (auto context = user_context_from_json(text); context && context->user_id == key) {
+                bool sealed_failed = false;  // reload() says why, if it differs from the cache
+                if (auto context = runtime_.cipher().open_context(key, text, &sealed_failed);
+                    context && context->user_id == key) {
                     snapshot.contexts.push_back(std::move(context).value());
                 }
                 return true;

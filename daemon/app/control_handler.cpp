@@ -123,6 +123,29 @@ Json to_result(const ServiceStats& stats) {
             {"uptime_seconds", stats.uptime_seconds}};
 }
 
+Json to_result(const ReencryptCounts& counts) {
+    return {{"examined", counts.examined}, {"rewritten", counts.rewritten}, {"current", counts.current},
+            {"unreadable", counts.unreadable}, {"gone", counts.gone}, {"busy", counts.busy}};
+}
+
+Json to_result(const ReencryptReport& report) {
+    Json unreadable = Json::array();
+    for (const UnreadableRecord& record : report.unreadable) {
+        unreadable.push_back({{"ns", record.ns},
+                              {"key", record.key},
+                              {"key_id", record.key_id.empty() ? Json() : Json(record.key_id)},
+                              {"reason", record.reason}});
+    }
+    return {{"running", report.running},
+            {"finished", report.finished},
+            {"active_key", report.active_key.empty() ? Json() : Json(report.active_key)},
+            {"contexts", to_result(report.contexts)},
+            {"flows", to_result(report.flows)},
+            {"unreadable", std::move(unreadable)},
+            {"error", report.error.empty() ? Json() : Json(report.error)},
+            {"seconds", report.seconds}};
+}
+
 // The groups of uid's user in the group database (getgrouplist: its primary
 // group and every supplementary one), read at each request that needs them, so
 // a membership change applies without reconnecting. Empty if the uid has no
@@ -261,6 +284,10 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
             result["pending_flows"] = flows >= 0 ? Json(flows) : Json();  // null: the store did not answer
             respond(encode_ok(id, result));
         });
+    } else if (request.op == "reencrypt") {
+        bool status = false;
+        if (!bool_param(params, "status", &status, &error)) return bad(error);
+        service_.reencrypt(status, reply);
     } else if (request.op == "watch") {
         std::string filter;
         if (auto it = params.find("user_id"); it != params.end() && !it->is_null()) {

@@ -109,6 +109,7 @@ Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), o
         service_ = std::make_unique<TokenService>(*executor_, *store_, *outbound_, events_, clock_, config_,
                                                   std::move(secrets.client_secret), std::move(secrets.bot_token));
         if (config_.integration.configured) service_->set_link_key(load_link_key(config_));
+        service_->set_cipher(StoreCipher::from_config(config_.encryption));
         service_->load_contexts();
         start_listeners();
     } catch (...) {

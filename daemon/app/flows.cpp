@@ -29,7 +29,9 @@ StartedFlow Flows::new_flow(const std::string& user_id, bool pkce) {
 
 void Flows::store_flow(std::shared_ptr<StartedFlow> flow, std::function<void(const StoreStatus&)> stored) {
     runtime_.on_store<StoreStatus>(
-        [this, flow] { return runtime_.store().put(Ns::flow, flow->flow_id, to_stored_text(flow->state)); },
+        [this, flow] {
+            return runtime_.store().put(Ns::flow, flow->flow_id, runtime_.cipher().seal(flow->flow_id, flow->state));
+        },
         [stored = std::move(stored)](StoreStatus status) { stored(status); });
 }
 
@@ -184,6 +186,16 @@ void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, R
                 [this, id = step.flow_id] {
                     Taken taken;
                     taken.status = runtime_.store().take(Ns::flow, id, &taken.text);
+                    if (taken.status.ok()) {
+                        auto opened = runtime_.cipher().open(RecordKind::flow, id, taken.text);
+                        if (!opened) {
+                            spdlog::error("flow {}: its PKCE verifier cannot be decrypted: {}; the flow fails",
+                                          flow_log_id(id), opened.error());
+                            taken.status = StoreStatus{StoreCode::invalid, "the flow cannot be decrypted"};
+                        } else {
+                            taken.text = std::move(opened).value();
+                        }
+                    }
                     return taken;
                 },
                 [this, flow, done = std::move(done)](Taken taken) mutable {
@@ -207,7 +219,7 @@ void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, R
             auto context = std::make_shared<UserContext>(std::move(step.context));
             runtime_.on_store<StoreStatus>(
                 [this, context] {
-                    return runtime_.store().put(Ns::user, context->user_id, to_stored_text(*context));
+                    return runtime_.store().put(Ns::user, context->user_id, runtime_.cipher().seal(*context));
                 },
                 [this, flow, context, done = std::move(done)](StoreStatus status) mutable {
                     if (status.ok()) {

@@ -142,7 +142,17 @@ void Refresher::lease(std::shared_ptr<Attempt> attempt, std::chrono::millisecond
                 leased.read.result = LeasedRead::Result::failed;
             } else {
                 leased.status = store.get(Ns::user, user_id, &leased.read.text);
-                if (leased.status.ok()) {
+                auto opened = leased.status.ok()
+                                  ? runtime_.cipher().open(RecordKind::user_context, user_id, leased.read.text)
+                                  : Result<std::string>(std::string());
+                if (!opened) {
+                    // Never refreshed from (nor written over): reported like a failed read.
+                    store.lock_release(Ns::user, user_id, leased.read.fence);
+                    leased.status = StoreStatus{StoreCode::invalid, "the stored context cannot be decrypted: " +
+                                                                      opened.error()};
+                    leased.read.result = LeasedRead::Result::failed;
+                } else if (leased.status.ok()) {
+                    leased.read.text = std::move(opened).value();
                     leased.read.result = LeasedRead::Result::read;
                 } else {
                     store.lock_release(Ns::user, user_id, leased.read.fence);
@@ -171,17 +181,26 @@ void Refresher::write(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step ste
         WriteResult result;
     };
     using Kind = WriteResult::Written;
-    auto text = to_stored_text(step.context);
+    auto text = runtime_.cipher().seal(step.context);
     runtime_.on_store<Written>(
         [this, user_id = attempt->user_id, base = std::move(step.base), text = std::move(text), fenced = step.fenced,
          fence = step.fence] {
             constexpr int kCompareRounds = 5;
             Store& store = runtime_.store();
             Written written;
+            // `current` stays the raw stored bytes: put_if_equal compares them
+            // (re-sealing never reproduces them: a fresh nonce per write).
             std::string current;
             written.status = store.get(Ns::user, user_id, &current);
             for (int round = 1; written.status.ok(); ++round) {
-                if (auto moved_on = stored_moved_on(base, current)) {
+                auto opened = runtime_.cipher().open(RecordKind::user_context, user_id, current);
+                if (!opened) {
+                    written.status = StoreStatus{StoreCode::invalid,
+                                                 "the stored context cannot be decrypted: " + opened.error()};
+                    written.result.written = Kind::failed;
+                    break;
+                }
+                if (auto moved_on = stored_moved_on(base, *opened)) {
                     written.result.written = Kind::moved_on;
                     written.result.stored = std::move(moved_on);
                     break;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "app/event_hub.h"
+#include "app/store_cipher.h"
 #include "config/config.h"
 #include "core/iso_time.h"
 #include "host/store.h"
@@ -90,6 +91,10 @@ public:
     const Clock& clock() const { return clock_; }
     Timestamp now() const { return clock_.now(); }
     const Config& config() const { return config_; }
+    // Seals records on their way to the store and opens them on the way back.
+    // Set once at start, before any store work (read from executor threads).
+    const StoreCipher& cipher() const { return cipher_; }
+    void set_cipher(StoreCipher cipher) { cipher_ = std::move(cipher); }
     ServiceCounters& counters() { return counters_; }
     const ServiceCounters& counters() const { return counters_; }
 
@@ -102,6 +107,7 @@ private:
     const Clock& clock_;
     const Config& config_;
     ServiceCounters counters_;
+    StoreCipher cipher_;
     bool store_healthy_ = true;
     size_t in_flight_ = 0;
     size_t handles_open_ = 0;

@@ -19,6 +19,7 @@
 #include "app/flows.h"
 #include "app/op_result.h"
 #include "app/outbound_sender.h"
+#include "app/reencrypt.h"
 #include "app/refresh_scheduler.h"
 #include "app/refresher.h"
 #include "app/service_runtime.h"
@@ -74,6 +75,8 @@ public:
     // Auth links. The key comes from load_link_key() before start; without
     // one, auth_link is refused and GET /auth answers that links are not available.
     void set_link_key(Secret key) { links_.set_key(std::move(key)); }
+    // Encryption at rest: set before load_contexts().
+    void set_cipher(StoreCipher cipher) { runtime_.set_cipher(std::move(cipher)); }
     void auth_link(const std::string& user_id, OpCallback<SignedLink> done) { done(links_.issue(user_id)); }
     // GET /auth?<query> (head: HEAD, which checks the link and starts nothing).
     void open_auth_link(std::string_view query, bool head, std::function<void(LinkAnswer)> done) {
@@ -117,6 +120,17 @@ public:
     ContextSnapshot snapshot_contexts(uint64_t serial, bool refresh_tokens) const {
         return ContextSnapshot(serial, runtime_.now(), refresh_tokens, cache_.snapshot());
     }
+
+    // Re-encrypts every stored context and pending flow with the active key
+    // (app/reencrypt.h); status: only the running one's progress or the last report.
+    void reencrypt(bool status, OpCallback<ReencryptReport> done) {
+        if (status) {
+            done(OpResult<ReencryptReport>::success(reencryptor_.progress()));
+        } else {
+            reencryptor_.run(std::move(done));
+        }
+    }
+
     ServiceStats stats() const;
     const ServiceCounters& counters() const { return runtime_.counters(); }
     bool store_healthy() const { return runtime_.store_healthy(); }
@@ -145,6 +159,7 @@ private:
     Flows flows_;
     Refresher refresher_;
     UserContexts contexts_;
+    Reencryptor reencryptor_;
     Timestamp started_;
     bool running_ = false;  // start() ran: the handles are open
 };

@@ -235,6 +235,7 @@ void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags
         StoreStatus status;
         bool busy = false;        // another process held the lease throughout
         bool unreadable = false;  // the stored context could not be read (replaced)
+        std::string undecryptable;  // why the stored context cannot be decrypted (nothing written)
         ContextWrite decision;
     };
     runtime_.on_store<Outcome>(
@@ -262,6 +263,15 @@ void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags
             std::optional<UserContext> stored;
             out.status = store.get(Ns::user, user, &text);
             if (out.status.ok()) {
+                // A stored context this process cannot decrypt is never replaced
+                // by a write (its refresh token would be lost): refused instead.
+                auto opened = runtime_.cipher().open(RecordKind::user_context, user, text);
+                if (!opened) {
+                    out.undecryptable = opened.error();
+                    if (leased) store.lock_release(Ns::user, user, fence);
+                    return out;
+                }
+                text = std::move(opened).value();
                 auto parsed = user_context_from_json(std::string_view(text));
                 if (parsed) {
                     stored = std::move(parsed).value();
@@ -277,7 +287,7 @@ void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags
                 out.status = StoreStatus{};
                 return out;
             }
-            const std::string next = to_stored_text(out.decision.context);
+            const std::string next = runtime_.cipher().seal(out.decision.context);
             out.status = leased ? store.put_fenced(Ns::user, user, next, fence) : store.put(Ns::user, user, next);
             if (leased) store.lock_release(Ns::user, user, fence);
             return out;
@@ -288,7 +298,14 @@ void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags
                 queued = std::move(writing->second);
                 writes_in_flight_.erase(writing);
             }
-            if (out.busy) {
+            if (!out.undecryptable.empty()) {
+                spdlog::error("user {}: context not written: the stored one cannot be decrypted ({}); it is left "
+                              "as it is", user_id, out.undecryptable);
+                done(OpResult<ContextWritten>::failure(
+                    ErrorCode::store_unavailable,
+                    "the stored context of user " + user_id + " cannot be decrypted (" + out.undecryptable +
+                        "); nothing was written. Add its key to encryption.keys, or clear the context first"));
+            } else if (out.busy) {
                 done(OpResult<ContextWritten>::failure(ErrorCode::store_unavailable,
                                                        "another process kept refreshing the tokens of user " +
                                                            user_id + "; nothing was written, try again"));

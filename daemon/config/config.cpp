@@ -5,6 +5,7 @@
 #include "config/yaml_to_json.h"
 #include "core/json_limits.h"
 #include "core/log_record.h"
+#include "core/token_cipher.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -413,6 +414,43 @@ void parse_messages(const Reader& in, const YAML::Node& node, MessageTexts* text
     }
 }
 
+void parse_encryption(const Reader& in, const YAML::Node& node, EncryptionConfig* encryption) {
+    in.check_keys(node, "encryption");
+    if (node["keys"]) {
+        const YAML::Node& keys = node["keys"];
+        if (!keys.IsSequence()) in.fail(keys, "'encryption.keys' must be a list of {id, file} or {id, credential}");
+        for (const auto& item : keys) {
+            in.check_keys(item, "encryption.keys", {"id", "file", "credential"});
+            if (!item["id"]) in.fail(item, "each of 'encryption.keys' needs an id");
+            EncryptionKeySource key;
+            key.id = in.string(item["id"], "encryption.keys.id");
+            if (const std::string problem = check_key_id(key.id); !problem.empty()) {
+                in.fail(item["id"], "'encryption.keys.id': " + problem);
+            }
+            for (const EncryptionKeySource& seen : encryption->keys) {
+                if (seen.id == key.id) in.fail(item["id"], "key id '" + key.id + "' is listed twice in 'encryption.keys'");
+            }
+            if (item["file"] && item["credential"]) in.fail(item, "key '" + key.id + "' takes file or credential, not both");
+            if (item["file"]) key.source.file = in.string(item["file"], "encryption.keys.file");
+            if (item["credential"]) key.source.credential_name = in.string(item["credential"], "encryption.keys.credential");
+            if (key.source.file.empty() && key.source.credential_name.empty()) {
+                in.fail(item, "key '" + key.id + "' needs file (a path) or credential (a systemd credential name); "
+                              "the key itself does not belong in this file");
+            }
+            encryption->keys.push_back(std::move(key));
+        }
+    }
+    if (node["active_key"] && !node["active_key"].IsNull()) {
+        encryption->active_key = in.string(node["active_key"], "encryption.active_key");
+        bool listed = false;
+        for (const EncryptionKeySource& key : encryption->keys) listed = listed || key.id == encryption->active_key;
+        if (!listed) {
+            in.fail(node["active_key"], "'encryption.active_key' " + encryption->active_key +
+                                            " is not one of 'encryption.keys'");
+        }
+    }
+}
+
 }  // namespace
 
 Config default_config(const ConfigEnvironment& env) {
@@ -452,6 +490,7 @@ Config parse_document(const YAML::Node& root, std::string_view source, const Con
     if (root["http"]) parse_http(in, root["http"], &config.http);
     if (root["control"]) parse_control(in, root["control"], &config.control);
     if (root["metrics"]) parse_metrics(in, root["metrics"], &config.metrics);
+    if (root["encryption"]) parse_encryption(in, root["encryption"], &config.encryption);
     return config;
 }
 

@@ -107,6 +107,18 @@ struct MetricsConfig {
     std::vector<HttpListen> listen;
 };
 
+// Encryption at rest of tokens and PKCE verifiers (docs/encryption.md): key
+// files named here, read at start; none: values are stored in plain text.
+struct EncryptionKeySource {
+    std::string id;         // written into every value sealed with it
+    SecretSource source;    // file, or credential_name under $CREDENTIALS_DIRECTORY
+};
+
+struct EncryptionConfig {
+    std::string active_key;  // writes; empty: plain text (the downgrade, or off)
+    std::vector<EncryptionKeySource> keys;  // reads
+};
+
 struct Config {
     std::string state_dir;    // where the embedded default keeps its files
     std::string runtime_dir;  // where the control socket goes by default
@@ -120,6 +132,7 @@ struct Config {
     HttpConfig http;
     ControlConfig control;
     MetricsConfig metrics;
+    EncryptionConfig encryption;
     // Where each key stands in the file ("store.options.path" -> 12, 1-based;
     // three levels deep at most), for problems found after parsing (a plugin's
     // verdict on its options, an unreadable secret file). Empty for the embedded

@@ -9,7 +9,7 @@ const std::vector<ConfigSection>& config_sections() {
     static const std::vector<ConfigSection> sections = {
         {"top level",
          {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "links", "refresh", "messages", "http", "control",
-          "metrics"}},
+          "metrics", "encryption"}},
         {"log", {"level", "format"}},
         {"store", {"plugin", "plugin_dir", "options", "resync_interval"}},
         {"integration",
@@ -28,6 +28,7 @@ const std::vector<ConfigSection>& config_sections() {
           "refresh_token_readers"}},
         {"control.allow", {"read", "write"}},
         {"metrics", {"listen"}},
+        {"encryption", {"active_key", "keys"}},
     };
     return sections;
 }

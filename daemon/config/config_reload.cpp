@@ -106,6 +106,21 @@ const std::vector<Check>& restart_checks() {
                     a.control.refresh_token_readers_set == b.control.refresh_token_readers_set;
          }},
         {"metrics.listen", [](const Config& a, const Config& b) { return same(a.metrics.listen, b.metrics.listen); }},
+        // The key ring is read at start (a rotation's new key needs a restart first).
+        {"encryption.active_key",
+         [](const Config& a, const Config& b) { return a.encryption.active_key == b.encryption.active_key; }},
+        {"encryption.keys", [](const Config& a, const Config& b) {
+             if (a.encryption.keys.size() != b.encryption.keys.size()) return false;
+             for (size_t i = 0; i < a.encryption.keys.size(); ++i) {
+                 const EncryptionKeySource& x = a.encryption.keys[i];
+                 const EncryptionKeySource& y = b.encryption.keys[i];
+                 if (x.id != y.id || x.source.file != y.source.file ||
+                     x.source.credential_name != y.source.credential_name) {
+                     return false;
+                 }
+             }
+             return true;
+         }},
     };
     return checks;
 }

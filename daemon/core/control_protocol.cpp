@@ -42,6 +42,7 @@ const std::vector<OpInfo>& protocol_ops() {
         {"flow_maintenance", OpClass::write},
         {"stats", OpClass::read},
         {"watch", OpClass::read},
+        {"reencrypt", OpClass::write},
     };
     return ops;
 }

@@ -128,6 +128,10 @@ control:
   refresh_token_readers: {uids: [1003]}
 metrics:
   listen: 127.0.0.1:9464
+encryption:
+  active_key: key-a
+  keys:
+    - {id: key-a, file: /etc/tokend/key-a}
 )";
 
 // For each key: a line of kEveryKey and what it becomes.
@@ -189,6 +193,8 @@ const std::map<std::string, std::pair<std::string, std::string>>& one_line_chang
         {"control.allow.write", {"[1002]", "[1012]"}},
         {"control.refresh_token_readers", {"[1003]", "[1013]"}},
         {"metrics.listen", {"listen: 127.0.0.1:9464", "listen: 127.0.0.1:9465"}},
+        {"encryption.active_key", {"active_key: key-a", "active_key: null"}},
+        {"encryption.keys", {"file: /etc/tokend/key-a", "file: /etc/tokend/key-b"}},
     };
     return changes;
 }

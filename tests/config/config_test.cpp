@@ -332,5 +332,43 @@ TEST(ConfigLog, FormatDefaultsToAuto) {
     EXPECT_EQ(parse_config("log:\n  format: text\n", "tokend.yml", ConfigEnvironment{}).log.format, "text");
 }
 
+TEST(ConfigEncryption, OffByDefault) {
+    const Config config = parse_config("", "t.yml", {});
+    EXPECT_TRUE(config.encryption.keys.empty());
+    EXPECT_EQ(config.encryption.active_key, "");
+}
+
+TEST(ConfigEncryption, KeysByFileOrCredentialAndTheActiveOne) {
+    const Config config = parse_config(
+        "encryption:\n  active_key: k2\n  keys:\n    - {id: k2, credential: tokend-key-k2}\n"
+        "    - {id: k1, file: /etc/tokend/keys/k1}\n",
+        "t.yml", {});
+    ASSERT_EQ(config.encryption.keys.size(), 2u);
+    EXPECT_EQ(config.encryption.active_key, "k2");
+    EXPECT_EQ(config.encryption.keys[0].source.credential_name, "tokend-key-k2");
+    EXPECT_EQ(config.encryption.keys[0].source.file, "");
+    EXPECT_EQ(config.encryption.keys[1].source.file, "/etc/tokend/keys/k1");
+    // Keys without an active one: the downgrade.
+    EXPECT_EQ(parse_config("encryption:\n  keys:\n    - {id: k1, file: /k}\n", "t.yml", {}).encryption.active_key, "");
+}
+
+TEST(ConfigEncryption, MistakesAreRefusedWithTheirLine) {
+    expect_error("encryption:\n  active_key: k3\n  keys:\n    - {id: k1, file: /k}\n",
+                 "tokend.yml:2: 'encryption.active_key' k3 is not one of 'encryption.keys'");
+    expect_error("encryption:\n  keys:\n    - {id: k1}\n",
+                 "tokend.yml:3: key 'k1' needs file (a path) or credential (a systemd credential name); the key itself "
+                 "does not belong in this file");
+    expect_error("encryption:\n  keys:\n    - {id: k1, file: /a}\n    - {id: k1, file: /b}\n",
+                 "tokend.yml:4: key id 'k1' is listed twice in 'encryption.keys'");
+    expect_error("encryption:\n  keys:\n    - {id: 'a:b', file: /a}\n",
+                 "tokend.yml:3: 'encryption.keys.id': a key id holds only A-Z a-z 0-9 _ - .");
+    expect_error("encryption:\n  keys:\n    - {id: k1, file: /a, credential: c}\n",
+                 "tokend.yml:3: key 'k1' takes file or credential, not both");
+    expect_error("encryption:\n  keys:\n    - {id: k1, key: c2VjcmV0}\n",
+                 "tokend.yml:3: unknown key 'key' in 'encryption.keys'");
+    expect_error("encryption:\n  keys: /etc/key\n",
+                 "tokend.yml:2: 'encryption.keys' must be a list of {id, file} or {id, credential}");
+}
+
 }  // namespace
 }  // namespace tokend

@@ -59,7 +59,7 @@ TEST(ControlProtocol, OpsHaveClasses) {
     EXPECT_EQ(find_op("set_user_context")->op_class, OpClass::write);
     EXPECT_EQ(find_op("nope"), nullptr);
     EXPECT_EQ(find_op("auth_link")->op_class, OpClass::write);
-    EXPECT_EQ(protocol_ops().size(), 13u);
+    EXPECT_EQ(protocol_ops().size(), 14u);
     for (const auto& op : protocol_ops()) EXPECT_EQ(find_op(op.name), &op);
     EXPECT_EQ(error_code_from_string("reauth_required"), ErrorCode::reauth_required);
     EXPECT_FALSE(error_code_from_string("nope"));

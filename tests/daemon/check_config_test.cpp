@@ -151,6 +151,25 @@ TEST_F(CheckConfig, EveryProblemIsReportedAtOnce) {
     }
 }
 
+TEST_F(CheckConfig, EveryEncryptionKeyIsReadAndEachBadOneReported) {
+    // 32 bytes in hex: good; 16 bytes: too short; a missing file.
+    write_file("k1", std::string(64, 'a') + "\n");
+    write_file("k2", std::string(32, 'b') + "\n");
+    const std::string text = "store:\n  plugin: memory\n"
+                             "encryption:\n"
+                             "  active_key: k1\n"
+                             "  keys:\n"
+                             "    - {id: k1, file: " + dir_ + "/k1}\n"
+                             "    - {id: k2, file: " + dir_ + "/k2}\n"
+                             "    - {id: k3, file: " + dir_ + "/k3}\n";
+    EXPECT_EQ(check(text), 1) << output_;
+    EXPECT_TRUE(said("encryption key k2: " + dir_ + "/k2")) << output_;
+    EXPECT_TRUE(said("encryption key k3")) << output_;
+    EXPECT_FALSE(said("encryption key k1")) << output_;
+    EXPECT_TRUE(said("2 problems")) << output_;
+    EXPECT_FALSE(said(std::string(32, 'b'))) << output_;
+}
+
 TEST_F(CheckConfig, AnOldPluginThatCannotCheckIsSaidNotHidden) {
     EXPECT_EQ(check("store:\n  plugin: " TOKEND_FAULTY_STORE "\n  options: {}\n"), 0) << output_;
     EXPECT_TRUE(said("cannot check its options; they are checked when tokend opens the store")) << output_;

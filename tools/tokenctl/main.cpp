@@ -129,6 +129,10 @@ int main(int argc, char** argv) {
     import->add_flag("--force", import_options.force, "the file's tokens win even where the stored grant is newer");
     auto* watch = app.add_subcommand("watch", "stream events until interrupted");
     watch->add_option("user_id", user, "only this user's events");
+    bool reencrypt_status = false;
+    auto* reencrypt = app.add_subcommand(
+        "reencrypt", "rewrite every stored context and flow with the active encryption key (or in plain text)");
+    reencrypt->add_flag("--status", reencrypt_status, "only show the running (or last) re-encryption's counts");
 
     try {
         app.parse(argc, argv);
@@ -219,6 +223,31 @@ int main(int argc, char** argv) {
     } else if (*export_) {
         export_options.refresh_tokens = !without_refresh_tokens;
         return run_export(options, session, export_options);
+    } else if (*reencrypt) {
+        // A run walks the whole store: no answer timeout unless one was given.
+        if (!reencrypt_status && app.get_option("--timeout")->count() == 0) options.timeout_s = 0;
+        Session long_session(options);
+        const Json result = long_session.call({{"op", "reencrypt"}, {"status", reencrypt_status}});
+        std::ostringstream human;
+        const char* state = result.value("running", false) ? "running" : result.value("finished", false) ? "finished" : "stopped";
+        human << "re-encryption " << state << " (" << (result["active_key"].is_string()
+                                                          ? "key " + result["active_key"].get<std::string>()
+                                                          : std::string("plain text"))
+              << ")";
+        for (const char* ns : {"contexts", "flows"}) {
+            const Json& counts = result[ns];
+            human << "\n  " << ns << ": " << counts.value("examined", 0) << " examined, " << counts.value("rewritten", 0)
+                  << " rewritten, " << counts.value("current", 0) << " already current, "
+                  << counts.value("unreadable", 0) << " unreadable, " << counts.value("busy", 0) << " busy";
+        }
+        for (const auto& item : result["unreadable"]) {
+            human << "\n  unreadable " << item.value("ns", "") << " " << item.value("key", "") << ": "
+                  << item.value("reason", "");
+        }
+        if (result["error"].is_string()) human << "\n  " << result["error"].get<std::string>();
+        print(options, result, human.str());
+        const bool unreadable = result["contexts"].value("unreadable", 0) + result["flows"].value("unreadable", 0) > 0;
+        if (!reencrypt_status && (!result.value("finished", false) || unreadable)) return kTokendError;
     } else if (*watch) {
         Json request = {{"op", "watch"}};
         if (!user.empty()) request["user_id"] = user;

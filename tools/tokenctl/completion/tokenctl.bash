@@ -3,7 +3,7 @@
 # generator); tests/tools/test_completion.py checks it against `tokenctl --help`.
 
 _tokenctl_commands="ping start-flow auth-link process-redirect get-token refresh get-context set-context
-clear-context list-users flow-maintenance stats export import watch"
+clear-context list-users flow-maintenance stats export import reencrypt watch"
 _tokenctl_global="-s --socket --json --timeout -h --help --version"
 
 _tokenctl_options() {
@@ -15,6 +15,7 @@ _tokenctl_options() {
         flow-maintenance) echo "--force" ;;
         export) echo "-o --output --without-refresh-tokens" ;;
         import) echo "--dry-run --force" ;;
+        reencrypt) echo "--status" ;;
     esac
 }
 
