@@ -205,7 +205,7 @@ class ThirdPartyPlugin(EncryptionCase):
         node.client().start_flow("carol")
         result = tokenctl(node, "--json", "reencrypt")
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        report = json.loads(result.stdout)
+        report = json.loads(result.stdout)["result"]
         self.assertEqual(report["contexts"], {"examined": 2, "rewritten": 0, "current": 2, "unreadable": 0, "gone": 0,
                                               "busy": 0})
         self.assertEqual(report["flows"]["current"], 1)
@@ -288,7 +288,7 @@ class Failures(EncryptionCase):
         # The rotation reports it by user and key id and leaves it.
         result = tokenctl(node, "--json", "reencrypt")
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
-        report = json.loads(result.stdout)
+        report = json.loads(result.stdout)["result"]
         self.assertEqual(report["contexts"]["unreadable"], 1)
         self.assertEqual(report["unreadable"][0]["key"], "bob")
         self.assertEqual(report["unreadable"][0]["key_id"], "k1")
@@ -359,13 +359,13 @@ class Rotation(EncryptionCase):
             for thread in threads:
                 thread.join()
         self.assertEqual(result.returncode, 0, result.stderr)
-        report = json.loads(result.stdout)
+        report = json.loads(result.stdout)["result"]
         self.assertEqual(report["contexts"]["rewritten"], count)
         self.assertEqual(failures, [])
         self.assertGreater(reads[0], 0)
         self.assertEqual(key_ids(redis, count), {"k2": count})
         # Run again: everything current, nothing rewritten.
-        again = json.loads(tokenctl(node, "--json", "reencrypt").stdout)
+        again = json.loads(tokenctl(node, "--json", "reencrypt").stdout)["result"]
         self.assertEqual(again["contexts"]["current"], count)
         self.assertEqual(again["contexts"]["rewritten"], 0)
 
@@ -399,7 +399,7 @@ class Rotation(EncryptionCase):
         node = self.restart_stopped(node, encryption_config("k1", [("k1", k1)]))
         result = tokenctl(node, "--json", "reencrypt")
         self.assertEqual(result.returncode, 0, result.stderr)
-        report = json.loads(result.stdout)
+        report = json.loads(result.stdout)["result"]
         self.assertEqual(report["contexts"]["rewritten"] + report["contexts"]["current"], count)
         self.assertEqual(report["contexts"]["current"], partial.get("k1", 0))
         self.assertEqual(key_ids(redis, count), {"k1": count})
