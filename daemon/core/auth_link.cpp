@@ -28,33 +28,6 @@ std::string mac(const Secret& key, std::string_view user_id, long long expires) 
     return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
-bool base64url_decode(std::string_view text, std::string* out) {
-    auto value = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '-') return 62;
-        if (c == '_') return 63;
-        return -1;
-    };
-    if (text.size() % 4 == 1) return false;
-    out->clear();
-    unsigned buffer = 0;
-    int bits = 0;
-    for (char c : text) {
-        const int v = value(c);
-        if (v < 0) return false;
-        buffer = (buffer << 6) | static_cast<unsigned>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out->push_back(static_cast<char>((buffer >> bits) & 0xff));
-        }
-    }
-    // Leftover bits must be zero (one encoding per value).
-    return (buffer & ((1u << bits) - 1)) == 0;
-}
-
 bool parse_seconds(std::string_view text, long long* out) {
     if (text.empty() || text.size() > 12) return false;
     long long value = 0;
@@ -96,8 +69,8 @@ LinkCheck verify_auth_link(const Secret& key, std::string_view query, Timestamp 
     }
     std::string user_id, signature;
     long long expires = 0;
-    if (!base64url_decode(*u, &user_id) || user_id.empty() || !parse_seconds(*e, &expires) ||
-        !base64url_decode(*s, &signature)) {
+    if (!base64_decode(*u, Base64Input::url_unpadded, &user_id) || user_id.empty() || !parse_seconds(*e, &expires) ||
+        !base64_decode(*s, Base64Input::url_unpadded, &signature)) {
         check.detail = "a field is malformed";
         return check;
     }

@@ -2,13 +2,12 @@
 // caller draws from a CSPRNG (the core itself draws nothing).
 #pragma once
 
+#include "core/byte_encoding.h"  // base64url_encode, for the callers of these
+
 #include <string>
 #include <string_view>
 
 namespace tokend {
-
-// RFC 4648 section 5 alphabet, no padding.
-std::string base64url_encode(std::string_view bytes);
 
 // Bytes of randomness each identifier needs.
 constexpr size_t kFlowIdBytes = 24;       // 192 bits; the id is also the OAuth state

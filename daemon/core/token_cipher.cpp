@@ -1,6 +1,6 @@
 #include "core/token_cipher.h"
 
-#include "core/pkce.h"
+#include "core/byte_encoding.h"
 
 #include <openssl/evp.h>
 
@@ -18,39 +18,6 @@ using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_f
 
 const unsigned char* bytes_of(std::string_view text) { return reinterpret_cast<const unsigned char*>(text.data()); }
 
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-' || c == '+') return 62;
-    if (c == '_' || c == '/') return 63;
-    return -1;
-}
-
-// base64 in either alphabet, padding optional; strict otherwise (unused bits must be 0).
-// url_only: the stored form (base64url, no padding), nothing else.
-bool base64_decode(std::string_view text, bool url_only, std::string* out) {
-    if (url_only && text.find('=') != std::string_view::npos) return false;
-    while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-    if (text.size() % 4 == 1) return false;
-    out->clear();
-    out->reserve(text.size() * 3 / 4);
-    unsigned buffer = 0;
-    int bits = 0;
-    for (char c : text) {
-        if (url_only && (c == '+' || c == '/')) return false;
-        const int value = base64_value(c);
-        if (value < 0) return false;
-        buffer = (buffer << 6) | static_cast<unsigned>(value);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out->push_back(static_cast<char>((buffer >> bits) & 0xFF));
-        }
-    }
-    return (buffer & ((1u << bits) - 1)) == 0;
-}
-
 void append_length_prefixed(std::string* out, std::string_view part) {
     const auto size = static_cast<uint32_t>(part.size());
     out->push_back(static_cast<char>((size >> 24) & 0xFF));
@@ -58,13 +25,6 @@ void append_length_prefixed(std::string* out, std::string_view part) {
     out->push_back(static_cast<char>((size >> 8) & 0xFF));
     out->push_back(static_cast<char>(size & 0xFF));
     out->append(part);
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 }  // namespace
@@ -97,7 +57,7 @@ Result<SealedValue> parse_sealed_value(std::string_view text) {
     if (const std::string problem = check_key_id(value.key_id); !problem.empty()) {
         return Result<SealedValue>::failure("encrypted value has a malformed key id");
     }
-    if (!base64_decode(text.substr(key_end + 1), true, &value.payload)) {
+    if (!base64_decode(text.substr(key_end + 1), Base64Input::url_unpadded, &value.payload)) {
         return Result<SealedValue>::failure("encrypted value is not valid base64url");
     }
     if (value.payload.size() < kTokenNonceBytes + kTokenTagBytes) {
@@ -225,15 +185,15 @@ Result<Secret> parse_key_text(std::string_view text) {
     if (text.size() == 2 * kTokenKeyBytes) {
         bool hex = true;
         for (size_t i = 0; i < text.size() && hex; i += 2) {
-            const int high = hex_value(text[i]);
-            const int low = hex_value(text[i + 1]);
+            const int high = hex_digit_value(text[i]);
+            const int low = hex_digit_value(text[i + 1]);
             hex = high >= 0 && low >= 0;
             key.push_back(static_cast<char>((high << 4) | (low & 0xF)));
         }
         if (hex) return Secret(std::move(key));
         key.clear();
     }
-    if (!base64_decode(text, false, &key)) {
+    if (!base64_decode(text, Base64Input::any, &key)) {
         return Result<Secret>::failure("a key file holds 64 hex digits or the base64 of 32 bytes");
     }
     if (key.size() != kTokenKeyBytes) {

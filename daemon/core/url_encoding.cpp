@@ -1,5 +1,7 @@
 #include "core/url_encoding.h"
 
+#include "core/byte_encoding.h"
+
 #include <algorithm>
 
 namespace tokend {
@@ -8,13 +10,6 @@ namespace {
 bool unreserved(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '.' || c == '_' || c == '~';
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 }  // namespace
@@ -56,8 +51,8 @@ Result<std::string> form_decode(std::string_view text) {
         if (c == '+') {
             out += ' ';
         } else if (c == '%') {
-            const int high = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-            const int low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+            const int high = i + 1 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+            const int low = i + 2 < text.size() ? hex_digit_value(text[i + 2]) : -1;
             if (high < 0 || low < 0) return Result<std::string>::failure("bad percent escape");
             out += static_cast<char>(high * 16 + low);
             i += 2;

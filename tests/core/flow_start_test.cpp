@@ -24,6 +24,27 @@ TEST(Pkce, Base64UrlHasNoPaddingAndAUrlSafeAlphabet) {
     EXPECT_EQ(base64url_encode("\xfb\xff\xbf"), "-_-_");
 }
 
+TEST(ByteEncoding, Base64DecodeIsStrictAndTakesTheAlphabetAsked) {
+    std::string out;
+    EXPECT_TRUE(base64_decode("-_-_", Base64Input::url_unpadded, &out));
+    EXPECT_EQ(out, "\xfb\xff\xbf");
+    EXPECT_TRUE(base64_decode("Zm8", Base64Input::url_unpadded, &out));
+    EXPECT_EQ(out, "fo");
+    EXPECT_FALSE(base64_decode("Zm8=", Base64Input::url_unpadded, &out));  // padding
+    EXPECT_FALSE(base64_decode("+/+/", Base64Input::url_unpadded, &out));  // the other alphabet
+    EXPECT_FALSE(base64_decode("Zm9", Base64Input::url_unpadded, &out));   // unused bits set: a second spelling
+    EXPECT_FALSE(base64_decode("Zm9vY", Base64Input::url_unpadded, &out)); // no length has 1 left over
+    EXPECT_TRUE(base64_decode("+/+/", Base64Input::any, &out));
+    EXPECT_EQ(out, "\xfb\xff\xbf");
+    EXPECT_TRUE(base64_decode("Zm8=", Base64Input::any, &out));
+    EXPECT_EQ(out, "fo");
+    EXPECT_FALSE(base64_decode("Zm 8", Base64Input::any, &out));
+    EXPECT_EQ(hex_digit_value('7'), 7);
+    EXPECT_EQ(hex_digit_value('b'), 11);
+    EXPECT_EQ(hex_digit_value('F'), 15);
+    EXPECT_EQ(hex_digit_value('g'), -1);
+}
+
 TEST(Pkce, IdentifiersHaveTheRightLength) {
     EXPECT_EQ(make_flow_id(std::string(kFlowIdBytes, '\x01')).size(), 32u);
     const std::string verifier = make_code_verifier(std::string(kCodeVerifierBytes, '\x02'));
