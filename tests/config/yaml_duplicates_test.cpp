@@ -40,6 +40,14 @@ TEST(YamlDuplicates, SameKeysInDifferentMappingsAndValuesAreNotDuplicates) {
     EXPECT_TRUE(find_duplicate_keys("a: [\n").empty());  // broken YAML: the parser says so
 }
 
+// yaml-cpp's parser yields empty documents without end for " ,": only the
+// first document is read (as YAML::Load does), so this returns at once.
+TEST(YamlDuplicates, TextYamlCppReadsAsEndlessDocumentsEnds) {
+    EXPECT_TRUE(find_duplicate_keys(" ,").empty());
+    EXPECT_TRUE(find_duplicate_keys(",\n,").empty());
+    EXPECT_NO_THROW(parse_config(" ,", "tokend.yml", ConfigEnvironment{}));  // an empty document, as before
+}
+
 TEST(ConfigReport, EveryProblemOfAFileAtOnceWithItsLine) {
     ConfigReport report;
     parse_config("flows:\n"                   // 1
