@@ -241,7 +241,7 @@ void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
         if (!options.IsMap() && !options.IsNull()) in.fail(options, "'store.options' must be a mapping");
         try {
             store->options = options.IsNull() ? nlohmann::ordered_json::object() : yaml_to_json(options);
-        } catch (const YamlTooLarge& error) {
+        } catch (const YamlNotJson& error) {
             in.fail(options, std::string("'store.options' ") + error.what());
         }
         // The plugin parses them again, and tokend copies and dumps them: bounded

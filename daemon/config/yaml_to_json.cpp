@@ -51,7 +51,13 @@ nlohmann::ordered_json convert(const YAML::Node& node, size_t* budget, size_t de
         }
         case YAML::NodeType::Map: {
             auto object = nlohmann::ordered_json::object();
-            for (const auto& item : node) object[item.first.as<std::string>()] = convert(item.second, budget, depth);
+            for (const auto& item : node) {
+                // JSON keys are text; a flow key such as [1, 2] is not (found by fuzz_config).
+                if (item.first.IsSequence() || item.first.IsMap()) {
+                    throw YamlNotJson("has a key that is a sequence or mapping, not text");
+                }
+                object[item.first.as<std::string>()] = convert(item.second, budget, depth);
+            }
             return object;
         }
     }

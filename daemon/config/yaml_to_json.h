@@ -16,15 +16,22 @@ namespace tokend {
 // each would be 10^10 values from a few hundred bytes.
 inline constexpr size_t kMaxYamlToJsonValues = 10000;
 
-// Thrown when a node expands to more than kMaxYamlToJsonValues values; what()
-// says so.
-class YamlTooLarge : public std::length_error {
+// Thrown for a node JSON cannot hold; what() says why, phrased to follow the
+// node's name ("has a key that is not text").
+class YamlNotJson : public std::runtime_error {
 public:
-    using std::length_error::length_error;
+    using std::runtime_error::runtime_error;
+};
+
+// Thrown when a node expands to more than kMaxYamlToJsonValues values.
+class YamlTooLarge : public YamlNotJson {
+public:
+    using YamlNotJson::YamlNotJson;
 };
 
 // Quoted scalars stay strings; plain scalars become null, booleans, integers or
 // floats when they read as such (YAML 1.2 core schema), else strings. Throws
+// YamlNotJson for a mapping key that is a sequence or mapping, and
 // YamlTooLarge (before expanding further) past kMaxYamlToJsonValues, or nested
 // deeper than kMaxJsonDepth (core/json_limits.h) sequences and mappings.
 nlohmann::ordered_json yaml_to_json(const YAML::Node& node);

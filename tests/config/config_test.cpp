@@ -197,6 +197,18 @@ TEST(Config, PluginOptionsThatAreNotUtf8AreRefused) {
                  "tokend.yml:4: 'store.options' holds text that is not valid UTF-8");
 }
 
+// Found by fuzz/config_fuzzer.cpp: a flow mapping's key can be a sequence,
+// which JSON cannot hold; yaml-cpp's conversion error escaped parse_config.
+TEST(Config, PluginOptionKeysThatAreNotTextAreRefused) {
+    expect_error("store:\n  plugin: memory\n  options: {key_prefix: a, [1, {deep: ~}]}\n",
+                 "tokend.yml:3: 'store.options' has a key that is a sequence or mapping, not text");
+    expect_error("store:\n  plugin: memory\n  options:\n    ? {a: 1}\n    : x\n",
+                 "tokend.yml:4: 'store.options' has a key that is a sequence or mapping, not text");
+    // A null key reads as "null", as before.
+    EXPECT_EQ(parse_config("store:\n  plugin: memory\n  options: {~: 1}\n", "tokend.yml", {}).store.options.dump(),
+              "{\"null\":1}");
+}
+
 TEST(Config, AnotherPluginDoesNotInheritTheYamlDefaults) {
     const Config config = parse_config("store:\n  plugin: memory\n", "tokend.yml", kNoSystemd);
     EXPECT_EQ(config.store.options, nlohmann::ordered_json::object());
