@@ -170,7 +170,7 @@ class SentinelFailover(unittest.TestCase):
             # Writes go through on the new master after the switch (with
             # wait_replicas once the old master is its replica: more time).
             moved = time.monotonic()
-            wait_for(lambda: any(w[2] is None and w[0] > moved for w in writes), timeout=60,
+            wait_for(lambda: any(w[2] is None and w[0] > moved for w in writes), timeout=90,
                      what="a write on the new master")
             first_after = min(w[1] for w in writes if w[2] is None and w[0] > moved)
             print(f"\nfailover: both moved {moved - switched_at:.2f} s after SENTINEL FAILOVER", file=sys.stderr)
