@@ -36,6 +36,7 @@ class CountingProvider:
     def __init__(self):
         self.lock = threading.Lock()
         self.per_grant = Counter()
+        self.per_token = Counter()  # (grant, n): the same refresh token used twice
         self.times = []
         self.refused = 0
         provider = self
@@ -58,6 +59,7 @@ class CountingProvider:
                 user, n = parts[1], int(parts[2])
                 with provider.lock:
                     provider.per_grant[user] += 1
+                    provider.per_token[(user, n)] += 1
                     provider.times.append(time.monotonic())
                 self.reply(200, {"access_token": f"AT.{user}.{n + 1}", "expires_in": 86400,
                                  "refresh_token": f"RT.{user}.{n + 1}", "refresh_token_expires_in": 7776000,
@@ -132,6 +134,7 @@ def main():
     parser.add_argument("--lifetime", type=int, default=600, help="access token lifetime at the start, s")
     parser.add_argument("--rate", type=int, default=200, help="refresh.rate per process")
     parser.add_argument("--samples", type=int, default=500)
+    parser.add_argument("--keep-logs", help="write each process's log to this path .0, .1, ...")
     args = parser.parse_args()
     build = os.path.abspath(args.build)
     os.environ.setdefault("TOKEND_BIN", os.path.join(build, "daemon", "tokend"))
@@ -179,8 +182,17 @@ def main():
             print("histogram (tenths of the window): " + " ".join(str(buckets[i]) for i in range(10)))
         print(f"coherence over {len(took)} writes: p50 {percentile(took, 0.5):.1f} ms, "
               f"p99 {percentile(took, 0.99):.1f} ms, max {max(took):.1f} ms")
-        per_node = [node.log().count("token refreshed") for node in nodes]
-        print(f"refreshes per process: {per_node}")
+        reused = sum(1 for count in provider.per_token.values() if count > 1)
+        print(f"refresh tokens used more than once: {reused} (a rotating provider refuses the second use)")
+        logs = [node.log() for node in nodes]
+        print(f"refreshes per process: {[log.count('token refreshed') for log in logs]}")
+        for what in ("another process refreshed", "lease lapsed", "another process is refreshing",
+                     "could not be stored", "adopted"):
+            print(f"log lines '{what}': {sum(log.count(what) for log in logs)}")
+        if args.keep_logs:
+            for i, log in enumerate(logs):
+                with open(f"{args.keep_logs}.{i}", "w") as f:
+                    f.write(log)
     finally:
         for node in nodes:
             node.stop()
