@@ -650,7 +650,10 @@ TEST(RedisWaitOptions, WaitReplicasAndItsTimeoutAreCheckedTogether) {
 // A master of the test's own and a replica of it.
 class RedisReplicaTest : public ::testing::Test {
 protected:
-    RedisReplicaTest() : replica({"--replicaof", "127.0.0.1", std::to_string(master.port())}) {}
+    // No 5 s wait for more replicas before the master streams the first sync.
+    RedisReplicaTest()
+        : master({"--repl-diskless-sync-delay", "0"}),
+          replica({"--replicaof", "127.0.0.1", std::to_string(master.port())}) {}
 
     void SetUp() override {
         // The replica has synced and the master counts it: a condition, not a sleep.
@@ -699,7 +702,12 @@ TEST_F(RedisReplicaTest, AStoppedReplicaFailsTheWriteButTheMasterKeepsIt) {
     Logs logs;
     std::unique_ptr<Store> store;
     ASSERT_TRUE(open_store(options(200, "fail"), &store, &logs).ok());
-    ASSERT_TRUE(store->put(Ns::user, "alice", "old").ok());
+    {
+        // Written while the replica runs, with a deadline a loaded machine meets.
+        std::unique_ptr<Store> patient;
+        ASSERT_TRUE(open_store(options(20000, "fail"), &patient).ok());
+        ASSERT_TRUE(patient->put(Ns::user, "alice", "old").ok());
+    }
     uint64_t fence = 0;
     ASSERT_TRUE(store->lock_acquire(Ns::user, "alice", 60s, &fence).ok());
     replica.freeze();
