@@ -149,8 +149,10 @@ Status parse_options(std::string_view config_json, Options* out, plugin_support:
     Options options;
     std::string url, host, username, password, password_file;
     uint64_t port = 0, db = 0, connect_ms = options.connect_timeout_ms,
-             command_ms = options.command_timeout_ms;
+             command_ms = options.command_timeout_ms, wait_replicas = 0,
+             wait_timeout_ms = options.wait_timeout_ms;
     bool has_port = false, has_db = false, tls = false, has_tls = false, any_tls_option = false;
+    std::string wait_on_timeout = "fail";
     for (const auto& [name, value] : config.items()) {
         Status status;
         if (name == "redis_url") {
@@ -218,13 +220,23 @@ Status parse_options(std::string_view config_json, Options* out, plugin_support:
         } else if (name == "tls_skip_verify") {
             status = bool_option(value, "tls_skip_verify", &options.tls.skip_verify);
             any_tls_option = true;
+        } else if (name == "wait_replicas") {
+            status = number_option(value, "wait_replicas", 0, 100, &wait_replicas);
+        } else if (name == "wait_timeout_ms") {
+            status = number_option(value, "wait_timeout_ms", 1, 600000, &wait_timeout_ms);
+        } else if (name == "wait_on_timeout") {
+            status = string_option(value, "wait_on_timeout", &wait_on_timeout);
+            if (status.ok() && wait_on_timeout != "fail" && wait_on_timeout != "warn") {
+                status = invalid("option \"wait_on_timeout\" must be \"fail\" or \"warn\" (got \"" +
+                                 printable(wait_on_timeout) + "\")");
+            }
         } else {
             status = unknown_option(name,
                                     "redis_url, redis_host, redis_port, redis_db, username, password, "
                                     "password_file, key_prefix, channel, connect_timeout_ms, "
                                     "command_timeout_ms, tls, tls_ca_file, tls_ca_dir, tls_cert_file, "
                                     "tls_key_file, tls_server_name, tls_skip_verify, sentinels, "
-                                    "sentinel_master");
+                                    "sentinel_master, wait_replicas, wait_timeout_ms, wait_on_timeout");
         }
         if (!status.ok() && plugin_support::stop_parsing(status, name, problems)) return status;
     }
@@ -286,6 +298,15 @@ Status parse_options(std::string_view config_json, Options* out, plugin_support:
     if (endpoint.tls) {
         if (Status status = TlsClient::create(options.tls, &endpoint.tls_client); !status.ok()) return status;
     }
+    // WAIT blocks up to its timeout: the connection must not give up first.
+    if (wait_replicas > 0 && wait_timeout_ms >= command_ms) {
+        return invalid("\"wait_timeout_ms\" (" + std::to_string(wait_timeout_ms) +
+                       ") must be less than \"command_timeout_ms\" (" + std::to_string(command_ms) +
+                       "), which bounds every command including WAIT");
+    }
+    options.wait_replicas = static_cast<uint32_t>(wait_replicas);
+    options.wait_timeout_ms = static_cast<uint32_t>(wait_timeout_ms);
+    options.wait_required = wait_on_timeout == "fail";
     options.connect_timeout_ms = static_cast<uint32_t>(connect_ms);
     options.command_timeout_ms = static_cast<uint32_t>(command_ms);
     *out = std::move(options);

@@ -51,6 +51,13 @@ struct Options {
     std::string sentinel_master;
     std::shared_ptr<MasterTracker> master;
     bool url_ignored = false;          // redis_host and redis_url were both given: the host won
+    // Durability of user contexts (refreshed tokens, grants): after each such
+    // write, WAIT for this many replicas (0: off) at most wait_timeout_ms. When
+    // they do not all answer in time, wait_required makes the write fail
+    // (UNAVAILABLE: on the master, not known to be durable); else it is logged.
+    uint32_t wait_replicas = 0;
+    uint32_t wait_timeout_ms = 500;
+    bool wait_required = true;         // wait_on_timeout: "fail" (true) or "warn"
 };
 
 // Fills *out from config_json. TOKEND_INVALID names the offending option.

@@ -141,7 +141,7 @@ Status RedisStore::refuse_cluster() {
 
 Status RedisStore::eval(bool idempotent, const char* script, const std::vector<std::string_view>& keys,
                         const std::vector<std::string_view>& args, Reply* reply,
-                        std::string_view doing) {
+                        std::string_view doing, Wrote wrote) {
     const std::string key_count = std::to_string(keys.size());
     std::vector<std::string_view> argv{"EVAL", script, key_count};
     argv.insert(argv.end(), keys.begin(), keys.end());
@@ -150,8 +150,35 @@ Status RedisStore::eval(bool idempotent, const char* script, const std::vector<s
         Status status = connection.command(argv, reply);
         if (!status.ok()) return status;
         if ((*reply)->type == REDIS_REPLY_ERROR) return server_error(**reply, doing);
+        if (wrote != nullptr && wrote(**reply)) return wait_for_replicas(connection, doing);
         return Status::success();
     });
+}
+
+// Redis replicates asynchronously: a write the master acknowledged is lost if
+// the master fails before a replica has it. WAIT holds the answer (and so the
+// tokens, which the host hands out only after the write returns) until
+// wait_replicas replicas have it. The write is never undone on a timeout: it
+// may hold a rotated refresh token, the only one the provider still accepts.
+Status RedisStore::wait_for_replicas(Connection& connection, std::string_view doing) {
+    const std::string replicas = std::to_string(options_.wait_replicas);
+    const std::string timeout = std::to_string(options_.wait_timeout_ms);
+    Reply reply;
+    Status status = connection.command({"WAIT", replicas, timeout}, &reply);
+    if (!status.ok()) return status;
+    if (reply->type == REDIS_REPLY_ERROR) return server_error(*reply, "WAIT after " + std::string(doing));
+    if (reply->type != REDIS_REPLY_INTEGER) return unexpected("WAIT");
+    if (reply->integer >= static_cast<long long>(options_.wait_replicas)) return Status::success();
+    const std::string what = "redis " + std::string(doing) + ": written on the master, but " +
+                             std::to_string(reply->integer) + " of the " + replicas +
+                             " replicas required (wait_replicas) acknowledged it within " + timeout +
+                             " ms, so a failover now could lose it";
+    if (options_.wait_required) {
+        // The host keeps the tokens in memory as unsaved and writes them again later.
+        return Status::error(TOKEND_UNAVAILABLE, what + " (wait_on_timeout: fail: the write is reported failed)");
+    }
+    log_(TOKEND_LOG_WARN, what + " (wait_on_timeout: warn: reported stored)");
+    return Status::success();
 }
 
 Status RedisStore::get(tokend_namespace ns, std::string_view key, std::string* value) {
@@ -177,7 +204,7 @@ Status RedisStore::put(tokend_namespace ns, std::string_view key, std::string_vi
     Reply reply;
     // Idempotent: writing the same value twice leaves the same state.
     return eval(true, scripts::kPut, {name, set}, {value, layout_.channel(), message}, &reply,
-                "put " + name);
+                "put " + name, durable(ns, [](const redisReply&) { return true; }));
 }
 
 Status RedisStore::del(tokend_namespace ns, std::string_view key) {
@@ -345,7 +372,8 @@ Status RedisStore::put_fenced(tokend_namespace ns, std::string_view key, std::st
     Reply reply;
     // Idempotent: a repeat under the same live lease writes the same value.
     Status status = eval(true, scripts::kPutFenced, {lease, name, set},
-                         {holder(fence), value, layout_.channel(), message}, &reply, "put " + name);
+                         {holder(fence), value, layout_.channel(), message}, &reply, "put " + name,
+                         durable(ns, [](const redisReply& wrote) { return wrote.type != REDIS_REPLY_NIL; }));
     if (!status.ok()) return status;
     if (reply->type == REDIS_REPLY_NIL) {
         return Status::error(TOKEND_CONFLICT, "fencing token no longer holds the lease " + lease);
@@ -366,7 +394,10 @@ Status RedisStore::put_if_equal(tokend_namespace ns, std::string_view key, std::
     // Not idempotent: after a lost answer a retry would find its own value and
     // report it as another writer's.
     Status status = eval(false, scripts::kPutIfEqual, {lease, name, set},
-                         {owner, expected, value, layout_.channel(), message}, &reply, "put " + name);
+                         {owner, expected, value, layout_.channel(), message}, &reply, "put " + name,
+                         durable(ns, [](const redisReply& wrote) {
+                             return wrote.type == REDIS_REPLY_INTEGER && wrote.integer == 1;
+                         }));
     if (!status.ok()) return status;
     if (reply->type == REDIS_REPLY_NIL) {
         return Status::error(TOKEND_CONFLICT, "fencing token no longer holds the lease " + lease);

@@ -62,9 +62,21 @@ private:
     RedisStore(Options options, Log log);
     // INVALID when Redis reports cluster_enabled:1 (INFO cluster).
     Status refuse_cluster();
-    // Runs a script; *reply is its answer unless the status is an error.
+    // Says whether a write script's reply means it wrote (and so must replicate).
+    using Wrote = bool (*)(const redisReply& reply);
+    // Runs a script; *reply is its answer unless the status is an error. With
+    // `wrote` and wait_replicas set, a script that wrote is followed by WAIT on
+    // the same connection: WAIT counts the writes of the connection it is sent on.
     Status eval(bool idempotent, const char* script, const std::vector<std::string_view>& keys,
-                const std::vector<std::string_view>& args, Reply* reply, std::string_view doing);
+                const std::vector<std::string_view>& args, Reply* reply, std::string_view doing,
+                Wrote wrote = nullptr);
+    // WAIT wait_replicas wait_timeout_ms after a user context was written: too
+    // few replicas is UNAVAILABLE (wait_on_timeout: fail) or a warning (warn).
+    Status wait_for_replicas(Connection& connection, std::string_view doing);
+    // The writes WAIT guards: user contexts, i.e. tokens (docs/redis.md, "Grants that survive a failover").
+    Wrote durable(tokend_namespace ns, Wrote wrote) const {
+        return options_.wait_replicas > 0 && ns == TOKEND_NS_USER ? wrote : nullptr;
+    }
     // Up to limit keys of the next page into *keys: the cursor's pending keys,
     // then one SSCAN batch if those were not enough. Advances cursor.
     Status next_keys(tokend_namespace ns, ListCursor& cursor, uint32_t limit, std::vector<std::string>* keys);

@@ -105,11 +105,26 @@ class SentinelFailover(unittest.TestCase):
         return True
 
     def test_a_failover_moves_pool_and_subscriber_and_reads_never_stop(self):
+        lost = self.fail_over({"command_timeout_ms": 500})
+        # Writes the old master acknowledged after the replica's promotion and
+        # before the move (about the time the sentinels take to announce it)
+        # may be lost: replication is asynchronous. Measured, not hidden;
+        # wait_replicas (below) is the remedy.
+        print(f"failover: {len(lost)} acknowledged writes lost without wait_replicas", file=sys.stderr)
+
+    def test_with_wait_replicas_no_acknowledged_write_is_lost(self):
+        # Issue 15 item 3: each user write waits for the replica, so a write the
+        # old master took after the promotion is never acknowledged.
+        lost = self.fail_over({"command_timeout_ms": 1000, "wait_replicas": 1, "wait_timeout_ms": 300})
+        self.assertEqual(lost, [], "acknowledged writes lost despite wait_replicas")
+
+    def fail_over(self, extra):
+        """SENTINEL FAILOVER under a bot's reads and writes; the acknowledged writes lost."""
         wait_for(self.replica_ready, timeout=30, what="the replica and the sentinels to be ready", interval=0.2)
         down = free_port()  # a sentinel that is down comes first: skipped
         addresses = [f"127.0.0.1:{down}"] + [f"127.0.0.1:{s.port}" for s in self.sentinels]
         options = {"sentinels": "[" + ", ".join(f'"{a}"' for a in addresses) + "]",
-                   "sentinel_master": MASTER, "command_timeout_ms": 500, "connect_timeout_ms": 500}
+                   "sentinel_master": MASTER, "connect_timeout_ms": 500, **extra}
         a = Tokend(self.fake, store="redis", store_options=options)
         b = Tokend(self.fake, store="redis", store_options=options)
         self.nodes += [a.start(), b.start()]
@@ -152,10 +167,12 @@ class SentinelFailover(unittest.TestCase):
             new = f"127.0.0.1:{self.replica.port}"
             for node in (a, b):
                 wait_for(lambda: f"moved to {new}" in node.log(), timeout=30, what="the move to the new master")
-            # Writes go through on the new master after the switch.
+            # Writes go through on the new master after the switch (with
+            # wait_replicas once the old master is its replica: more time).
             moved = time.monotonic()
-            wait_for(lambda: any(w[2] is None and w[0] > moved for w in writes), timeout=20,
+            wait_for(lambda: any(w[2] is None and w[0] > moved for w in writes), timeout=90,
                      what="a write on the new master")
+            first_after = min(w[1] for w in writes if w[2] is None and w[0] > moved)
             print(f"\nfailover: both moved {moved - switched_at:.2f} s after SENTINEL FAILOVER", file=sys.stderr)
         finally:
             stop.set()
@@ -168,13 +185,10 @@ class SentinelFailover(unittest.TestCase):
         for started, ended, _, _ in failures:
             self.assertLess(ended - started, 3.0, "a write during the switch did not fail fast")
         outage = (max(w[1] for w in failures) - min(w[0] for w in failures)) if failures else 0.0
-        print(f"\nfailover: {len(failures)} writes failed over {outage:.2f} s, "
-              f"{len(writes) - len(failures)} succeeded", file=sys.stderr)
-        # Every write acknowledged after the move is on the new master. Writes the
-        # old master acknowledged after the replica's promotion and before the
-        # move (about the time the sentinels take to announce it) are lost:
-        # replication is asynchronous (issue 15 item 3, WAIT, is the remedy);
-        # measured here, not hidden.
+        print(f"\nfailover ({extra}): {len(failures)} writes failed over {outage:.2f} s, "
+              f"{len(writes) - len(failures)} succeeded; first write acknowledged on the new master "
+              f"{first_after - switched_at:.2f} s after SENTINEL FAILOVER", file=sys.stderr)
+        # Every write acknowledged after the move is on the new master.
         after = [w[3] for w in writes if w[2] is None and w[0] > moved]
         self.assertTrue(after)
         self.assertEqual([v for v in after if self.replica.command("EXISTS", "user-w" + v[3:]) == 0], [])
@@ -190,6 +204,7 @@ class SentinelFailover(unittest.TestCase):
         served = wait_for(lambda: unless_error("not_found", lambda: a.client().get_token("after")),
                           what="b's write to reach a through the new master")
         self.assertEqual(served["access_token"], "AT-after")
+        return lost
 
 
 if __name__ == "__main__":

@@ -619,5 +619,133 @@ TEST_F(RedisStoreTest, AFrozenRedisIsNoticedByTheSubscriber) {
     EXPECT_TRUE(heard.saw(StoreChange::resync, "", 5s));
 }
 
+// ---- issue 15 item 3: WAIT for replicas after a user context is written ----
+
+TEST(RedisWaitOptions, WaitReplicasAndItsTimeoutAreCheckedTogether) {
+    redis_store::Options options;
+    ASSERT_TRUE(redis_store::parse_options(R"({"redis_url":"redis://h"})", &options).ok());
+    EXPECT_EQ(options.wait_replicas, 0u) << "off by default";
+    ASSERT_TRUE(redis_store::parse_options(
+                    R"({"redis_url":"redis://h","wait_replicas":2,"wait_timeout_ms":250,"wait_on_timeout":"warn"})",
+                    &options)
+                    .ok());
+    EXPECT_EQ(options.wait_replicas, 2u);
+    EXPECT_EQ(options.wait_timeout_ms, 250u);
+    EXPECT_FALSE(options.wait_required);
+    ASSERT_TRUE(redis_store::parse_options(R"({"redis_url":"redis://h","wait_replicas":1})", &options).ok());
+    EXPECT_TRUE(options.wait_required) << "a timeout fails the write unless told otherwise";
+    for (const char* bad : {
+             R"({"redis_url":"redis://h","wait_replicas":-1})",
+             R"({"redis_url":"redis://h","wait_replicas":"1"})",
+             R"({"redis_url":"redis://h","wait_replicas":1,"wait_on_timeout":"ignore"})",
+             R"({"redis_url":"redis://h","wait_replicas":1,"wait_timeout_ms":0})",
+             // WAIT would outlast the connection's own command timeout.
+             R"({"redis_url":"redis://h","wait_replicas":1,"wait_timeout_ms":1000})",
+             R"({"redis_url":"redis://h","wait_replicas":1,"wait_timeout_ms":900,"command_timeout_ms":500})",
+         }) {
+        EXPECT_EQ(redis_store::parse_options(bad, &options).code, TOKEND_INVALID) << bad;
+    }
+}
+
+// A master of the test's own and a replica of it.
+class RedisReplicaTest : public ::testing::Test {
+protected:
+    // No 5 s wait for more replicas before the master streams the first sync.
+    RedisReplicaTest()
+        : master({"--repl-diskless-sync-delay", "0"}),
+          replica({"--replicaof", "127.0.0.1", std::to_string(master.port())}) {}
+
+    void SetUp() override {
+        // The replica has synced and the master counts it: a condition, not a sleep.
+        const auto deadline = Clock::now() + 30s;
+        while (Clock::now() < deadline && !linked()) std::this_thread::sleep_for(20ms);
+        ASSERT_TRUE(linked()) << replica.command({"INFO", "replication"}).text;
+    }
+    bool linked() {
+        return replica.command({"INFO", "replication"}).text.find("master_link_status:up") != std::string::npos &&
+               master.command({"INFO", "replication"}).text.find("connected_slaves:1") != std::string::npos;
+    }
+    nlohmann::json options(uint32_t wait_timeout_ms, const char* on_timeout) const {
+        return {{"redis_url", master.unix_url()},
+                {"wait_replicas", 1},
+                {"wait_timeout_ms", wait_timeout_ms},
+                {"wait_on_timeout", on_timeout},
+                {"command_timeout_ms", 30000},
+                {"connect_timeout_ms", 5000}};
+    }
+
+    RedisTestServer master;
+    RedisTestServer replica;
+};
+
+TEST_F(RedisReplicaTest, EachWriteOfAUserContextIsOnTheReplicaWhenItReturns) {
+    Logs logs;
+    std::unique_ptr<Store> store;
+    // Generous: WAIT answers as soon as the replica acknowledges.
+    ASSERT_TRUE(open_store(options(20000, "fail"), &store, &logs).ok());
+    // A grant (the /redirect's put), a set_user_context under a lease, a refresh.
+    ASSERT_TRUE(store->put(Ns::user, "alice", "grant").ok());
+    EXPECT_EQ(replica.command({"GET", "user-alice"}).text, "grant");
+    uint64_t fence = 0;
+    ASSERT_TRUE(store->lock_acquire(Ns::user, "alice", 30s, &fence).ok());
+    ASSERT_TRUE(store->put_fenced(Ns::user, "alice", "context", fence).ok());
+    EXPECT_EQ(replica.command({"GET", "user-alice"}).text, "context");
+    std::string current;
+    bool changed = false;
+    ASSERT_TRUE(store->put_if_equal(Ns::user, "alice", "context", "refreshed", fence, &current, &changed).ok());
+    EXPECT_EQ(replica.command({"GET", "user-alice"}).text, "refreshed");
+    EXPECT_EQ(replica.command({"SISMEMBER", "users", "user-alice"}).integer, 1);
+    EXPECT_FALSE(logs.mention("replicas required"));
+}
+
+TEST_F(RedisReplicaTest, AStoppedReplicaFailsTheWriteButTheMasterKeepsIt) {
+    Logs logs;
+    std::unique_ptr<Store> store;
+    ASSERT_TRUE(open_store(options(200, "fail"), &store, &logs).ok());
+    {
+        // Written while the replica runs, with a deadline a loaded machine meets.
+        std::unique_ptr<Store> patient;
+        ASSERT_TRUE(open_store(options(20000, "fail"), &patient).ok());
+        ASSERT_TRUE(patient->put(Ns::user, "alice", "old").ok());
+    }
+    uint64_t fence = 0;
+    ASSERT_TRUE(store->lock_acquire(Ns::user, "alice", 60s, &fence).ok());
+    replica.freeze();
+    // The refresh's compare-and-put: on the master, but not known to be durable.
+    std::string current;
+    bool changed = false;
+    const StoreStatus refresh = store->put_if_equal(Ns::user, "alice", "old", "rotated", fence, &current, &changed);
+    EXPECT_EQ(refresh.code, StoreCode::unavailable) << refresh.describe();
+    EXPECT_FALSE(changed);
+    EXPECT_NE(refresh.message.find("0 of the 1 replicas"), std::string::npos) << refresh.message;
+    EXPECT_EQ(refresh.message.find("rotated"), std::string::npos) << "a value in the message";
+    EXPECT_EQ(master.command({"GET", "user-alice"}).text, "rotated") << "a rotated refresh token must not be undone";
+    // A grant and a fenced write alike.
+    EXPECT_EQ(store->put(Ns::user, "bob", "grant").code, StoreCode::unavailable);
+    EXPECT_EQ(master.command({"GET", "user-bob"}).text, "grant");
+    EXPECT_EQ(store->put_fenced(Ns::user, "alice", "context", fence).code, StoreCode::unavailable);
+    // Writes that hold no tokens, and compare-and-puts that wrote nothing, do not wait.
+    EXPECT_TRUE(store->put(Ns::flow, "f", "flow").ok());
+    EXPECT_EQ(store->put_if_equal(Ns::user, "alice", "stale", "x", fence, &current, &changed).code,
+              StoreCode::conflict);
+    EXPECT_TRUE(changed);
+    replica.thaw();
+    // The replica catches up; writes are acknowledged again, without reopening.
+    ASSERT_TRUE(until_ok([&] { return store->put(Ns::user, "carol", "grant"); }, 30s).ok());
+    EXPECT_EQ(replica.command({"GET", "user-alice"}).text, "context");
+}
+
+TEST_F(RedisReplicaTest, WithWarnATimedOutWriteIsReportedStoredAndLogged) {
+    Logs logs;
+    std::unique_ptr<Store> store;
+    ASSERT_TRUE(open_store(options(200, "warn"), &store, &logs).ok());
+    replica.freeze();
+    EXPECT_TRUE(store->put(Ns::user, "alice", "grant").ok());
+    replica.thaw();
+    EXPECT_TRUE(logs.mention("0 of the 1 replicas required (wait_replicas) acknowledged it within 200 ms"));
+    EXPECT_TRUE(logs.mention("wait_on_timeout: warn"));
+    EXPECT_FALSE(logs.mention("grant"));
+}
+
 }  // namespace
 }  // namespace tokend::redis_test
