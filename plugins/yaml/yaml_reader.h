@@ -3,6 +3,7 @@
 #pragma once
 
 #include "entry.h"
+#include "yaml_reader_fast.h"
 
 #include <stdexcept>
 #include <string>
@@ -23,7 +24,17 @@ public:
 // a mapping, an entry that is neither a mapping nor !!binary, or any YAML alias
 // (*name), which is refused before anything is expanded. A key given twice keeps
 // its last value, as PyYAML does.
+//
+// The fast reader (yaml_reader_fast.h) reads the files tokend and the original
+// module write, in one pass; any other text goes to yaml-cpp, with the same result.
+// *declined (when given) says where the fast reader gave up, or has line 0.
 std::vector<std::pair<std::string, EntryPtr>> parse_store_file(const std::string& text,
-                                                               const std::string& file_name);
+                                                               const std::string& file_name,
+                                                               Declined* declined = nullptr);
+
+// parse_store_file with yaml-cpp alone (it builds the node tree): the reference the
+// fast reader is checked against, by the fuzz target, the tests and the benchmark.
+std::vector<std::pair<std::string, EntryPtr>> parse_store_file_with_yaml_cpp(
+    const std::string& text, const std::string& file_name);
 
 }  // namespace tokend::yaml_store

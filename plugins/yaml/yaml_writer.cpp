@@ -114,22 +114,6 @@ std::string key_scalar(std::string_view key) {
 
 void append_indent(std::string& out, int indent) { out.append(static_cast<size_t>(indent), ' '); }
 
-// "key:" at indent, in the explicit "? key" form when the key is too long.
-void append_key(std::string& out, std::string_view key, int indent) {
-    const std::string scalar = key_scalar(key);
-    append_indent(out, indent);
-    if (scalar.size() > kMaxImplicitKey) {
-        out += "? ";
-        out += scalar;
-        out += '\n';
-        append_indent(out, indent);
-        out += ':';
-    } else {
-        out += scalar;
-        out += ':';
-    }
-}
-
 // PyYAML resolves a float only with a dot and a signed exponent: "1.0e+20".
 void append_float(std::string& out, double number) {
     if (!std::isfinite(number)) {
@@ -222,6 +206,22 @@ void append_sequence(std::string& out, const ordered_json& array, int indent) {
 }
 
 }  // namespace
+
+// "key:" at indent, in the explicit "? key" form when the key is too long.
+void append_key(std::string& out, std::string_view key, int indent) {
+    const std::string scalar = key_scalar(key);
+    append_indent(out, indent);
+    if (scalar.size() > kMaxImplicitKey) {
+        out += "? ";
+        out += scalar;
+        out += '\n';
+        append_indent(out, indent);
+        out += ':';
+    } else {
+        out += scalar;
+        out += ':';
+    }
+}
 
 bool is_valid_utf8(std::string_view text) {
     uint32_t code_point = 0;

@@ -19,6 +19,11 @@ std::string emit_mapping_entry(std::string_view key, const nlohmann::ordered_jso
 // The text of one top-level entry whose value is opaque bytes: key: !!binary "base64".
 std::string emit_binary_entry(std::string_view key, std::string_view bytes);
 
+// A mapping key at indent as the writer puts it: indent spaces, the key (plain,
+// double-quoted, or !!binary when it is not UTF-8; in the explicit "? key" form when
+// that is too long for an implicit key) and the ':'.
+void append_key(std::string& out, std::string_view key, int indent);
+
 // A string as a YAML double-quoted scalar. Throws std::invalid_argument when text is
 // not valid UTF-8 (no YAML string can hold such bytes).
 void append_quoted(std::string& out, std::string_view text);
