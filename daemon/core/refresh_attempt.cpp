@@ -78,6 +78,12 @@ RefreshAttempt::Step RefreshAttempt::on_leased(const LeasedRead& read, CachedUse
     if (stage_ != Stage::leasing) return out_of_order("leased");
     switch (read.result) {
         case LeasedRead::Result::busy:
+            if (cached.context != nullptr && !(cached.context->tokens == base_)) {
+                // The lease holder's result reached the cache while we asked for
+                // the lease, and rescheduled the user from it: a retry now would
+                // refresh those new tokens a second time.
+                return finish(RefreshEnding::adopted, "", cached, now);
+            }
             return finish(RefreshEnding::lease_busy, "another process is refreshing", cached, now);
         case LeasedRead::Result::failed:
             return retry(finish(RefreshEnding::store_failed, "store: " + read.detail, cached, now), cached, std::nullopt);

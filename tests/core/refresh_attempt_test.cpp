@@ -166,6 +166,25 @@ TEST_F(RefreshAttemptTest, ABusyLeaseForAClearedUserSchedulesNothing) {
     EXPECT_FALSE(step.waiters_keep_waiting);
 }
 
+// Seen in bench/redis/scale.py (4 processes): the lease holder's new tokens
+// reached this process's cache while its own lease request was out; the retry
+// a second later then refreshed the new tokens again (~1% of grants twice).
+TEST_F(RefreshAttemptTest, ABusyLeaseAfterTheHoldersResultArrivedAdoptsItAndSchedulesNoRetry) {
+    auto refresh = attempt();
+    refresh.begin(cached(), nullptr, true, true, now());
+    UserContext moved_on = context_;
+    moved_on.tokens.access_token = Secret("NEW-AT");
+    moved_on.tokens.refresh_token = Secret("NEW-RT");
+    moved_on.tokens.expires_at = now() + days{14};
+    auto step = refresh.on_leased({LeasedRead::Result::busy, 0, "", ""}, CachedUser{&moved_on, 0}, now());
+    ASSERT_EQ(step.kind, Kind::finish);
+    EXPECT_EQ(step.ending, RefreshEnding::adopted);
+    EXPECT_FALSE(step.try_again_in);  // the schedule the cache set from the new tokens stands
+    EXPECT_FALSE(step.waiters_keep_waiting);
+    EXPECT_EQ(step.result.status, RefreshStatus::refreshed);
+    EXPECT_FALSE(step.remember);  // already in the cache
+}
+
 TEST_F(RefreshAttemptTest, AFailedLeaseIsAStoreFailureRetriedWithBackoff) {
     auto refresh = attempt(0.5);
     refresh.begin(cached(2), nullptr, true, true, now());
