@@ -332,6 +332,10 @@ void parse_provider(const Reader& in, const YAML::Node& node, OAuthSettings* oau
         if (identity["user_id"]) {
             profile.identity.user_id_path = in.string(identity["user_id"], "integration.provider.identity.user_id");
         }
+        if (identity["numeric_user_id"]) {
+            profile.identity.numeric_user_id =
+                in.boolean(identity["numeric_user_id"], "integration.provider.identity.numeric_user_id");
+        }
         if (identity["display"]) {
             // An empty display: the wrong-user page names no account.
             profile.identity.display_path = identity["display"].IsNull() ? "" : in.string(identity["display"],

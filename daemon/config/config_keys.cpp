@@ -18,7 +18,7 @@ const std::vector<ConfigSection>& config_sections() {
         {"integration.provider",
          {"preset", "client_auth", "scope_separator", "token_path", "identity", "message", "dead_grant",
           "rotating_refresh_tokens", "refresh_sends_scope"}},
-        {"integration.provider.identity", {"url", "user_id", "display"}},
+        {"integration.provider.identity", {"url", "user_id", "display", "numeric_user_id"}},
         {"integration.provider.message", {"url", "body"}},
         {"integration.provider.dead_grant", {"errors", "statuses"}},
         {"flows", {"ttl", "maintenance_interval", "allow_without_pkce"}},

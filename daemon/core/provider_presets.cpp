@@ -29,7 +29,7 @@ void github(OAuthSettings* oauth) {
     oauth->pkce = true;  // S256 accepted since July 2025
     ProviderProfile profile;
     profile.name = "github";
-    profile.identity = {"{api_base}/user", "id", "login"};
+    profile.identity = {"{api_base}/user", "id", "login", true};
     profile.message = {"", nullptr};
     profile.dead_grant = {{"bad_refresh_token", "invalid_grant"}, {}};
     profile.rotating_refresh_tokens = true;
@@ -47,7 +47,7 @@ void microsoft(OAuthSettings* oauth) {
     oauth->pkce = true;
     ProviderProfile profile;
     profile.name = "microsoft";
-    profile.identity = {"{api_base}/me", "id", "userPrincipalName"};
+    profile.identity = {"{api_base}/me", "id", "userPrincipalName", false};
     profile.message = {"", nullptr};
     // interaction_required: consent withdrawn or a new MFA/conditional-access
     // demand, which only the user in a browser can answer.

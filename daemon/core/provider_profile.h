@@ -26,8 +26,9 @@ enum class ClientAuth {
 // keys, or indices into arrays.
 struct IdentityRequest {
     std::string url = "{api_base}/people/me";  // {api_base} is replaced
-    std::string user_id_path = "id";           // a string, or a whole number (GitHub's ids)
+    std::string user_id_path = "id";           // a non-empty string
     std::string display_path = "emails.0";     // shown on the wrong-user page; may be empty
+    bool numeric_user_id = false;              // the id may be a whole number instead (GitHub's), read as decimal text
     bool operator==(const IdentityRequest&) const = default;
 };
 

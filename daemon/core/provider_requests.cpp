@@ -143,7 +143,8 @@ Result<Identity> read_identity(const ProviderProfile& profile, int status, std::
     Identity identity;
     if (id != nullptr && id->is_string()) {
         identity.user_id = id->get<std::string>();
-    } else if (id != nullptr && (id->is_number_integer() || id->is_number_unsigned())) {
+    } else if (id != nullptr && profile.identity.numeric_user_id &&
+               (id->is_number_integer() || id->is_number_unsigned())) {
         identity.user_id = id->dump();  // GitHub's numeric ids, as decimal text
     }
     if (identity.user_id.empty()) {

@@ -69,8 +69,8 @@ struct Identity {
     std::string display;  // the profile's display field ("" if absent)
 };
 // The identity answer read with the profile: an error (for the log, no
-// secret) unless status is 200 and the user id field is a non-empty string or
-// a whole number.
+// secret) unless status is 200 and the user id field is a non-empty string (or
+// a whole number, when the profile says ids are numbers).
 Result<Identity> read_identity(const ProviderProfile& profile, int status, std::string_view body);
 
 // The request that sends `message` with the bot token; nullopt when the

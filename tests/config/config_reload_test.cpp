@@ -87,7 +87,7 @@ integration:
     client_auth: client_secret_post
     scope_separator: " "
     token_path: tokens-a
-    identity: {url: "{api_base}/me-a", user_id: id-a, display: name-a}
+    identity: {url: "{api_base}/people-a", user_id: id-a, display: display-a, numeric_user_id: false}
     message: {url: "{api_base}/messages-a", body: {to: "{user_id}", text: "{text}"}}
     dead_grant: {errors: [error_a], statuses: [401]}
     rotating_refresh_tokens: false
@@ -169,9 +169,10 @@ const std::map<std::string, std::pair<std::string, std::string>>& one_line_chang
         {"integration.provider.client_auth", {"client_secret_post", "client_secret_basic"}},
         {"integration.provider.scope_separator", {"scope_separator: \" \"", "scope_separator: \",\""}},
         {"integration.provider.token_path", {"tokens-a", "tokens-b"}},
-        {"integration.provider.identity.url", {"me-a", "me-b"}},
+        {"integration.provider.identity.url", {"people-a", "people-b"}},
         {"integration.provider.identity.user_id", {"id-a", "id-b"}},
-        {"integration.provider.identity.display", {"name-a", "name-b"}},
+        {"integration.provider.identity.display", {"display-a", "display-b"}},
+        {"integration.provider.identity.numeric_user_id", {"numeric_user_id: false", "numeric_user_id: true"}},
         {"integration.provider.message.url", {"messages-a", "messages-b"}},
         {"integration.provider.message.body", {"to: \"{user_id}\"", "channel: \"{user_id}\""}},
         {"integration.provider.dead_grant.errors", {"error_a", "error_b"}},

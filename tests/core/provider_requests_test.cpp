@@ -152,6 +152,7 @@ TEST(ProviderRequests, IdentityRequestAndAnswer) {
     EXPECT_FALSE(read_identity(github.provider, 200, "[1]"));
 
     const ProviderProfile webex;
+    EXPECT_FALSE(read_identity(webex, 200, R"({"id":5})")) << "Webex ids are strings";
     identity = read_identity(webex, 200, R"({"id":"P1","emails":["a@x.org","b@x.org"]})");
     ASSERT_TRUE(identity);
     EXPECT_EQ(identity->user_id, "P1");

@@ -25,14 +25,16 @@ class PresetCase(unittest.TestCase):
     shape = None
     scopes = "read:user"
     users = ()            # (id, name): the first consents as itself, the second is the wrong user
-    provider_lines = ()   # extra lines under integration
+    overrides = ()        # lines under integration.provider beside `preset` (the profile's fields)
 
     def setUp(self):
         self.fake = FakeProvider(self.shape, client_secret=CLIENT_SECRET).start()
         self.fake.add_users(self.users)
         self.tokend = Tokend(None, integration=False, client_secret=CLIENT_SECRET, extra_config="\n".join([
             "integration:",
-            f"  provider: {self.shape}",
+            "  provider:",
+            f"    preset: {self.shape}",
+            *("    " + line for line in self.overrides),
             f"  client_id: {self.fake.client_id}",
             f"  client_secret: {{file: CLIENT_SECRET_FILE}}",
             f"  scopes: {self.scopes}",
@@ -40,8 +42,7 @@ class PresetCase(unittest.TestCase):
             f"  auth_service: {self.fake.endpoint('authorize')}",
             f"  token_service: {self.fake.endpoint('token')}",
             f"  api_base: {self.fake.url}{self.fake.paths['api_base']}",
-            "  request_timeout_ms: 3000",
-            *self.provider_lines]) + "\n")
+            "  request_timeout_ms: 3000"]) + "\n")
         with open(self.tokend.config_path) as f:
             config = f.read().replace("CLIENT_SECRET_FILE", os.path.join(self.tokend.dir, "client_secret"))
         with open(self.tokend.config_path, "w") as f:
