@@ -1,21 +1,26 @@
 // The provider's answers (core/tokens, core/retry_policy, core/refresh_attempt):
 // a token endpoint's status, JSON body and Retry-After header, as a code
-// exchange or a refresh gets them. (people/me's identity answer is fuzzed with
-// the redirect flow.) The input is three fields separated by "\n----\n":
-// status, body, Retry-After.
+// exchange or a refresh gets them, read with a provider preset's profile
+// (core/provider_requests). (people/me's identity answer is fuzzed with the
+// redirect flow.) The input is up to four fields separated by "\n----\n":
+// status, body, Retry-After, and the preset (webex when absent or unknown).
 // Checks: tokens_from_token_response accepts only a non-empty access token
 // with lifetimes in range, and its tokens survive the stored form
 // (to_json/tokens_from_json) unchanged; oauth_error_of gives "" or 1-64 of
 // [a-z_]; Retry-After is never negative; a refresh fed the answer writes the
-// fresh tokens (or clears the grant on invalid_grant, or retries), and no log
+// fresh tokens (or clears the grant when the answer's error is one of the
+// profile's dead-grant errors, whatever the status), or retries, and no log
 // note or caller message holds a secret, the provider's free text or a line
 // break (forged log lines).
 #include "fuzz_check.h"
 
 #include "core/json_limits.h"
+#include "core/provider_presets.h"
+#include "core/provider_requests.h"
 #include "core/refresh_attempt.h"
 #include "core/retry_policy.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace {
@@ -45,14 +50,8 @@ void check_tokens(const Json& json, Timestamp now) {
     FUZZ_CHECK(*stored == *tokens);
 }
 
-void refresh_with(int status, std::string_view body, std::string_view retry_after, Timestamp now) {
-    static OAuthSettings oauth = [] {
-        OAuthSettings settings;
-        settings.client_id = "C0ffee";
-        settings.client_secret = Secret(std::string(kSecret));
-        settings.token_service = "https://idp.example.com/v1/access_token";
-        return settings;
-    }();
+void refresh_with(const OAuthSettings& oauth, int status, std::string_view body, std::string_view retry_after,
+                  Timestamp now) {
     static const RefreshPolicy policy;
     UserContext context;
     context.user_id = "U1";
@@ -74,7 +73,8 @@ void refresh_with(int status, std::string_view body, std::string_view retry_afte
         return;
     }
     FUZZ_CHECK(step.kind == RefreshAttempt::Step::Kind::write);
-    const bool dead = oauth_error_of(body) == "invalid_grant" && status != 200;
+    const auto& errors = oauth.provider.dead_grant.errors;
+    const bool dead = status != 0 && std::find(errors.begin(), errors.end(), oauth_error_of(body)) != errors.end();
     if (dead) {
         FUZZ_CHECK(!step.context.tokens.access_token && !step.context.tokens.refresh_token);
     } else {
@@ -97,6 +97,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view status_text = in.next();
     const std::string_view body = in.next();
     const std::string_view retry_after = in.next();
+    OAuthSettings oauth;
+    apply_provider_preset(in.next(), &oauth);  // unknown: stays webex
+    oauth.client_id = "C0ffee";
+    oauth.client_secret = Secret(std::string(kSecret));
+    oauth.token_service = "https://idp.example.com/v1/access_token";
     int status = 0;
     std::from_chars(status_text.data(), status_text.data() + status_text.size(), status);
 
@@ -109,6 +114,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     if (const auto delay = parse_retry_after(retry_after, now)) FUZZ_CHECK(delay->count() >= 0);
 
-    refresh_with(status, body, retry_after, now);
+    // The reading agrees with the rule: a dead grant only on a listed error
+    // (any status but none); tokens only from a 200 without an error.
+    const TokenEndpointAnswer answer = read_token_answer(oauth.provider, status, body, now);
+    if (answer.kind == TokenEndpointAnswer::Kind::tokens) {
+        FUZZ_CHECK(status == 200 && code.empty());
+        FUZZ_CHECK(answer.tokens.access_token && !answer.tokens.access_token->empty());
+    }
+
+    refresh_with(oauth, status, body, retry_after, now);
     return 0;
 }

@@ -107,8 +107,14 @@ void Flows::open_link(std::string_view query, bool head, std::function<void(Link
 // One bot message per dead grant, with an auth link that outlives a flow (or,
 // without a link key, a fresh flow's URL: the flow is stored first).
 void Flows::tell_reauth(const std::string& user_id) {
-    if (!runtime_.config().integration.configured || bot_token_.empty()) {
+    const bool can_message = !oauth_.provider.message.url.empty();
+    if (!runtime_.config().integration.configured || (can_message && bot_token_.empty())) {
         spdlog::warn("user {}: must authorize again; no bot token configured to tell them", user_id);
+        return;
+    }
+    if (!can_message) {
+        spdlog::info("user {}: must authorize again; the {} provider has no message request, so only the "
+                     "reauth_required event tells the bot", user_id, oauth_.provider.name);
         return;
     }
     if (links_.available()) {
@@ -264,20 +270,19 @@ void Flows::finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& 
 }
 
 void Flows::send_bot_message(const BotMessage& message) {
+    const std::optional<OutboundHttp> request = message_request(oauth_, bot_token_, message);
+    if (!request) {
+        spdlog::debug("user {}: the {} provider has no message request; the events tell the bot",
+                      message.to_person_id, oauth_.provider.name);
+        return;
+    }
     if (bot_token_.empty()) {
         spdlog::warn("user {}: no bot token configured, cannot send the user a message (set integration.bot_token)",
                      message.to_person_id);
         return;
     }
-    OutboundHttp request;
-    request.method = "POST";
-    request.url = oauth_.api_base + "/messages";
-    request.content_type = "application/json";
-    request.body = Secret(Json{{"toPersonId", message.to_person_id}, {"markdown", message.markdown}}.dump());
-    request.bearer = bot_token_;
-    request.retry_allowed = true;
     runtime_.track(+1);
-    outbound_.send(request, [this, user = message.to_person_id](OutboundResult result) {
+    outbound_.send(*request, [this, user = message.to_person_id](OutboundResult result) {
         ServiceCounters& counters = runtime_.counters();
         if (result.status >= 200 && result.status < 300) {
             ++counters.bot_messages_sent;

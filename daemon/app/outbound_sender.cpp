@@ -34,7 +34,9 @@ void OutboundSender::attempt(Pending* pending) {
     request.url = pending->request.url;
     request.timeout = timeout_;
     if (!pending->request.content_type.empty()) request.headers.emplace_back("Content-Type", pending->request.content_type);
-    if (pending->request.bearer) {
+    if (pending->request.authorization) {
+        request.headers.emplace_back("Authorization", pending->request.authorization->reveal());
+    } else if (pending->request.bearer) {
         request.headers.emplace_back("Authorization", "Bearer " + pending->request.bearer->reveal());
     }
     request.headers.emplace_back("Accept", "application/json");

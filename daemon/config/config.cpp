@@ -5,6 +5,8 @@
 #include "config/yaml_to_json.h"
 #include "core/json_limits.h"
 #include "core/log_record.h"
+#include "core/provider_presets.h"
+#include "core/provider_requests.h"
 #include "core/token_cipher.h"
 
 #include <yaml-cpp/yaml.h>
@@ -41,6 +43,18 @@ bool is_loopback_host(std::string host) {
     if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
     in6_addr v6{};
     return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// https://, or http:// to a loopback host only.
+bool is_provider_url(const std::string& url) {
+    if (url.rfind("https://", 0) == 0) return true;
+    return url.rfind("http://", 0) == 0 && is_loopback_host(url_host(url));
+}
+
+std::string preset_list() {
+    std::string names;
+    for (std::string_view name : provider_preset_names()) names += (names.empty() ? "" : ", ") + std::string(name);
+    return names;
 }
 
 // A problem at a place in the document: where it is lets parse_config set the
@@ -193,7 +207,7 @@ public:
     // (the client secret and refresh tokens travel to it).
     std::string provider_url(const YAML::Node& node, std::string_view key) const {
         const std::string text = url(node, key);
-        if (text.rfind("http://", 0) == 0 && !is_loopback_host(url_host(text))) {
+        if (!is_provider_url(text)) {
             fail(node, "'" + std::string(key) + "' must be an https:// URL (http:// is allowed only to a loopback "
                        "host: 127.0.0.0/8, ::1 or localhost), since the client secret and tokens travel in it");
         }
@@ -262,9 +276,123 @@ void parse_store(const Reader& in, const YAML::Node& node, StoreConfig* store) {
     }
 }
 
+// A profile URL template: {api_base} is its one placeholder, and filled it
+// must be a provider URL (checked after the whole integration is read).
+std::string profile_url(const Reader& in, const YAML::Node& node, std::string_view key) {
+    const std::string text = in.string(node, key);
+    if (text.rfind("{api_base}", 0) != 0) in.url(node, key);
+    return text;
+}
+
+// integration.provider: a preset's name, or a mapping with `preset` (default
+// webex) and the fields it overrides. Read before the integration's own
+// endpoint keys, which override the preset's.
+void parse_provider(const Reader& in, const YAML::Node& node, OAuthSettings* oauth) {
+    if (node.IsScalar()) {
+        const std::string name = in.string(node, "integration.provider");
+        if (!apply_provider_preset(name, oauth)) in.fail(node, "unknown provider preset '" + name + "' (known: " + preset_list() + ")");
+        return;
+    }
+    in.check_keys(node, "integration.provider");
+    if (node["preset"]) {
+        const std::string name = in.string(node["preset"], "integration.provider.preset");
+        if (!apply_provider_preset(name, oauth)) {
+            in.fail(node["preset"], "unknown provider preset '" + name + "' (known: " + preset_list() + ")");
+        }
+    }
+    ProviderProfile& profile = oauth->provider;
+    if (node["client_auth"]) {
+        const std::string method = in.string(node["client_auth"], "integration.provider.client_auth");
+        if (method == "client_secret_post") {
+            profile.client_auth = ClientAuth::client_secret_post;
+        } else if (method == "client_secret_basic") {
+            profile.client_auth = ClientAuth::client_secret_basic;
+        } else {
+            in.fail(node["client_auth"], "'integration.provider.client_auth' must be client_secret_post or client_secret_basic");
+        }
+    }
+    if (node["scope_separator"]) {
+        const YAML::Node& separator = node["scope_separator"];
+        if (!separator.IsScalar() || (separator.Scalar() != " " && separator.Scalar() != ",")) {
+            in.fail(separator, "'integration.provider.scope_separator' must be \" \" or \",\"");
+        }
+        profile.scope_separator = separator.Scalar();
+    }
+    if (node["token_path"]) profile.token_path = in.string(node["token_path"], "integration.provider.token_path");
+    if (node["rotating_refresh_tokens"]) {
+        profile.rotating_refresh_tokens =
+            in.boolean(node["rotating_refresh_tokens"], "integration.provider.rotating_refresh_tokens");
+    }
+    if (node["refresh_sends_scope"]) {
+        profile.refresh_sends_scope = in.boolean(node["refresh_sends_scope"], "integration.provider.refresh_sends_scope");
+    }
+    if (const YAML::Node identity = node["identity"]) {
+        in.check_keys(identity, "integration.provider.identity");
+        if (identity["url"]) profile.identity.url = profile_url(in, identity["url"], "integration.provider.identity.url");
+        if (identity["user_id"]) {
+            profile.identity.user_id_path = in.string(identity["user_id"], "integration.provider.identity.user_id");
+        }
+        if (identity["numeric_user_id"]) {
+            profile.identity.numeric_user_id =
+                in.boolean(identity["numeric_user_id"], "integration.provider.identity.numeric_user_id");
+        }
+        if (identity["display"]) {
+            // An empty display: the wrong-user page names no account.
+            profile.identity.display_path = identity["display"].IsNull() ? "" : in.string(identity["display"],
+                                                                                      "integration.provider.identity.display");
+        }
+    }
+    if (const YAML::Node message = node["message"]) {
+        if (message.IsScalar() && message.Scalar() == "none") {
+            profile.message = {"", nullptr};
+        } else {
+            in.check_keys(message, "integration.provider.message");
+            if (!message["url"] || !message["body"]) {
+                in.fail(message, "'integration.provider.message' needs url and body (or is none: only events tell the user's bot)");
+            }
+            profile.message.url = profile_url(in, message["url"], "integration.provider.message.url");
+            const YAML::Node& body = message["body"];
+            if (!body.IsMap()) in.fail(body, "'integration.provider.message.body' must be a mapping (the JSON body)");
+            try {
+                profile.message.body = yaml_to_json(body);
+                (void)profile.message.body.dump();  // JSON text must be UTF-8
+            } catch (const YamlNotJson& error) {
+                in.fail(body, std::string("'integration.provider.message.body' ") + error.what());
+            } catch (const nlohmann::json::type_error&) {
+                in.fail(body, "'integration.provider.message.body' holds text that is not valid UTF-8");
+            }
+            if (!json_depth_within(profile.message.body.dump(), kMaxJsonDepth)) {
+                in.fail(body, "'integration.provider.message.body' nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+            }
+        }
+    }
+    if (const YAML::Node dead = node["dead_grant"]) {
+        in.check_keys(dead, "integration.provider.dead_grant");
+        if (dead["errors"]) {
+            profile.dead_grant.errors = in.strings(dead["errors"], "integration.provider.dead_grant.errors");
+            for (const std::string& code : profile.dead_grant.errors) {
+                if (oauth_error_of(Json{{"error", code}}.dump()) != code) {
+                    in.fail(dead["errors"], "'integration.provider.dead_grant.errors' holds OAuth error codes "
+                                            "(1 to 64 of a-z and _), not '" + code + "'");
+                }
+            }
+        }
+        if (dead["statuses"]) {
+            const YAML::Node& statuses = dead["statuses"];
+            if (!statuses.IsSequence()) in.fail(statuses, "'integration.provider.dead_grant.statuses' must be a list of HTTP statuses");
+            profile.dead_grant.statuses.clear();
+            for (const auto& status : statuses) {
+                profile.dead_grant.statuses.push_back(
+                    static_cast<int>(in.integer(status, "integration.provider.dead_grant.statuses", 400, 599)));
+            }
+        }
+    }
+}
+
 void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConfig* integration) {
     in.check_keys(node, "integration");
     OAuthSettings& oauth = integration->oauth;
+    if (node["provider"]) parse_provider(in, node["provider"], &oauth);
     if (!node["client_id"]) in.fail(node, "'integration' needs client_id");
     if (!node["redirect_url"]) in.fail(node, "'integration' needs redirect_url");
     oauth.client_id = in.string(node["client_id"], "integration.client_id");
@@ -294,6 +422,16 @@ void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConf
     if (node["request_timeout_ms"]) {
         integration->request_timeout =
             std::chrono::milliseconds(in.integer(node["request_timeout_ms"], "integration.request_timeout_ms", 100, 300000));
+    }
+    // The profile's URL templates, filled, go where the endpoints may go.
+    for (const auto& [key, url] : {std::pair{"identity.url", oauth.provider.identity.url},
+                                  std::pair{"message.url", oauth.provider.message.url}}) {
+        const std::string filled = provider_url(url, oauth);
+        if (!filled.empty() && !is_provider_url(filled)) {
+            in.fail(node["provider"] ? node["provider"] : node,
+                    std::string("'integration.provider.") + key + "' is " + filled +
+                        " once {api_base} is filled: it must be an https:// URL (http:// only to a loopback host)");
+        }
     }
     integration->configured = true;
 }

@@ -72,6 +72,7 @@ const std::vector<Check>& restart_checks() {
                     x.oauth.scopes == y.oauth.scopes && x.oauth.redirect_url == y.oauth.redirect_url &&
                     x.oauth.auth_service == y.oauth.auth_service && x.oauth.token_service == y.oauth.token_service &&
                     x.oauth.api_base == y.oauth.api_base && x.oauth.pkce == y.oauth.pkce &&
+                    x.oauth.provider == y.oauth.provider &&
                     x.request_timeout == y.request_timeout;
          }},
         // The schedule's deadlines and the token-endpoint gate are built from these.

@@ -1,6 +1,7 @@
 #include "core/flow_start.h"
 
 #include "core/pkce.h"
+#include "core/provider_requests.h"
 #include "core/url_encoding.h"
 
 namespace tokend {
@@ -22,8 +23,7 @@ StartedFlow start_flow(const OAuthSettings& oauth, const FlowSettings& flows, st
     started.state.created = now;
     started.expires_at = now + flows.ttl;
 
-    std::string scope;
-    for (const auto& item : oauth.scopes) scope += (scope.empty() ? "" : " ") + item;
+    const std::string scope = joined_scopes(oauth);
     FormFields query = {{"client_id", oauth.client_id},
                         {"response_type", "code"},
                         {"redirect_uri", oauth.redirect_url},

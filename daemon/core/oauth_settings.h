@@ -1,7 +1,9 @@
 // What tokend knows about the OAuth integration and the provider's endpoints,
-// and the texts it sends users. Defaults are Webex's, as in the original.
+// and the texts it sends users. Defaults are Webex's (the "webex" preset), as
+// in the original.
 #pragma once
 
+#include "core/provider_profile.h"
 #include "core/secret.h"
 
 #include <chrono>
@@ -17,8 +19,11 @@ struct OAuthSettings {
     std::string redirect_url;  // where the provider sends the browser: our GET /redirect
     std::string auth_service = "https://webexapis.com/v1/authorize";
     std::string token_service = "https://webexapis.com/v1/access_token";
-    std::string api_base = "https://webexapis.com/v1";  // people/me and messages live here
+    std::string api_base = "https://webexapis.com/v1";  // {api_base} in the identity and message requests
     bool pkce = true;
+    // The rest of what tokend knows of the provider (core/provider_profile.h);
+    // with the endpoints above, a preset sets it (core/provider_presets.h).
+    ProviderProfile provider;
 };
 
 struct FlowSettings {

@@ -1,7 +1,5 @@
 #include "core/redirect_flow.h"
 
-#include "core/json_limits.h"
-
 #include "core/text_template.h"
 #include "core/url_encoding.h"
 
@@ -181,63 +179,46 @@ static std::string exchange_failure_hint(int status, const std::string& code) {
 }
 
 RedirectFlow::Step RedirectFlow::exchange_code() {
-    FormFields form = {{"grant_type", "authorization_code"},
-                       {"client_id", oauth_.client_id},
-                       {"client_secret", oauth_.client_secret.reveal()},
-                       {"code", code_.reveal()},
-                       {"redirect_uri", oauth_.redirect_url}};
+    FormFields form = {{"grant_type", "authorization_code"}, {"code", code_.reveal()}, {"redirect_uri", oauth_.redirect_url}};
     if (flow_.code_verifier) form.emplace_back("code_verifier", flow_.code_verifier->reveal());
     stage_ = Stage::exchanging;
     Step step;
     step.kind = Step::Kind::http;
-    step.http.method = "POST";
-    step.http.url = oauth_.token_service;
-    step.http.content_type = "application/x-www-form-urlencoded";
-    step.http.body = Secret(form_encode(form));
-    step.http.retry_allowed = false;
+    step.http = token_request(oauth_, std::move(form));
     return step;
 }
 
 RedirectFlow::Step RedirectFlow::on_http_response(int status, std::string_view body, Timestamp now) {
     if (stage_ == Stage::exchanging) {
-        if (status != 200) {
-            const std::string code = oauth_error_of(body);
+        TokenEndpointAnswer answer = read_token_answer(oauth_.provider, status, body, now);
+        if (answer.kind == TokenEndpointAnswer::Kind::unusable) {
+            return finish(RedirectOutcome::provider_error, "code exchange answer unusable: " + answer.reason,
+                          texts_.provider_error, {{"error", "code exchange failed"}});
+        }
+        if (answer.kind != TokenEndpointAnswer::Kind::tokens) {
+            const std::string& code = answer.error;
             const std::string why = status == 0 ? "no answer" : "HTTP " + std::to_string(status);
             return finish(RedirectOutcome::provider_error,
                           "code exchange failed: " + why + (code.empty() ? "" : " (" + code + ")") +
                               exchange_failure_hint(status, code),
                           texts_.provider_error, {{"error", "code exchange failed"}});
         }
-        const Json json = parse_bounded_json(body);
-        auto tokens = tokens_from_token_response(json, now);
-        if (!tokens) {
-            return finish(RedirectOutcome::provider_error, "code exchange answer unusable: " + tokens.error(),
-                          texts_.provider_error, {{"error", "code exchange failed"}});
-        }
         context_.user_id = flow_.user_id;
-        context_.tokens = std::move(tokens).value();
+        context_.tokens = std::move(answer.tokens);
         stage_ = Stage::identifying;
         Step step;
         step.kind = Step::Kind::http;
-        step.http.method = "GET";
-        step.http.url = oauth_.api_base + "/people/me";
-        step.http.bearer = context_.tokens.access_token;
-        step.http.retry_allowed = true;
+        step.http = identity_request(oauth_, context_.tokens.access_token.value_or(Secret()));
         return step;
     }
     if (stage_ == Stage::identifying) {
-        const Json json = status == 200 ? parse_bounded_json(body) : Json();
-        if (!json.is_object() || !json.contains("id") || !json["id"].is_string()) {
-            const std::string why = status == 0 ? "no answer" : "HTTP " + std::to_string(status);
-            return finish(RedirectOutcome::provider_error, "identity check failed: " + why, texts_.provider_error,
-                          {{"error", "identity check failed"}});
+        auto identity = read_identity(oauth_.provider, status, body);
+        if (!identity) {
+            return finish(RedirectOutcome::provider_error, "identity check failed: " + identity.error(),
+                          texts_.provider_error, {{"error", "identity check failed"}});
         }
-        if (json["id"].get<std::string>() != flow_.user_id) {
-            std::string email = "another account";
-            if (json.contains("emails") && json["emails"].is_array() && !json["emails"].empty() &&
-                json["emails"][0].is_string()) {
-                email = json["emails"][0].get<std::string>();
-            }
+        if (identity->user_id != flow_.user_id) {
+            const std::string email = identity->display.empty() ? "another account" : identity->display;
             return finish(RedirectOutcome::wrong_user, "tokens belong to another account", texts_.wrong_user,
                           {{"email", email}});
         }

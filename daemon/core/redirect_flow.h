@@ -9,6 +9,7 @@
 #include "core/flow_state.h"
 #include "core/html_page.h"
 #include "core/oauth_settings.h"
+#include "core/provider_requests.h"
 #include "core/user_context.h"
 
 #include <optional>
@@ -28,23 +29,6 @@ enum class RedirectOutcome {
     store_failed     // tokens could not be stored
 };
 std::string_view to_string(RedirectOutcome outcome);
-
-// A request to the provider, described; the edge sends it. url never holds a
-// secret; body and bearer do.
-struct OutboundHttp {
-    std::string method;
-    std::string url;
-    std::string content_type;
-    Secret body;
-    std::optional<Secret> bearer;
-    bool retry_allowed = false;  // never for a code exchange: a code works once
-};
-
-// A message to a user through the bot (POST {api_base}/messages).
-struct BotMessage {
-    std::string to_person_id;
-    std::string markdown;
-};
 
 enum class TakeOutcome { taken, absent, failed };
 

@@ -1,7 +1,6 @@
 #include "core/refresh_attempt.h"
 
-#include "core/json_limits.h"
-
+#include "core/provider_requests.h"
 #include "core/retry_policy.h"
 #include "core/url_encoding.h"
 
@@ -109,13 +108,9 @@ RefreshAttempt::Step RefreshAttempt::ask_provider(CachedUser cached, Timestamp n
     if (!has_refresh_token(base_)) return dead_grant(*cached.context);
     Step step;
     step.kind = Step::Kind::http;
-    step.http.method = "POST";
-    step.http.url = oauth_.token_service;
-    step.http.content_type = "application/x-www-form-urlencoded";
-    step.http.body = Secret(form_encode(FormFields{{"grant_type", "refresh_token"},
-                                                   {"client_id", oauth_.client_id},
-                                                   {"client_secret", oauth_.client_secret.reveal()},
-                                                   {"refresh_token", base_.refresh_token->reveal()}}));
+    FormFields grant = {{"grant_type", "refresh_token"}, {"refresh_token", base_.refresh_token->reveal()}};
+    if (oauth_.provider.refresh_sends_scope) grant.emplace_back("scope", joined_scopes(oauth_));
+    step.http = token_request(oauth_, std::move(grant));
     // Retries are the schedule's, with backoff: one request per attempt. Never
     // retried at once after a timeout, which may have spent a rotating token.
     step.http.retry_allowed = false;
@@ -126,23 +121,31 @@ RefreshAttempt::Step RefreshAttempt::on_http_response(int status, std::string_vi
                                                       std::string_view error, CachedUser cached, Timestamp now) {
     if (stage_ != Stage::asking) return out_of_order("HTTP response");
     if (cached.context == nullptr) return finish(RefreshEnding::gone, "user context was cleared", cached, now);
-    if (status == 200) {
-        auto fresh = tokens_from_token_response(parse_bounded_json(body), now);
-        if (fresh) {
-            updated_ = *cached.context;
-            updated_.tokens = merge_refreshed(base_, *fresh);
-            return write();
+    const TokenEndpointAnswer answer = read_token_answer(oauth_.provider, status, body, now);
+    if (answer.kind == TokenEndpointAnswer::Kind::tokens) {
+        updated_ = *cached.context;
+        updated_.tokens = merge_refreshed(base_, answer.tokens);
+        Step step = write();
+        if (oauth_.provider.rotating_refresh_tokens && !answer.tokens.refresh_token) {
+            // The spent one is kept (as for any provider), but it may no longer work.
+            step.notes.push_back(note(LogNote::Level::warn,
+                                      "the refresh answer has no new refresh token, though this provider rotates them; "
+                                      "the next refresh may find the grant dead"));
         }
+        return step;
+    }
+    if (answer.kind == TokenEndpointAnswer::Kind::unusable) {
         Step step = finish(RefreshEnding::retry, "token endpoint answer unusable", cached, now);
-        step.notes.push_back(note(LogNote::Level::warn, "refresh answer unusable: " + fresh.error()));
+        step.notes.push_back(note(LogNote::Level::warn, "refresh answer unusable: " + answer.reason));
         return retry(std::move(step), cached, std::nullopt);
     }
     // Only a well-formed OAuth error code is repeated (to the log and to callers).
-    const std::string code = oauth_error_of(body);
-    if (code == "invalid_grant") {
+    const std::string& code = answer.error;
+    if (answer.kind == TokenEndpointAnswer::Kind::dead_grant) {
         Step step = dead_grant(*cached.context);
+        const std::string why = code.empty() ? "HTTP " + std::to_string(status) : code;
         step.notes.insert(step.notes.begin(),
-                          note(LogNote::Level::warn, "refresh refused (invalid_grant): the grant is revoked or expired"));
+                          note(LogNote::Level::warn, "refresh refused (" + why + "): the grant is revoked or expired"));
         return step;
     }
     const std::string why = status == 0 ? std::string(error)

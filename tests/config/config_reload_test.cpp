@@ -82,6 +82,16 @@ integration:
   api_base: https://api.example.com/v1-a
   pkce: true
   request_timeout_ms: 15001
+  provider:
+    preset: webex
+    client_auth: client_secret_post
+    scope_separator: " "
+    token_path: tokens-a
+    identity: {url: "{api_base}/people-a", user_id: id-a, display: display-a, numeric_user_id: false}
+    message: {url: "{api_base}/messages-a", body: {to: "{user_id}", text: "{text}"}}
+    dead_grant: {errors: [error_a], statuses: [401]}
+    rotating_refresh_tokens: false
+    refresh_sends_scope: false
 flows:
   ttl: 301
   maintenance_interval: 901
@@ -155,6 +165,20 @@ const std::map<std::string, std::pair<std::string, std::string>>& one_line_chang
         {"integration.api_base", {"v1-a", "v1-b"}},
         {"integration.pkce", {"pkce: true", "pkce: false"}},
         {"integration.request_timeout_ms", {"request_timeout_ms: 15001", "request_timeout_ms: 15002"}},
+        {"integration.provider.preset", {"preset: webex", "preset: github"}},
+        {"integration.provider.client_auth", {"client_secret_post", "client_secret_basic"}},
+        {"integration.provider.scope_separator", {"scope_separator: \" \"", "scope_separator: \",\""}},
+        {"integration.provider.token_path", {"tokens-a", "tokens-b"}},
+        {"integration.provider.identity.url", {"people-a", "people-b"}},
+        {"integration.provider.identity.user_id", {"id-a", "id-b"}},
+        {"integration.provider.identity.display", {"display-a", "display-b"}},
+        {"integration.provider.identity.numeric_user_id", {"numeric_user_id: false", "numeric_user_id: true"}},
+        {"integration.provider.message.url", {"messages-a", "messages-b"}},
+        {"integration.provider.message.body", {"to: \"{user_id}\"", "channel: \"{user_id}\""}},
+        {"integration.provider.dead_grant.errors", {"error_a", "error_b"}},
+        {"integration.provider.dead_grant.statuses", {"statuses: [401]", "statuses: [403]"}},
+        {"integration.provider.rotating_refresh_tokens", {"rotating_refresh_tokens: false", "rotating_refresh_tokens: true"}},
+        {"integration.provider.refresh_sends_scope", {"refresh_sends_scope: false", "refresh_sends_scope: true"}},
         {"flows.ttl", {"ttl: 301", "ttl: 302"}},
         {"flows.maintenance_interval", {"maintenance_interval: 901", "maintenance_interval: 902"}},
         {"flows.allow_without_pkce", {"allow_without_pkce: yes", "allow_without_pkce: no"}},

@@ -1,0 +1,83 @@
+#include "core/provider_presets.h"
+
+namespace tokend {
+namespace {
+
+struct Preset {
+    std::string_view name;
+    void (*apply)(OAuthSettings* oauth);
+};
+
+// As the original: Webex's endpoints, people/me and its id, messages by toPersonId.
+void webex(OAuthSettings* oauth) {
+    const OAuthSettings defaults;
+    oauth->auth_service = defaults.auth_service;
+    oauth->token_service = defaults.token_service;
+    oauth->api_base = defaults.api_base;
+    oauth->pkce = true;
+    oauth->provider = ProviderProfile{};
+}
+
+// A GitHub App with expiring user tokens (docs.github.com: "Generating a user
+// access token for a GitHub App", "Refreshing user access tokens"). GitHub
+// answers token-endpoint errors with HTTP 200; a refresh token works once.
+// Users have numeric ids; there is no message request for a user.
+void github(OAuthSettings* oauth) {
+    oauth->auth_service = "https://github.com/login/oauth/authorize";
+    oauth->token_service = "https://github.com/login/oauth/access_token";
+    oauth->api_base = "https://api.github.com";
+    oauth->pkce = true;  // S256 accepted since July 2025
+    ProviderProfile profile;
+    profile.name = "github";
+    profile.identity = {"{api_base}/user", "id", "login", true};
+    profile.message = {"", nullptr};
+    profile.dead_grant = {{"bad_refresh_token", "invalid_grant"}, {}};
+    profile.rotating_refresh_tokens = true;
+    oauth->provider = std::move(profile);
+}
+
+// Microsoft Entra ID, v2 endpoints of the multi-tenant "common" authority
+// (a single tenant: override auth_service and token_service), the user from
+// Microsoft Graph /me. Each refresh answer carries a new refresh token.
+// `offline_access` must be among the scopes for a refresh token at all.
+void microsoft(OAuthSettings* oauth) {
+    oauth->auth_service = "https://login.microsoftonline.com/common/oauth2/v2.0/authorize";
+    oauth->token_service = "https://login.microsoftonline.com/common/oauth2/v2.0/token";
+    oauth->api_base = "https://graph.microsoft.com/v1.0";
+    oauth->pkce = true;
+    ProviderProfile profile;
+    profile.name = "microsoft";
+    profile.identity = {"{api_base}/me", "id", "userPrincipalName", false};
+    profile.message = {"", nullptr};
+    // interaction_required: consent withdrawn or a new MFA/conditional-access
+    // demand, which only the user in a browser can answer.
+    profile.dead_grant = {{"invalid_grant", "interaction_required"}, {}};
+    profile.rotating_refresh_tokens = true;
+    profile.refresh_sends_scope = true;
+    oauth->provider = std::move(profile);
+}
+
+constexpr Preset kPresets[] = {{"webex", webex}, {"github", github}, {"microsoft", microsoft}};
+
+}  // namespace
+
+const std::vector<std::string_view>& provider_preset_names() {
+    static const std::vector<std::string_view> names = [] {
+        std::vector<std::string_view> all;
+        for (const Preset& preset : kPresets) all.push_back(preset.name);
+        return all;
+    }();
+    return names;
+}
+
+bool apply_provider_preset(std::string_view name, OAuthSettings* oauth) {
+    for (const Preset& preset : kPresets) {
+        if (preset.name == name) {
+            preset.apply(oauth);
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace tokend

@@ -1,0 +1,76 @@
+// What tokend needs to know of an OAuth provider beyond the endpoints, as
+// data: how the client authenticates at the token endpoint, how scopes are
+// joined, where the tokens sit in a token answer, how tokend learns whose
+// tokens these are, how a user is messaged (if at all), how the provider says
+// a grant is dead, and whether refresh tokens rotate. The endpoints and PKCE
+// are OAuthSettings' (auth_service, token_service, api_base, pkce), which a
+// preset sets too. Presets are built in (provider_presets.cpp); the
+// configuration picks one and overrides its fields. Interpreted by
+// core/provider_requests.h; no I/O here.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace tokend {
+
+enum class ClientAuth {
+    client_secret_post,   // client_id and client_secret in the form body (Webex, GitHub, Microsoft, Slack)
+    client_secret_basic,  // HTTP Basic with the form-encoded id and secret (RFC 6749 2.3.1)
+};
+
+// The request that tells whose tokens these are: GET `url` with the new
+// access token as a bearer. Paths are dotted ("emails.0", "user.id"): object
+// keys, or indices into arrays.
+struct IdentityRequest {
+    std::string url = "{api_base}/people/me";  // {api_base} is replaced
+    std::string user_id_path = "id";           // a non-empty string
+    std::string display_path = "emails.0";     // shown on the wrong-user page; may be empty
+    bool numeric_user_id = false;              // the id may be a whole number instead (GitHub's), read as decimal text
+    bool operator==(const IdentityRequest&) const = default;
+};
+
+// How a user is messaged with the bot token: POST `url` with `body`, a JSON
+// template whose strings have {user_id} and {text} replaced. An empty url:
+// this provider has no such request, and only the events tell the bot.
+struct MessageRequest {
+    std::string url = "{api_base}/messages";
+    nlohmann::ordered_json body = {{"toPersonId", "{user_id}"}, {"markdown", "{text}"}};
+    bool operator==(const MessageRequest&) const = default;
+};
+
+// A token endpoint answer means the grant is dead (refresh tokens spent,
+// expired or revoked: the user must authorize again) when its `error` is one
+// of `errors`, whatever the HTTP status (GitHub answers 200), or when its
+// status is one of `statuses`.
+struct DeadGrantRule {
+    std::vector<std::string> errors = {"invalid_grant"};
+    std::vector<int> statuses;
+    bool operator==(const DeadGrantRule&) const = default;
+};
+
+struct ProviderProfile {
+    std::string name = "webex";  // the preset it started from; for logs and --check-config
+    ClientAuth client_auth = ClientAuth::client_secret_post;
+    std::string scope_separator = " ";
+    // Where the tokens sit in a code-exchange answer ("authed_user": Slack's
+    // user token); empty: at the top level. A refresh answer without it is
+    // read at the top level.
+    std::string token_path;
+    IdentityRequest identity;
+    MessageRequest message;
+    DeadGrantRule dead_grant;
+    // Each refresh answer carries a new refresh token and the spent one stops
+    // working (GitHub) or should no longer be used (Microsoft): an answer
+    // without one is logged, as the next refresh may then fail.
+    bool rotating_refresh_tokens = false;
+    // The scopes are sent again with each refresh (Entra ID v2 requires `scope`
+    // on the refresh_token grant).
+    bool refresh_sends_scope = false;
+
+    bool operator==(const ProviderProfile&) const = default;
+};
+
+}  // namespace tokend

@@ -1,0 +1,111 @@
+// integration.provider: presets, overrides and the errors --check-config reports.
+#include "config/config.h"
+#include "core/provider_requests.h"
+
+#include <gtest/gtest.h>
+
+namespace tokend {
+namespace {
+
+const ConfigEnvironment kNoSystemd{};
+const std::string kHead =
+    "integration:\n  client_id: C\n  redirect_url: https://bot.example/redirect\n";
+
+std::string error_of(const std::string& text) {
+    try {
+        parse_config(text, "tokend.yml", kNoSystemd);
+    } catch (const ConfigError& error) {
+        return error.what();
+    }
+    return "";
+}
+
+TEST(ProviderConfig, WithoutProviderItIsWebex) {
+    const OAuthSettings oauth = parse_config(kHead, "tokend.yml", kNoSystemd).integration.oauth;
+    EXPECT_EQ(oauth.provider, ProviderProfile{});
+    EXPECT_EQ(oauth.token_service, "https://webexapis.com/v1/access_token");
+}
+
+TEST(ProviderConfig, APresetByNameAndTheIntegrationsEndpointsWin) {
+    OAuthSettings oauth =
+        parse_config(kHead + "  token_service: http://127.0.0.1:5/token\n  provider: github\n", "tokend.yml", kNoSystemd)
+            .integration.oauth;
+    EXPECT_EQ(oauth.provider.name, "github");
+    EXPECT_EQ(oauth.auth_service, "https://github.com/login/oauth/authorize");
+    EXPECT_EQ(oauth.token_service, "http://127.0.0.1:5/token");
+    EXPECT_EQ(provider_url(oauth.provider.identity.url, oauth), "https://api.github.com/user");
+    oauth = parse_config(kHead + "  provider: microsoft\n", "tokend.yml", kNoSystemd).integration.oauth;
+    EXPECT_TRUE(oauth.provider.refresh_sends_scope);
+}
+
+TEST(ProviderConfig, EveryFieldOverrides) {
+    const OAuthSettings oauth = parse_config(kHead + R"(  provider:
+    preset: github
+    client_auth: client_secret_basic
+    scope_separator: ","
+    token_path: authed_user
+    identity: {url: "{api_base}/auth.test", user_id: user_id, display: user}
+    message:
+      url: "{api_base}/chat.postMessage"
+      body: {channel: "{user_id}", text: "{text}"}
+    dead_grant: {errors: [invalid_refresh_token, token_revoked], statuses: [401]}
+    rotating_refresh_tokens: false
+    refresh_sends_scope: true
+)", "tokend.yml", kNoSystemd).integration.oauth;
+    const ProviderProfile& p = oauth.provider;
+    EXPECT_EQ(p.name, "github");
+    EXPECT_EQ(p.client_auth, ClientAuth::client_secret_basic);
+    EXPECT_EQ(p.scope_separator, ",");
+    EXPECT_EQ(p.token_path, "authed_user");
+    EXPECT_EQ(p.identity.url, "{api_base}/auth.test");
+    EXPECT_EQ(p.identity.user_id_path, "user_id");
+    EXPECT_EQ(p.identity.display_path, "user");
+    EXPECT_EQ(p.message.url, "{api_base}/chat.postMessage");
+    EXPECT_EQ(p.message.body.dump(), R"({"channel":"{user_id}","text":"{text}"})");
+    EXPECT_EQ(p.dead_grant.errors, (std::vector<std::string>{"invalid_refresh_token", "token_revoked"}));
+    EXPECT_EQ(p.dead_grant.statuses, std::vector<int>{401});
+    EXPECT_FALSE(p.rotating_refresh_tokens);
+    EXPECT_TRUE(p.refresh_sends_scope);
+    const OAuthSettings none =
+        parse_config(kHead + "  provider: {message: none}\n", "tokend.yml", kNoSystemd).integration.oauth;
+    EXPECT_EQ(none.provider.name, "webex");
+    EXPECT_TRUE(none.provider.message.url.empty());
+}
+
+// The first problem reported (a mistake set aside may make the next pass report more).
+std::string first_error_of(const std::string& text) {
+    const std::string all = error_of(text);
+    return all.substr(0, all.find('\n'));
+}
+
+TEST(ProviderConfig, MistakesAreReportedWithTheirLine) {
+    EXPECT_EQ(first_error_of(kHead + "  provider: gitlab\n"),
+              "tokend.yml:4: unknown provider preset 'gitlab' (known: webex, github, microsoft)");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    preset: webex\n    colour: red\n"),
+              "tokend.yml:6: unknown key 'colour' in 'integration.provider'");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    client_auth: private_key_jwt\n"),
+              "tokend.yml:5: 'integration.provider.client_auth' must be client_secret_post or client_secret_basic");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    scope_separator: \";\"\n"),
+              "tokend.yml:5: 'integration.provider.scope_separator' must be \" \" or \",\"");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    identity: {urls: x}\n"),
+              "tokend.yml:5: unknown key 'urls' in 'integration.provider.identity'");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    message: {url: \"{api_base}/m\"}\n"),
+              "tokend.yml:5: 'integration.provider.message' needs url and body (or is none: only events tell the "
+              "user's bot)");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    message: {url: \"{api_base}/m\", body: [1]}\n"),
+              "tokend.yml:5: 'integration.provider.message.body' must be a mapping (the JSON body)");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    dead_grant: {errors: [Invalid-Grant]}\n"),
+              "tokend.yml:5: 'integration.provider.dead_grant.errors' holds OAuth error codes (1 to 64 of a-z and _), "
+              "not 'Invalid-Grant'");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    dead_grant: {statuses: [200]}\n"),
+              "tokend.yml:5: 'integration.provider.dead_grant.statuses' must be between 400 and 599");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    identity: {url: ftp://x/me}\n"),
+              "tokend.yml:5: 'integration.provider.identity.url' must be an http:// or https:// URL");
+    // Filled, a profile URL must be a provider URL.
+    EXPECT_EQ(first_error_of(kHead + "  api_base: http://127.0.0.1:1/v1\n  provider:\n    identity: {url: http://10.0.0.1/me}\n"),
+              "tokend.yml:6: 'integration.provider.identity.url' is http://10.0.0.1/me once {api_base} is filled: it "
+              "must be an https:// URL (http:// only to a loopback host)");
+}
+
+}  // namespace
+}  // namespace tokend
