@@ -397,40 +397,32 @@ class Rotation(EncryptionCase):
         stop = threading.Event()
         failures, writes, reads = [], [0], [0]
 
-        def writer():
-            client = type(node.client())(node.socket, timeout=60)
-            i = 0
-            while not stop.is_set():
-                uid = f"user{(i * 37) % count:05d}"
-                i += 1
-                if uid in foreign:
-                    continue
-                access = f"AT-{uid}-w{i}"
-                try:
-                    client.set_user_context(uid, user_context(uid, access=access, refresh=f"RT-{uid}-w{i}"),
-                                            force=True)
-                    expected[uid] = access
-                    writes[0] += 1
-                except Exception as error:  # noqa: BLE001
-                    failures.append(f"set {uid}: {error}")
-            client.close()
+        def write(client, uid, i):
+            access = f"AT-{uid}-w{i}"
+            client.set_user_context(uid, user_context(uid, access=access, refresh=f"RT-{uid}-w{i}"), force=True)
+            expected[uid] = access
+            writes[0] += 1
 
-        def reader():
+        def read(client, uid, i):
+            client.get_token(uid)
+            reads[0] += 1
+
+        def racing(call, stride):
+            """Calls call(client, uid, i) on readable users until stopped."""
             client = type(node.client())(node.socket, timeout=60)
             i = 0
             while not stop.is_set():
-                uid = f"user{(i * 11) % count:05d}"
+                uid = f"user{(i * stride) % count:05d}"
                 i += 1
                 if uid in foreign:
                     continue
                 try:
-                    client.get_token(uid)
-                    reads[0] += 1
+                    call(client, uid, i)
                 except Exception as error:  # noqa: BLE001
-                    failures.append(f"get {uid}: {error}")
+                    failures.append(f"{call.__name__} {uid}: {error}")
             client.close()
 
-        threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+        threads = [threading.Thread(target=racing, args=(write, 37)), threading.Thread(target=racing, args=(read, 11))]
         for thread in threads:
             thread.start()
         try:
