@@ -10,9 +10,15 @@
 - rotation throughput at N users: `reencrypt` plain -> k1 and k1 -> k2, in
   contexts per second (Redis, a compare-and-put per record);
 - a YAML set_user_context at Y users (default 10,000): p50 of sequential
-  sets into a users.yml of Y users, plain vs sealed.
+  sets into a users.yml of Y users, plain vs sealed;
+- rotation throughput on the YAML store (plain -> k1) at each of
+  --yaml-rotation-users (default 10,000 and 100,000): the whole run when it
+  ends within --rotation-budget seconds, else the records examined per second
+  until then (read from `reencrypt` status; the run is then stopped by a
+  drain, which is what a restart does to it).
 
-    bench/encryption/encryption_cost.py [--build build] [--users 100000] [--yaml-users 10000] [--reads 5000] [--sets 60]
+    bench/encryption/encryption_cost.py [--build build] [--users 100000] [--yaml-users 10000] [--reads 5000]
+        [--sets 60] [--yaml-rotation-users 10000,100000] [--rotation-budget 120] [--parts redis,yaml,get_token,yaml_rotation]
 """
 
 import argparse
@@ -175,6 +181,45 @@ def yaml_part(build, users, sets):
     return figures
 
 
+def write_plain_users(path, users, expires):
+    with open(path, "w") as f:
+        for i in range(users):
+            uid, ctx = context(i, expires)
+            f.write(json.dumps(uid) + ": " + json.dumps(ctx) + "\n")
+
+
+def yaml_rotation_part(build, sizes, budget):
+    """plain -> k1 on a users.yml of each size: contexts per second."""
+    figures = {}
+    expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)).isoformat()
+    for users in sizes:
+        work = tempfile.mkdtemp(prefix="tokend-enc-bench-")
+        os.makedirs(os.path.join(work, "state"))
+        write_plain_users(os.path.join(work, "state", "users.yml"), users, expires)
+        daemon = Daemon(build, work, "", enc("k1", [("k1", key_file(work, "k1"))]))
+        daemon.start()
+        runner = socket.socket(socket.AF_UNIX)
+        runner.connect(daemon.socket)
+        began = time.monotonic()
+        runner.sendall(json.dumps({"id": 1, "op": "reencrypt"}).encode() + b"\n")
+        while True:
+            time.sleep(1)
+            status = daemon.call({"id": 2, "op": "reencrypt", "status": True})["result"]
+            elapsed = time.monotonic() - began
+            if not status["running"]:
+                assert status["finished"] and status["contexts"]["rewritten"] == users, status
+                figures[f"yaml_rotation_{users}_per_s"] = users / status["seconds"]
+                break
+            if elapsed > budget:
+                figures[f"yaml_rotation_{users}_per_s"] = status["contexts"]["examined"] / elapsed
+                figures[f"yaml_rotation_{users}_partial"] = f"{status['contexts']['examined']} in {elapsed:.0f} s"
+                break
+        runner.close()
+        daemon.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return figures
+
+
 def get_token_part(build, users, reads, rounds=7):
     """Both daemons alive at once (memory store, the same users), their rounds
     interleaved: the machine's load moves both alike. Median of the rounds' p50s."""
@@ -207,18 +252,34 @@ def main():
     parser.add_argument("--reads", type=int, default=5000)
     parser.add_argument("--sets", type=int, default=60)
     parser.add_argument("--get-token-users", type=int, default=10000)
+    parser.add_argument("--yaml-rotation-users", default="10000,100000")
+    parser.add_argument("--rotation-budget", type=float, default=120)
+    parser.add_argument("--parts", default="redis,yaml,get_token,yaml_rotation")
     args = parser.parse_args()
-    figures = redis_part(args.build, args.users, args.reads)
-    figures.update(yaml_part(args.build, args.yaml_users, args.sets))
-    # The redis part's p50s came from one daemon run each; these interleave.
-    figures["get_token_p50_plain_us_single_run"] = figures.pop("get_token_p50_plain_us")
-    figures["get_token_p50_sealed_us_single_run"] = figures.pop("get_token_p50_sealed_us")
-    figures.update(get_token_part(args.build, args.get_token_users, args.reads // 5))
-    ratios = {
-        "get_token_p50 sealed/plain": figures["get_token_p50_sealed_us"] / figures["get_token_p50_plain_us"],
-        "startup sealed/plain": figures["startup_sealed_s"] / figures["startup_plain_s"],
-        "yaml set p50 sealed/plain": figures["yaml_set_p50_sealed_ms"] / figures["yaml_set_p50_plain_ms"],
-    }
+    parts = args.parts.split(",")
+    figures, ratios = {"load_average_before": os.getloadavg()}, {}
+    if "redis" in parts:
+        figures.update(redis_part(args.build, args.users, args.reads))
+        # The redis part's p50s came from one daemon run each; the get_token part interleaves.
+        figures["get_token_p50_plain_us_single_run"] = figures.pop("get_token_p50_plain_us")
+        figures["get_token_p50_sealed_us_single_run"] = figures.pop("get_token_p50_sealed_us")
+        ratios["startup sealed/plain"] = figures["startup_sealed_s"] / figures["startup_plain_s"]
+        ratios["rotation k1->k2 / plain->k1 (redis)"] = (figures["rotation_k1_to_k2_per_s"]
+                                                         / figures["rotation_plain_to_k1_per_s"])
+    if "yaml" in parts:
+        figures.update(yaml_part(args.build, args.yaml_users, args.sets))
+        ratios["yaml set p50 sealed/plain"] = figures["yaml_set_p50_sealed_ms"] / figures["yaml_set_p50_plain_ms"]
+    if "get_token" in parts:
+        figures.update(get_token_part(args.build, args.get_token_users, args.reads // 5))
+        ratios["get_token_p50 sealed/plain"] = figures["get_token_p50_sealed_us"] / figures["get_token_p50_plain_us"]
+    if "yaml_rotation" in parts:
+        sizes = [int(n) for n in args.yaml_rotation_users.split(",") if n]
+        figures.update(yaml_rotation_part(args.build, sizes, args.rotation_budget))
+        if "yaml" in parts and f"yaml_rotation_{args.yaml_users}_per_s" in figures:
+            # A rotation's rewrites per second against sets per second, same file size.
+            ratios["yaml rotation / sequential sets (same users)"] = (
+                figures[f"yaml_rotation_{args.yaml_users}_per_s"] * figures["yaml_set_p50_sealed_ms"] / 1e3)
+    figures["load_average_after"] = os.getloadavg()
     print(json.dumps({"figures": figures, "ratios": ratios}, indent=2))
 
 

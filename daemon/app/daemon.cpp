@@ -5,6 +5,7 @@
 #include "app/logging.h"
 #include "app/process_limits.h"
 #include "app/process_metrics.h"
+#include "app/reencrypt.h"
 #include "app/secret_loader.h"
 #include "app/service_manager.h"
 #include "config/config_reload.h"
@@ -76,11 +77,12 @@ LoadedSecrets load_integration_secrets(const IntegrationConfig& integration) {
 }
 
 // Descriptors kept beside the connection caps: the provider's transfers, the
-// metrics listener's connections, and a connection per store thread plus a
-// subscriber (core/fd_budget).
+// metrics listener's connections, and a connection per store thread, per
+// re-encryption writer beside the store thread it runs on, plus a subscriber
+// (core/fd_budget).
 uint64_t descriptors_reserved(const Config& config) {
     return fd_reserve(HttpClientOptions{}.max_concurrent, config.metrics.listen.empty() ? 0 : kMetricsConnections,
-                      kStoreThreads + 1);
+                      kStoreThreads + Reencryptor::kWriters);
 }
 
 }  // namespace

@@ -5,6 +5,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
+#include <optional>
+#include <system_error>
+#include <thread>
+
 namespace tokend {
 namespace {
 
@@ -17,6 +23,12 @@ struct Page {
     std::string next_cursor;
     ReencryptCounts counts;
     std::vector<UnreadableRecord> unreadable;
+};
+
+// A listed record: its value when the listing gave it, else read before deciding.
+struct Listed {
+    std::string key;
+    std::optional<std::string> raw;
 };
 
 // One record: decided and, when needed, rewritten against its raw bytes.
@@ -61,6 +73,70 @@ bool reseal_one(Store& store, Ns ns, const std::string& key, std::string raw, co
     }
 }
 
+// Reads (when the listing gave no value) and reseals one listed record.
+bool visit_one(Store& store, Ns ns, Listed& record, const TokenKeyRing& ring, Page* page) {
+    if (!record.raw) {
+        std::string raw;
+        const StoreStatus got = store.get(ns, record.key, &raw);
+        if (got.not_found()) return true;  // deleted since the listing
+        if (!got.ok()) {
+            page->status = got;
+            return false;
+        }
+        record.raw = std::move(raw);
+    }
+    return reseal_one(store, ns, record.key, std::move(*record.raw), ring, page);
+}
+
+// Reseals a page's records with up to `writers` threads at once (this one
+// included). Each record is still its own compare-and-put; running them
+// side by side lets a store that batches concurrent writes (the yaml store's
+// group commit: one file rewrite for all the writers waiting) cover many
+// records per write instead of one. The first store failure stops every
+// thread from taking more records.
+void reseal_page(Store& store, Ns ns, std::vector<Listed>& records, const TokenKeyRing& ring, size_t writers,
+                 Page* page) {
+    writers = std::max<size_t>(1, std::min(writers, records.size()));
+    std::vector<Page> parts(writers);
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    auto work = [&](Page* part) {
+        while (!failed.load(std::memory_order_relaxed)) {
+            const size_t i = next.fetch_add(1, std::memory_order_relaxed);
+            if (i >= records.size()) return;
+            if (!visit_one(store, ns, records[i], ring, part)) failed.store(true, std::memory_order_relaxed);
+        }
+    };
+    std::vector<std::thread> threads;
+    try {
+        for (size_t i = 1; i < writers; ++i) threads.emplace_back(work, &parts[i]);
+    } catch (const std::system_error& error) {
+        // Out of threads: the ones started and this one do the page.
+        spdlog::warn("re-encryption: {} writer threads of {} started: {}", threads.size() + 1, writers, error.what());
+    }
+    work(&parts[0]);
+    for (std::thread& thread : threads) thread.join();
+
+    for (Page& part : parts) {
+        page->counts.examined += part.counts.examined;
+        page->counts.rewritten += part.counts.rewritten;
+        page->counts.current += part.counts.current;
+        page->counts.unreadable += part.counts.unreadable;
+        page->counts.gone += part.counts.gone;
+        page->counts.busy += part.counts.busy;
+        for (UnreadableRecord& record : part.unreadable) page->unreadable.push_back(std::move(record));
+        if (page->status.ok() && !part.status.ok()) page->status = part.status;
+    }
+    // In key order, as one thread would have named them.
+    std::sort(page->unreadable.begin(), page->unreadable.end(),
+              [](const UnreadableRecord& a, const UnreadableRecord& b) { return a.key < b.key; });
+}
+
+// Writers at once: one for a store that serializes its calls anyway.
+size_t writers_for(const Store& store) {
+    return store.plugin().has(TOKEND_STORE_CAP_THREAD_SAFE) ? Reencryptor::kWriters : 1;
+}
+
 }  // namespace
 
 void Reencryptor::run(OpCallback<ReencryptReport> done) {
@@ -88,31 +164,26 @@ void Reencryptor::next_page() {
             Store& store = runtime_.store();
             const TokenKeyRing& ring = runtime_.cipher().ring();
             Page page;
+            std::vector<Listed> records;
             if (store.can_list_entries()) {
                 StoreEntryPage entries;
                 page.status = store.list_entries(ns, cursor, kPageSize, &entries);
                 if (!page.status.ok()) return page;
                 page.next_cursor = std::move(entries.next_cursor);
+                records.reserve(entries.entries.size());
                 for (StoreEntry& entry : entries.entries) {
                     if (entry.key.empty()) continue;  // only a hand-edited store holds one
-                    if (!reseal_one(store, ns, entry.key, std::move(entry.value), ring, &page)) return page;
+                    records.push_back({std::move(entry.key), std::move(entry.value)});
                 }
-                return page;
+            } else {
+                StorePage keys;
+                page.status = store.list(ns, cursor, kPageSize, &keys);
+                if (!page.status.ok()) return page;
+                page.next_cursor = std::move(keys.next_cursor);
+                records.reserve(keys.keys.size());
+                for (std::string& key : keys.keys) records.push_back({std::move(key), std::nullopt});
             }
-            StorePage keys;
-            page.status = store.list(ns, cursor, kPageSize, &keys);
-            if (!page.status.ok()) return page;
-            page.next_cursor = std::move(keys.next_cursor);
-            for (const std::string& key : keys.keys) {
-                std::string raw;
-                const StoreStatus got = store.get(ns, key, &raw);
-                if (got.not_found()) continue;
-                if (!got.ok()) {
-                    page.status = got;
-                    return page;
-                }
-                if (!reseal_one(store, ns, key, std::move(raw), ring, &page)) return page;
-            }
+            reseal_page(store, ns, records, ring, writers_for(store), &page);
             return page;
         },
         [this](Page page) {

@@ -6,6 +6,12 @@
 // against the raw bytes just read, so a refresh or a bot's write landing
 // meanwhile is never overwritten: the record is read and decided again.
 //
+// A page's records are decided and written by up to kWriters threads at once
+// (one when the plugin is not thread-safe), each record still its own
+// compare-and-put: a store that coalesces concurrent writes (the yaml store's
+// group commit rewrites its file once for every writer waiting) then writes
+// many records per file rewrite instead of one.
+//
 // Resumable: records already under the active key are recognised by their
 // prefix and not rewritten (only checked), so a run that was killed is
 // finished by running it again. Records that cannot be opened (a key no longer in the
@@ -54,6 +60,9 @@ struct ReencryptReport {
 class Reencryptor {
 public:
     static constexpr size_t kMaxNamedUnreadable = 1000;
+    // Threads writing a page at once, the store visit's own included: each
+    // may hold a store connection (the daemon's descriptor budget counts them).
+    static constexpr size_t kWriters = 32;
 
     explicit Reencryptor(ServiceRuntime& runtime) : runtime_(runtime) {}
 

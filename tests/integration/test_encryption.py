@@ -369,6 +369,100 @@ class Rotation(EncryptionCase):
         self.assertEqual(again["contexts"]["current"], count)
         self.assertEqual(again["contexts"]["rewritten"], 0)
 
+    def test_yaml_rotation_writes_a_page_at_once_and_loses_no_concurrent_write(self):
+        """The yaml store rewrites its whole file per commit, so the rotation
+        writes a page's records from several threads at once (the group commit
+        covers them together). Each is still a compare-and-put: bots' writes
+        landing meanwhile survive, every record is counted once, the
+        unreadable ones are named, and get_token never fails."""
+        count, foreign = 1300, ["user00011", "user00640", "user01201"]  # on each of 3 pages
+        node = self.node()
+        k1 = write_key(node.dir, "k1")
+        os.makedirs(os.path.join(node.dir, "state"), exist_ok=True)
+        users = os.path.join(node.dir, "state", "users.yml")
+        sealed = {}
+        with open(users, "w") as f:
+            for i in range(count):
+                uid = f"user{i:05d}"
+                context = user_context(uid, access=f"AT-{uid}", refresh=f"RT-{uid}")
+                if uid in foreign:  # sealed under a key the ring does not hold
+                    for field in ("access_token", "refresh_token"):
+                        context["tokens"][field] = "enc:v1:k0:" + base64.urlsafe_b64encode(os.urandom(60)).decode(
+                        ).rstrip("=")
+                    sealed[uid] = context["tokens"]["access_token"]
+                f.write(json.dumps(uid) + ": " + json.dumps(context) + "\n")
+        set_config(node, encryption_config("k1", [("k1", k1)]))
+        node.start()
+        expected = {f"user{i:05d}": f"AT-user{i:05d}" for i in range(count)}
+        stop = threading.Event()
+        failures, writes, reads = [], [0], [0]
+
+        def write(client, uid, i):
+            access = f"AT-{uid}-w{i}"
+            client.set_user_context(uid, user_context(uid, access=access, refresh=f"RT-{uid}-w{i}"), force=True)
+            expected[uid] = access
+            writes[0] += 1
+
+        def read(client, uid, i):
+            client.get_token(uid)
+            reads[0] += 1
+
+        def racing(call, stride):
+            """Calls call(client, uid, i) on readable users until stopped."""
+            client = type(node.client())(node.socket, timeout=60)
+            i = 0
+            while not stop.is_set():
+                uid = f"user{(i * stride) % count:05d}"
+                i += 1
+                if uid in foreign:
+                    continue
+                try:
+                    call(client, uid, i)
+                except Exception as error:  # noqa: BLE001
+                    failures.append(f"{call.__name__} {uid}: {error}")
+            client.close()
+
+        threads = [threading.Thread(target=racing, args=(write, 37)), threading.Thread(target=racing, args=(read, 11))]
+        for thread in threads:
+            thread.start()
+        try:
+            wait_for(lambda: writes[0] >= 5, what="some writes before the rotation")
+            result = tokenctl(node, "--json", "reencrypt")
+            wait_for(lambda: writes[0] >= 10, what="writes racing the rotation")
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+        self.assertEqual(failures, [])
+        self.assertGreater(reads[0], 0)
+        self.assertEqual(result.returncode, 1, result.stderr)  # records it could not read
+        report = json.loads(result.stdout)["result"]
+        contexts = report["contexts"]
+        self.assertEqual(contexts["examined"], count, report)
+        self.assertEqual(contexts["unreadable"], len(foreign), report)
+        self.assertEqual((contexts["gone"], contexts["busy"]), (0, 0), report)
+        self.assertEqual(contexts["rewritten"] + contexts["current"] + contexts["unreadable"], count, report)
+        self.assertGreater(contexts["rewritten"], count // 2, report)
+        self.assertEqual([(r["key"], r["key_id"]) for r in report["unreadable"]], [(u, "k0") for u in foreign])
+        # Every readable record sealed under k1, no token bytes left, the
+        # foreign ones untouched, and every bot's write kept.
+        with open(users, "rb") as f:
+            text = f.read()
+        self.assertEqual((text.count(b"AT-user"), text.count(b"RT-user")), (0, 0), "token bytes left")
+        stored = yaml.safe_load(text)
+        for uid in expected:
+            access = stored[uid]["tokens"]["access_token"]
+            if uid in foreign:
+                self.assertEqual(access, sealed[uid])
+            else:
+                self.assertTrue(access.startswith("enc:v1:k1:"), (uid, access))
+        client = node.client()
+        for uid, access in expected.items():
+            if uid not in foreign:
+                self.assertEqual(client.get_token(uid)["access_token"], access, uid)
+        again = json.loads(tokenctl(node, "--json", "reencrypt").stdout)["result"]["contexts"]
+        self.assertEqual((again["current"], again["rewritten"]), (count - len(foreign), 0))
+
     def test_kill_9_during_rotation_then_a_second_run_finishes_it_and_nothing_is_lost(self):
         count = 6000
         redis = RedisServer().start()
