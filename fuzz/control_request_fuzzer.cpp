@@ -5,7 +5,9 @@
 // Checks: a line is never longer than the limit and never holds '\n'; the bytes
 // held for a partial line stay within the limit; a parsed request names a
 // known op and has a scalar id; a failure sets an error code; every answer is
-// one line of valid JSON that echoes the id.
+// one line of valid JSON that echoes the id. The fast paths agree with the
+// general ones: parse_plain_request, when it takes a line, gives what the
+// full parse gives, and encode_ok_strings writes encode_ok's bytes.
 #include "fuzz_check.h"
 
 #include "core/control_protocol.h"
@@ -24,7 +26,37 @@ void check_answer(const std::string& line, const Json& id) {
     if (!id.is_string()) FUZZ_CHECK(parsed["id"] == id);
 }
 
+// Same value, same types (1 unsigned is not 1 signed), same bytes.
+bool same_json(const Json& a, const Json& b) {
+    if (a != b || a.type() != b.type()) return false;
+    if (a.is_object()) {
+        if (a.size() != b.size()) return false;
+        for (auto x = a.begin(), y = b.begin(); x != a.end(); ++x, ++y) {
+            if (x.key() != y.key() || !same_json(*x, *y)) return false;
+        }
+    }
+    return a.dump(-1, ' ', false, Json::error_handler_t::replace) == b.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+void check_fast_paths(std::string_view line) {
+    ProtocolError error{ErrorCode::internal, "", nullptr};
+    const auto full = parse_request_fully(line, &error);
+    if (const auto fast = parse_plain_request(line)) {
+        FUZZ_CHECK(full);
+        FUZZ_CHECK(fast->op == full->op);
+        FUZZ_CHECK(same_json(fast->id, full->id));
+        FUZZ_CHECK(same_json(fast->params, full->params));
+    }
+    // The line's own text as a value and in a key ("k" keeps it from repeating
+    // another key), its id (when it has one) as the id.
+    const Json id = full ? full->id : error.id;
+    const std::string key = "k" + std::string(line);
+    FUZZ_CHECK(encode_ok_strings(id, {{"user_id", line}, {"access_token", std::nullopt}, {key, "x"}}) ==
+               encode_ok(id, Json::object({{"user_id", line}, {"access_token", nullptr}, {key, "x"}})));
+}
+
 void parse_line(std::string_view line) {
+    check_fast_paths(line);
     ProtocolError error{ErrorCode::internal, "", nullptr};
     auto request = parse_request(line, &error);
     if (!request) {

@@ -1,8 +1,8 @@
 // Load tool for the control socket: N clients, each sending one request line and
 // waiting for its answer (closed loop), for a fixed time. Reports throughput and
-// latency percentiles. With --echo it first starts a plain blocking Unix-socket
-// echo server that answers each line with a line of the given size, the floor
-// that get_token is compared against (same sizes, same client, same machine).
+// latency percentiles. The floors it is compared against are control_floor's
+// servers (same sizes, same client, same machine). With --count each client
+// sends that many requests instead (a fixed amount of work, for callgrind).
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -27,8 +27,7 @@ struct Options {
     std::string request = R"({"op":"get_token","user_id":"bench-user"})";
     int clients = 1;
     double seconds = 5;
-    bool echo = false;
-    size_t echo_size = 0;  // response line size the echo server answers with
+    long count = 0;  // requests per client; 0: run for `seconds`
 };
 
 int connect_to(const std::string& path) {
@@ -69,32 +68,6 @@ ssize_t read_line(int fd, std::string& buffer, std::string* line) {
     }
 }
 
-// The floor: a blocking thread-per-connection line echo.
-void run_echo_server(const std::string& path, size_t answer_size, std::atomic<bool>* ready) {
-    ::unlink(path.c_str());
-    const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-    if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listener, 128) != 0) {
-        std::perror("echo bind");
-        std::exit(1);
-    }
-    ready->store(true);
-    const std::string answer = std::string(answer_size > 0 ? answer_size - 1 : 0, 'x') + "\n";
-    for (;;) {
-        const int fd = ::accept(listener, nullptr, nullptr);
-        if (fd < 0) continue;
-        std::thread([fd, answer] {
-            std::string buffer, line;
-            while (read_line(fd, buffer, &line) >= 0) {
-                if (!write_all(fd, answer.data(), answer.size())) break;
-            }
-            ::close(fd);
-        }).detach();
-    }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,19 +79,13 @@ int main(int argc, char** argv) {
         else if (arg == "--request") options.request = value();
         else if (arg == "--clients") options.clients = std::atoi(value().c_str());
         else if (arg == "--seconds") options.seconds = std::atof(value().c_str());
-        else if (arg == "--echo") { options.echo = true; options.echo_size = std::strtoul(value().c_str(), nullptr, 10); }
+        else if (arg == "--count") options.count = std::atol(value().c_str());
         else {
-            std::fprintf(stderr, "usage: control_load --socket PATH [--request JSON] [--clients N] [--seconds S] [--echo RESPONSE_BYTES]\n");
+            std::fprintf(stderr, "usage: control_load --socket PATH [--request JSON] [--clients N] [--seconds S | --count N]\n");
             return 2;
         }
     }
     if (options.socket.empty()) return 2;
-    if (options.echo) {
-        std::atomic<bool> ready{false};
-        std::thread(run_echo_server, options.socket, options.echo_size, &ready).detach();
-        while (!ready.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-
     const std::string request = options.request + "\n";
     std::vector<std::vector<double>> latencies(options.clients);
     std::atomic<bool> failed{false};
@@ -131,8 +98,8 @@ int main(int argc, char** argv) {
             const int fd = connect_to(options.socket);
             std::string buffer, line;
             auto& mine = latencies[c];
-            mine.reserve(1 << 20);
-            while (Clock::now() < deadline) {
+            mine.reserve(options.count > 0 ? static_cast<size_t>(options.count) : 1 << 20);
+            while (options.count > 0 ? mine.size() < static_cast<size_t>(options.count) : Clock::now() < deadline) {
                 const auto sent = Clock::now();
                 if (!write_all(fd, request.data(), request.size()) || read_line(fd, buffer, &line) < 0) {
                     failed = true;

@@ -4,12 +4,14 @@
 # 200 on the same machine, measured with wrk in one run: ROUNDS alternating
 # rounds of SECONDS each, medians and their ratio printed. Needs wrk and nginx
 # (apt-get install wrk nginx-light); loopback only.
-# Usage: bench/http/redirect_vs_nginx.sh [BUILD_DIR] [ROUNDS] [SECONDS] [CONNECTIONS]
+# With SUMMARY set, appends a JSON line for bench/run.sh.
+# Usage: bench/http/redirect_vs_nginx.sh [BUILD_DIR] [ROUNDS] [SECONDS] [CONNECTIONS] | [BUILD_DIR] --quick
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 rounds=${2:-3}
 seconds=${3:-5}
+[ "$rounds" = --quick ] && rounds=1 && seconds=2
 connections=${4:-32}
 work=$(mktemp -d /tmp/tokend-httpbench-XXXXXX)
 cleanup() {
@@ -61,12 +63,16 @@ for round in $(seq "$rounds"); do
   echo "tokend $(run_wrk "http://127.0.0.1:$tokend_port$target")" >> "$work/results"
   echo "nginx $(run_wrk "http://127.0.0.1:$nginx_port/")" >> "$work/results"
 done
-python3 - "$work/results" <<'PY'
-import statistics, sys
+python3 - "$work/results" "${SUMMARY:-}" <<'PY'
+import json, statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 tokend = statistics.median(float(r[1]) for r in rows if r[0] == "tokend")
 nginx = statistics.median(float(r[1]) for r in rows if r[0] == "nginx")
 print(f"tokend /redirect (unknown state): {tokend:.0f} req/s (median of {sum(r[0]=='tokend' for r in rows)})")
 print(f"nginx fixed 200:                  {nginx:.0f} req/s")
 print(f"ratio tokend/nginx: {tokend/nginx:.2f}")
+if sys.argv[2]:
+    with open(sys.argv[2], "a") as f:
+        f.write(json.dumps({"part": "http", "what": "GET /redirect, unknown state, wrk -t1 -c32", "tokend": f"{tokend:.0f}/s",
+                            "floor": f"{nginx:.0f}/s (nginx, fixed 200)", "ratio": tokend / nginx, "goal": ">= 0.8x"}) + "\n")
 PY

@@ -9,6 +9,7 @@ copy of every value, so the figure is tokend's cache and schedule plus the
 store's copy: the daemon as it would run with an in-process store.
 
 Usage: bench/memory/rss_per_user.py BUILD_DIR N [N...]   (e.g. build 100000 1000000)
+With SUMMARY set in the environment, appends JSON lines for bench/run.sh.
 """
 
 import datetime
@@ -92,7 +93,15 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     for users in map(int, sys.argv[2:]):
-        print(json.dumps(measure(sys.argv[1], users)), flush=True)
+        result = measure(sys.argv[1], users)
+        print(json.dumps(result), flush=True)
+        if os.environ.get("SUMMARY"):
+            with open(os.environ["SUMMARY"], "a") as f:
+                f.write(json.dumps({"part": "memory", "what": f"resident memory a user, {users:,} users, memory store",
+                                    "tokend": f"{result['bytes_per_user']:,} B",
+                                    "floor": f"{result['json_bytes_per_user']} B (its JSON)",
+                                    "ratio": result["bytes_per_user"] / result["json_bytes_per_user"],
+                                    "goal": "<= 1,100 B"}) + "\n")
 
 
 if __name__ == "__main__":

@@ -11,15 +11,20 @@
 namespace tokend {
 namespace {
 
-// A required string parameter, or a bad_request message.
-bool string_param(const Json& params, const char* name, std::string* out, std::string* error) {
+// A required string parameter where it is, or null and a bad_request message.
+const std::string* string_param_ref(const Json& params, const char* name, std::string* error) {
     auto it = params.find(name);
     if (it == params.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
         *error = std::string("\"") + name + "\" must be a non-empty string";
-        return false;
+        return nullptr;
     }
-    *out = it->get<std::string>();
-    return true;
+    return &it->get_ref<const std::string&>();
+}
+
+bool string_param(const Json& params, const char* name, std::string* out, std::string* error) {
+    const std::string* value = string_param_ref(params, name, error);
+    if (value != nullptr) *out = *value;
+    return value != nullptr;
 }
 
 bool bool_param(const Json& params, const char* name, bool* out, std::string* error) {
@@ -38,10 +43,18 @@ Json to_result(const FlowLink& link) {
     return {{"flow_id", link.flow_id}, {"auth_url", link.auth_url}, {"expires_at", format_iso8601(link.expires_at)}};
 }
 
-Json to_result(const TokenAnswer& answer) {
-    return {{"user_id", answer.user_id},
-            {"access_token", answer.access_token.reveal()},
-            {"expires_at", answer.expires_at ? Json(format_iso8601(*answer.expires_at)) : Json()}};
+// get_token's and refresh's result: {"user_id", "access_token", "expires_at"},
+// written directly (the same bytes as encode_ok with the object).
+std::string encode_token(const Json& id, const TokenAnswer& answer) {
+    if (!answer.expires_at) {
+        return encode_ok_strings(id, {{"user_id", answer.user_id},
+                                      {"access_token", answer.access_token.reveal()},
+                                      {"expires_at", std::nullopt}});
+    }
+    const std::string expires_at = format_iso8601(*answer.expires_at);
+    return encode_ok_strings(id, {{"user_id", answer.user_id},
+                                  {"access_token", answer.access_token.reveal()},
+                                  {"expires_at", expires_at}});
 }
 
 // The context as callers see it: refresh tokens only for those allowed.
@@ -196,7 +209,7 @@ bool ControlHandler::allowed(const AccessList& list, const PeerCredentials& peer
 void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& session, ControlRequest&& request,
                             std::function<void(std::string)> respond) {
     const OpInfo* op = find_op(request.op);  // the codec refused unknown ops already
-    ++requests_by_op_[request.op];
+    ++requests_by_op_[static_cast<size_t>(op - protocol_ops().data())];
     const PeerCredentials& peer = session->peer();
     const AccessList& access = op->op_class == OpClass::read ? config_.read : config_.write;
     if (!allowed(access, peer)) {
@@ -206,6 +219,18 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
                              "uid " + std::to_string(peer.uid) + " may not call " + request.op));
         return;
     }
+    const Json& params = request.params;
+    std::string user_id, error;
+    if (request.op == "get_token") {
+        // The hot path: no copies of the responder or the id, no result Json built.
+        const std::string* user = string_param_ref(params, "user_id", &error);
+        if (user == nullptr) return respond(encode_error(request.id, ErrorCode::bad_request, error));
+        service_.get_token(*user, [id = std::move(request.id), respond = std::move(respond)](
+                                      const OpResult<TokenAnswer>& result) {
+            respond(result.ok() ? encode_token(id, result.value()) : encode_error(id, result.code(), result.message()));
+        });
+        return;
+    }
 
     const Json id = request.id;
     // One responder for every typed result: to_result() above encodes it.
@@ -213,8 +238,6 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         respond(result.ok() ? encode_ok(id, to_result(result.value())) : encode_error(id, result.code(), result.message()));
     };
     auto bad = [&](const std::string& message) { respond(encode_error(id, ErrorCode::bad_request, message)); };
-    const Json& params = request.params;
-    std::string user_id, error;
 
     if (request.op == "ping") {
         respond(encode_ok(id, {{"version", TOKEND_VERSION}, {"protocol", kProtocolVersion}}));
@@ -242,12 +265,11 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         }
         const bool may_see_refresh = config_.refresh_token_readers_set && allowed(config_.refresh_token_readers, peer);
         service_.get_user_context(user_id, refresh, may_see_refresh, reply);
-    } else if (request.op == "get_token") {
-        if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
-        service_.get_token(user_id, reply);
     } else if (request.op == "refresh") {
         if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
-        service_.refresh(user_id, reply);
+        service_.refresh(user_id, [id, respond](const OpResult<TokenAnswer>& result) {
+            respond(result.ok() ? encode_token(id, result.value()) : encode_error(id, result.code(), result.message()));
+        });
     } else if (request.op == "set_user_context") {
         if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
         auto context = params.find("user_context");
@@ -353,8 +375,13 @@ void ControlHandler::export_page(const std::shared_ptr<ControlServer::Session>& 
 
 Json ControlHandler::stats() const {
     Json stats = to_result(service_.stats());
+    // By name, as the map they were counted in gave them before.
+    std::map<std::string_view, uint64_t> by_name;
+    for (size_t i = 0; i < requests_by_op_.size(); ++i) {
+        if (requests_by_op_[i] > 0) by_name[protocol_ops()[i].name] = requests_by_op_[i];
+    }
     Json by_op = Json::object();
-    for (const auto& [op, count] : requests_by_op_) by_op[op] = count;
+    for (const auto& [op, count] : by_name) by_op[std::string(op)] = count;
     stats["requests"] = by_op;
     stats["requests_denied"] = denied_;
     stats["control_clients"] = server_ ? server_->connections() : 0;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace tokend {
 
@@ -37,7 +38,7 @@ private:
     EventHub& events_;
     const ControlConfig& config_;
     const ControlServer* server_ = nullptr;
-    std::map<std::string, uint64_t> requests_by_op_;
+    std::vector<uint64_t> requests_by_op_ = std::vector<uint64_t>(protocol_ops().size());  // by protocol_ops() index
     uint64_t denied_ = 0;
     // Open exports, by connection id: the snapshot each is paging through.
     std::unordered_map<uint64_t, ContextSnapshot> exports_;

@@ -55,6 +55,11 @@ const OpInfo* find_op(std::string_view name) {
 }
 
 Result<ControlRequest> parse_request(std::string_view line, ProtocolError* error) {
+    if (auto plain = parse_plain_request(line)) return std::move(*plain);
+    return parse_request_fully(line, error);
+}
+
+Result<ControlRequest> parse_request_fully(std::string_view line, ProtocolError* error) {
     auto fail = [&](ErrorCode code, std::string message, Json id = nullptr) {
         *error = ProtocolError{code, std::move(message), std::move(id)};
         return Result<ControlRequest>::failure(error->message);
@@ -110,23 +115,34 @@ std::string encode_event(std::string_view event, std::string_view user_id, std::
 }
 
 void LineSplitter::feed(std::string_view bytes, std::vector<Line>* lines) {
+    std::vector<LineView> views;
+    feed_views(bytes, &views);
+    for (const LineView& view : views) lines->push_back(Line{std::string(view.text), view.too_long});
+}
+
+void LineSplitter::feed_views(std::string_view bytes, std::vector<LineView>* lines) {
     while (!bytes.empty()) {
         const size_t newline = bytes.find('\n');
         const std::string_view chunk = bytes.substr(0, newline);
-        if (!discarding_) {
-            if (partial_.size() + chunk.size() > max_) {
-                partial_.clear();
-                partial_.shrink_to_fit();
-                discarding_ = true;
-                lines->push_back(Line{"", true});
-            } else {
-                partial_.append(chunk);
-            }
+        if (!discarding_ && partial_.size() + chunk.size() > max_) {
+            partial_.clear();
+            partial_.shrink_to_fit();
+            discarding_ = true;
+            lines->push_back(LineView{{}, true});
         }
-        if (newline == std::string_view::npos) return;
+        if (newline == std::string_view::npos) {
+            if (!discarding_) partial_.append(chunk);
+            return;
+        }
         if (!discarding_) {
-            if (!partial_.empty() && partial_.back() == '\r') partial_.pop_back();  // tolerate CRLF (socat, telnet)
-            lines->push_back(Line{std::move(partial_), false});
+            std::string_view text = chunk;
+            if (!partial_.empty()) {  // only the first line of a feed can have begun earlier
+                partial_.append(chunk);
+                assembled_.swap(partial_);
+                text = assembled_;
+            }
+            if (!text.empty() && text.back() == '\r') text.remove_suffix(1);  // tolerate CRLF (socat, telnet)
+            lines->push_back(LineView{text, false});
         }
         partial_.clear();
         discarding_ = false;

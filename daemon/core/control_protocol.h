@@ -7,6 +7,7 @@
 #include "core/tokens.h"
 
 #include <cstddef>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,10 +59,29 @@ struct ProtocolError {
 // and with unknown_op for an op this version does not have.
 Result<ControlRequest> parse_request(std::string_view line, ProtocolError* error);
 
+// parse_request's fast path, for what clients send: one flat object of up to
+// 8 members whose keys and string values are printable ASCII without escapes
+// and whose other values are unsigned integers (up to 19 digits), true, false
+// or null, with a known op. Gives exactly what the full parse gives for such
+// a line; nullopt for any other line, which the full parse then decides
+// (the control_request fuzz target checks the two agree).
+std::optional<ControlRequest> parse_plain_request(std::string_view line);
+// parse_request without the fast path: the reference it is checked against.
+Result<ControlRequest> parse_request_fully(std::string_view line, ProtocolError* error);
+
 // Response and event lines, each ending in '\n'.
 std::string encode_ok(const Json& id, const Json& result);
 std::string encode_error(const Json& id, ErrorCode code, std::string_view message);
 std::string encode_event(std::string_view event, std::string_view user_id, std::string_view at);
+
+// encode_ok for a result that is a flat object of strings (a null member when
+// the value is nullopt), in the order given: the same bytes as encode_ok with
+// that object, without building one (get_token's answer, the hot path).
+struct StringMember {
+    std::string_view key;
+    std::optional<std::string_view> value;
+};
+std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember> result);
 
 // Splits a byte stream into lines with a hard limit on line length. A line over
 // the limit is dropped (its bytes are not kept) and reported once as too long,
@@ -74,15 +94,23 @@ public:
         std::string text;
         bool too_long = false;  // text is empty then
     };
+    struct LineView {
+        std::string_view text;
+        bool too_long = false;  // text is empty then
+    };
 
     // Feeds bytes; appends each complete line to *lines.
     void feed(std::string_view bytes, std::vector<Line>* lines);
+    // The same without copying: each line points into `bytes` or (a line
+    // begun by an earlier feed) into the splitter, valid until the next feed.
+    void feed_views(std::string_view bytes, std::vector<LineView>* lines);
     // Bytes held for an incomplete line (never more than the limit).
     size_t buffered() const { return partial_.size(); }
 
 private:
     size_t max_;
     std::string partial_;
+    std::string assembled_;  // the one line a feed completes from partial_
     bool discarding_ = false;
 };
 

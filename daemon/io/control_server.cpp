@@ -26,6 +26,9 @@ bool socket_is_live(const std::string& path) {
     return live;
 }
 
+// Answers collected within one read are written together up to this size.
+constexpr size_t kMaxBatchBytes = 64 * 1024;
+
 // One write in flight: owns its bytes until libuv is done with them.
 struct WriteRequest {
     uv_write_t request{};
@@ -77,8 +80,9 @@ public:
             return false;
         }
         peer_ = PeerCredentials{credentials.pid, credentials.uid, credentials.gid};
+        last_read_ = uv_now(server_->loop_);
         resume_reading();
-        arm_idle();
+        arm_idle(server_->limits_.idle_timeout);
         return true;
     }
 
@@ -121,21 +125,28 @@ private:
         uv_read_stop(reinterpret_cast<uv_stream_t*>(&pipe_));
     }
 
-    void arm_idle() {
+    // The idle timer is not re-armed per read (a timer-heap update per
+    // request): when it fires, it looks at the time of the last read and waits
+    // out the rest of the timeout if there was one since.
+    void arm_idle(std::chrono::milliseconds after) {
         const auto timeout = server_->limits_.idle_timeout;
         if (closing_ || watching_ || timeout.count() <= 0) return;
         uv_timer_start(
             &idle_,
             [](uv_timer_t* timer) {
                 auto* self = static_cast<Connection*>(timer->data);
+                const auto timeout = self->server_->limits_.idle_timeout;
+                const auto quiet = std::chrono::milliseconds(uv_now(self->server_->loop_) - self->last_read_);
                 // Busy (answers being computed or still being written) is not idle.
                 if (self->in_flight() > 0 || self->pipe_.write_queue_size > 0) {
-                    self->arm_idle();
+                    self->arm_idle(timeout);
+                } else if (quiet < timeout) {
+                    self->arm_idle(timeout - quiet);
                 } else {
                     self->close("idle timeout");
                 }
             },
-            static_cast<uint64_t>(timeout.count()), 0);
+            static_cast<uint64_t>(after.count()), 0);
     }
 
     size_t in_flight() const { return static_cast<size_t>(next_seq_ - next_to_write_); }
@@ -146,21 +157,25 @@ private:
             return;
         }
         if (nread == 0) return;
-        arm_idle();
+        last_read_ = uv_now(server_->loop_);
         lines_.clear();
-        splitter_.feed(std::string_view(buf->base, static_cast<size_t>(nread)), &lines_);
-        for (auto& line : lines_) {
-            if (closing_) return;
+        splitter_.feed_views(std::string_view(buf->base, static_cast<size_t>(nread)), &lines_);
+        // Answers ready within this read go out in one write.
+        batching_ = true;
+        for (const auto& line : lines_) {
+            if (closing_) break;
             if (line.too_long) {
                 answer_now(encode_error(nullptr, ErrorCode::bad_request,
                                         "request line longer than " + std::to_string(server_->limits_.max_line_bytes) +
                                             " bytes"));
                 continue;
             }
-            if (line.text.find_first_not_of(" \t") == std::string::npos) continue;  // blank line
-            dispatch(std::move(line.text));
+            if (line.text.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank line
+            dispatch(line.text);
         }
-        if (in_flight() >= server_->limits_.max_pending_requests) pause_reading();
+        batching_ = false;
+        flush();
+        if (!closing_ && in_flight() >= server_->limits_.max_pending_requests) pause_reading();
     }
 
     void answer_now(std::string line) {
@@ -168,7 +183,7 @@ private:
         complete(seq, std::move(line));
     }
 
-    void dispatch(std::string text) {
+    void dispatch(std::string_view text) {
         ProtocolError error;
         auto request = parse_request(text, &error);
         if (!request) {
@@ -189,7 +204,12 @@ private:
     // finish out of order (a store read after a memory read).
     void complete(uint64_t seq, std::string line) {
         if (closing_) return;
-        ready_[seq] = std::move(line);
+        if (seq == next_to_write_) {  // the usual case: nothing to hold back
+            write(std::move(line));
+            ++next_to_write_;
+        } else {
+            ready_[seq] = std::move(line);
+        }
         while (!ready_.empty() && ready_.begin()->first == next_to_write_) {
             write(std::move(ready_.begin()->second));
             ready_.erase(ready_.begin());
@@ -199,6 +219,26 @@ private:
     }
 
     void write(std::string line) {
+        if (batching_ && !closing_) {
+            if (batch_.size() + line.size() > kMaxBatchBytes) flush();
+            if (batch_.empty()) {
+                batch_ = std::move(line);
+            } else {
+                batch_ += line;
+            }
+            return;
+        }
+        send(std::move(line));
+    }
+
+    void flush() {
+        if (batch_.empty()) return;
+        std::string bytes = std::move(batch_);
+        batch_.clear();
+        if (!closing_) send(std::move(bytes));
+    }
+
+    void send(std::string line) {
         if (pipe_.write_queue_size + line.size() > server_->limits_.max_write_queue_bytes) {
             spdlog::warn("control: disconnecting client uid {} pid {}: it does not read its responses", peer_.uid,
                          peer_.pid);
@@ -243,7 +283,10 @@ private:
     bool closing_ = false;
     bool watching_ = false;
     LineSplitter splitter_;
-    std::vector<LineSplitter::Line> lines_;
+    std::vector<LineSplitter::LineView> lines_;
+    uint64_t last_read_ = 0;  // loop time (ms) of the last read, for the idle timeout
+    bool batching_ = false;   // answers are collected in batch_ (inside on_read)
+    std::string batch_;
     uint64_t next_seq_ = 0;
     uint64_t next_to_write_ = 0;
     std::map<uint64_t, std::string> ready_;
