@@ -200,7 +200,12 @@ class SentinelFailover(unittest.TestCase):
         # The change feed resumed on the new master (after a resync) both ways.
         for node in (a, b):
             wait_for(lambda: "subscribed again" in node.log(), what="the subscriber to resubscribe")
-        b.client().set_user_context("after", user_context("after", "AT-after"))
+        # With wait_replicas the write also needs the old master, now a replica,
+        # to acknowledge it in time; under load its link may still be
+        # settling, and store_unavailable is the answer a bot retries on.
+        wait_for(lambda: unless_error("store_unavailable", lambda: b.client().set_user_context(
+            "after", user_context("after", "AT-after"))), timeout=60, what="b's write on the new master",
+            interval=0.2)
         served = wait_for(lambda: unless_error("not_found", lambda: a.client().get_token("after")),
                           what="b's write to reach a through the new master")
         self.assertEqual(served["access_token"], "AT-after")
