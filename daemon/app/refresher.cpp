@@ -183,8 +183,8 @@ void Refresher::write(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step ste
     using Kind = WriteResult::Written;
     auto text = runtime_.cipher().seal(step.context);
     runtime_.on_store<Written>(
-        [this, user_id = attempt->user_id, base = std::move(step.base), text = std::move(text), fenced = step.fenced,
-         fence = step.fence] {
+        [this, user_id = attempt->user_id, base = std::move(step.base), own = std::move(step.own),
+         text = std::move(text), fenced = step.fenced, fence = step.fence] {
             constexpr int kCompareRounds = 5;
             Store& store = runtime_.store();
             Written written;
@@ -200,7 +200,7 @@ void Refresher::write(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step ste
                     written.result.written = Kind::failed;
                     break;
                 }
-                if (auto moved_on = stored_moved_on(base, *opened)) {
+                if (auto moved_on = stored_moved_on(base, *opened, own ? &*own : nullptr)) {
                     written.result.written = Kind::moved_on;
                     written.result.stored = std::move(moved_on);
                     break;

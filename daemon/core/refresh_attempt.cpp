@@ -35,9 +35,10 @@ std::string_view to_string(RefreshEnding ending) {
     return "unknown";
 }
 
-std::optional<UserContext> stored_moved_on(const Tokens& base, std::string_view stored_text) {
+std::optional<UserContext> stored_moved_on(const Tokens& base, std::string_view stored_text, const Tokens* own) {
     auto stored = user_context_from_json(stored_text);
     if (!stored || stored->tokens == base) return std::nullopt;
+    if (own != nullptr && stored->tokens == *own) return std::nullopt;
     return std::move(stored).value();
 }
 
@@ -58,6 +59,7 @@ RefreshAttempt::Step RefreshAttempt::begin(CachedUser cached, const UnsavedToken
         base_ = unsaved->base;
         updated_ = *cached.context;
         updated_.tokens = unsaved->fresh;
+        own_ = unsaved->fresh;
     } else {
         base_ = cached.context->tokens;
     }
@@ -93,7 +95,7 @@ RefreshAttempt::Step RefreshAttempt::on_leased(const LeasedRead& read, CachedUse
     }
     leased_ = true;
     fence_ = read.fence;
-    if (auto stored = stored_moved_on(base_, read.text)) {
+    if (auto stored = stored_moved_on(base_, read.text, own_ ? &*own_ : nullptr)) {
         // Refreshed (or set) by someone else since we read it: take theirs. The
         // write step compares again and adopts without writing.
         updated_ = std::move(stored).value();
@@ -179,6 +181,7 @@ RefreshAttempt::Step RefreshAttempt::write() {
     step.kind = Step::Kind::write;
     step.context = updated_;
     step.base = base_;
+    step.own = own_;
     step.fenced = leased_;
     step.fence = fence_;
     return step;

@@ -74,8 +74,12 @@ struct LeasedRead {
 // since the attempt read them); nullopt when they still are or the text is
 // unreadable (then the attempt's write replaces it). Pure and thread-safe: the
 // edge calls it on the executor between the read and the write, so that the
-// comparison and the write are one store visit.
-std::optional<UserContext> stored_moved_on(const Tokens& base, std::string_view stored_text);
+// comparison and the write are one store visit. `own`: tokens a failed write
+// of ours may have stored all the same (a Redis WAIT that timed out after the
+// write); found stored, they are not another writer's, and the attempt writes
+// them again, so the store's answer says whether they are durable now.
+std::optional<UserContext> stored_moved_on(const Tokens& base, std::string_view stored_text,
+                                           const Tokens* own = nullptr);
 
 // What the write step did.
 struct WriteResult {
@@ -97,7 +101,7 @@ public:
         enum class Kind {
             lease,   // take the user's lease for lease_ttl, then read the stored context (a LeasedRead)
             http,    // send `http` to the token endpoint
-            write,   // re-read, and unless stored_moved_on(base, ...) write `context` (fenced when `fenced`),
+            write,   // re-read, and unless stored_moved_on(base, ..., own) write `context` (fenced when `fenced`),
                      // then release the lease if held (a WriteResult)
             finish,  // the attempt is over
         };
@@ -108,6 +112,7 @@ public:
         OutboundHttp http;                       // http
         UserContext context;                     // write
         Tokens base;                             // write
+        std::optional<Tokens> own;               // write: unsaved tokens of ours, written again if found stored
         bool fenced = false;                     // write: held under a lease
         uint64_t fence = 0;                      // write, when fenced (also released)
 
@@ -173,6 +178,7 @@ private:
     Tokens base_;             // the tokens being refreshed, as stored
     UserContext updated_;     // what to store
     bool write_only_ = false;  // storing tokens a failed write left unsaved
+    std::optional<Tokens> own_;  // write_only_: those tokens
     bool reauth_ = false;      // storing a dead grant
     bool leased_ = false;
     uint64_t fence_ = 0;

@@ -293,6 +293,41 @@ TEST_F(RefreshAttemptTest, UnsavedTokensAreWrittenWithoutAskingTheProviderAgain)
     EXPECT_EQ(step.context.tokens.access_token->reveal(), "NEW-AT");
 }
 
+TEST_F(RefreshAttemptTest, UnsavedTokensFoundStoredAreWrittenAgainNotAdopted) {
+    // A write that landed but reported failure (a Redis WAIT that timed out):
+    // the retry finds our own tokens stored. Adopting them would hand out
+    // tokens no replica confirmed; writing them again lets the store say.
+    UnsavedTokens unsaved{context_.tokens, context_.tokens};
+    unsaved.fresh.access_token = Secret("NEW-AT");
+    UserContext ours = context_;
+    ours.tokens = unsaved.fresh;
+
+    auto plain = attempt();
+    auto step = plain.begin(cached(1), &unsaved, true, false, now());
+    ASSERT_EQ(step.kind, Kind::write);
+    ASSERT_TRUE(step.own);
+    EXPECT_EQ(*step.own, unsaved.fresh);
+    EXPECT_FALSE(stored_moved_on(step.base, stored_text(ours), &*step.own));
+
+    auto leased = attempt();
+    step = leased.begin(cached(1), &unsaved, true, true, now());
+    step = leased.on_leased({LeasedRead::Result::read, 5, stored_text(ours), ""}, cached(1), now());
+    ASSERT_EQ(step.kind, Kind::write);
+    EXPECT_EQ(step.own, unsaved.fresh);
+    EXPECT_EQ(step.context.tokens.access_token->reveal(), "NEW-AT");
+    step = leased.on_written({Written::stored, std::nullopt, ""}, cached(1), now());
+    EXPECT_EQ(step.ending, RefreshEnding::refreshed);
+
+    // Someone else's tokens are still adopted.
+    UserContext theirs = context_;
+    theirs.tokens.access_token = Secret("THEIR-AT");
+    EXPECT_TRUE(stored_moved_on(unsaved.base, stored_text(theirs), &unsaved.fresh));
+    // A refresh that wrote nothing unsaved has nothing of its own to write again.
+    auto fresh = attempt();
+    step = fresh.begin(cached(), nullptr, true, false, now());
+    EXPECT_FALSE(step.own);
+}
+
 TEST_F(RefreshAttemptTest, AStoreThatRefusesTheWriteKeepsTheTokensUnsavedAndRetries) {
     auto refresh = attempt(0.0);
     to_provider(refresh);

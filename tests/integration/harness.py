@@ -341,14 +341,17 @@ def stop_and_check(case):
 def faulty_store_tokend(fake, extra_config=""):
     """A Tokend on the faulty test store (ctest sets TOKEND_FAULTY_STORE), not
     started, and the flag file whose existence switches the store off; None
-    when the plugin is not available."""
+    when the plugin is not available. While `store-unconfirmed` exists in the
+    tokend's directory, writes land but answer UNAVAILABLE (see the plugin)."""
     plugin = os.environ.get("TOKEND_FAULTY_STORE")
     if not plugin:
         return None
-    tokend = Tokend(fake, extra_config=extra_config, store=plugin, store_options={"fail_flag": "FLAG"})
+    tokend = Tokend(fake, extra_config=extra_config, store=plugin,
+                    store_options={"fail_flag": "FLAG", "unconfirmed_flag": "UNCONFIRMED"})
     flag = os.path.join(tokend.dir, "store-off")
     with open(tokend.config_path) as f:
-        config = f.read().replace("fail_flag: FLAG", f"fail_flag: {flag}")
+        config = f.read().replace("fail_flag: FLAG", f"fail_flag: {flag}").replace(
+            "unconfirmed_flag: UNCONFIRMED", f"unconfirmed_flag: {os.path.join(tokend.dir, 'store-unconfirmed')}")
     with open(tokend.config_path, "w") as f:
         f.write(config)
     return tokend, flag

@@ -287,6 +287,34 @@ class StoreDownDuringRefresh(FaultyStoreCase):
         self.assertIn("kept unsaved, write retried", self.tokend.log())
 
 
+class UnconfirmedWriteDuringRefresh(FaultyStoreCase):
+    """A write that lands but is reported failed (Redis with wait_replicas when
+    no replica confirms it in time): the retry finds the new tokens stored and
+    writes them again rather than adopt them, so they are handed out only once
+    the store confirms them."""
+
+    extra_config = SHORT_LIVED
+
+    def test_tokens_a_failed_write_stored_are_served_only_once_confirmed(self):
+        tokens = self.fake.issue_tokens("alice")
+        self.client.set_user_context("alice", user_context("alice", tokens=tokens, expires_in=600))
+        unconfirmed = os.path.join(self.tokend.dir, "store-unconfirmed")
+        open(unconfirmed, "w").close()
+        with self.assertRaises(TokendError) as raised:
+            self.client.refresh("alice")
+        self.assertEqual(raised.exception.code, "store_unavailable")
+        # The retries find the new tokens stored and write them again; each
+        # write is unconfirmed too, so they are still not handed out.
+        wait_for(lambda: self.client.stats()["refreshes"]["store_failures"] >= 3, 20, "two retried writes")
+        self.assertEqual(self.client.get_token("alice")["access_token"], tokens["access_token"],
+                         "tokens no write confirmed were handed out")
+        os.unlink(unconfirmed)
+        wait_for(lambda: self.client.get_token("alice")["access_token"] != tokens["access_token"], 20,
+                 "the confirmed write")
+        self.assertTrue(valid_at_provider(self.fake, self.client.get_token("alice")["access_token"]))
+        self.assertEqual(refresh_counts(self.fake).get("ok"), 1, "the provider was not asked again")
+
+
 class Restart(unittest.TestCase):
     def test_overdue_tokens_are_refreshed_at_start_within_the_concurrency_cap(self):
         users = [f"user{i:02d}" for i in range(20)]

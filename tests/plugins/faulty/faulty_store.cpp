@@ -1,7 +1,10 @@
 // A test store that works in memory until a flag file exists, then answers
 // every call with TOKEND_UNAVAILABLE, as a store whose backend went away does.
-// Options: {"fail_flag": "/path/to/flag"}. Lets the integration tests show
-// what tokend does when its store fails, and that it recovers.
+// Options: {"fail_flag": "/path/to/flag", "unconfirmed_flag": "/path"}. Lets
+// the integration tests show what tokend does when its store fails, and that
+// it recovers. While the optional unconfirmed_flag exists, a put is written
+// and then answered UNAVAILABLE, as Redis with wait_replicas answers a write
+// no replica confirmed in time.
 // It is also a plugin from before store ABI 1.1: its table ends before
 // list_entries, so hosts load its users with list + get (the fallback path).
 #include <tokend/store.h>
@@ -20,6 +23,7 @@ namespace {
 struct Faulty {
     const tokend_host_api* host;
     std::string flag;
+    std::string unconfirmed_flag;
     std::mutex mutex;
     std::map<std::string, std::string> values[2];
 };
@@ -27,10 +31,14 @@ struct Faulty {
 Faulty* self(tokend_store* store) { return reinterpret_cast<Faulty*>(store); }
 std::string text(const void* data, size_t len) { return len ? std::string(static_cast<const char*>(data), len) : ""; }
 
+bool exists(const std::string& path) {
+    struct stat info {};
+    return !path.empty() && ::stat(path.c_str(), &info) == 0;
+}
+
 // True (and the reply filled) when the store is switched off.
 bool switched_off(Faulty* store, tokend_reply* reply) {
-    struct stat info {};
-    if (::stat(store->flag.c_str(), &info) != 0) return false;
+    if (!exists(store->flag)) return false;
     static const char message[] = "faulty store: backend switched off";
     store->host->reply_error(reply, message, sizeof message - 1);
     return true;
@@ -44,7 +52,14 @@ tokend_status f_open(const char* config, size_t len, const tokend_host_api* host
         host->reply_error(reply, message, sizeof message - 1);
         return TOKEND_INVALID;
     }
-    *out = reinterpret_cast<tokend_store*>(new Faulty{host, options["fail_flag"].get<std::string>(), {}, {}});
+    const auto unconfirmed = options.value("unconfirmed_flag", nlohmann::json(""));
+    if (!unconfirmed.is_string()) {
+        static const char message[] = "faulty store: unconfirmed_flag must be a path";
+        host->reply_error(reply, message, sizeof message - 1);
+        return TOKEND_INVALID;
+    }
+    *out = reinterpret_cast<tokend_store*>(
+        new Faulty{host, options["fail_flag"].get<std::string>(), unconfirmed.get<std::string>(), {}, {}});
     return TOKEND_OK;
 }
 
@@ -65,6 +80,11 @@ tokend_status f_put(tokend_store* store, tokend_namespace ns, const void* key, s
     if (switched_off(self(store), reply)) return TOKEND_UNAVAILABLE;
     std::lock_guard<std::mutex> hold(self(store)->mutex);
     self(store)->values[ns][text(key, key_len)] = text(value, value_len);
+    if (exists(self(store)->unconfirmed_flag)) {
+        static const char message[] = "faulty store: written, but not confirmed durable";
+        self(store)->host->reply_error(reply, message, sizeof message - 1);
+        return TOKEND_UNAVAILABLE;
+    }
     return TOKEND_OK;
 }
 
