@@ -44,6 +44,13 @@ class ManPages(unittest.TestCase):
                     with open(path) as source:
                         self.assertEqual(f.read(), source.read())
 
+    def test_the_help_title_is_not_repeated_in_the_description(self):
+        # help2man copies CLI11's "prog: description" line; NAME says it already.
+        for page, title in (("tokend.8", "tokend: holds"), ("tokenctl.1", "tokenctl: talk")):
+            with self.subTest(page=page):
+                with open(os.path.join(MAN_DIR, page)) as f:
+                    self.assertNotIn(title, f.read())
+
     def test_tokenctl_1_names_every_command(self):
         out = subprocess.run([TOKENCTL, "--help"], capture_output=True, text=True, timeout=30)
         commands = re.search(r"^Subcommands:\n((?:[ \t]+.*\n?)*)", out.stdout, re.MULTILINE).group(1)
