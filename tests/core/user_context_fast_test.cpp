@@ -63,6 +63,24 @@ TEST(UserContextFast, DeclinesWhatOnlyTheDomReaderJudges) {
     EXPECT_FALSE(user_context_from_json(std::string_view(R"({"user_id":"u","tokens":{"expires_at":"soon"}})")));
 }
 
+// The word-at-a-time scan finds an escape, a control character or a byte
+// beyond ASCII at every position of a long string, and lets '~' and DEL through.
+TEST(UserContextFast, FindsAnOddByteAnywhereInAString) {
+    for (size_t at = 0; at < 40; ++at) {
+        for (char odd : {'\\', '\x01', '\x1f', '\x80', '\xff', '~', '\x7f', ' '}) {
+            std::string token(40, 'T');
+            token[at] = odd;
+            const std::string text = R"({"user_id":"u","tokens":{"access_token":")" + token + R"("}})";
+            const bool plain = odd == '~' || odd == '\x7f' || odd == ' ';
+            auto fast = user_context_from_plain_json(text);
+            EXPECT_EQ(static_cast<bool>(fast), plain) << at << " " << int(odd);
+            if (fast) {
+                EXPECT_EQ(fast->tokens.access_token->reveal(), token);
+            }
+        }
+    }
+}
+
 // Differential: many shapes built from pieces the fast reader takes and pieces
 // it must decline; whatever it takes, the DOM reader reads to the same context.
 TEST(UserContextFast, AgreesWithTheDomReaderOnManyShapes) {
