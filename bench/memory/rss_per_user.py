@@ -12,7 +12,8 @@ With --redis, the same N contexts (the original's json.dumps layout) are put
 in a redis-server of the script's own (Unix socket) and tokend starts on the
 redis store, which keeps nothing in-process: VmRSS once it answers get_token
 (the cache and schedule built), against the same daemon started on an empty
-key prefix; the start-up time to that first answer is reported too.
+key prefix; the start-up time to that first answer is reported too, with the
+CPU time tokend had used by then (steadier than the wall clock under load).
 With --baseline OTHER_BUILD, every measurement is also made with that build,
 in the same run (e.g. a copy of main's build).
 
@@ -101,6 +102,13 @@ def measure(build, users):
         daemon.wait()
 
 
+def cpu_seconds(pid):
+    """User + system CPU time the process has used: on a loaded machine, steadier than the wall clock."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def fill_redis(redis, users, expires):
     """SETs user-{id} to the context as the original wrote it (json.dumps), and SADDs the id; JSON bytes a user."""
     json_bytes = 0
@@ -123,6 +131,7 @@ def measure_redis(build, redis, users, json_bytes):
     first_user = context(0, "")[0]
     rss = {}
     took = 0.0
+    cpu = 0.0
     for prefix in ("empty:", ""):
         config = write_config(work, redis, prefix)
         seconds, _, daemon = cold_start(build, config, f"{work}/run/tokend.sock", first_user)
@@ -130,11 +139,12 @@ def measure_redis(build, redis, users, json_bytes):
             time.sleep(0.5)
             rss[prefix] = rss_bytes(daemon.pid)
             took = seconds
+            cpu = cpu_seconds(daemon.pid)
         finally:
             stop(daemon)
     return {"users": users, "store": "redis", "rss_empty": rss["empty:"], "rss_after": rss[""],
             "bytes_per_user": round((rss[""] - rss["empty:"]) / users), "json_bytes_per_user": json_bytes,
-            "ready_seconds": round(took, 2)}
+            "ready_seconds": round(took, 2), "cpu_seconds_at_ready": round(cpu, 2)}
 
 
 def report(result, label):
