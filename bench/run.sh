@@ -5,7 +5,9 @@
 #            1 and 8 clients, unpinned and pinned to one CPU (bench/control/run.sh)
 #   http     GET /redirect (unknown state) vs nginx's fixed 200, wrk (bench/http/redirect_vs_nginx.sh;
 #            skipped without wrk and nginx)
-#   memory   resident memory a user on the memory store (bench/memory/rss_per_user.py)
+#   memory   resident memory a user on the memory store, and on the redis store with
+#            its READY time (bench/memory/rss_per_user.py; with BASELINE=OTHER_BUILD
+#            set, that build is measured too, in the same run)
 #   startup  start-up with users in Redis and in a YAML file vs the empty start (bench/startup/startup.py)
 # Each part also runs alone (see its header). --quick: short rounds, small
 # user counts (a smoke, minutes); without it the run takes about half an hour.
@@ -39,10 +41,14 @@ for part in "${parts[@]}"; do
       else
         echo "skipped: needs wrk and nginx (apt-get install wrk nginx-light)"
       fi ;;
-    memory) if [ -n "$quick" ]; then python3 bench/memory/rss_per_user.py "$build" 20000; else python3 bench/memory/rss_per_user.py "$build" 200000; fi ;;
+    memory)
+      baseline=(${BASELINE:+--baseline "$BASELINE"})
+      if [ -n "$quick" ]; then users=20000 redis_users=20000; else users=200000 redis_users=1000000; fi
+      python3 bench/memory/rss_per_user.py "${baseline[@]}" "$build" "$users"
+      python3 bench/memory/rss_per_user.py --redis "${baseline[@]}" "$build" "$redis_users" ;;
     startup)
       if [ -n "$quick" ]; then python3 bench/startup/startup.py --build "$build" --redis 10000 --yaml 10000 --rounds 1 --summary "$SUMMARY"
-      else python3 bench/startup/startup.py --build "$build" --redis 10000,100000 --yaml 100000 --rounds 3 --summary "$SUMMARY"; fi ;;
+      else python3 bench/startup/startup.py --build "$build" --redis 10000,100000,1000000 --yaml 100000 --rounds 3 --summary "$SUMMARY"; fi ;;
   esac
 done
 

@@ -4,12 +4,14 @@
 // payload of set_user_context.
 // Checks: bounded parsing never yields a value deeper than kMaxJsonDepth; a
 // parsed context or flow, stored (to_stored_text) and parsed again, is the
-// same value, and storing that gives the same text.
+// same value, and storing that gives the same text; what the fast reader
+// (core/user_context_fast) takes, the DOM reader reads to the same context.
 #include "fuzz_check.h"
 
 #include "core/flow_state.h"
 #include "core/json_limits.h"
 #include "core/user_context.h"
+#include "core/user_context_fast.h"
 
 namespace {
 
@@ -31,6 +33,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     const Json json = parse_bounded_json(text);
     if (!json.is_discarded()) FUZZ_CHECK(depth_of(json) <= kMaxJsonDepth);
+
+    if (auto plain = user_context_from_plain_json(text)) {
+        FUZZ_CHECK(!json.is_discarded());
+        auto dom = user_context_from_json(json);
+        FUZZ_CHECK(dom);
+        FUZZ_CHECK(*dom == *plain);
+    }
 
     if (auto context = user_context_from_json(text)) {
         const std::string stored = to_stored_text(*context);

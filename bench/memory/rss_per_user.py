@@ -8,7 +8,16 @@ per user beside the size of one user's JSON. The memory store keeps its own
 copy of every value, so the figure is tokend's cache and schedule plus the
 store's copy: the daemon as it would run with an in-process store.
 
-Usage: bench/memory/rss_per_user.py BUILD_DIR N [N...]   (e.g. build 100000 1000000)
+With --redis, the same N contexts (the original's json.dumps layout) are put
+in a redis-server of the script's own (Unix socket) and tokend starts on the
+redis store, which keeps nothing in-process: VmRSS once it answers get_token
+(the cache and schedule built), against the same daemon started on an empty
+key prefix; the start-up time to that first answer is reported too, with the
+CPU time tokend had used by then (steadier than the wall clock under load).
+With --baseline OTHER_BUILD, every measurement is also made with that build,
+in the same run (e.g. a copy of main's build).
+
+Usage: bench/memory/rss_per_user.py [--redis] [--baseline DIR] BUILD_DIR N [N...]   (e.g. build 100000 1000000)
 With SUMMARY set in the environment, appends JSON lines for bench/run.sh.
 """
 
@@ -20,6 +29,10 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "redis"))
+from redis_bench import cold_start, stop, write_config  # noqa: E402
+from redis_server import RedisServer  # noqa: E402
 
 BATCH = 1000
 
@@ -89,19 +102,88 @@ def measure(build, users):
         daemon.wait()
 
 
+def cpu_seconds(pid):
+    """User + system CPU time the process has used: on a loaded machine, steadier than the wall clock."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fill_redis(redis, users, expires):
+    """SETs user-{id} to the context as the original wrote it (json.dumps), and SADDs the id; JSON bytes a user."""
+    json_bytes = 0
+    with redis.client() as client:
+        for first in range(0, users, BATCH):
+            batch = range(first, min(first + BATCH, users))
+            for i in batch:
+                user_id, value = context(i, expires)
+                text = json.dumps(value)
+                json_bytes += len(text)
+                client.send("SET", f"user-{user_id}", text)
+                client.send("SADD", "users", f"user-{user_id}")
+            for _ in range(2 * len(batch)):
+                client.read_reply()
+    return round(json_bytes / users)
+
+
+def measure_redis(build, redis, users, json_bytes):
+    work = tempfile.mkdtemp(prefix="tokend-rss-redis-")
+    first_user = context(0, "")[0]
+    rss = {}
+    took = 0.0
+    cpu = 0.0
+    for prefix in ("empty:", ""):
+        config = write_config(work, redis, prefix)
+        seconds, _, daemon = cold_start(build, config, f"{work}/run/tokend.sock", first_user)
+        try:
+            time.sleep(0.5)
+            rss[prefix] = rss_bytes(daemon.pid)
+            took = seconds
+            cpu = cpu_seconds(daemon.pid)
+        finally:
+            stop(daemon)
+    return {"users": users, "store": "redis", "rss_empty": rss["empty:"], "rss_after": rss[""],
+            "bytes_per_user": round((rss[""] - rss["empty:"]) / users), "json_bytes_per_user": json_bytes,
+            "ready_seconds": round(took, 2), "cpu_seconds_at_ready": round(cpu, 2)}
+
+
+def report(result, label):
+    print(json.dumps(dict(result, build=label)), flush=True)
+    if os.environ.get("SUMMARY"):
+        store = result.get("store", "memory")
+        goal = "<= 600 B" if store == "redis" else "<= 1,100 B"
+        with open(os.environ["SUMMARY"], "a") as f:
+            f.write(json.dumps({"part": "memory",
+                                "what": f"resident memory a user, {result['users']:,} users, {store} store ({label})",
+                                "tokend": f"{result['bytes_per_user']:,} B",
+                                "floor": f"{result['json_bytes_per_user']} B (its JSON)",
+                                "ratio": result["bytes_per_user"] / result["json_bytes_per_user"],
+                                "goal": goal}) + "\n")
+
+
 def main():
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    use_redis = "--redis" in args
+    if use_redis:
+        args.remove("--redis")
+    baseline = None
+    if "--baseline" in args:
+        at = args.index("--baseline")
+        baseline = args[at + 1]
+        del args[at:at + 2]
+    if len(args) < 2:
         sys.exit(__doc__)
-    for users in map(int, sys.argv[2:]):
-        result = measure(sys.argv[1], users)
-        print(json.dumps(result), flush=True)
-        if os.environ.get("SUMMARY"):
-            with open(os.environ["SUMMARY"], "a") as f:
-                f.write(json.dumps({"part": "memory", "what": f"resident memory a user, {users:,} users, memory store",
-                                    "tokend": f"{result['bytes_per_user']:,} B",
-                                    "floor": f"{result['json_bytes_per_user']} B (its JSON)",
-                                    "ratio": result["bytes_per_user"] / result["json_bytes_per_user"],
-                                    "goal": "<= 1,100 B"}) + "\n")
+    builds = [(args[0], "build")] + ([(baseline, "baseline")] if baseline else [])
+    for users in map(int, args[1:]):
+        if not use_redis:
+            for build, label in builds:
+                report(measure(build, users), label)
+            continue
+        with RedisServer() as redis:
+            expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=10)).isoformat()
+            json_bytes = fill_redis(redis, users, expires)
+            for build, label in builds:
+                report(measure_redis(build, redis, users, json_bytes), label)
 
 
 if __name__ == "__main__":
