@@ -13,26 +13,10 @@ count=${2:-3000}
 annotate=${3:-}
 work=$(mktemp -d /tmp/tokend-httpprofile-XXXXXX)
 trap '[ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/http/common.sh
 
 port=$(free_port)
-closed_port=$(free_port)
-echo fake-secret > "$work/client_secret"
-cat > "$work/tokend.yml" <<YAML
-state_dir: $work/state
-runtime_dir: $work/run
-log: {level: warn}
-store: {plugin: memory}
-http: {listen: 127.0.0.1:$port}
-integration:
-  client_id: bench-client
-  client_secret: {file: $work/client_secret}
-  redirect_url: http://127.0.0.1:9/redirect
-  auth_service: http://127.0.0.1:$closed_port/v1/authorize
-  token_service: http://127.0.0.1:$closed_port/v1/access_token
-  api_base: http://127.0.0.1:$closed_port/v1
-  request_timeout_ms: 1000
-YAML
+write_tokend_config "$work" "$port" memory
 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.%p" \
   "$build/daemon/tokend" -c "$work/tokend.yml" --plugin-dir "$build/plugins" 2>"$work/tokend.log" &
 daemon=$!

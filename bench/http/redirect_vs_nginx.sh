@@ -28,7 +28,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/http/common.sh
 wait_http() {  # url: until it answers at all (any status), 30 s at most
   python3 - "$1" <<'PY'
 import sys, time, urllib.request, urllib.error
@@ -47,23 +47,7 @@ PY
 }
 
 tokend_port=$(free_port)
-closed_port=$(free_port)  # nobody listens: the used flow's code exchange fails at once
-echo fake-secret > "$work/client_secret"
-cat > "$work/tokend.yml" <<YAML
-state_dir: $work/state
-runtime_dir: $work/run
-log: {level: warn}
-store: {plugin: $store}
-http: {listen: 127.0.0.1:$tokend_port, max_connections: 4096}
-integration:
-  client_id: bench-client
-  client_secret: {file: $work/client_secret}
-  redirect_url: http://127.0.0.1:9/redirect
-  auth_service: http://127.0.0.1:$closed_port/v1/authorize
-  token_service: http://127.0.0.1:$closed_port/v1/access_token
-  api_base: http://127.0.0.1:$closed_port/v1
-  request_timeout_ms: 1000
-YAML
+write_tokend_config "$work" "$tokend_port" "$store"
 "$build/daemon/tokend" -c "$work/tokend.yml" --plugin-dir "$build/plugins" 2>"$work/tokend.log" &
 daemon=$!
 wait_http "http://127.0.0.1:$tokend_port/healthz"
