@@ -170,6 +170,27 @@ TEST(HttpMessage, APreparedResponseSerializesAsThePlainOne) {
     EXPECT_TRUE(response_requests_close(HttpResponse{200, {}, {}, *prepare_response(responses[1])}));
 }
 
+// The bytes themselves (serialize_response goes through the same layout, so
+// the comparison above alone would not see a mistake both share).
+TEST(HttpMessage, APreparedPageGoesOutWithItsFraming) {
+    HttpResponse page;
+    page.status = 404;
+    page.headers = {{"Content-Type", "text/html"}, {"Connection", "keep-alive"}};
+    page.body = "<p>x</p>";
+    HttpResponse fast;
+    fast.prepared = *prepare_response(page);
+    EXPECT_EQ(*serialize_response(fast, {false, true, false, "D1"}),
+              "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nDate: D1\r\nContent-Length: 8\r\n\r\n<p>x</p>");
+    EXPECT_EQ(*serialize_response(fast, {true, false, false, "D2"}),
+              "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nDate: D2\r\nContent-Length: 8\r\n"
+              "Connection: close\r\n\r\n");
+    page.headers.emplace_back("Date", "theirs");
+    fast.prepared = *prepare_response(page);
+    EXPECT_EQ(*serialize_response(fast, {false, true, true, "ours"}),
+              "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nDate: theirs\r\nContent-Length: 8\r\n"
+              "Connection: keep-alive\r\n\r\n<p>x</p>");
+}
+
 TEST(HttpMessage, PreparingRefusesWhatSerializingRefuses) {
     HttpResponse response;
     response.headers = {{"Location", "/ok\r\nSet-Cookie: evil=1"}};
