@@ -162,8 +162,8 @@ Flows::RedirectDone Flows::warn_unknown_flow(std::shared_ptr<RedirectFlow> flow,
     return [this, flow, client = std::move(client), done = std::move(done)](const RedirectFlow::Step& step) {
         if (step.outcome == RedirectOutcome::unknown_flow) {
             const LogRateLimit::Decision decision = unknown_flow_log_.note(runtime_.now());
-            const std::string flow_id = flow->flow_id().empty() ? "(none)" : flow_log_id(flow->flow_id());
-            if (decision.log) {
+            if (decision.log) {  // the id's hash only for a line that is written
+                const std::string flow_id = flow->flow_id().empty() ? "(none)" : flow_log_id(flow->flow_id());
                 log_event(spdlog::level::warn,
                           LogFields().with_flow(flow_id).with_outcome("unknown_flow").with_client(client),
                           "redirect from {}: flow {} ended unknown_flow: {} (a link opened twice, a flow already "
@@ -184,6 +184,14 @@ void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, R
     using Kind = RedirectFlow::Step::Kind;
     switch (step.kind) {
         case Kind::take_flow: {
+            // An unknown or used state, from a store that knows at once (ABI 1.4):
+            // answered here, without the trip to the executor. Anything else,
+            // and every flow that is there, goes to take(), the one atomic step
+            // that picks the winner among redirects of one flow.
+            if (runtime_.store().absent_now(Ns::flow, step.flow_id)) {
+                drive(flow, flow->on_flow_taken(TakeOutcome::absent, {}, runtime_.now()), std::move(done));
+                return;
+            }
             struct Taken {
                 StoreStatus status;
                 std::string text;
@@ -248,11 +256,13 @@ void Flows::finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& 
     ServiceCounters& counters = runtime_.counters();
     ++counters.redirects[std::string(to_string(step.outcome))];
     const std::string user = flow.user_id().empty() ? "(unknown)" : flow.user_id();
-    const std::string flow_id = flow.flow_id().empty() ? "(none)" : flow_log_id(flow.flow_id());
+    // The id's hash (a SHA-256) only for a line that is written.
+    const auto flow_id = [&flow] { return flow.flow_id().empty() ? std::string("(none)") : flow_log_id(flow.flow_id()); };
     if (step.outcome == RedirectOutcome::authenticated) {
         ++counters.flows_completed;
-        log_event(spdlog::level::info, LogFields().with_user(user).with_flow(flow_id).with_outcome("authenticated"),
-                  "user {}: flow {} completed, tokens stored", user, flow_id);
+        const std::string id = flow_id();
+        log_event(spdlog::level::info, LogFields().with_user(user).with_flow(id).with_outcome("authenticated"),
+                  "user {}: flow {} completed, tokens stored", user, id);
         runtime_.publish("flow_completed", flow.user_id());
     } else {
         if (!flow.user_id().empty()) {
@@ -261,9 +271,10 @@ void Flows::finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& 
         }
         // An unknown flow is warned about with its client by warn_unknown_flow.
         if (step.outcome != RedirectOutcome::unknown_flow) {
+            const std::string id = flow_id();
             log_event(spdlog::level::warn,
-                      LogFields().with_user(flow.user_id()).with_flow(flow_id).with_outcome(to_string(step.outcome)),
-                      "user {}: flow {} ended {}: {}", user, flow_id, to_string(step.outcome), step.detail);
+                      LogFields().with_user(flow.user_id()).with_flow(id).with_outcome(to_string(step.outcome)),
+                      "user {}: flow {} ended {}: {}", user, id, to_string(step.outcome), step.detail);
         }
     }
     if (step.message) send_bot_message(*step.message);

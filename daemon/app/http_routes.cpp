@@ -76,9 +76,24 @@ void HttpRoutes::handle(HttpRequest&& request, HttpResponder respond) {
         respond(std::move(response));
         return;
     }
-    service_.process_redirect_query(request.query, request.peer, [respond](const RedirectFlow::Step& step) {
-        respond(page_response(step.page));
+    service_.process_redirect_query(request.query, request.peer, [this, respond](const RedirectFlow::Step& step) {
+        respond(redirect_page(step));
     });
+}
+
+HttpResponse HttpRoutes::redirect_page(const RedirectFlow::Step& step) {
+    PreparedPage& cached = redirect_pages_[static_cast<size_t>(step.outcome)];
+    const HtmlPage& page = step.page;
+    const bool same = cached.response && cached.page.status == page.status && cached.page.title == page.title &&
+                      cached.page.message == page.message;
+    if (!same) {
+        auto prepared = prepare_response(page_response(page));
+        if (!prepared) return page_response(page);  // serializing it fails the same way: a 500
+        cached = {page, std::move(prepared).value()};
+    }
+    HttpResponse response;
+    response.prepared = cached.response;
+    return response;
 }
 
 }  // namespace tokend

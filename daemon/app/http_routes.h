@@ -7,6 +7,9 @@
 #include "app/token_service.h"
 #include "io/http_server.h"
 
+#include <array>
+#include <memory>
+
 namespace tokend {
 
 // GET/HEAD /readyz, on the public listener and the metrics listener alike:
@@ -20,7 +23,18 @@ public:
     void handle(HttpRequest&& request, HttpResponder respond);
 
 private:
+    // The page for a redirect's last step, laid out once per outcome: most never
+    // change (an unknown or used state's, an expired link's), so serving one
+    // again adds only Date, Content-Length and Connection. A page with other
+    // text (a provider's error code, an account's name) replaces its outcome's.
+    HttpResponse redirect_page(const RedirectFlow::Step& step);
+
+    struct PreparedPage {
+        HtmlPage page;
+        std::shared_ptr<const PreparedResponse> response;
+    };
     TokenService& service_;
+    std::array<PreparedPage, kRedirectOutcomeCount> redirect_pages_;
 };
 
 }  // namespace tokend

@@ -12,6 +12,7 @@
 #include "core/provider_requests.h"
 #include "core/user_context.h"
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@ enum class RedirectOutcome {
     wrong_user,      // tokens belong to someone else than the flow's user
     store_failed     // tokens could not be stored
 };
+inline constexpr size_t kRedirectOutcomeCount = static_cast<size_t>(RedirectOutcome::store_failed) + 1;
 std::string_view to_string(RedirectOutcome outcome);
 
 enum class TakeOutcome { taken, absent, failed };

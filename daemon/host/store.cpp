@@ -132,6 +132,7 @@ Store::Store(std::shared_ptr<StorePlugin> plugin, StoreLogSink log)
       table_(plugin_->table()),
       list_entries_(plugin_->list_entries()),
       put_if_equal_(plugin_->put_if_equal()),
+      absent_now_(plugin_->absent_now()),
       thread_safe_(plugin_->has(TOKEND_STORE_CAP_THREAD_SAFE)),
       log_(std::move(log)) {}
 
@@ -243,6 +244,13 @@ StoreStatus Store::take(Ns ns, std::string_view key, std::string* value) {
         }
         return finish(status, buffer);
     });
+}
+
+// Not through call(): no serialization (the slot's contract is to answer beside
+// any call) and no observer (a map lookup, not a store round trip).
+bool Store::absent_now(Ns ns, std::string_view key) const {
+    if (absent_now_ == nullptr || key.empty()) return false;
+    return absent_now_(instance_, to_c(ns), key.data(), key.size()) == TOKEND_NOT_FOUND;
 }
 
 StoreStatus Store::list(Ns ns, std::string_view cursor_in, uint32_t limit, StorePage* page) {

@@ -1,6 +1,7 @@
 // One open store instance behind the C ABI, with C++ types and the threading
 // contract enforced: calls are serialized here unless the plugin is thread-safe.
-// Every method blocks (disk, network): never call them on the event-loop thread.
+// Every method blocks (disk, network): never call them on the event-loop thread,
+// except absent_now, which never blocks.
 #pragma once
 
 #include "host/store_plugin.h"
@@ -79,11 +80,18 @@ public:
     bool can_list_entries() const { return list_entries_ != nullptr; }
     // The plugin compares and writes in one atomic step (store ABI 1.2).
     bool compares_atomically() const { return put_if_equal_ != nullptr; }
+    // The plugin can say at once that a key is absent (store ABI 1.4).
+    bool answers_absence_inline() const { return absent_now_ != nullptr; }
 
     StoreStatus get(Ns ns, std::string_view key, std::string* value);
     StoreStatus put(Ns ns, std::string_view key, std::string_view value);
     StoreStatus del(Ns ns, std::string_view key);
     StoreStatus take(Ns ns, std::string_view key, std::string* value);
+    // True only when the plugin says at once that a take of key would find
+    // nothing now (the 1.4 absent_now slot); false when it is there, when the
+    // plugin cannot tell without blocking or lacks the slot. Never blocks and
+    // takes no lock of ours: callable on the event-loop thread, beside any call.
+    bool absent_now(Ns ns, std::string_view key) const;
     // One page of at most limit keys after cursor ("" for the first page).
     StoreStatus list(Ns ns, std::string_view cursor, uint32_t limit, StorePage* page);
     // Every key, page by page; visit returns false to stop early.
@@ -141,6 +149,7 @@ private:
     const tokend_store_plugin& table_;
     const decltype(tokend_store_plugin::list_entries) list_entries_;
     const decltype(tokend_store_plugin::put_if_equal) put_if_equal_;
+    const decltype(tokend_store_plugin::absent_now) absent_now_;
     tokend_store* instance_ = nullptr;
     bool thread_safe_ = false;
     std::mutex serial_;  // held around each call when the plugin is not thread-safe

@@ -131,6 +131,7 @@ std::shared_ptr<StorePlugin> StorePlugin::load(const std::string& name_or_path,
     if (covers(size, TOKEND_SLOT(list_entries))) plugin->list_entries_ = table->list_entries;
     if (covers(size, TOKEND_SLOT(put_if_equal))) plugin->put_if_equal_ = table->put_if_equal;
     if (covers(size, TOKEND_SLOT(validate_options))) plugin->validate_options_ = table->validate_options;
+    if (covers(size, TOKEND_SLOT(absent_now))) plugin->absent_now_ = table->absent_now;
     return plugin;
 }
 

@@ -53,6 +53,8 @@ public:
     decltype(tokend_store_plugin::put_if_equal) put_if_equal() const { return put_if_equal_; }
     // The 1.3 validate_options slot, or NULL when the plugin does not provide it.
     decltype(tokend_store_plugin::validate_options) validate_options() const { return validate_options_; }
+    // The 1.4 absent_now slot, or NULL when the plugin does not provide it.
+    decltype(tokend_store_plugin::absent_now) absent_now() const { return absent_now_; }
 
 private:
     StorePlugin() = default;
@@ -63,6 +65,7 @@ private:
     decltype(tokend_store_plugin::list_entries) list_entries_ = nullptr;
     decltype(tokend_store_plugin::put_if_equal) put_if_equal_ = nullptr;
     decltype(tokend_store_plugin::validate_options) validate_options_ = nullptr;
+    decltype(tokend_store_plugin::absent_now) absent_now_ = nullptr;
     std::string path_, name_, version_;
     uint32_t abi_version_ = 0;
     uint64_t capabilities_ = 0;

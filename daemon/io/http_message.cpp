@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
 
 namespace tokend {
 namespace {
@@ -176,26 +177,24 @@ bool header_lists_token(std::string_view value, std::string_view token) {
     return false;
 }
 
-Result<std::string> serialize_response(const HttpResponse& response, const ResponseFraming& framing) {
+Result<std::shared_ptr<const PreparedResponse>> prepare_response(HttpResponse response) {
+    using Prepared = Result<std::shared_ptr<const PreparedResponse>>;
+    if (response.prepared) return Prepared(std::move(response.prepared));
     if (response.status < 200 || response.status > 599) {
-        return Result<std::string>::failure("status " + std::to_string(response.status) + " is not a final status");
+        return Prepared::failure("status " + std::to_string(response.status) + " is not a final status");
     }
-    bool has_date = false;
+    auto prepared = std::make_shared<PreparedResponse>();
     size_t header_bytes = 0;
     for (const auto& [name, value] : response.headers) {
-        if (!is_http_token(name)) return Result<std::string>::failure("header name is not a token");
-        if (!is_safe_header_value(value)) {
-            return Result<std::string>::failure("header " + name + " holds CR, LF or NUL");
-        }
-        if (iequals(name, "Date")) has_date = true;
+        if (!is_http_token(name)) return Prepared::failure("header name is not a token");
+        if (!is_safe_header_value(value)) return Prepared::failure("header " + name + " holds CR, LF or NUL");
+        if (iequals(name, "Date")) prepared->has_date = true;
         header_bytes += name.size() + value.size() + 4;
     }
-
-    const bool bodiless_status = response.status == 204 || response.status == 304;
-    const bool send_body = !bodiless_status && !framing.head_request;
-
-    std::string out;
-    out.reserve(64 + header_bytes + framing.date.size() + (send_body ? response.body.size() : 0));
+    prepared->requests_close = response_requests_close(response);
+    prepared->status = response.status;
+    std::string& out = prepared->head;
+    out.reserve(32 + header_bytes);
     out.append("HTTP/1.1 ");
     out.append(std::to_string(response.status));
     out.push_back(' ');
@@ -208,14 +207,29 @@ Result<std::string> serialize_response(const HttpResponse& response, const Respo
         out.append(value);
         out.append("\r\n");
     }
-    if (!has_date && !framing.date.empty()) {
+    prepared->body = std::move(response.body);
+    return Prepared(std::shared_ptr<const PreparedResponse>(std::move(prepared)));
+}
+
+namespace {
+
+// A prepared response with the framing of this one answer.
+std::string frame_response(const PreparedResponse& prepared, const ResponseFraming& framing) {
+    const bool bodiless_status = prepared.status == 204 || prepared.status == 304;
+    const bool send_body = !bodiless_status && !framing.head_request;
+    std::string out;
+    out.reserve(prepared.head.size() + 96 + framing.date.size() + (send_body ? prepared.body.size() : 0));
+    out.append(prepared.head);
+    if (!prepared.has_date && !framing.date.empty()) {
         out.append("Date: ");
         out.append(framing.date);
         out.append("\r\n");
     }
     if (!bodiless_status) {
+        char length[24];
+        const int n = std::snprintf(length, sizeof length, "%zu", prepared.body.size());
         out.append("Content-Length: ");
-        out.append(std::to_string(response.body.size()));
+        out.append(length, static_cast<size_t>(n));
         out.append("\r\n");
     }
     if (!framing.keep_alive) {
@@ -224,11 +238,21 @@ Result<std::string> serialize_response(const HttpResponse& response, const Respo
         out.append("Connection: keep-alive\r\n");
     }
     out.append("\r\n");
-    if (send_body) out.append(response.body);
+    if (send_body) out.append(prepared.body);
     return out;
 }
 
+}  // namespace
+
+Result<std::string> serialize_response(const HttpResponse& response, const ResponseFraming& framing) {
+    if (response.prepared) return Result<std::string>(frame_response(*response.prepared, framing));
+    auto prepared = prepare_response(response);
+    if (!prepared) return Result<std::string>::failure(prepared.error());
+    return Result<std::string>(frame_response(**prepared, framing));
+}
+
 bool response_requests_close(const HttpResponse& response) {
+    if (response.prepared) return response.prepared->requests_close;
     for (const auto& [name, value] : response.headers) {
         if (iequals(name, "Connection") && header_lists_token(value, "close")) return true;
     }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,10 +43,25 @@ struct HttpRequest {
 // and Connection; it drops Content-Length, Transfer-Encoding and Connection set
 // here (it frames the body itself). "Connection: close" here makes the server
 // close the connection after this response.
+struct PreparedResponse;
 struct HttpResponse {
     int status = 200;  // 200..599 (1xx are refused: interim answers are the server's business)
     HttpHeaders headers;
     std::string body;
+    // Set: a response checked and laid out once (prepare_response), sent as
+    // is; status, headers and body above are then not looked at.
+    std::shared_ptr<const PreparedResponse> prepared;
+};
+
+// A fixed answer served again and again (a page whose text never changes):
+// its status line and headers checked and laid out once, so that each time
+// only Date, Content-Length and Connection are added.
+struct PreparedResponse {
+    int status = 200;
+    std::string head;  // status line and the handler's headers, each ending in CRLF
+    std::string body;
+    bool has_date = false;        // the handler set Date itself
+    bool requests_close = false;  // the handler's headers ask for "Connection: close"
 };
 
 // What the server accepts from one client. Every limit has an answer (see
@@ -93,6 +109,11 @@ struct ResponseFraming {
 // carry neither body nor Content-Length (RFC 7230 3.3.2); every other status
 // gets Content-Length.
 Result<std::string> serialize_response(const HttpResponse& response, const ResponseFraming& framing);
+
+// The same checks as serialize_response, once: a response whose `prepared`
+// serializes to the very bytes `response` would, for every framing. Fails as
+// serialize_response does.
+Result<std::shared_ptr<const PreparedResponse>> prepare_response(HttpResponse response);
 
 // Whether the handler's headers ask for the connection to be closed.
 bool response_requests_close(const HttpResponse& response);

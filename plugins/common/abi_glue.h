@@ -126,6 +126,23 @@ tokend_status keyed_call(const char* who, Store* store, tokend_namespace ns, con
     });
 }
 
+// absent_now() (store ABI 1.4): no reply to speak through, so a NULL instance,
+// an unknown namespace or key, or a body that throws is TOKEND_INVALID or
+// TOKEND_INTERNAL without a message; the host then takes on a worker thread
+// as usual. body(*store, key) returns NOT_FOUND only when surely absent.
+template <typename Store, typename Body>
+tokend_status absent_call(Store* store, tokend_namespace ns, const void* key, size_t key_len,
+                          Body&& body) noexcept {
+    if (store == nullptr || !check_namespace(ns).ok() || !check_input(key, key_len, "key").ok()) {
+        return TOKEND_INVALID;
+    }
+    try {
+        return body(*store, bytes(key, key_len));
+    } catch (...) {
+        return TOKEND_INTERNAL;
+    }
+}
+
 // A listing call (list, list_entries): body(*store, cursor, &next) gives one page
 // to the host and sets next; the host then gets next as the cursor that
 // continues the listing, unless it is empty (the listing is complete).

@@ -39,6 +39,7 @@ struct tokend_store {
 
 namespace {
 
+using tokend::plugin_support::absent_call;
 using tokend::plugin_support::bytes;
 using tokend::plugin_support::check_input;
 using tokend::plugin_support::close_call;
@@ -331,11 +332,21 @@ tokend_status memory_subscribe(tokend_store* store, tokend_change_fn fn, void* c
     });
 }
 
+// Answered under the one mutex, which no call holds for longer than a map
+// operation: the loop thread may ask (store ABI 1.4).
+tokend_status memory_absent_now(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len) {
+    return absent_call(store, ns, key, key_len, [&](Instance& self, std::string_view name) {
+        std::string key_text(name);
+        std::lock_guard<std::mutex> hold(self.backing->mutex);
+        return self.backing->values[ns].count(key_text) ? TOKEND_OK : TOKEND_NOT_FOUND;
+    });
+}
+
 const tokend_store_plugin kPlugin = {
     sizeof(tokend_store_plugin),
     TOKEND_STORE_ABI_VERSION,
     "memory",
-    "1.3.0",
+    "1.4.0",
     TOKEND_STORE_CAP_THREAD_SAFE | TOKEND_STORE_CAP_LOCK | TOKEND_STORE_CAP_NOTIFY,
     memory_open,
     memory_close,
@@ -351,6 +362,7 @@ const tokend_store_plugin kPlugin = {
     memory_list_entries,
     memory_put_if_equal,
     memory_validate_options,
+    memory_absent_now,
 };
 
 }  // namespace

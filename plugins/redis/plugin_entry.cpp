@@ -179,6 +179,7 @@ const tokend_store_plugin kPlugin = {
     redis_list_entries,
     redis_put_if_equal,
     redis_validate_options,
+    nullptr,  // absent_now: a take asks the server, so it always goes to a worker thread
 };
 
 }  // namespace

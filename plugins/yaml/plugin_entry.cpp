@@ -117,6 +117,14 @@ tokend_status yaml_put_if_equal(tokend_store* store, tokend_namespace ns, const 
     });
 }
 
+// From memory: the files are written by a group commit that does not hold the
+// store's mutex, so the loop thread may ask (store ABI 1.4).
+tokend_status yaml_absent_now(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len) {
+    return plugin_support::absent_call(store, ns, key, key_len, [&](tokend_store& self, std::string_view name) {
+        return self.impl->absent_now(ns, name) ? TOKEND_NOT_FOUND : TOKEND_OK;
+    });
+}
+
 const tokend_store_plugin kPlugin = {
     sizeof(tokend_store_plugin),
     TOKEND_STORE_ABI_VERSION,
@@ -137,6 +145,7 @@ const tokend_store_plugin kPlugin = {
     yaml_list_entries,
     yaml_put_if_equal,
     yaml_validate_options,
+    yaml_absent_now,
 };
 
 }  // namespace

@@ -193,6 +193,12 @@ Status YamlStore::take(tokend_namespace ns, std::string_view key, EntryPtr* take
     return status;
 }
 
+bool YamlStore::absent_now(tokend_namespace ns, std::string_view key) {
+    std::lock_guard<std::mutex> hold(mutex_);
+    const NamespaceState& state = file_for(ns).state;
+    return !state.unsettled() && !state.find(key);
+}
+
 Status YamlStore::list(tokend_namespace ns, std::string_view cursor, uint32_t limit,
                        const KeyVisitor& visit, std::string* next_cursor) {
     return list_entries(

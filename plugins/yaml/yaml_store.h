@@ -49,6 +49,10 @@ public:
                         std::string_view value, EntryPtr* current);
     Status del(tokend_namespace ns, std::string_view key);
     Status take(tokend_namespace ns, std::string_view key, EntryPtr* taken);
+    // Whether a take would surely find nothing now without waiting: absent,
+    // and no change of this file still being written (a failed write may
+    // bring a taken entry back). Never waits for the disk.
+    bool absent_now(tokend_namespace ns, std::string_view key);
     // Keys in byte order after cursor; the cursor is "k" + the last key given, so an
     // empty key can be a cursor too. *next_cursor stays empty when the listing is done.
     Status list(tokend_namespace ns, std::string_view cursor, uint32_t limit,

@@ -33,7 +33,10 @@ _Static_assert(offsetof(tokend_store_plugin, put_if_equal) == 128, "layout 1.2")
 /* A 1.2 table ends after put_if_equal: 1.2 plugins set struct_size 136. */
 _Static_assert(offsetof(tokend_store_plugin, put_if_equal) + sizeof(void (*)(void)) == 136, "layout 1.2");
 _Static_assert(offsetof(tokend_store_plugin, validate_options) == 136, "layout 1.3");
-_Static_assert(sizeof(tokend_store_plugin) == 144, "layout 1.3");
+/* 1.4 appends absent_now: the 1.3 layout ends where it starts. */
+_Static_assert(offsetof(tokend_store_plugin, validate_options) + sizeof(void (*)(void)) == 144, "layout 1.3");
+_Static_assert(offsetof(tokend_store_plugin, absent_now) == 144, "layout 1.4");
+_Static_assert(sizeof(tokend_store_plugin) == 152, "layout 1.4");
 _Static_assert(TOKEND_STORE_PLUGIN_MIN_SIZE == 88, "1.0 minimum");
 
 _Static_assert(offsetof(tokend_host_api, struct_size) == 0, "layout 1.0");
@@ -55,7 +58,7 @@ _Static_assert(TOKEND_OK == 0 && TOKEND_NOT_FOUND == 1 && TOKEND_UNAVAILABLE == 
                    TOKEND_INTERNAL == 6,
                "status values are part of the ABI");
 _Static_assert(TOKEND_NS_USER == 0 && TOKEND_NS_FLOW == 1, "namespace values are part of the ABI");
-_Static_assert(TOKEND_STORE_ABI_VERSION == 0x00010003u, "this header is ABI 1.3");
+_Static_assert(TOKEND_STORE_ABI_VERSION == 0x00010004u, "this header is ABI 1.4");
 
 int main(void) {
     /* The entry symbol names are part of the ABI too. */

@@ -36,7 +36,7 @@ static tokend_status b_list(tokend_store* s, tokend_namespace ns, const void* c,
 static tokend_store_plugin table __attribute__((unused)) = {
     sizeof(tokend_store_plugin), TOKEND_STORE_ABI_VERSION, "broken", "0", 0,
     b_open, b_close, b_get, b_put, b_del, b_get /* take */, b_list,
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 #if !defined(BROKEN_no_version)
 TOKEND_EXPORT uint32_t tokend_store_abi_version(void) {

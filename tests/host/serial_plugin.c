@@ -56,7 +56,7 @@ static tokend_status s_list(tokend_store* s, tokend_namespace ns, const void* c,
 
 static const tokend_store_plugin table = {
     sizeof(tokend_store_plugin), TOKEND_STORE_ABI_VERSION, "serial", "0", 0,
-    s_open, s_close, s_get, s_put, s_del, s_get, s_list, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    s_open, s_close, s_get, s_put, s_del, s_get, s_list, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 TOKEND_EXPORT uint32_t tokend_store_abi_version(void) { return TOKEND_STORE_ABI_VERSION; }
 TOKEND_EXPORT const tokend_store_plugin* tokend_store_plugin_entry(void) { return &table; }

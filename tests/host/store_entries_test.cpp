@@ -217,5 +217,29 @@ TEST(StorePutIfEqual, APluginWithoutTheSlotGetsGetCompareAndPut) {
     EXPECT_FALSE(changed);
 }
 
+// absent_now (store ABI 1.4): asked on the event loop, so it goes around the
+// call observer and the serialization; only a plugin's NOT_FOUND means absent.
+TEST(StoreAbsentNow, A1_4PluginSaysAtOnceWhatATakeWouldFind) {
+    auto store = open_store("memory");
+    ASSERT_TRUE(store->answers_absence_inline());
+    int calls = 0;
+    store->set_call_observer([&calls](std::string_view, auto, const StoreStatus&) { ++calls; });
+    EXPECT_TRUE(store->absent_now(Ns::flow, "flow-1"));
+    ASSERT_TRUE(store->put(Ns::flow, "flow-1", "pending").ok());
+    EXPECT_FALSE(store->absent_now(Ns::flow, "flow-1"));
+    EXPECT_TRUE(store->absent_now(Ns::user, "flow-1")) << "another namespace";
+    std::string value;
+    ASSERT_TRUE(store->take(Ns::flow, "flow-1", &value).ok());
+    EXPECT_TRUE(store->absent_now(Ns::flow, "flow-1"));
+    EXPECT_FALSE(store->absent_now(Ns::flow, "")) << "an empty key never reaches the plugin";
+    EXPECT_EQ(calls, 2) << "the put and the take only";
+}
+
+TEST(StoreAbsentNow, APluginWithoutTheSlotIsNeverSaidAbsent) {
+    FaultyStore faulty;
+    EXPECT_FALSE(faulty.store->answers_absence_inline()) << "the 1.0 table's function past struct_size was read";
+    EXPECT_FALSE(faulty.store->absent_now(Ns::flow, "never-written"));
+}
+
 }  // namespace
 }  // namespace tokend

@@ -137,5 +137,70 @@ TEST(HttpMessage, ErrorResponse) {
     EXPECT_EQ(response.body, "414 URI Too Long\n");
 }
 
+// A prepared response gives the very bytes the plain one gives, for every framing.
+TEST(HttpMessage, APreparedResponseSerializesAsThePlainOne) {
+    std::vector<HttpResponse> responses(4);
+    responses[0].status = 404;
+    responses[0].headers = {{"Content-Type", "text/html"}, {"Content-Length", "1"}, {"X-A", "b"}};
+    responses[0].body = std::string("page\0body", 9);
+    responses[1].headers = {{"Date", "Mon, 07 Nov 1994 00:00:00 GMT"}, {"Connection", "close"}};
+    responses[2].status = 304;
+    responses[2].body = "ignored";
+    responses[3].status = 503;
+    for (const HttpResponse& plain : responses) {
+        auto prepared = prepare_response(plain);
+        ASSERT_TRUE(prepared) << prepared.error();
+        HttpResponse fast;
+        fast.status = 200;  // ignored: the prepared status is sent
+        fast.body = "ignored too";
+        fast.prepared = *prepared;
+        EXPECT_EQ(response_requests_close(fast), response_requests_close(plain));
+        for (const bool head : {false, true}) {
+            for (const bool keep_alive : {false, true}) {
+                for (const bool http10 : {false, true}) {
+                    const ResponseFraming framing{head, keep_alive, http10, "Sun, 06 Nov 1994 08:49:37 GMT"};
+                    const auto want = serialize_response(plain, framing);
+                    const auto got = serialize_response(fast, framing);
+                    ASSERT_TRUE(want && got);
+                    EXPECT_EQ(*got, *want) << plain.status << " head " << head << " keep-alive " << keep_alive;
+                }
+            }
+        }
+    }
+    EXPECT_TRUE(response_requests_close(HttpResponse{200, {}, {}, *prepare_response(responses[1])}));
+}
+
+// The bytes themselves (serialize_response goes through the same layout, so
+// the comparison above alone would not see a mistake both share).
+TEST(HttpMessage, APreparedPageGoesOutWithItsFraming) {
+    HttpResponse page;
+    page.status = 404;
+    page.headers = {{"Content-Type", "text/html"}, {"Connection", "keep-alive"}};
+    page.body = "<p>x</p>";
+    HttpResponse fast;
+    fast.prepared = *prepare_response(page);
+    EXPECT_EQ(*serialize_response(fast, {false, true, false, "D1"}),
+              "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nDate: D1\r\nContent-Length: 8\r\n\r\n<p>x</p>");
+    EXPECT_EQ(*serialize_response(fast, {true, false, false, "D2"}),
+              "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nDate: D2\r\nContent-Length: 8\r\n"
+              "Connection: close\r\n\r\n");
+    page.headers.emplace_back("Date", "theirs");
+    fast.prepared = *prepare_response(page);
+    EXPECT_EQ(*serialize_response(fast, {false, true, true, "ours"}),
+              "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nDate: theirs\r\nContent-Length: 8\r\n"
+              "Connection: keep-alive\r\n\r\n<p>x</p>");
+}
+
+TEST(HttpMessage, PreparingRefusesWhatSerializingRefuses) {
+    HttpResponse response;
+    response.headers = {{"Location", "/ok\r\nSet-Cookie: evil=1"}};
+    EXPECT_FALSE(prepare_response(response));
+    response.headers = {{"Bad Name", "v"}};
+    EXPECT_FALSE(prepare_response(response));
+    response.headers.clear();
+    response.status = 101;
+    EXPECT_FALSE(prepare_response(response));
+}
+
 }  // namespace
 }  // namespace tokend

@@ -44,6 +44,7 @@ const std::set<std::string> kDefects = {
     "compare_not_atomic",       // put_if_equal compares, lets go of the lock, then writes
     "validate_ignores_unknown", // validate_options accepts options it does not know
     "validate_first_only",      // validate_options stops at the first problem
+    "absent_ignores_empty",     // absent_now says absent for a key whose value is empty
 };
 
 struct Lease {
@@ -421,12 +422,26 @@ tokend_status f_validate_options(const char* config_json, size_t config_len, con
     return TOKEND_INTERNAL;
 }
 
+tokend_status f_absent_now(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len) try {
+    Instance* instance = self(store);
+    const std::string name = bytes(key, key_len);
+    std::lock_guard<std::mutex> hold(instance->backing->mutex);
+    const auto& values = instance->backing->values[instance->space(ns)];
+    const auto it = values.find(name);
+    if (it == values.end()) return TOKEND_NOT_FOUND;
+    if (instance->has("absent_ignores_empty") && it->second.empty()) return TOKEND_NOT_FOUND;
+    return TOKEND_OK;
+} catch (...) {
+    return TOKEND_INTERNAL;
+}
+
 const tokend_store_plugin kTable = {
     sizeof(tokend_store_plugin), TOKEND_STORE_ABI_VERSION, "flawed", "0",
     TOKEND_STORE_CAP_THREAD_SAFE | TOKEND_STORE_CAP_LOCK | TOKEND_STORE_CAP_NOTIFY,
     f_open, f_close, f_get, f_put, f_del, f_take, f_list,
     f_lock_acquire, f_lock_release, f_put_fenced, f_subscribe, f_list_entries, f_put_if_equal,
     f_validate_options,
+    f_absent_now,
 };
 
 }  // namespace

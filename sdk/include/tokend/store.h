@@ -4,7 +4,7 @@
  * /usr/share/common-licenses/Apache-2.0). Store plugins may be written against
  * this header, and distributed, under Apache-2.0. */
 /*
- * tokend storage plugin ABI, version 1.3.
+ * tokend storage plugin ABI, version 1.4.
  *
  * A store plugin is a shared library that tokend loads with
  * dlopen(RTLD_NOW | RTLD_LOCAL). It keeps opaque byte values by key in two
@@ -34,6 +34,9 @@
  *     table): a host without validate_options in the plugin's table says the
  *     options could not be checked before opening; reply_problem is called only
  *     from inside validate_options, which only a 1.3 host calls.
+ *   - 1.4 appends absent_now (plugin table): a host without it (or a plugin
+ *     that leaves it NULL) asks take on a worker thread, as before; an older
+ *     host never calls it.
  *
  * Memory ownership: no allocation ever crosses the boundary.
  *   - Inputs (keys, values, config) are borrowed pointer + length pairs, valid
@@ -53,7 +56,8 @@
  *     from different threads, one at a time).
  *   - Different instances may always be used concurrently.
  *   - The host never calls a store function from its event-loop thread, so a
- *     plugin may block (disk, network) within its own timeouts.
+ *     plugin may block (disk, network) within its own timeouts. The one
+ *     exception is absent_now (1.4), which must never block.
  *   - Change callbacks (TOKEND_STORE_CAP_NOTIFY) may come from any thread,
  *     concurrently with calls; they must not call back into the store.
  *
@@ -73,7 +77,7 @@ extern "C" {
 #endif
 
 #define TOKEND_STORE_ABI_MAJOR 1
-#define TOKEND_STORE_ABI_MINOR 3
+#define TOKEND_STORE_ABI_MINOR 4
 #define TOKEND_STORE_ABI_VERSION \
     ((uint32_t)((TOKEND_STORE_ABI_MAJOR << 16) | TOKEND_STORE_ABI_MINOR))
 
@@ -351,6 +355,26 @@ typedef struct tokend_store_plugin {
      */
     tokend_status (*validate_options)(const char* config_json, size_t config_len, const tokend_host_api* host,
                                       void* host_ctx, tokend_reply* reply);
+
+    /* ---- 1.4, optional (NULL, or a table that ends before it: not provided) ---- */
+
+    /*
+     * Says at once, without blocking, whether a take of (ns, key) would find
+     * nothing now: TOKEND_NOT_FOUND when the key is absent and nothing in
+     * progress (a write still being made durable) could make a take find it
+     * or fail; TOKEND_OK when it is there; any other status (no reply_error
+     * needed) when the plugin cannot tell without blocking. Nothing changes
+     * and no reply function is called. Only a store whose answer lives in
+     * the process (in memory) should provide it: unlike every other function,
+     * the host calls it on its event-loop thread, and concurrently with any
+     * other call of the instance even without TOKEND_STORE_CAP_THREAD_SAFE, so
+     * it must not do I/O, wait for it, or take a lock that is held across I/O.
+     * The host uses it to answer a redirect whose flow is unknown or used
+     * without handing it to a worker thread; for anything but NOT_FOUND it
+     * calls take as before, so take alone stays the one atomic step that
+     * decides which of several redirects of one flow wins.
+     */
+    tokend_status (*absent_now)(tokend_store* store, tokend_namespace ns, const void* key, size_t key_len);
 } tokend_store_plugin;
 
 /* The smallest table a 1.x host accepts: everything up to and including list. */

@@ -144,6 +144,12 @@ tokend_status f_validate_options_beyond_table(const char*, size_t, const tokend_
     return TOKEND_INTERNAL;
 }
 
+// Says every key is absent: a host that called it would turn away every flow
+// (the integration tests complete flows on this store).
+tokend_status f_absent_now_beyond_table(tokend_store*, tokend_namespace, const void*, size_t) {
+    return TOKEND_NOT_FOUND;
+}
+
 // struct_size as a plugin compiled against the 1.0 header has it.
 constexpr uint32_t kTableSize1_0 = offsetof(tokend_store_plugin, list_entries);
 static_assert(kTableSize1_0 == TOKEND_STORE_PLUGIN_MIN_SIZE + 4 * sizeof(void*), "the 1.0 table ends after subscribe");
@@ -151,7 +157,8 @@ static_assert(kTableSize1_0 == TOKEND_STORE_PLUGIN_MIN_SIZE + 4 * sizeof(void*),
 const tokend_store_plugin kTable = {
     kTableSize1_0, (TOKEND_STORE_ABI_MAJOR << 16) | 0, "faulty", "1.0.0", TOKEND_STORE_CAP_THREAD_SAFE,
     f_open, f_close, f_get, f_put, f_del, f_take, f_list, nullptr, nullptr, nullptr, nullptr,
-    f_list_entries_beyond_table, f_put_if_equal_beyond_table, f_validate_options_beyond_table};
+    f_list_entries_beyond_table, f_put_if_equal_beyond_table, f_validate_options_beyond_table,
+    f_absent_now_beyond_table};
 
 }  // namespace
 
