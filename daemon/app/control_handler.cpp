@@ -84,6 +84,35 @@ Json to_result(const ContextSnapshot& snapshot, const ContextSnapshot::Page& pag
             {"next", page.next ? Json(*page.next) : Json()}};
 }
 
+Json to_result(const SignedOut& signed_out) {
+    Json revocation;  // null: not asked for
+    if (signed_out.revoke) {
+        const RevocationAnswer& answer = signed_out.revocation;
+        revocation = {{"outcome", std::string(to_string(answer.outcome))}};
+        if (answer.outcome == RevocationOutcome::revoked) revocation["token"] = signed_out.revoked_hint;
+        if (answer.outcome == RevocationOutcome::failed) {
+            revocation["status"] = answer.status == 0 ? Json() : Json(answer.status);
+            revocation["reason"] = answer.reason;
+        }
+    }
+    return {{"cleared", signed_out.cleared}, {"revocation", std::move(revocation)}};
+}
+
+Json to_result(const GrantStatusAnswer& answer) {
+    const GrantStatus& s = answer.status;
+    auto time = [](const std::optional<Timestamp>& at) { return at ? Json(format_iso8601(*at)) : Json(); };
+    return {{"user_id", answer.user_id},
+            {"provider", answer.provider},
+            {"context", s.context},
+            {"access_token_valid", s.access_token_valid},
+            {"access_token_fresh", s.access_token_fresh},
+            {"expires_at", time(s.expires_at)},
+            {"refreshable", s.refreshable},
+            {"refresh_token_expires_at", time(s.refresh_token_expires_at)},
+            {"reauth_required", s.reauth_required},
+            {"refresh_failures", s.refresh_failures}};
+}
+
 Json to_result(const SignedLink& link) {
     return {{"url", link.url}, {"expires_at", format_iso8601(link.expires_at)}};
 }
@@ -280,6 +309,15 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
             return bad(error);
         }
         service_.set_user_context(user_id, *context, flags, reply);
+    } else if (request.op == "sign_out") {
+        bool revoke = true;
+        if (!string_param(params, "user_id", &user_id, &error) || !bool_param(params, "revoke", &revoke, &error)) {
+            return bad(error);
+        }
+        service_.sign_out(user_id, revoke, reply);
+    } else if (request.op == "grant_status") {
+        if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
+        service_.grant_status(user_id, reply);
     } else if (request.op == "list_users") {
         std::string cursor;
         uint32_t limit = 0;
@@ -319,7 +357,7 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         session->set_watching();
         std::weak_ptr<ControlServer::Session> weak = session;
         const uint64_t subscription = events_.subscribe(filter, [weak](const Event& event) {
-            if (auto watcher = weak.lock()) watcher->push(encode_event(event.name, event.user_id, event.at));
+            if (auto watcher = weak.lock()) watcher->push(encode_event(event.name, event.user_id, event.at, event.revocation));
         });
         session->on_close([this, subscription] { events_.unsubscribe(subscription); });
     }

@@ -1,5 +1,5 @@
 // Fans tokend's events out to watchers (control connections running `watch`).
-// Events never carry tokens: name, user id, time. Loop thread only.
+// Events never carry tokens: name, user id, time (and a sign-out's revocation outcome). Loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +11,10 @@
 namespace tokend {
 
 struct Event {
-    std::string name;  // context_set, context_cleared, token_refreshed, flow_completed, flow_failed, reauth_required
+    std::string name;  // context_set, context_cleared, token_refreshed, flow_completed, flow_failed, reauth_required, signed_out
     std::string user_id;
     std::string at;    // ISO 8601
+    std::string revocation;  // signed_out: the revocation's outcome (core/grant_revocation.h); else empty
 };
 
 class EventHub {

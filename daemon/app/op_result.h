@@ -6,6 +6,7 @@
 #include "core/context_write.h"
 #include "core/control_protocol.h"
 #include "core/flow_sweep.h"
+#include "core/grant_revocation.h"
 #include "core/html_page.h"
 #include "core/iso_time.h"
 #include "core/secret.h"
@@ -96,6 +97,21 @@ struct LinkAnswer {
 struct UsersPage {
     std::vector<std::string> users;
     std::string next;
+};
+
+// sign_out: the local clear and the revocation at the provider.
+struct SignedOut {
+    bool cleared = false;     // there was a context, and it is gone
+    bool revoke = true;       // revocation was asked for
+    RevocationAnswer revocation;
+    std::string revoked_hint;  // revoked: which token ("refresh_token" or "access_token")
+};
+
+// grant_status.
+struct GrantStatusAnswer {
+    std::string user_id;
+    std::string provider;  // the profile's (preset's) name
+    GrantStatus status;
 };
 
 // flow_maintenance.

@@ -19,8 +19,8 @@ void ServiceRuntime::note_store(const StoreStatus& status) {
     store_healthy_ = healthy;
 }
 
-void ServiceRuntime::publish(const char* event, const std::string& user_id) {
-    events_.publish(Event{event, user_id, format_iso8601(clock_.now())});
+void ServiceRuntime::publish(const char* event, const std::string& user_id, std::string revocation) {
+    events_.publish(Event{event, user_id, format_iso8601(clock_.now()), std::move(revocation)});
 }
 
 void ServiceRuntime::track(int delta) {

@@ -72,7 +72,7 @@ public:
     void note_store(const StoreStatus& status);
     bool store_healthy() const { return store_healthy_; }
 
-    void publish(const char* event, const std::string& user_id);
+    void publish(const char* event, const std::string& user_id, std::string revocation = {});
 
     // Work in flight (drain waits for it): +1 when it starts, -1 when it ends.
     void track(int delta);

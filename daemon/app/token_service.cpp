@@ -18,6 +18,7 @@ TokenService::TokenService(Executor& executor, Store& store, OutboundSender& out
           [this](const std::string& user_id) { flows_.tell_reauth(user_id); },
           [this](const std::string& user_id) { return contexts_.writing(user_id); }),
       contexts_(runtime_, cache_, scheduler_, refresher_),
+      sign_out_(runtime_, cache_, contexts_, outbound, oauth_),
       reencryptor_(runtime_),
       started_(clock.now()) {
     oauth_.client_secret = std::move(client_secret);

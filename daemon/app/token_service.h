@@ -7,6 +7,7 @@
 //                  flow (RedirectFlow), the re-auth message, flow GC
 //   AuthLinks      the link key, signing auth links and checking opened ones
 //   UserContexts   get_token, refresh, get/set_user_context (grant-safe writes), list_users
+//   SignOut        sign_out (clear, then RFC 7009 revocation at the provider), grant_status
 //   ServiceRuntime what they share: store + executor + health, in-flight count, counters
 // Runs on the loop thread; store calls go through the executor, provider calls
 // through the outbound sender. Results are typed (app/op_result.h): the
@@ -23,6 +24,7 @@
 #include "app/refresh_scheduler.h"
 #include "app/refresher.h"
 #include "app/service_runtime.h"
+#include "app/sign_out.h"
 #include "app/user_contexts.h"
 #include "config/config.h"
 #include "core/context_export.h"
@@ -112,6 +114,14 @@ public:
                           OpCallback<ContextWritten> done) {
         contexts_.set(user_id, user_context, flags, std::move(done));
     }
+    // Clears the user's context and, when revoke, revokes the grant at the
+    // provider (app/sign_out.h); grant_status: what a bot may know of it.
+    void sign_out(const std::string& user_id, bool revoke, OpCallback<SignedOut> done) {
+        sign_out_.sign_out(user_id, revoke, std::move(done));
+    }
+    void grant_status(const std::string& user_id, OpCallback<GrantStatusAnswer> done) const {
+        sign_out_.grant_status(user_id, std::move(done));
+    }
     void list_users(const std::string& cursor, uint32_t limit, OpCallback<UsersPage> done) {
         contexts_.list(cursor, limit, std::move(done));
     }
@@ -159,6 +169,7 @@ private:
     Flows flows_;
     Refresher refresher_;
     UserContexts contexts_;
+    SignOut sign_out_;
     Reencryptor reencryptor_;
     Timestamp started_;
     bool running_ = false;  // start() ran: the handles are open

@@ -162,20 +162,9 @@ void UserContexts::set(const std::string& user_id, const Json& user_context, Con
         return;
     }
     if (user_context.is_null()) {
-        runtime_.on_store<StoreStatus>(
-            [this, user_id] { return runtime_.store().del(Ns::user, user_id); },
-            [this, user_id, done = std::move(done)](StoreStatus status) {
-                if (!status.ok()) {
-                    done(store_failure<ContextWritten>(status));
-                    return;
-                }
-                const bool existed = cache_.find(user_id) != nullptr;
-                cache_.forget(user_id);
-                if (existed) runtime_.publish("context_cleared", user_id);
-                refresher_.on_cleared(user_id);
-                spdlog::info("user {}: context cleared", user_id);
-                done(OpResult<ContextWritten>::success({true, existed, {}, {}, {}, false}));
-            });
+        clear(user_id, [done = std::move(done)](OpResult<ContextWritten> result, std::optional<Tokens>) {
+            done(std::move(result));
+        });
         return;
     }
     auto parsed = user_context_from_json(user_context);
@@ -192,6 +181,25 @@ void UserContexts::set(const std::string& user_id, const Json& user_context, Con
         return;
     }
     write(std::make_shared<UserContext>(std::move(parsed).value()), flags, std::move(done));
+}
+
+void UserContexts::clear(const std::string& user_id, ClearDone done) {
+    runtime_.on_store<StoreStatus>(
+        [this, user_id] { return runtime_.store().del(Ns::user, user_id); },
+        [this, user_id, done = std::move(done)](StoreStatus status) {
+            if (!status.ok()) {
+                done(store_failure<ContextWritten>(status), std::nullopt);
+                return;
+            }
+            const ContextCache::Cached* cached = cache_.find(user_id);
+            const bool existed = cached != nullptr;
+            std::optional<Tokens> last = existed ? std::optional<Tokens>(cached->context.tokens) : std::nullopt;
+            cache_.forget(user_id);
+            if (existed) runtime_.publish("context_cleared", user_id);
+            refresher_.on_cleared(user_id);
+            spdlog::info("user {}: context cleared", user_id);
+            done(OpResult<ContextWritten>::success({true, existed, {}, {}, {}, false}), std::move(last));
+        });
 }
 
 // One thing at a time per user ("single flight"):

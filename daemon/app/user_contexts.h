@@ -17,6 +17,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -33,6 +34,11 @@ public:
     // `user_context` as the caller sent it: an object, or null to clear.
     void set(const std::string& user_id, const Json& user_context, ContextWriteFlags flags,
              OpCallback<ContextWritten> done);
+    // Clears the user's context (the store, then the cache); `done` also gets
+    // the tokens the cache held at that moment (nullopt: none), for a sign-out
+    // to revoke.
+    using ClearDone = std::function<void(OpResult<ContextWritten>, std::optional<Tokens> last)>;
+    void clear(const std::string& user_id, ClearDone done);
     // Whether a set_user_context of this user is being stored (a refresh of
     // the user that comes due meanwhile waits for it).
     bool writing(const std::string& user_id) const { return writes_in_flight_.count(user_id) > 0; }

@@ -284,6 +284,21 @@ std::string profile_url(const Reader& in, const YAML::Node& node, std::string_vi
     return text;
 }
 
+// integration.provider.revocation: none, or {url} (RFC 7009; docs/providers.md).
+void parse_revocation(const Reader& in, const YAML::Node& node, ProviderProfile* profile) {
+    const YAML::Node revocation = node["revocation"];
+    if (!revocation) return;
+    if (revocation.IsScalar() && revocation.Scalar() == "none") {
+        profile->revocation = {};
+        return;
+    }
+    in.check_keys(revocation, "integration.provider.revocation");
+    if (!revocation["url"]) {
+        in.fail(revocation, "'integration.provider.revocation' needs url (an RFC 7009 endpoint), or is none");
+    }
+    profile->revocation.url = profile_url(in, revocation["url"], "integration.provider.revocation.url");
+}
+
 // integration.provider: a preset's name, or a mapping with `preset` (default
 // webex) and the fields it overrides. Read before the integration's own
 // endpoint keys, which override the preset's.
@@ -366,6 +381,7 @@ void parse_provider(const Reader& in, const YAML::Node& node, OAuthSettings* oau
             }
         }
     }
+    parse_revocation(in, node, &profile);
     if (const YAML::Node dead = node["dead_grant"]) {
         in.check_keys(dead, "integration.provider.dead_grant");
         if (dead["errors"]) {
@@ -425,7 +441,8 @@ void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConf
     }
     // The profile's URL templates, filled, go where the endpoints may go.
     for (const auto& [key, url] : {std::pair{"identity.url", oauth.provider.identity.url},
-                                  std::pair{"message.url", oauth.provider.message.url}}) {
+                                  std::pair{"message.url", oauth.provider.message.url},
+                                  std::pair{"revocation.url", oauth.provider.revocation.url}}) {
         const std::string filled = provider_url(url, oauth);
         if (!filled.empty() && !is_provider_url(filled)) {
             in.fail(node["provider"] ? node["provider"] : node,

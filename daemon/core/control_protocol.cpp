@@ -43,6 +43,8 @@ const std::vector<OpInfo>& protocol_ops() {
         {"stats", OpClass::read},
         {"watch", OpClass::read},
         {"reencrypt", OpClass::write},
+        {"sign_out", OpClass::write},
+        {"grant_status", OpClass::read},
     };
     return ops;
 }
@@ -106,11 +108,13 @@ std::string encode_error(const Json& id, ErrorCode code, std::string_view messag
     return response.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-std::string encode_event(std::string_view event, std::string_view user_id, std::string_view at) {
+std::string encode_event(std::string_view event, std::string_view user_id, std::string_view at,
+                         std::string_view revocation) {
     Json line = Json::object();
     line["event"] = event;
     line["user_id"] = user_id;
     line["at"] = at;
+    if (!revocation.empty()) line["revocation"] = revocation;
     return line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

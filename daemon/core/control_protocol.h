@@ -72,7 +72,9 @@ Result<ControlRequest> parse_request_fully(std::string_view line, ProtocolError*
 // Response and event lines, each ending in '\n'.
 std::string encode_ok(const Json& id, const Json& result);
 std::string encode_error(const Json& id, ErrorCode code, std::string_view message);
-std::string encode_event(std::string_view event, std::string_view user_id, std::string_view at);
+// revocation: a signed_out event's outcome ("revoked", ...); empty: no such member.
+std::string encode_event(std::string_view event, std::string_view user_id, std::string_view at,
+                         std::string_view revocation = {});
 
 // encode_ok for a result that is a flat object of strings (a null member when
 // the value is nullopt), in the order given: the same bytes as encode_ok with

@@ -51,6 +51,17 @@ struct DeadGrantRule {
     bool operator==(const DeadGrantRule&) const = default;
 };
 
+// RFC 7009 token revocation, used by the sign_out op: POST `url` (may start
+// with {api_base}) with `token` and `token_type_hint`, the client
+// authenticated as at the token endpoint (client_auth). The refresh token is
+// revoked when there is one (revoking it ends the grant, access tokens
+// included, RFC 7009 2.1), else the access token. An empty url: the provider
+// has no such endpoint, and a sign-out only clears the context here.
+struct RevocationRequest {
+    std::string url;
+    bool operator==(const RevocationRequest&) const = default;
+};
+
 struct ProviderProfile {
     std::string name = "webex";  // the preset it started from; for logs and --check-config
     ClientAuth client_auth = ClientAuth::client_secret_post;
@@ -69,6 +80,7 @@ struct ProviderProfile {
     // The scopes are sent again with each refresh (Entra ID v2 requires `scope`
     // on the refresh_token grant).
     bool refresh_sends_scope = false;
+    RevocationRequest revocation;  // none unless the provider documents an RFC 7009 endpoint
 
     bool operator==(const ProviderProfile&) const = default;
 };

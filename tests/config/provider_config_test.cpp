@@ -107,5 +107,27 @@ TEST(ProviderConfig, MistakesAreReportedWithTheirLine) {
               "must be an https:// URL (http:// only to a loopback host)");
 }
 
+// RFC 7009 revocation (the sign_out op): none in the presets, set or reset here.
+TEST(ProviderConfig, Revocation) {
+    for (const char* preset : {"webex", "github", "microsoft"}) {
+        const OAuthSettings oauth =
+            parse_config(kHead + "  provider: " + preset + "\n", "tokend.yml", kNoSystemd).integration.oauth;
+        EXPECT_EQ(oauth.provider.revocation.url, "") << preset;
+    }
+    OAuthSettings oauth = parse_config(kHead + "  provider:\n    revocation: {url: \"https://oauth2.example/revoke\"}\n",
+                                       "tokend.yml", kNoSystemd)
+                              .integration.oauth;
+    EXPECT_EQ(oauth.provider.revocation.url, "https://oauth2.example/revoke");
+    oauth = parse_config(kHead + "  provider:\n    revocation: none\n", "tokend.yml", kNoSystemd).integration.oauth;
+    EXPECT_EQ(oauth.provider.revocation.url, "");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    revocation: {}\n"),
+              "tokend.yml:5: 'integration.provider.revocation' needs url (an RFC 7009 endpoint), or is none");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    revocation: {url: x, hint: y}\n"),
+              "tokend.yml:5: unknown key 'hint' in 'integration.provider.revocation'");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    revocation: {url: \"http://10.0.0.1/revoke\"}\n"),
+              "tokend.yml:5: 'integration.provider.revocation.url' is http://10.0.0.1/revoke once {api_base} is "
+              "filled: it must be an https:// URL (http:// only to a loopback host)");
+}
+
 }  // namespace
 }  // namespace tokend

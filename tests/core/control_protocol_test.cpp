@@ -49,6 +49,9 @@ TEST(ControlProtocol, EncodesResponsesAsOneLine) {
               "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"not_found\",\"message\":\"no context for user u1\"}}\n");
     EXPECT_EQ(encode_event("context_set", "u1", "2026-11-28T10:00:00+00:00"),
               "{\"event\":\"context_set\",\"user_id\":\"u1\",\"at\":\"2026-11-28T10:00:00+00:00\"}\n");
+    EXPECT_EQ(encode_event("signed_out", "u1", "2026-11-28T10:00:00+00:00", "revoked"),
+              "{\"event\":\"signed_out\",\"user_id\":\"u1\",\"at\":\"2026-11-28T10:00:00+00:00\","
+              "\"revocation\":\"revoked\"}\n");
     // Invalid UTF-8 in a message cannot break the line.
     const std::string line = encode_error(nullptr, ErrorCode::internal, "bad \xff byte\nnext");
     EXPECT_EQ(line.find('\n'), line.size() - 1);
@@ -59,7 +62,9 @@ TEST(ControlProtocol, OpsHaveClasses) {
     EXPECT_EQ(find_op("set_user_context")->op_class, OpClass::write);
     EXPECT_EQ(find_op("nope"), nullptr);
     EXPECT_EQ(find_op("auth_link")->op_class, OpClass::write);
-    EXPECT_EQ(protocol_ops().size(), 14u);
+    EXPECT_EQ(find_op("sign_out")->op_class, OpClass::write);
+    EXPECT_EQ(find_op("grant_status")->op_class, OpClass::read);
+    EXPECT_EQ(protocol_ops().size(), 16u);
     for (const auto& op : protocol_ops()) EXPECT_EQ(find_op(op.name), &op);
     EXPECT_EQ(error_code_from_string("reauth_required"), ErrorCode::reauth_required);
     EXPECT_FALSE(error_code_from_string("nope"));

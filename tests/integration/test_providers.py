@@ -1,11 +1,14 @@
-"""Issue 17: the provider presets end to end. The real tokend runs against a fake
+"""Issue 17: the provider presets end to end, and sign-out with revocation. The real tokend runs against a fake
 provider that answers in the documented shape of GitHub or Microsoft Entra ID
 (tools/fake_provider): the whole flow through GET /redirect, the identity check
 (the right user and the wrong one), refresh with rotating refresh tokens, and a
 dead grant. The webex preset is what every other integration test runs."""
 
+import json
 import os
+import subprocess
 import sys
+import threading
 import unittest
 import urllib.parse
 
@@ -14,9 +17,10 @@ from harness import ROOT, Tokend, http_get, wait_for
 sys.path.insert(0, os.path.join(ROOT, "tools", "fake_provider"))
 
 from fake_provider import FakeProvider  # noqa: E402
-from tokend_client import TokendError  # noqa: E402
+from tokend_client import TokendClient, TokendError  # noqa: E402
 
 CLIENT_SECRET = "fake-client-secret"
+TOKENCTL = os.environ.get("TOKENCTL_BIN", os.path.join(ROOT, "build", "tools", "tokenctl", "tokenctl"))
 
 
 class PresetCase(unittest.TestCase):
@@ -34,7 +38,7 @@ class PresetCase(unittest.TestCase):
             "integration:",
             "  provider:",
             f"    preset: {self.shape}",
-            *("    " + line for line in self.overrides),
+            *("    " + line.replace("{fake_url}", self.fake.url) for line in self.overrides),
             f"  client_id: {self.fake.client_id}",
             f"  client_secret: {{file: CLIENT_SECRET_FILE}}",
             f"  scopes: {self.scopes}",
@@ -49,6 +53,8 @@ class PresetCase(unittest.TestCase):
             f.write(config)
         self.tokend.start()
         self.client = self.tokend.client()
+        self.typed = TokendClient(self.tokend.socket, timeout=30)  # typed results
+        self.addCleanup(self.typed.close)
 
     def tearDown(self):
         code = self.tokend.stop()
@@ -122,6 +128,167 @@ class GitHub(PresetCase):
 
     def test_flow_identity_refresh_and_dead_grant(self):
         self.check_preset()
+
+    def test_sign_out_without_a_revocation_endpoint(self):
+        """GitHub has no RFC 7009 endpoint: cleared here, not_supported, the grant lives on there."""
+        me = self.users[0][0]
+        self.assertEqual(self.flow(me, me)[0], 200)
+        access = self.client.get_token(me)["access_token"]
+        result = self.typed.sign_out(me)
+        self.assertTrue(result.cleared)
+        self.assertEqual(result.revocation, "not_supported")
+        self.assertFalse(self.typed.grant_status(me).context)
+        self.assertEqual(self.fake.revocations, [])
+        self.assertIn(access, self.fake.tokens_of(me)["access"], "nothing was revoked at the provider")
+        wait_for(lambda: "has no revocation endpoint" in self.tokend.log(), what="the sign-out log line")
+
+
+def watch_events(tokend, user_id):
+    """Collects the user's events in a list, on a connection of its own (the client closes it)."""
+    events, watcher = [], TokendClient(tokend.socket, timeout=None)
+
+    def watch():
+        try:
+            for event in watcher.watch(user_id):
+                events.append(event.raw)
+        except Exception:  # noqa: BLE001 - the connection closes at the end
+            pass
+
+    threading.Thread(target=watch, daemon=True).start()
+    return events, watcher
+
+
+class Revocation(PresetCase):
+    """The sign_out op with an RFC 7009 endpoint in the profile (the fake's, beside a GitHub-shaped
+    token endpoint), and grant_status along a grant's life."""
+    shape = "github"
+    users = (("583231", "octocat"), ("9919", "hubot"))
+    overrides = ("revocation: {url: \"{fake_url}/oauth2/revoke\"}",)
+
+    def signed_out_event(self, user_id):
+        events, watcher = watch_events(self.tokend, user_id)
+        self.addCleanup(watcher.close)
+        wait_for(lambda: self.client.stats()["watchers"] >= 1, what="the watcher")
+        return events
+
+    def test_sign_out_revokes_the_refresh_token_and_clears(self):
+        me = self.users[0][0]
+        status = self.typed.grant_status(me)
+        self.assertEqual((status.context, status.reauth_required, status.provider), (False, True, "github"))
+        self.assertEqual(self.flow(me, me)[0], 200)
+        status = self.typed.grant_status(me)
+        self.assertTrue(status.context and status.access_token_valid and status.access_token_fresh)
+        self.assertTrue(status.refreshable and status.working)
+        self.assertIsNotNone(status.expires_at)
+        self.assertIsNotNone(status.refresh_token_expires_at)
+        tokens = self.fake.tokens_of(me)
+        for token in tokens["access"] + tokens["refresh"]:
+            self.assertNotIn(token, str(status.raw), "grant_status never carries a token")
+        events = self.signed_out_event(me)
+        result = self.typed.sign_out(me)
+        self.assertTrue(result.cleared)
+        self.assertEqual(result.revocation, "revoked")
+        self.assertEqual(result["revocation"]["token"], "refresh_token")
+        # The fake saw the refresh token revoked, the client authenticated as at the token endpoint,
+        # and with it the grant's access token went too.
+        self.assertEqual(self.fake.revocations, [("refresh_token", "refresh", "post")])
+        self.assertEqual(self.fake.tokens_of(me), {"access": [], "refresh": []})
+        self.assertFalse(self.typed.grant_status(me).context)
+        with self.assertRaises(TokendError) as raised:
+            self.client.get_token(me)
+        self.assertEqual(raised.exception.code, "not_found")
+        wait_for(lambda: any(e.get("event") == "signed_out" for e in events), what="the signed_out event")
+        self.assertEqual([e.get("revocation") for e in events if e.get("event") == "signed_out"], ["revoked"])
+        # Again: nothing left to clear or revoke.
+        again = self.typed.sign_out(me)
+        self.assertEqual((again.cleared, again.revocation), (False, "no_token"))
+        self.assertEqual(len(self.fake.revocations), 1)
+        log = self.tokend.log()
+        for token in tokens["access"] + tokens["refresh"] + [CLIENT_SECRET]:
+            self.assertNotIn(token, log)
+
+    def test_provider_down_still_clears_and_reports_failed(self):
+        me, other = self.users[0][0], self.users[1][0]
+        self.assertEqual(self.flow(me, me)[0], 200)
+        self.fake.add_users([(other, "hubot")])
+        self.assertEqual(self.flow(other, other)[0], 200)
+        events = self.signed_out_event(me)
+        self.fake.fail_revocation(503)
+        result = self.typed.sign_out(me)
+        self.assertTrue(result.cleared)
+        self.assertEqual((result.revocation, result.status, result.reason), ("failed", 503, "HTTP 503 temporarily_unavailable"))
+        self.assertFalse(self.typed.grant_status(me).context, "cleared here whatever the provider answered")
+        self.assertEqual(self.fake.revocations, [])
+        self.assertTrue(self.fake.tokens_of(me)["refresh"], "the grant lives on at the provider")
+        wait_for(lambda: [e.get("revocation") for e in events if e.get("event") == "signed_out"] == ["failed"],
+                 what="the signed_out event with failed")
+        wait_for(lambda: "revoking the grant at the provider failed: HTTP 503" in self.tokend.log(),
+                 what="the warning")
+        # No answer at all (the request times out at integration.request_timeout_ms): failed, no status.
+        self.fake.fail_revocation("timeout")
+        result = self.typed.sign_out(other)
+        self.assertTrue(result.cleared)
+        self.assertEqual((result.revocation, result.status), ("failed", None))
+        self.assertTrue(result.reason)
+        self.assertFalse(self.typed.grant_status(other).context)
+        log = self.tokend.log()
+        for token in self.fake.tokens_of(me)["refresh"] + self.fake.tokens_of(other)["refresh"] + [CLIENT_SECRET]:
+            self.assertNotIn(token, log)
+
+    def ctl(self, *args):
+        return subprocess.run([TOKENCTL, "--socket", self.tokend.socket, *args], capture_output=True, text=True,
+                              timeout=30)
+
+    def test_tokenctl_sign_out_and_grant_status(self):
+        me, other = self.users[0][0], self.users[1][0]
+        self.assertEqual(self.flow(me, me)[0], 200)
+        self.fake.add_users([(other, "hubot")])
+        self.assertEqual(self.flow(other, other)[0], 200)
+        out = self.ctl("grant-status", me)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue(out.stdout.startswith("working (github)"), out.stdout)
+        status = json.loads(self.ctl("--json", "grant-status", me).stdout)
+        self.assertEqual((status["ok"], status["result"]["refreshable"]), (True, True))
+        out = self.ctl("sign-out", me)
+        self.assertEqual((out.returncode, out.stdout.strip()), (0, "signed out; the grant is revoked at the provider"))
+        self.assertEqual(self.ctl("grant-status", me).stdout.strip(), "no context (github): the user must authorize")
+        # A failed revocation: the context is cleared, the result printed, exit 1.
+        self.fake.fail_revocation(503)
+        out = self.ctl("--json", "sign-out", other)
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["result"],
+                         {"cleared": True, "revocation": {"outcome": "failed", "status": 503,
+                                                          "reason": "HTTP 503 temporarily_unavailable"}})
+        out = self.ctl("sign-out", "--no-revoke", other)
+        self.assertEqual((out.returncode, out.stdout.strip()), (0, "there was no context"))
+        self.assertEqual(self.ctl("grant-status").returncode, 2)
+
+    def test_status_after_expiry_and_after_a_dead_grant(self):
+        me = self.users[0][0]
+        self.assertEqual(self.flow(me, me)[0], 200)
+        # The access token expired (written so: a context with a refresh token would be refreshed
+        # at once; that case is unit-tested in core/grant_revocation_test): not valid, and without
+        # a refresh token the user must authorize again.
+        context = self.typed.get_user_context(me)
+        expired = {"user_id": me, "tokens": {**context.tokens.to_json(), "expires_at": "2020-01-01T00:00:00+00:00",
+                                             "refresh_token": None}}
+        self.typed.set_user_context("583231-expired", {**expired, "user_id": "583231-expired"}, force=True)
+        status = self.typed.grant_status("583231-expired")
+        self.assertEqual((status.context, status.access_token_valid, status.access_token_fresh, status.refreshable,
+                          status.reauth_required), (True, False, False, False, True))
+        self.assertTrue(self.typed.grant_status(me).working)
+        # The user withdraws the app: the next refresh finds the grant dead.
+        self.fake.revoke_user(me)
+        with self.assertRaises(TokendError):
+            self.client.refresh(me)
+        status = self.typed.grant_status(me)
+        self.assertTrue(status.context)
+        self.assertEqual((status.access_token_valid, status.refreshable, status.reauth_required, status.working),
+                         (False, False, True, False))
+        # Sign-out of a dead grant: nothing left to revoke.
+        result = self.typed.sign_out(me)
+        self.assertEqual((result.cleared, result.revocation), (True, "no_token"))
+        self.assertEqual(self.fake.revocations, [])
 
 
 class Microsoft(PresetCase):

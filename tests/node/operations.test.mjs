@@ -50,6 +50,25 @@ describe('operations', () => {
     assert.deepEqual(await client.setUserContext('carol', null), { cleared: false });
   });
 
+  test('grant_status and sign_out (webex: no revocation endpoint)', async () => {
+    const none = await client.grantStatus('gina');
+    assert.equal(none.context, false);
+    assert.equal(none.reauth_required, true);
+    assert.equal(none.provider, 'webex');
+    await client.setUserContext('gina', contextJson('gina', { access: 'A-gina', refresh: 'R-gina' }));
+    const status = await client.grantStatus('gina');
+    assert.equal(status.context, true);
+    assert.equal(status.access_token_valid, true);
+    assert.equal(status.refreshable, true);
+    assert.equal(status.reauth_required, false);
+    assert.ok(!JSON.stringify(status).includes('A-gina') && !JSON.stringify(status).includes('R-gina'));
+    const signedOut = await client.signOut('gina');
+    assert.deepEqual(signedOut, { cleared: true, revocation: { outcome: 'not_supported' } });
+    assert.equal((await client.grantStatus('gina')).context, false);
+    assert.deepEqual(await client.signOut('gina', { revoke: false }), { cleared: false, revocation: null });
+    await rejectsWith(client.grantStatus(''), 'bad_request');
+  });
+
   test('get_user_context with refresh refreshes an expired token', async () => {
     const issued = await fake.control('issue_tokens', { user_id: 'alice' });
     await client.setUserContext('alice', contextJson('alice', {

@@ -70,7 +70,12 @@ class Operations(AsyncCase):
         stats = await client.stats()
         self.assertIsInstance(stats, Stats)
         self.assertEqual(stats.flows.completed, 1)
-        self.assertTrue(await client.clear_user_context("u1"))
+        status = await client.grant_status("u1")
+        self.assertEqual((status.context, status.access_token_valid, status.reauth_required), (True, True, False))
+        signed_out = await client.sign_out("u1")
+        self.assertEqual((signed_out.cleared, signed_out.revocation), (True, "not_supported"))
+        self.assertFalse((await client.grant_status("u1")).context)
+        self.assertFalse(await client.clear_user_context("u1"))
         with self.assertRaises(NotFoundError):
             await client.get_token("u1")
         self.assertEqual(client.json.connections_opened, 1, "one connection for sequential calls")

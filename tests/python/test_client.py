@@ -97,6 +97,16 @@ class Operations(ClientCase):
         self.assertTrue(self.client.clear_user_context("u1"))
         self.assertFalse(self.client.clear_user_context("u1"))
         self.assertIsNone(self.client.get_user_context("u1"))
+        # grant_status and sign_out (the webex preset has no revocation endpoint).
+        status = self.client.grant_status("u2")
+        self.assertEqual((status.context, status.access_token_valid, status.refreshable, status.reauth_required,
+                          status.working, status.provider), (True, True, True, False, True, "webex"))
+        self.assertNotIn("A2", repr(status.raw))
+        signed_out = self.client.sign_out("u2")
+        self.assertEqual((signed_out.cleared, signed_out.revocation, signed_out.revoked), (True, "not_supported", False))
+        self.assertFalse(self.client.grant_status("u2").context)
+        self.assertEqual((self.client.sign_out("u2", revoke=False).cleared, self.client.sign_out("u2", revoke=False).revocation),
+                         (False, None))
 
     def test_errors_by_code(self):
         with self.assertRaises(NotFoundError) as raised:

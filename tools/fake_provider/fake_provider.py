@@ -16,7 +16,16 @@ independently of tokend's code: the shapes come from the providers' documentatio
   {"error": {"code": "InvalidAuthenticationToken", ...}}).
 
 Both check the client's credentials in the form body (client_secret_post), the
-redirect_uri, and PKCE S256 when a challenge was sent. Tests drive it in-process:
+redirect_uri, and PKCE S256 when a challenge was sent.
+
+Every shape also has an RFC 7009 revocation endpoint at POST /oauth2/revoke
+(neither GitHub nor Entra ID has one; Google's https://oauth2.googleapis.com/revoke
+is one): `token` and an optional `token_type_hint`, the client authenticated in
+the body or with HTTP Basic (401 invalid_client otherwise), 200 for any token,
+known or not (RFC 7009 2.2). Revoking a refresh token ends its grant: the access
+tokens issued with it stop working too. `revocations` records (hint, "refresh",
+"access" or "unknown", how the client authenticated); `fail_revocation(503)`
+answers 503 from then on, `fail_revocation("timeout")` never answers within 30 s. Tests drive it in-process:
 add_users, queue_consent, revoke_user, and read `requests` (what was asked, never
 a secret). Only on loopback.
 """
@@ -67,6 +76,8 @@ class FakeProvider:
         self.spent_refresh = set()
         self.requests = []     # (endpoint, grant_type or method, outcome)
         self.refreshes = []    # (the refresh token used, the one issued): successful refreshes
+        self.revocations = []  # (token_type_hint, which kind the token was, client auth): answered 200
+        self.revocation_failure = None  # None, an HTTP status, or "timeout"
         self.server = None
         self.url = None
 
@@ -109,6 +120,11 @@ class FakeProvider:
             for token in [t for t, g in self.refresh.items() if g["user"] == user_id]:
                 del self.refresh[token]
                 self.spent_refresh.add(token)
+
+    def fail_revocation(self, failure):
+        """None: answer again; 503 (any status): answer it; "timeout": hold the request 30 s."""
+        with self.lock:
+            self.revocation_failure = failure
 
     def tokens_of(self, user_id):
         with self.lock:
@@ -223,6 +239,52 @@ class FakeProvider:
         self.refreshes.append((token, answer.get("refresh_token")))
         return json_reply(200, answer)
 
+    def _client_auth(self, headers, form):
+        """How the client authenticated ("post" or "basic"), or None."""
+        scheme, _, encoded = headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                pair = base64.b64decode(encoded, validate=True).decode()
+            except ValueError:
+                return None
+            client_id, _, secret = pair.partition(":")
+            ok = (urllib.parse.unquote_plus(client_id), urllib.parse.unquote_plus(secret)) == \
+                (self.client_id, self.client_secret)
+            return "basic" if ok else None
+        ok = form.get("client_id") == self.client_id and form.get("client_secret") == self.client_secret
+        return "post" if ok else None
+
+    def revoke(self, headers, body):
+        """RFC 7009 2.1: POST token, token_type_hint; 200 even for a token it does not know."""
+        with self.lock:
+            failure = self.revocation_failure
+        if failure == "timeout":
+            time.sleep(30)
+            return json_reply(503, {"error": "temporarily_unavailable"})
+        if failure is not None:
+            return json_reply(failure, {"error": "temporarily_unavailable",
+                                        "error_description": "The revocation service is down."})
+        form = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
+        with self.lock:
+            auth = self._client_auth(headers, form)
+            if auth is None:
+                return json_reply(401, {"error": "invalid_client", "error_description": "Client authentication failed."})
+            if "token" not in form:
+                return json_reply(400, {"error": "invalid_request", "error_description": "Missing token."})
+            token, hint = form["token"], form.get("token_type_hint")
+            if token in self.refresh:
+                grant = self.refresh.pop(token)
+                self.spent_refresh.add(token)
+                self.access.pop(grant["access"], None)  # RFC 7009 2.1: the grant's access tokens go too
+                kind = "refresh"
+            elif token in self.access:
+                del self.access[token]
+                kind = "access"
+            else:
+                kind = "unknown"
+            self.revocations.append((hint, kind, auth))
+        return Reply(200, b"", "text/plain")
+
     def me(self, headers):
         authorization = headers.get("Authorization", "")
         scheme, _, token = authorization.partition(" ")
@@ -268,6 +330,8 @@ class FakeProvider:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path == provider.paths["token"]:
                     return self._answer(provider.token(self.headers, body))
+                if self.path == "/oauth2/revoke":
+                    return self._answer(provider.revoke(self.headers, body))
                 return self._answer(json_reply(404, {"message": "Not Found"}))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -109,6 +109,13 @@ int main(int argc, char** argv) {
     set->add_flag("--force", force, "write the tokens even if the stored ones are newer (a rollback, an import)");
     auto* clear = app.add_subcommand("clear-context", "delete a user's context");
     clear->add_option("user_id", user)->required();
+    bool no_revoke = false;
+    auto* sign_out = app.add_subcommand(
+        "sign-out", "delete a user's context and revoke the grant at the provider (exit 1 if that failed)");
+    sign_out->add_option("user_id", user)->required();
+    sign_out->add_flag("--no-revoke", no_revoke, "only delete the context here (as clear-context)");
+    auto* grant_status = app.add_subcommand("grant-status", "whether a user has a working grant (never a token)");
+    grant_status->add_option("user_id", user)->required();
     auto* list = app.add_subcommand("list-users", "list user ids, a page at a time");
     list->add_option("--limit", limit, "page size (1-1000)");
     list->add_option("--cursor", cursor, "continue after this cursor");
@@ -193,6 +200,36 @@ int main(int argc, char** argv) {
     } else if (*clear) {
         const Json result = session.call({{"op", "set_user_context"}, {"user_id", user}, {"user_context", nullptr}});
         print(options, result, result.value("cleared", false) ? "cleared" : "there was no context");
+    } else if (*sign_out) {
+        Json request = {{"op", "sign_out"}, {"user_id", user}};
+        if (no_revoke) request["revoke"] = false;
+        const Json result = session.call(request);
+        const Json& revocation = result["revocation"];
+        const std::string outcome = revocation.is_object() ? revocation.value("outcome", "") : "";
+        std::string human = result.value("cleared", false) ? "signed out" : "there was no context";
+        if (outcome == "revoked") human += "; the grant is revoked at the provider";
+        if (outcome == "not_supported") human += "; the provider has no revocation endpoint: the grant stays there";
+        if (outcome == "failed") human += "; revoking at the provider failed: " + revocation.value("reason", "");
+        print(options, result, human);
+        if (outcome == "failed") return kTokendError;
+    } else if (*grant_status) {
+        const Json result = session.call({{"op", "grant_status"}, {"user_id", user}});
+        auto time = [&](const char* key) {
+            return result[key].is_string() ? result[key].get<std::string>() : std::string("none");
+        };
+        std::ostringstream human;
+        if (!result.value("context", false)) {
+            human << "no context (" << result.value("provider", "") << "): the user must authorize";
+        } else {
+            human << (result.value("reauth_required", false) ? "dead: the user must authorize again" : "working")
+                  << " (" << result.value("provider", "") << ")\n  access token "
+                  << (result.value("access_token_valid", false) ? "valid" : "expired or none") << ", expires "
+                  << time("expires_at") << "\n  refresh token "
+                  << (result.value("refreshable", false) ? "usable" : "none") << ", expires "
+                  << time("refresh_token_expires_at") << "\n  failed refreshes in a row: "
+                  << result.value("refresh_failures", 0);
+        }
+        print(options, result, human.str());
     } else if (*list) {
         Json users = Json::array();  // --json: every page's users in one result
         do {

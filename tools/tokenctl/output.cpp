@@ -8,7 +8,8 @@ namespace tokenctl {
 const char* const kExitCodeTable =
     "Exit codes:\n"
     "  0  ok\n"
-    "  1  another error of tokend (internal), an unreadable answer, a flow that did not authenticate\n"
+    "  1  another error of tokend (internal), an unreadable answer, a flow that did not authenticate,\n"
+    "     a sign-out whose revocation at the provider failed (the context is cleared)\n"
     "  2  the caller's mistake: usage, unknown command or option, a bad argument, cursor or file\n"
     "     (tokend's bad_request, unknown_op); trying again will not help\n"
     "  3  not_found: no context for that user\n"

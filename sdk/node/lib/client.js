@@ -13,7 +13,7 @@ export const DEFAULT_SOCKET = '/run/tokend/tokend.sock';
 // The others (start_flow, process_redirect, refresh, flow_maintenance,
 // auth_link) are not repeated: losing their answer rejects with outcome_unknown.
 export const IDEMPOTENT_OPS = Object.freeze(new Set([
-  'ping', 'get_token', 'get_user_context', 'list_users', 'stats', 'set_user_context',
+  'ping', 'get_token', 'get_user_context', 'list_users', 'stats', 'set_user_context', 'grant_status',
 ]));
 
 const DEFAULTS = Object.freeze({
@@ -135,6 +135,21 @@ export class TokendClient {
 
   clearUserContext(userId) {
     return this.call('set_user_context', { user_id: userId, user_context: null });
+  }
+
+  /**
+   * Clears the user's context and (unless options.revoke is false) revokes the
+   * grant at the provider: {cleared, revocation: {outcome, status?, reason?} | null}.
+   */
+  signOut(userId, options = {}) {
+    const params = { user_id: userId };
+    if (options.revoke === false) params.revoke = false;
+    return this.call('sign_out', params);
+  }
+
+  /** What tokend knows of the user's grant, never a token. */
+  grantStatus(userId) {
+    return this.call('grant_status', { user_id: userId });
   }
 
   listUsers(options = {}) {

@@ -107,6 +107,36 @@ export interface ClearResult {
   cleared: boolean;
 }
 
+/** sign_out: the context is cleared whatever the provider answered. */
+export interface SignOutResult {
+  /** false when there was no context to clear. */
+  cleared: boolean;
+  /** null when revoke was false. */
+  revocation: {
+    outcome: 'revoked' | 'not_supported' | 'no_token' | 'failed';
+    /** revoked: which token was revoked. */
+    token?: 'refresh_token' | 'access_token';
+    /** failed: the HTTP status, null when the provider did not answer. */
+    status?: number | null;
+    /** failed: why (never a token). */
+    reason?: string;
+  } | null;
+}
+
+/** grant_status: what tokend knows of a user's grant, never a token. */
+export interface GrantStatus {
+  user_id: string;
+  provider: string;
+  context: boolean;
+  access_token_valid: boolean;
+  access_token_fresh: boolean;
+  expires_at: IsoDateTime | null;
+  refreshable: boolean;
+  refresh_token_expires_at: IsoDateTime | null;
+  reauth_required: boolean;
+  refresh_failures: number;
+}
+
 export interface SetUserContextOptions {
   /** Drop the stored refresh token (and its expiry) explicitly. */
   clearRefreshToken?: boolean;
@@ -155,7 +185,8 @@ export interface Stats {
 }
 
 export type EventName =
-  | 'context_set' | 'context_cleared' | 'token_refreshed' | 'flow_completed' | 'flow_failed' | 'reauth_required';
+  | 'context_set' | 'context_cleared' | 'token_refreshed' | 'flow_completed' | 'flow_failed' | 'reauth_required'
+  | 'signed_out';
 
 /** One event from watch(); events never carry tokens. */
 export interface WatchEvent {
@@ -216,6 +247,8 @@ export class TokendClient {
   setUserContext(userId: string, userContext: null): Promise<ClearResult>;
   setUserContext(userId: string, userContext: UserContext | null, options?: SetUserContextOptions): Promise<SetUserContextResult | ClearResult>;
   clearUserContext(userId: string): Promise<ClearResult>;
+  signOut(userId: string, options?: { revoke?: boolean }): Promise<SignOutResult>;
+  grantStatus(userId: string): Promise<GrantStatus>;
   listUsers(options?: { cursor?: string | null; limit?: number }): Promise<UserPage>;
   allUsers(options?: { pageSize?: number }): AsyncGenerator<string, void, undefined>;
   refresh(userId: string): Promise<TokenResult>;

@@ -23,8 +23,8 @@ from .json_client import JsonClient
 from .manager import (FLOW_MAINTENANCE, FLOW_SET, USER_KEY_PREFIX, USER_SET, RedisTokenManager, TokenManager,
                       YAMLTokenManager)
 from .models import FlowState, Tokens, UserContext
-from .results import (AccessToken, AuthLink, DeletedFlow, Event, Flow, FlowMaintenanceResult, FlowStats, Ping,
-                      RedirectResult, RefreshStats, SetResult, Stats, StoreStats, UsersPage)
+from .results import (AccessToken, AuthLink, DeletedFlow, Event, Flow, FlowMaintenanceResult, FlowStats, GrantStatus,
+                      Ping, RedirectResult, RefreshStats, SetResult, SignOutResult, Stats, StoreStats, UsersPage)
 
 __all__ = [
     "__version__", "DEFAULT_SOCKET", "RETRY_SAFE_OPS", "RetryPolicy",
@@ -35,5 +35,5 @@ __all__ = [
     "FLOW_SET", "USER_SET", "FLOW_MAINTENANCE", "USER_KEY_PREFIX",
     "UserContext", "Tokens", "FlowState",
     "AccessToken", "AuthLink", "DeletedFlow", "Event", "Flow", "FlowMaintenanceResult", "FlowStats", "Ping",
-    "RedirectResult", "RefreshStats", "SetResult", "Stats", "StoreStats", "UsersPage",
+    "RedirectResult", "RefreshStats", "SetResult", "Stats", "StoreStats", "UsersPage", "GrantStatus", "SignOutResult",
 ]

@@ -16,7 +16,7 @@ DEFAULT_SOCKET = "/run/tokend/tokend.sock"
 #: their answer: asking twice changes nothing (set_user_context writes the
 #: same context twice). Every other operation raises OutcomeUnknownError then.
 RETRY_SAFE_OPS = frozenset(
-    {"ping", "get_token", "get_user_context", "list_users", "stats", "set_user_context", "watch"})
+    {"ping", "get_token", "get_user_context", "list_users", "stats", "set_user_context", "watch", "grant_status"})
 
 
 def socket_path_from(explicit: Optional[str]) -> str:

@@ -18,7 +18,8 @@ from ._wire import (RETRY_SAFE_OPS, Lost, NotSent, RetryPolicy, Unreachable, che
 from .client import ContextLike, context_json
 from .errors import OutcomeUnknownError, TokendConnectionError, TokendError, TokendTimeout
 from .models import UserContext
-from .results import (AccessToken, AuthLink, Event, Flow, FlowMaintenanceResult, Ping, RedirectResult, SetResult,
+from .results import (AccessToken, AuthLink, Event, Flow, FlowMaintenanceResult, GrantStatus, Ping, RedirectResult,
+                      SetResult, SignOutResult,
                       Stats, UsersPage)
 
 JsonDict = Dict[str, Any]
@@ -349,6 +350,12 @@ class AsyncTokendClient:
 
     async def clear_user_context(self, user_id: str) -> bool:
         return bool((await self.set_user_context(user_id, None)).cleared)
+
+    async def sign_out(self, user_id: str, revoke: bool = True) -> SignOutResult:
+        return SignOutResult.from_json(await self.json.call("sign_out", user_id=user_id, revoke=revoke))
+
+    async def grant_status(self, user_id: str) -> GrantStatus:
+        return GrantStatus.from_json(await self.json.call("grant_status", user_id=user_id))
 
     async def auth_link(self, user_id: str) -> AuthLink:
         return AuthLink.from_json(await self.json.call("auth_link", user_id=user_id))

@@ -6,7 +6,8 @@ from typing import Any, Iterator, Mapping, Optional, Union
 from ._wire import DEFAULT_SOCKET, RetryPolicy
 from .json_client import JsonClient
 from .models import UserContext, as_mapping
-from .results import (AccessToken, AuthLink, Event, Flow, FlowMaintenanceResult, Ping, RedirectResult, SetResult,
+from .results import (AccessToken, AuthLink, Event, Flow, FlowMaintenanceResult, GrantStatus, Ping, RedirectResult,
+                      SetResult, SignOutResult,
                       Stats, UsersPage)
 
 __all__ = ["TokendClient", "DEFAULT_SOCKET", "context_json"]
@@ -101,6 +102,17 @@ class TokendClient:
     def clear_user_context(self, user_id: str) -> bool:
         """Removes a user's context; False when there was none."""
         return bool(self.set_user_context(user_id, None).cleared)
+
+    def sign_out(self, user_id: str, revoke: bool = True) -> SignOutResult:
+        """Clears the user's context and, with revoke, revokes the grant at the
+        provider (RFC 7009) where its profile has an endpoint. The context is
+        cleared whatever the provider answers; the result says what it did."""
+        return SignOutResult.from_json(self.json.sign_out(user_id, revoke=revoke))
+
+    def grant_status(self, user_id: str) -> GrantStatus:
+        """Whether the user has a working grant: context, token validity,
+        refreshability, expiry times, the provider; never a token."""
+        return GrantStatus.from_json(self.json.grant_status(user_id))
 
     def auth_link(self, user_id: str) -> AuthLink:
         """A signed link that starts a fresh flow for user_id when opened (for

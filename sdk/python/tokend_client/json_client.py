@@ -301,6 +301,15 @@ class JsonClient:
             params["force"] = True
         return dict(self.call("set_user_context", **params))
 
+    def sign_out(self, user_id: str, revoke: bool = True) -> JsonDict:
+        """{"cleared", "revocation": {"outcome", ...} or None}: clears the
+        context and (revoke) revokes the grant at the provider."""
+        return dict(self.call("sign_out", user_id=user_id, revoke=revoke))
+
+    def grant_status(self, user_id: str) -> JsonDict:
+        """What tokend knows of the user's grant, never a token."""
+        return dict(self.call("grant_status", user_id=user_id))
+
     def auth_link(self, user_id: str) -> JsonDict:
         """{"url", "expires_at"}: a signed link that starts a fresh flow whenever it is opened."""
         return dict(self.call("auth_link", user_id=user_id))

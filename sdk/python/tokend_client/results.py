@@ -300,10 +300,71 @@ class Stats(_Result):
 
 
 @dataclass(frozen=True)
+class SignOutResult(_Result):
+    """What sign_out did. ``cleared``: there was a context here, and it is
+    gone (it is gone whatever the provider answered). ``revocation``: the
+    outcome at the provider, ``"revoked"``, ``"not_supported"`` (the provider
+    profile has no revocation endpoint), ``"no_token"`` (nothing to revoke),
+    ``"failed"`` (then ``status``, the HTTP status or None when it did not
+    answer, and ``reason``), or None when revoke=False."""
+
+    cleared: bool
+    revocation: Optional[str]
+    status: Optional[int] = None
+    reason: Optional[str] = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revocation == "revoked"
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> "SignOutResult":
+        revocation = raw.get("revocation") or {}
+        result = cls(cleared=bool(raw.get("cleared")), revocation=revocation.get("outcome"),
+                     status=revocation.get("status"), reason=revocation.get("reason"))
+        result._keep(raw)
+        return result
+
+
+@dataclass(frozen=True)
+class GrantStatus(_Result):
+    """What tokend knows of a user's grant (never a token). ``working``: a
+    token can be had now or by refreshing."""
+
+    user_id: str
+    provider: str
+    context: bool
+    access_token_valid: bool
+    access_token_fresh: bool
+    expires_at: Optional[datetime.datetime]
+    refreshable: bool
+    refresh_token_expires_at: Optional[datetime.datetime]
+    reauth_required: bool
+    refresh_failures: int = 0
+
+    @property
+    def working(self) -> bool:
+        return self.context and not self.reauth_required
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> "GrantStatus":
+        result = cls(user_id=str(raw.get("user_id", "")), provider=str(raw.get("provider", "")),
+                     context=bool(raw.get("context")), access_token_valid=bool(raw.get("access_token_valid")),
+                     access_token_fresh=bool(raw.get("access_token_fresh")),
+                     expires_at=parse_time(raw.get("expires_at")), refreshable=bool(raw.get("refreshable")),
+                     refresh_token_expires_at=parse_time(raw.get("refresh_token_expires_at")),
+                     reauth_required=bool(raw.get("reauth_required")),
+                     refresh_failures=int(raw.get("refresh_failures") or 0))
+        result._keep(raw)
+        return result
+
+
+@dataclass(frozen=True)
 class Event(_Result):
     """An event from watch(): ``event`` is one of context_set,
     context_cleared, token_refreshed, flow_completed, flow_failed,
-    reauth_required, or ``resubscribed``, which the client itself yields
+    reauth_required, signed_out (with ``revocation``, the outcome at the
+    provider, in ``event["revocation"]``), or ``resubscribed``, which the client itself yields
     after it reconnected (events in between were missed: re-read what
     matters). Events never carry tokens."""
 

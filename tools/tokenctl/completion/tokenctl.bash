@@ -3,7 +3,7 @@
 # generator); tests/tools/test_completion.py checks it against `tokenctl --help`.
 
 _tokenctl_commands="ping start-flow auth-link process-redirect get-token refresh get-context set-context
-clear-context list-users flow-maintenance stats export import reencrypt watch"
+clear-context sign-out grant-status list-users flow-maintenance stats export import reencrypt watch"
 _tokenctl_global="-s --socket --json --timeout -h --help --version"
 
 _tokenctl_options() {
@@ -11,6 +11,7 @@ _tokenctl_options() {
         start-flow) echo "--no-pkce" ;;
         get-context) echo "--refresh" ;;
         set-context) echo "--clear-refresh-token --force" ;;
+        sign-out) echo "--no-revoke" ;;
         list-users) echo "--limit --cursor --all" ;;
         flow-maintenance) echo "--force" ;;
         export) echo "-o --output --without-refresh-tokens" ;;
