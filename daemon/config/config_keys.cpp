@@ -17,7 +17,7 @@ const std::vector<ConfigSection>& config_sections() {
           "bot_token", "request_timeout_ms", "provider"}},
         {"integration.provider",
          {"preset", "client_auth", "scope_separator", "token_path", "identity", "message", "dead_grant",
-          "rotating_refresh_tokens", "refresh_sends_scope"}},
+          "rotating_refresh_tokens", "refresh_sends_scope", "issuer", "jwks_uri", "authorize_params"}},
         {"integration.provider.identity", {"url", "user_id", "display", "numeric_user_id"}},
         {"integration.provider.message", {"url", "body"}},
         {"integration.provider.dead_grant", {"errors", "statuses"}},

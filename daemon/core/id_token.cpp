@@ -52,7 +52,9 @@ std::shared_ptr<EVP_PKEY> rsa_key(const Json& jwk) {
     const Bignum modulus(BN_bin2bn(bytes_of(n), static_cast<int>(n.size()), nullptr), BN_free);
     const Bignum exponent(BN_bin2bn(bytes_of(e), static_cast<int>(e.size()), nullptr), BN_free);
     const ParamBuilder builder(OSSL_PARAM_BLD_new(), OSSL_PARAM_BLD_free);
-    if (!modulus || !exponent || !builder || OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_N, modulus.get()) != 1 ||
+    // An even exponent or 1 is no RSA key (with e = 1 anyone could "sign").
+    if (!modulus || !exponent || !BN_is_odd(exponent.get()) || BN_is_one(exponent.get())) return nullptr;
+    if (!builder || OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_N, modulus.get()) != 1 ||
         OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_E, exponent.get()) != 1) {
         return nullptr;
     }

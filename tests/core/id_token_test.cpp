@@ -1,7 +1,11 @@
 // id_token verification against keys made here by OpenSSL: a JWKS built from
 // the public halves, tokens signed with the private halves, and each rejection.
 #include "core/byte_encoding.h"
+#include "core/flow_start.h"
 #include "core/id_token.h"
+#include "core/provider_presets.h"
+#include "core/redirect_flow.h"
+#include "core/url_encoding.h"
 #include "core/tokens.h"
 
 #include <gtest/gtest.h>
@@ -280,7 +284,11 @@ TEST(Jwks, SkipsUnusableKeysAndRefusesNone) {
     Json short_rsa = rsa;
     short_rsa["kid"] = "short";
     short_rsa["n"] = b64(std::string(128, '\xc5'));  // 1024 bits
-    const Json doc = {{"keys", {enc, wrong_alg, octet, off_curve, p384, short_rsa, "text", rsa}}};
+    Json exponent_one = rsa_jwk(other_rsa_key(), "e1");
+    exponent_one["e"] = b64(std::string(1, '\x01'));
+    Json even_exponent = rsa_jwk(other_rsa_key(), "e2");
+    even_exponent["e"] = b64(std::string(1, '\x04'));
+    const Json doc = {{"keys", {enc, wrong_alg, octet, off_curve, p384, short_rsa, exponent_one, even_exponent, "text", rsa}}};
     auto set = parse_jwks(doc.dump());
     ASSERT_TRUE(set.ok()) << set.error();
     ASSERT_EQ(set->keys.size(), 1u);
@@ -302,6 +310,98 @@ TEST(OidcNonce, IsDerivedFromTheFlowIdAlone) {
     EXPECT_EQ(oidc_nonce("abc").size(), 43u);
     // BASE64URL(SHA-256("tokend-oidc-nonce\0abc")), computed with Python's hashlib.
     EXPECT_EQ(oidc_nonce("abc"), "YPUuN1JQKD6y6uhClvvCHo91C98lJPKivEFHnDsiOzc");
+}
+
+// The redirect flow with an OpenID Connect profile: the id_token of the code
+// exchange is the identity, checked with the keys the edge looks up.
+class RedirectFlowIdToken : public testing::Test {
+protected:
+    RedirectFlowIdToken() {
+        EXPECT_TRUE(apply_provider_preset("google", &oauth_));
+        oauth_.client_id = kClient;
+        oauth_.provider.openid.issuer = kIssuer;
+        oauth_.redirect_url = "http://127.0.0.1:6001/redirect";
+        oauth_.scopes = {"openid", "email"};
+    }
+
+    // A flow "F1" for U1 up to the code exchange's answer.
+    RedirectFlow::Step exchanged(RedirectFlow& flow, const Json& answer) {
+        auto step = flow.begin("code=THE-CODE&state=F1");
+        FlowState stored{"U1", kNow - std::chrono::seconds(10), Secret("VERIFIER"), Json::object()};
+        step = flow.on_flow_taken(TakeOutcome::taken, to_stored_text(stored), kNow);
+        EXPECT_EQ(step.kind, RedirectFlow::Step::Kind::http);
+        return flow.on_http_response(200, answer.dump(), kNow);
+    }
+
+    Json answer(const std::string& sub) {
+        Json claims = good_claims();
+        claims["sub"] = sub;
+        claims["nonce"] = oidc_nonce("F1");
+        return {{"access_token", "ya29.AT"}, {"expires_in", 3599}, {"refresh_token", "1//RT"},
+                {"token_type", "Bearer"}, {"id_token", rs256(claims)}};
+    }
+
+    OAuthSettings oauth_;
+    FlowSettings flows_;
+    MessageTexts texts_;
+};
+
+TEST_F(RedirectFlowIdToken, TheAuthorizationUrlCarriesTheFlowsNonceAndTheProfilesParameters) {
+    const StartedFlow started = start_flow(oauth_, flows_, "U1", kNow, std::string(24, 'i'), std::string(32, 'v'));
+    const std::string query = started.auth_url.substr(started.auth_url.find('?') + 1);
+    auto fields = parse_query(query, {});
+    ASSERT_TRUE(fields);
+    EXPECT_EQ(*find_field(*fields, "nonce"), oidc_nonce(started.flow_id));
+    EXPECT_EQ(*find_field(*fields, "access_type"), "offline");
+    EXPECT_EQ(*find_field(*fields, "prompt"), "consent");
+    EXPECT_EQ(started.auth_url.rfind("https://accounts.google.com/o/oauth2/v2/auth?", 0), 0u);
+}
+
+TEST_F(RedirectFlowIdToken, TheRightUserIsStored) {
+    RedirectFlow flow(oauth_, flows_, texts_);
+    auto step = exchanged(flow, answer("U1"));
+    ASSERT_EQ(step.kind, RedirectFlow::Step::Kind::keys);
+    EXPECT_EQ(step.key_id, "rsa-1");
+    const JsonWebKeySet keys = jwks();
+    step = flow.on_keys(&keys, "", kNow);
+    ASSERT_EQ(step.kind, RedirectFlow::Step::Kind::store);
+    EXPECT_EQ(step.context.user_id, "U1");
+    EXPECT_EQ(step.context.tokens.refresh_token->reveal(), "1//RT");
+}
+
+TEST_F(RedirectFlowIdToken, AnotherUserOrABadTokenStoresNothing) {
+    const JsonWebKeySet keys = jwks();
+    RedirectFlow wrong(oauth_, flows_, texts_);
+    exchanged(wrong, answer("U2"));
+    auto step = wrong.on_keys(&keys, "", kNow);
+    EXPECT_EQ(step.outcome, RedirectOutcome::wrong_user);
+    EXPECT_NE(step.page.message.find("alice@example.com"), std::string::npos);
+
+    RedirectFlow forged(oauth_, flows_, texts_);
+    Json bad = answer("U1");
+    bad["id_token"] = rs256(good_claims());  // the nonce of another flow
+    exchanged(forged, bad);
+    step = forged.on_keys(&keys, "", kNow);
+    EXPECT_EQ(step.outcome, RedirectOutcome::provider_error);
+    EXPECT_EQ(step.detail, "identity check failed: the id_token's nonce is not the flow's");
+
+    RedirectFlow no_keys(oauth_, flows_, texts_);
+    exchanged(no_keys, answer("U1"));
+    step = no_keys.on_keys(nullptr, "GET https://keys: HTTP 503", kNow);
+    EXPECT_EQ(step.outcome, RedirectOutcome::provider_error);
+
+    RedirectFlow no_token(oauth_, flows_, texts_);
+    Json without = answer("U1");
+    without.erase("id_token");
+    step = exchanged(no_token, without);
+    EXPECT_EQ(step.outcome, RedirectOutcome::provider_error);
+    EXPECT_NE(step.detail.find("no id_token"), std::string::npos);
+
+    RedirectFlow garbage(oauth_, flows_, texts_);
+    Json unreadable = answer("U1");
+    unreadable["id_token"] = "not.a.token";
+    step = exchanged(garbage, unreadable);
+    EXPECT_EQ(step.outcome, RedirectOutcome::provider_error);
 }
 
 }  // namespace tokend
