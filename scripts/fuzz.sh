@@ -74,6 +74,7 @@ ci_runs() {
     http_request) echo 40000 ;;
     url_encoding) echo 20000 ;;
     redirect_flow|user_context|provider_answer) echo 5000 ;;
+    id_token) echo 20000 ;;
     *) echo 2000 ;;
   esac
 }

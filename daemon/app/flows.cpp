@@ -20,7 +20,8 @@ OpResult<FlowLink> link_failure(const StoreStatus& status) {
 
 Flows::Flows(ServiceRuntime& runtime, ContextCache& cache, AuthLinks& links, OutboundSender& outbound,
              const OAuthSettings& oauth, const Secret& bot_token)
-    : runtime_(runtime), cache_(cache), links_(links), outbound_(outbound), oauth_(oauth), bot_token_(bot_token) {}
+    : runtime_(runtime), cache_(cache), links_(links), outbound_(outbound), oauth_(oauth), bot_token_(bot_token),
+      oidc_keys_(outbound) {}
 
 StartedFlow Flows::new_flow(const std::string& user_id, bool pkce) {
     return start_flow(oauth_, runtime_.config().flows, user_id, runtime_.now(), random_bytes(kFlowIdBytes),
@@ -229,10 +230,18 @@ void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, R
                 drive(flow, flow->on_http_response(result.status, result.body, runtime_.now()), std::move(done));
             });
             return;
+        case Kind::keys:
+            oidc_keys_.keys_for(oauth_.provider.openid.jwks_uri, step.key_id, runtime_.now(),
+                                [this, flow, done = std::move(done)](std::shared_ptr<const JsonWebKeySet> keys,
+                                                                     std::string error) mutable {
+                                    drive(flow, flow->on_keys(keys.get(), error, runtime_.now()), std::move(done));
+                                });
+            return;
         case Kind::store: {
             auto context = std::make_shared<UserContext>(std::move(step.context));
             runtime_.on_store<StoreStatus>(
                 [this, context] {
+                    keep_stored_refresh_token(context.get());
                     return runtime_.store().put(Ns::user, context->user_id, runtime_.cipher().seal(*context));
                 },
                 [this, flow, context, done = std::move(done)](StoreStatus status) mutable {
@@ -249,6 +258,22 @@ void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, R
             done(step);
             runtime_.track(-1);
             return;
+    }
+}
+
+// A code exchange without a refresh token (Google gives one only at a
+// consent: a user who authorizes again without being asked to consent gets
+// none) keeps the refresh token stored for the user, which still works.
+// On the executor.
+void Flows::keep_stored_refresh_token(UserContext* context) {
+    if (context->tokens.refresh_token) return;
+    std::string stored;
+    if (!runtime_.store().get(Ns::user, context->user_id, &stored).ok()) return;
+    bool undecryptable = false;
+    auto previous = runtime_.cipher().open_context(context->user_id, stored, &undecryptable);
+    if (previous && previous->tokens.refresh_token) {
+        context->tokens.refresh_token = previous->tokens.refresh_token;
+        context->tokens.refresh_token_expires_at = previous->tokens.refresh_token_expires_at;
     }
 }
 

@@ -8,6 +8,7 @@
 
 #include "app/auth_links.h"
 #include "app/context_cache.h"
+#include "app/oidc_keys.h"
 #include "app/op_result.h"
 #include "app/outbound_sender.h"
 #include "app/service_runtime.h"
@@ -62,6 +63,7 @@ private:
     // Stores a started flow; `stored(ok)` runs after.
     void store_flow(std::shared_ptr<StartedFlow> flow, std::function<void(const StoreStatus&)> stored);
     void drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, RedirectDone done);
+    void keep_stored_refresh_token(UserContext* context);
     void finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& step);
     // `done`, after the warning for an unknown flow (with its client, rate-limited:
     // anyone can send GET /redirect with a made-up state).
@@ -74,6 +76,7 @@ private:
     OutboundSender& outbound_;
     const OAuthSettings& oauth_;
     const Secret& bot_token_;
+    OidcKeys oidc_keys_;  // OpenID Connect profiles: the provider's signing keys
     std::optional<Timestamp> last_sweep_;
     bool sweeping_ = false;
     std::optional<uint64_t> maintenance_fence_;  // of the sweep lease this process took last

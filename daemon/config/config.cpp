@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -299,6 +300,38 @@ void parse_revocation(const Reader& in, const YAML::Node& node, ProviderProfile*
     profile->revocation.url = profile_url(in, revocation["url"], "integration.provider.revocation.url");
 }
 
+// OpenID Connect (`identity: id_token`, issuer, jwks_uri) and the extra
+// authorization parameters: their own keys, beside the identity request's.
+void parse_openid(const Reader& in, const YAML::Node& node, ProviderProfile* profile) {
+    OpenIdSettings& openid = profile->openid;
+    if (const YAML::Node identity = node["identity"]; identity && identity.IsScalar()) {
+        const std::string source = in.string(identity, "integration.provider.identity");
+        if (source != "id_token" && source != "request") {
+            in.fail(identity, "'integration.provider.identity' is id_token (OpenID Connect), request, or a mapping "
+                              "(the identity request)");
+        }
+        openid.identity_source = source == "id_token" ? IdentitySource::id_token : IdentitySource::request;
+    }
+    if (node["issuer"]) openid.issuer = in.provider_url(node["issuer"], "integration.provider.issuer");
+    if (node["jwks_uri"]) openid.jwks_uri = in.provider_url(node["jwks_uri"], "integration.provider.jwks_uri");
+    if (openid.identity_source == IdentitySource::id_token && (openid.issuer.empty() || openid.jwks_uri.empty())) {
+        in.fail(node, "'integration.provider' with identity: id_token needs issuer and jwks_uri");
+    }
+    if (const YAML::Node params = node["authorize_params"]) {
+        if (!params.IsMap()) in.fail(params, "'integration.provider.authorize_params' must be a mapping of names to values");
+        profile->authorize_params.clear();
+        for (const auto& param : params) {
+            const std::string name = in.string(param.first, "integration.provider.authorize_params");
+            static const std::vector<std::string> reserved = {"client_id", "response_type", "redirect_uri", "scope", "state",
+                                                              "nonce", "code_challenge", "code_challenge_method"};
+            if (name.empty() || std::find(reserved.begin(), reserved.end(), name) != reserved.end()) {
+                in.fail(param.first, "'integration.provider.authorize_params' cannot set '" + name + "': tokend sets it");
+            }
+            profile->authorize_params.emplace_back(name, in.string(param.second, "integration.provider.authorize_params." + name));
+        }
+    }
+}
+
 // integration.provider: a preset's name, or a mapping with `preset` (default
 // webex) and the fields it overrides. Read before the integration's own
 // endpoint keys, which override the preset's.
@@ -341,7 +374,8 @@ void parse_provider(const Reader& in, const YAML::Node& node, OAuthSettings* oau
     if (node["refresh_sends_scope"]) {
         profile.refresh_sends_scope = in.boolean(node["refresh_sends_scope"], "integration.provider.refresh_sends_scope");
     }
-    if (const YAML::Node identity = node["identity"]) {
+    parse_openid(in, node, &profile);
+    if (const YAML::Node identity = node["identity"]; identity && !identity.IsScalar()) {
         in.check_keys(identity, "integration.provider.identity");
         if (identity["url"]) profile.identity.url = profile_url(in, identity["url"], "integration.provider.identity.url");
         if (identity["user_id"]) {

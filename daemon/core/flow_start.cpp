@@ -1,5 +1,6 @@
 #include "core/flow_start.h"
 
+#include "core/id_token.h"
 #include "core/pkce.h"
 #include "core/provider_requests.h"
 #include "core/url_encoding.h"
@@ -34,6 +35,12 @@ StartedFlow start_flow(const OAuthSettings& oauth, const FlowSettings& flows, st
         query.emplace_back("code_challenge", s256_challenge(started.state.code_verifier->reveal()));
         query.emplace_back("code_challenge_method", "S256");
     }
+    // OpenID Connect: the nonce the id_token must carry, derived from the flow
+    // id (core/id_token.h: oidc_nonce), so nothing more is stored.
+    if (oauth.provider.openid.identity_source == IdentitySource::id_token) {
+        query.emplace_back("nonce", oidc_nonce(started.flow_id));
+    }
+    for (const auto& param : oauth.provider.authorize_params) query.push_back(param);
     const char joiner = oauth.auth_service.find('?') == std::string::npos ? '?' : '&';
     started.auth_url = oauth.auth_service + joiner + form_encode(query);
     return started;

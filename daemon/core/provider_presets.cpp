@@ -57,7 +57,31 @@ void microsoft(OAuthSettings* oauth) {
     oauth->provider = std::move(profile);
 }
 
-constexpr Preset kPresets[] = {{"webex", webex}, {"github", github}, {"microsoft", microsoft}};
+// Google, OpenID Connect (developers.google.com/identity/openid-connect/
+// openid-connect, "Using OAuth 2.0 for Web Server Applications"): the user is
+// the id_token's `sub`, verified with Google's JWKS. access_type=offline asks
+// for a refresh token, which Google gives only at a consent: prompt=consent
+// asks for consent each time, so each flow's exchange carries one. Refresh
+// tokens do not rotate (a refresh answer has none: the stored one is kept).
+// There is no request to message a user (Google Chat bots answer in spaces).
+void google(OAuthSettings* oauth) {
+    oauth->auth_service = "https://accounts.google.com/o/oauth2/v2/auth";
+    oauth->token_service = "https://oauth2.googleapis.com/token";
+    oauth->api_base = "https://openidconnect.googleapis.com/v1";
+    oauth->pkce = true;
+    ProviderProfile profile;
+    profile.name = "google";
+    profile.identity = {"{api_base}/userinfo", "sub", "email", false};  // not used: the id_token is the identity
+    profile.message = {"", nullptr};
+    profile.dead_grant = {{"invalid_grant"}, {}};
+    profile.openid.identity_source = IdentitySource::id_token;
+    profile.openid.issuer = "https://accounts.google.com";
+    profile.openid.jwks_uri = "https://www.googleapis.com/oauth2/v3/certs";
+    profile.authorize_params = {{"access_type", "offline"}, {"prompt", "consent"}};
+    oauth->provider = std::move(profile);
+}
+
+constexpr Preset kPresets[] = {{"webex", webex}, {"github", github}, {"microsoft", microsoft}, {"google", google}};
 
 }  // namespace
 

@@ -62,6 +62,21 @@ struct RevocationRequest {
     bool operator==(const RevocationRequest&) const = default;
 };
 
+// Where the user id comes from: the identity request, or the OpenID Connect
+// id_token of the code-exchange answer (core/id_token.h), verified with the
+// keys at `jwks_uri` and checked against `issuer`, the client id and the
+// flow's nonce (sent in the authorization request).
+enum class IdentitySource { request, id_token };
+
+struct OpenIdSettings {
+    IdentitySource identity_source = IdentitySource::request;
+    std::string issuer;    // iss, exactly as the provider writes it
+    std::string jwks_uri;  // the provider's signing keys (RFC 7517)
+    // Of the id_token's claims, `sub` is the user id and `email` (else `name`)
+    // what the wrong-user page shows.
+    bool operator==(const OpenIdSettings&) const = default;
+};
+
 struct ProviderProfile {
     std::string name = "webex";  // the preset it started from; for logs and --check-config
     ClientAuth client_auth = ClientAuth::client_secret_post;
@@ -81,6 +96,11 @@ struct ProviderProfile {
     // on the refresh_token grant).
     bool refresh_sends_scope = false;
     RevocationRequest revocation;  // none unless the provider documents an RFC 7009 endpoint
+    // OpenID Connect: the id_token as the identity (core/id_token.h).
+    OpenIdSettings openid;
+    // Extra parameters of the authorization request, after the standard ones
+    // (Google: access_type=offline for a refresh token, prompt=consent).
+    std::vector<std::pair<std::string, std::string>> authorize_params;
 
     bool operator==(const ProviderProfile&) const = default;
 };

@@ -1,5 +1,6 @@
 #include "core/redirect_flow.h"
 
+#include "core/json_limits.h"
 #include "core/text_template.h"
 #include "core/url_encoding.h"
 
@@ -205,6 +206,7 @@ RedirectFlow::Step RedirectFlow::on_http_response(int status, std::string_view b
         }
         context_.user_id = flow_.user_id;
         context_.tokens = std::move(answer.tokens);
+        if (oauth_.provider.openid.identity_source == IdentitySource::id_token) return verify_id_token_step(body);
         stage_ = Stage::identifying;
         Step step;
         step.kind = Step::Kind::http;
@@ -217,18 +219,64 @@ RedirectFlow::Step RedirectFlow::on_http_response(int status, std::string_view b
             return finish(RedirectOutcome::provider_error, "identity check failed: " + identity.error(),
                           texts_.provider_error, {{"error", "identity check failed"}});
         }
-        if (identity->user_id != flow_.user_id) {
-            const std::string email = identity->display.empty() ? "another account" : identity->display;
-            return finish(RedirectOutcome::wrong_user, "tokens belong to another account", texts_.wrong_user,
-                          {{"email", email}});
-        }
-        stage_ = Stage::storing;
-        Step step;
-        step.kind = Step::Kind::store;
-        step.context = context_;
-        return step;
+        return check_identity(*identity);
     }
     return finish(RedirectOutcome::bad_request, "out of order: HTTP response", "");
+}
+
+RedirectFlow::Step RedirectFlow::check_identity(const Identity& identity) {
+    if (identity.user_id != flow_.user_id) {
+        const std::string email = identity.display.empty() ? "another account" : identity.display;
+        return finish(RedirectOutcome::wrong_user, "tokens belong to another account", texts_.wrong_user,
+                      {{"email", email}});
+    }
+    stage_ = Stage::storing;
+    Step step;
+    step.kind = Step::Kind::store;
+    step.context = context_;
+    return step;
+}
+
+// OpenID Connect: the id_token sits beside the tokens (at the profile's
+// token_path when the answer has it); its kid says which keys the edge must have.
+RedirectFlow::Step RedirectFlow::verify_id_token_step(std::string_view exchange_body) {
+    const Json json = parse_bounded_json(exchange_body);
+    const Json* id_token = nullptr;
+    if (!oauth_.provider.token_path.empty()) id_token = json_at_path(json, oauth_.provider.token_path + ".id_token");
+    if (id_token == nullptr) id_token = json_at_path(json, "id_token");
+    if (id_token == nullptr || !id_token->is_string()) {
+        return finish(RedirectOutcome::provider_error,
+                      "identity check failed: the code exchange answer has no id_token (is `openid` among the scopes?)",
+                      texts_.provider_error, {{"error", "identity check failed"}});
+    }
+    id_token_ = id_token->get<std::string>();
+    auto header = read_id_token_header(id_token_);
+    if (!header) {
+        return finish(RedirectOutcome::provider_error, "identity check failed: " + header.error(),
+                      texts_.provider_error, {{"error", "identity check failed"}});
+    }
+    stage_ = Stage::verifying;
+    Step step;
+    step.kind = Step::Kind::keys;
+    step.key_id = header->kid;
+    return step;
+}
+
+RedirectFlow::Step RedirectFlow::on_keys(const JsonWebKeySet* keys, std::string_view error, Timestamp now) {
+    if (stage_ != Stage::verifying) return finish(RedirectOutcome::bad_request, "out of order: keys", "");
+    if (keys == nullptr) {
+        return finish(RedirectOutcome::provider_error,
+                      "identity check failed: the provider's signing keys are not available: " + std::string(error),
+                      texts_.provider_error, {{"error", "identity check failed"}});
+    }
+    const IdTokenExpectations expect{oauth_.provider.openid.issuer, oauth_.client_id, oidc_nonce(flow_id_), now};
+    auto claims = verify_id_token(id_token_, *keys, expect);
+    id_token_.clear();
+    if (!claims) {
+        return finish(RedirectOutcome::provider_error, "identity check failed: " + claims.error(),
+                      texts_.provider_error, {{"error", "identity check failed"}});
+    }
+    return check_identity({claims->subject, claims->email.empty() ? claims->name : claims->email});
 }
 
 RedirectFlow::Step RedirectFlow::on_stored(bool ok, std::string_view detail) {

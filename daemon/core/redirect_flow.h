@@ -8,6 +8,7 @@
 
 #include "core/flow_state.h"
 #include "core/html_page.h"
+#include "core/id_token.h"
 #include "core/oauth_settings.h"
 #include "core/provider_requests.h"
 #include "core/user_context.h"
@@ -40,10 +41,11 @@ bool plausible_flow_id(std::string_view flow_id);
 class RedirectFlow {
 public:
     struct Step {
-        enum class Kind { take_flow, http, store, finish };
+        enum class Kind { take_flow, http, keys, store, finish };
         Kind kind = Kind::finish;
         std::string flow_id;  // take_flow
         OutboundHttp http;    // http
+        std::string key_id;   // keys: the kid of the id_token's header ("" if none)
         UserContext context;  // store
         // finish:
         RedirectOutcome outcome = RedirectOutcome::bad_request;
@@ -63,6 +65,9 @@ public:
     Step on_flow_taken(TakeOutcome outcome, std::string_view stored_text, Timestamp now);
     // After the code exchange or the identity request (status 0: no answer).
     Step on_http_response(int status, std::string_view body, Timestamp now);
+    // After the provider's signing keys were looked up for key_id (keys step):
+    // nullptr when they could not be had (error says why, for the log).
+    Step on_keys(const JsonWebKeySet* keys, std::string_view error, Timestamp now);
     // After storing the user context.
     Step on_stored(bool ok, std::string_view detail);
 
@@ -70,11 +75,14 @@ public:
     const std::string& user_id() const { return flow_.user_id; }  // empty until the flow is taken
 
 private:
-    enum class Stage { start, taking, exchanging, identifying, storing, done };
+    enum class Stage { start, taking, exchanging, identifying, verifying, storing, done };
 
     Step finish(RedirectOutcome outcome, std::string detail, const std::string& text,
                 std::vector<std::pair<std::string, std::string>> values = {});
     Step exchange_code();
+    Step check_identity(const Identity& identity);
+    // The id_token of the code-exchange answer, kept until the keys come.
+    Step verify_id_token_step(std::string_view exchange_body);
 
     const OAuthSettings& oauth_;
     const FlowSettings& flows_;
@@ -85,6 +93,7 @@ private:
     std::string provider_error_;  // error=... from the redirect, if any
     FlowState flow_;
     UserContext context_;
+    std::string id_token_;  // OpenID Connect: from the code exchange, until verified
 };
 
 }  // namespace tokend

@@ -93,6 +93,9 @@ integration:
     rotating_refresh_tokens: false
     refresh_sends_scope: false
     revocation: {url: "{api_base}/revoke-a"}
+    issuer: https://issuer-a.example
+    jwks_uri: https://keys-a.example/certs
+    authorize_params: {access_type: offline-a}
 flows:
   ttl: 301
   maintenance_interval: 901
@@ -181,6 +184,9 @@ const std::map<std::string, std::pair<std::string, std::string>>& one_line_chang
         {"integration.provider.rotating_refresh_tokens", {"rotating_refresh_tokens: false", "rotating_refresh_tokens: true"}},
         {"integration.provider.refresh_sends_scope", {"refresh_sends_scope: false", "refresh_sends_scope: true"}},
         {"integration.provider.revocation.url", {"revoke-a", "revoke-b"}},
+        {"integration.provider.issuer", {"issuer-a", "issuer-b"}},
+        {"integration.provider.jwks_uri", {"keys-a", "keys-b"}},
+        {"integration.provider.authorize_params", {"offline-a", "offline-b"}},
         {"flows.ttl", {"ttl: 301", "ttl: 302"}},
         {"flows.maintenance_interval", {"maintenance_interval: 901", "maintenance_interval: 902"}},
         {"flows.allow_without_pkce", {"allow_without_pkce: yes", "allow_without_pkce: no"}},

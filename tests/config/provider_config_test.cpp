@@ -78,9 +78,26 @@ std::string first_error_of(const std::string& text) {
     return all.substr(0, all.find('\n'));
 }
 
+TEST(ProviderConfig, GoogleIsOpenIdConnect) {
+    OAuthSettings oauth = parse_config(kHead + "  provider:\n    preset: google\n    jwks_uri: http://127.0.0.1:5/certs\n",
+                                       "tokend.yml", kNoSystemd).integration.oauth;
+    EXPECT_EQ(oauth.provider.name, "google");
+    EXPECT_EQ(oauth.auth_service, "https://accounts.google.com/o/oauth2/v2/auth");
+    EXPECT_EQ(oauth.token_service, "https://oauth2.googleapis.com/token");
+    EXPECT_EQ(oauth.provider.openid.identity_source, IdentitySource::id_token);
+    EXPECT_EQ(oauth.provider.openid.issuer, "https://accounts.google.com");
+    EXPECT_EQ(oauth.provider.openid.jwks_uri, "http://127.0.0.1:5/certs");
+    EXPECT_EQ(oauth.provider.authorize_params,
+              (std::vector<std::pair<std::string, std::string>>{{"access_type", "offline"}, {"prompt", "consent"}}));
+    oauth = parse_config(kHead + "  provider:\n    preset: google\n    authorize_params: {access_type: offline}\n",
+                         "tokend.yml", kNoSystemd).integration.oauth;
+    EXPECT_EQ(oauth.provider.openid.jwks_uri, "https://www.googleapis.com/oauth2/v3/certs");
+    EXPECT_EQ(oauth.provider.authorize_params, (std::vector<std::pair<std::string, std::string>>{{"access_type", "offline"}}));
+}
+
 TEST(ProviderConfig, MistakesAreReportedWithTheirLine) {
     EXPECT_EQ(first_error_of(kHead + "  provider: gitlab\n"),
-              "tokend.yml:4: unknown provider preset 'gitlab' (known: webex, github, microsoft)");
+              "tokend.yml:4: unknown provider preset 'gitlab' (known: webex, github, microsoft, google)");
     EXPECT_EQ(first_error_of(kHead + "  provider:\n    preset: webex\n    colour: red\n"),
               "tokend.yml:6: unknown key 'colour' in 'integration.provider'");
     EXPECT_EQ(first_error_of(kHead + "  provider:\n    client_auth: private_key_jwt\n"),
@@ -101,6 +118,18 @@ TEST(ProviderConfig, MistakesAreReportedWithTheirLine) {
               "tokend.yml:5: 'integration.provider.dead_grant.statuses' must be between 400 and 599");
     EXPECT_EQ(first_error_of(kHead + "  provider:\n    identity: {url: ftp://x/me}\n"),
               "tokend.yml:5: 'integration.provider.identity.url' must be an http:// or https:// URL");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    identity: id_token\n"),
+              "tokend.yml:5: 'integration.provider' with identity: id_token needs issuer and jwks_uri");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    identity: userinfo\n"),
+              "tokend.yml:5: 'integration.provider.identity' is id_token (OpenID Connect), request, or a mapping (the "
+              "identity request)");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    preset: google\n    jwks_uri: http://10.0.0.1/certs\n"),
+              "tokend.yml:6: 'integration.provider.jwks_uri' must be an https:// URL (http:// is allowed only to a loopback "
+              "host: 127.0.0.0/8, ::1 or localhost), since the client secret and tokens travel in it");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    authorize_params: {state: x}\n"),
+              "tokend.yml:5: 'integration.provider.authorize_params' cannot set 'state': tokend sets it");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    authorize_params: [x]\n"),
+              "tokend.yml:5: 'integration.provider.authorize_params' must be a mapping of names to values");
     // Filled, a profile URL must be a provider URL.
     EXPECT_EQ(first_error_of(kHead + "  api_base: http://127.0.0.1:1/v1\n  provider:\n    identity: {url: http://10.0.0.1/me}\n"),
               "tokend.yml:6: 'integration.provider.identity.url' is http://10.0.0.1/me once {api_base} is filled: it "

@@ -42,7 +42,7 @@ TEST(ProviderPresets, KnownNamesOnly) {
     OAuthSettings oauth;
     EXPECT_FALSE(apply_provider_preset("gitlab", &oauth));
     EXPECT_EQ(oauth.provider.name, "webex");
-    EXPECT_EQ(provider_preset_names(), (std::vector<std::string_view>{"webex", "github", "microsoft"}));
+    EXPECT_EQ(provider_preset_names(), (std::vector<std::string_view>{"webex", "github", "microsoft", "google"}));
     for (std::string_view name : provider_preset_names()) {
         OAuthSettings preset;
         ASSERT_TRUE(apply_provider_preset(name, &preset));

@@ -16,6 +16,7 @@ from harness import ROOT, Tokend, http_get, wait_for
 
 sys.path.insert(0, os.path.join(ROOT, "tools", "fake_provider"))
 
+from fake_google import FakeGoogle  # noqa: E402
 from fake_provider import FakeProvider  # noqa: E402
 from tokend_client import TokendClient, TokendError  # noqa: E402
 
@@ -29,16 +30,18 @@ class PresetCase(unittest.TestCase):
     shape = None
     scopes = "read:user"
     users = ()            # (id, name): the first consents as itself, the second is the wrong user
-    overrides = ()        # lines under integration.provider beside `preset` (the profile's fields)
+    overrides = ()        # lines under integration.provider beside `preset` (the profile's fields); {url}: the fake's
+    fake_class = FakeProvider
 
     def setUp(self):
-        self.fake = FakeProvider(self.shape, client_secret=CLIENT_SECRET).start()
+        self.fake = self.fake_class(self.shape, client_secret=CLIENT_SECRET).start()
         self.fake.add_users(self.users)
         self.tokend = Tokend(None, integration=False, client_secret=CLIENT_SECRET, extra_config="\n".join([
             "integration:",
             "  provider:",
             f"    preset: {self.shape}",
-            *("    " + line.replace("{fake_url}", self.fake.url) for line in self.overrides),
+            *("    " + line.replace("{fake_url}", self.fake.url).replace("{{", "{").replace("}}", "}").replace("{url}", self.fake.url)
+              for line in self.overrides),
             f"  client_id: {self.fake.client_id}",
             f"  client_secret: {{file: CLIENT_SECRET_FILE}}",
             f"  scopes: {self.scopes}",
@@ -300,6 +303,111 @@ class Microsoft(PresetCase):
 
     def test_flow_identity_refresh_and_dead_grant(self):
         self.check_preset()
+
+
+class Google(PresetCase):
+    """Google OpenID Connect: the id_token's sub is the user, verified with the fake's
+    JWKS (fetched once, again on a rotated key); a refresh token only with
+    access_type=offline and a consent; refresh tokens that do not rotate."""
+    shape = "google"
+    fake_class = FakeGoogle
+    scopes = "openid email"
+    users = (("110169484474386276334", "alice@example.com"), ("104725310529178823446", "bob@example.com"))
+    overrides = ("jwks_uri: {url}/oauth2/v3/certs",)
+
+    def test_flow_identity_refresh_and_dead_grant(self):
+        me, other = self.users
+        flow = self.client.start_flow(me[0])
+        params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(flow["auth_url"]).query))
+        self.assertEqual((params["access_type"], params["prompt"]), ("offline", "consent"))
+        self.assertEqual(len(params["nonce"]), 43)
+        # The right user: stored; the wrong one: nothing stored, the page names the account.
+        status, body = self.flow(me[0], me[0])
+        self.assertEqual(status, 200, body)
+        first = self.client.get_token(me[0])["access_token"]
+        self.assertEqual(self.fake.tokens_of(me[0])["access"], [first])
+        status, body = self.flow(other[0], me[0])
+        self.assertEqual(status, 403, body)
+        self.assertIn(me[1], body)
+        with self.assertRaises(TokendError) as raised:
+            self.client.get_token(other[0])
+        self.assertEqual(raised.exception.code, "not_found")
+        self.assertEqual(self.fake.jwks_fetches, 1, "the keys are cached, not fetched at each login")
+        # Refresh twice: Google's refresh answers carry no refresh token; the stored one is kept.
+        for _ in range(2):
+            fresh = self.client.refresh(me[0])["access_token"]
+            self.assertNotEqual(fresh, first)
+            self.assertEqual(self.fake.tokens_of(me[0])["access"][-1], fresh)
+            first = fresh
+        (used_first, issued), (used_second, _) = self.fake.refreshes
+        self.assertIsNone(issued)
+        self.assertEqual(used_first, used_second, "the refresh token from the code exchange is used again")
+        # A dead grant: the user removed the app's access.
+        self.fake.revoke_user(me[0])
+        with self.assertRaises(TokendError) as raised:
+            self.client.refresh(me[0])
+        self.assertEqual(raised.exception.code, "reauth_required")
+        self.assertEqual(self.client.stats()["users_reauth_required"], 1)
+        wait_for(lambda: "has no message request" in self.tokend.log(), what="the no-message log line")
+        status, body = self.flow(me[0], me[0])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.client.stats()["users_reauth_required"], 0)
+        log = self.tokend.log()
+        for token in self.fake.tokens_of(me[0])["access"] + self.fake.tokens_of(me[0])["refresh"] + [CLIENT_SECRET]:
+            self.assertNotIn(token, log)
+
+    def test_forged_or_wrong_id_tokens_store_nothing(self):
+        other = self.users[1]
+        for fault in ("tampered", "unknown_key", "wrong_nonce", "wrong_audience", "wrong_issuer", "expired",
+                      "alg_none", "hs256", "no_id_token"):
+            with self.subTest(fault=fault):
+                self.fake.id_token_fault(fault)
+                status, body = self.flow(other[0], other[0])
+                self.assertEqual(status, 502, body)
+                with self.assertRaises(TokendError) as raised:
+                    self.client.get_token(other[0])
+                self.assertEqual(raised.exception.code, "not_found")
+        self.assertIn("identity check failed: the id_token's signature does not verify", self.tokend.log())
+        self.assertIn("the id_token's nonce is not the flow's", self.tokend.log())
+        # The same user with a good id_token: stored.
+        status, body = self.flow(other[0], other[0])
+        self.assertEqual(status, 200, body)
+
+    def test_a_rotated_key_is_fetched_once(self):
+        me, other = self.users
+        status, body = self.flow(me[0], me[0])
+        self.assertEqual(status, 200, body)
+        self.fake.rotate_key()
+        status, body = self.flow(other[0], other[0])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.fake.jwks_fetches, 2)
+        # A kid the provider never published: no new fetch within the minute, refused.
+        self.fake.id_token_fault("unpublished_kid")
+        status, body = self.flow(me[0], me[0])
+        self.assertEqual(status, 502, body)
+        self.assertEqual(self.fake.jwks_fetches, 2)
+        self.assertIn("no key in the JWKS for the id_token's kid and alg", self.tokend.log())
+
+
+class GoogleWithoutPromptConsent(PresetCase):
+    """authorize_params without prompt=consent: Google sends a refresh token only at the
+    user's first consent, so a second flow's exchange has none and the stored one stays."""
+    shape = "google"
+    fake_class = FakeGoogle
+    scopes = "openid email"
+    users = Google.users
+    overrides = ("jwks_uri: {url}/oauth2/v3/certs", "authorize_params: {{access_type: offline}}")
+
+    def test_an_exchange_without_a_refresh_token_keeps_the_stored_one(self):
+        me = self.users[0]
+        for _ in range(2):
+            status, body = self.flow(me[0], me[0])
+            self.assertEqual(status, 200, body)
+        self.assertEqual(len(self.fake.tokens_of(me[0])["refresh"]), 1, "one refresh token, from the first consent")
+        fresh = self.client.refresh(me[0])["access_token"]
+        self.assertEqual(self.fake.tokens_of(me[0])["access"][-1], fresh)
+        [(used, _)] = self.fake.refreshes
+        self.assertEqual([used], self.fake.tokens_of(me[0])["refresh"])
 
 
 if __name__ == "__main__":
