@@ -58,7 +58,9 @@ struct Backing {
     std::mutex mutex;
     std::map<std::string, std::string> values[2];
     std::map<std::string, Lease> leases[2];
-    std::map<std::string, uint64_t> last_fence[2];  // per key, so fences only grow
+    // One counter per namespace: every key's fences still only grow, and a key
+    // once leased leaves no entry behind (a million users, a million nodes).
+    uint64_t last_fence[2] = {0, 0};
     std::vector<Instance*> subscribers;
 };
 
@@ -255,7 +257,7 @@ tokend_status memory_lock_acquire(tokend_store* store, tokend_namespace ns, cons
         if (live_lease(backing, ns, key_text) != nullptr) {
             return Status::error(TOKEND_CONFLICT, "lease is held by another owner");
         }
-        const uint64_t fence = ++backing.last_fence[ns][key_text];
+        const uint64_t fence = ++backing.last_fence[ns];
         backing.leases[ns][key_text] = Lease{fence, Clock::now() + std::chrono::milliseconds(ttl_ms)};
         *fencing_token = fence;
         return Status::success();
