@@ -5,9 +5,11 @@
 // Checks: bounded parsing never yields a value deeper than kMaxJsonDepth; a
 // parsed context or flow, stored (to_stored_text) and parsed again, is the
 // same value, and storing that gives the same text; what the fast reader
-// (core/user_context_fast) takes, the DOM reader reads to the same context.
+// (core/user_context_fast) takes, the DOM reader reads to the same context;
+// the cache's packed form (core/compact_context) unpacks to the same context.
 #include "fuzz_check.h"
 
+#include "core/compact_context.h"
 #include "core/flow_state.h"
 #include "core/json_limits.h"
 #include "core/user_context.h"
@@ -53,6 +55,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(again->tokens.token_type == context->tokens.token_type);
         FUZZ_CHECK(again->tokens.scope == context->tokens.scope);
         FUZZ_CHECK(to_stored_text(*again) == stored);
+        InternPool pool;
+        CompactContext packed = CompactContext::pack(*context, pool);
+        FUZZ_CHECK(packed.unpack(pool) == *context);
+        FUZZ_CHECK(to_stored_text(packed.unpack(pool)) == stored);
+        packed.release_into(pool);
+        FUZZ_CHECK(pool.distinct() == 0);
         // What the parse of `json` gave must agree with the text form.
         FUZZ_CHECK(!json.is_discarded());
         FUZZ_CHECK(user_context_from_json(json));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <unordered_set>
+#include <utility>
 
 namespace tokend {
 namespace {
@@ -99,7 +100,7 @@ void ContextCache::load() {
         return true;
     });
     if (!loaded.ok()) throw std::runtime_error("cannot load user contexts: " + loaded.describe());
-    spdlog::info("loaded {} user contexts{}", contexts_.size(),
+    spdlog::info("loaded {} user contexts{}", size(),
                  unreadable ? " (" + std::to_string(unreadable) + " unreadable, skipped)" : std::string());
     if (not_refreshable > kNotRefreshableNamed) {
         spdlog::warn("{} user contexts in all cannot be refreshed (the first {} are named above); "
@@ -133,21 +134,21 @@ void ContextCache::close() {
     if (resync_timer_.is_open()) resync_timer_.close([this] { runtime_.handle_closed(); });
 }
 
-ContextCache::Cached* ContextCache::find(const std::string& user_id) {
-    auto it = contexts_.find(user_id);
-    return it == contexts_.end() ? nullptr : &it->second;
+ContextCache::Cached* ContextCache::find(std::string_view user_id) {
+    return const_cast<Cached*>(std::as_const(*this).find(user_id));
 }
 
-const ContextCache::Cached* ContextCache::find(const std::string& user_id) const {
-    auto it = contexts_.find(user_id);
-    return it == contexts_.end() ? nullptr : &it->second;
+const ContextCache::Cached* ContextCache::find(std::string_view user_id) const {
+    const auto id = index_.find(user_id, [this](uint32_t at) { return entries_[at].context.user_id(); });
+    return id ? &entries_[*id] : nullptr;
 }
 
 std::vector<UserContext> ContextCache::snapshot() const {
     std::vector<UserContext> contexts;
-    contexts.reserve(contexts_.size());
-    for (const auto& [user_id, cached] : contexts_) {
-        contexts.push_back(cached.context);
+    contexts.reserve(size());
+    for (const Cached& cached : entries_) {
+        if (cached.context.empty()) continue;
+        contexts.push_back(context_of(cached));
         if (cached.unsaved) contexts.back().tokens = cached.unsaved->fresh;
     }
     std::sort(contexts.begin(), contexts.end(),
@@ -155,51 +156,60 @@ std::vector<UserContext> ContextCache::snapshot() const {
     return contexts;
 }
 
-const std::string* ContextCache::user_of(uint32_t id) const {
-    return id < users_by_id_.size() ? users_by_id_[id] : nullptr;
+std::optional<std::string> ContextCache::user_of(uint32_t id) const {
+    if (id >= entries_.size() || entries_[id].context.empty()) return std::nullopt;
+    return std::string(entries_[id].context.user_id());
 }
 
-double ContextCache::jitter_of(const std::string& user_id) const {
+double ContextCache::jitter_of(std::string_view user_id) const {
     return static_cast<double>(stable_hash(user_id) >> 11) / static_cast<double>(1ULL << 53);
 }
 
 ContextCache::Cached& ContextCache::remember(const UserContext& context, Timestamp obtained_at) {
-    auto [it, inserted] = contexts_.try_emplace(context.user_id);
-    Cached& cached = it->second;
-    if (inserted) {
+    CompactContext packed = CompactContext::pack(context, scopes_);  // first: it may throw
+    const auto key_of = [this](uint32_t at) { return entries_[at].context.user_id(); };
+    Cached* cached = find(context.user_id);
+    if (cached == nullptr) {
+        uint32_t id;
         if (free_ids_.empty()) {
-            cached.id = static_cast<uint32_t>(users_by_id_.size());
-            users_by_id_.push_back(&it->first);
+            id = static_cast<uint32_t>(entries_.size());
+            entries_.emplace_back();
         } else {
-            cached.id = free_ids_.back();
+            id = free_ids_.back();
             free_ids_.pop_back();
-            users_by_id_[cached.id] = &it->first;
         }
-    } else if (!has_refresh_token(cached.context.tokens)) {
-        --without_refresh_token_;
+        cached = &entries_[id];
+        cached->id = id;
+        cached->context = std::move(packed);
+        index_.insert(id, key_of);
+    } else {
+        if (!cached->context.times().refresh_token) --without_refresh_token_;
+        cached->context.release_into(scopes_);
+        cached->context = std::move(packed);
     }
-    cached.context = context;
-    cached.obtained_at = obtained_at;
-    cached.failures = 0;
-    cached.unsaved.reset();
-    if (!has_refresh_token(context.tokens)) ++without_refresh_token_;
-    reschedule(cached);
-    return cached;
+    cached->obtained_at = obtained_at;
+    cached->failures = 0;
+    cached->unsaved.reset();
+    if (!cached->context.times().refresh_token) ++without_refresh_token_;
+    reschedule(*cached);
+    return *cached;
 }
 
 void ContextCache::forget(const std::string& user_id) {
-    auto it = contexts_.find(user_id);
-    if (it == contexts_.end()) return;
-    scheduler_.cancel(it->second.id);
-    users_by_id_[it->second.id] = nullptr;
-    free_ids_.push_back(it->second.id);
-    if (!has_refresh_token(it->second.context.tokens)) --without_refresh_token_;
-    contexts_.erase(it);
+    Cached* cached = find(user_id);
+    if (cached == nullptr) return;
+    scheduler_.cancel(cached->id);
+    if (!cached->context.times().refresh_token) --without_refresh_token_;
+    index_.erase(user_id, [this](uint32_t at) { return entries_[at].context.user_id(); });
+    cached->context.release_into(scopes_);
+    cached->unsaved.reset();
+    cached->failures = 0;
+    free_ids_.push_back(cached->id);
 }
 
 void ContextCache::reschedule(const Cached& cached) {
-    const auto deadline = refresh_deadline(cached.context.tokens, cached.obtained_at, runtime_.config().refresh.policy,
-                                           jitter_of(cached.context.user_id));
+    const auto deadline = refresh_deadline(cached.context.times(), cached.obtained_at,
+                                           runtime_.config().refresh.policy, jitter_of(cached.context.user_id()));
     if (deadline) {
         scheduler_.set(cached.id, *deadline);
     } else {
@@ -210,9 +220,9 @@ void ContextCache::reschedule(const Cached& cached) {
 // What the store holds now for one user (nullopt: nothing), as read after a
 // change notification or during a resync.
 void ContextCache::apply_stored(const std::string& user_id, const std::optional<UserContext>& stored) {
-    auto it = contexts_.find(user_id);
+    const Cached* cached = find(user_id);
     if (!stored) {
-        if (it == contexts_.end()) return;
+        if (cached == nullptr) return;
         forget(user_id);
         ++runtime_.counters().store_changes_applied;
         spdlog::info("user {}: context cleared in the store by another process", user_id);
@@ -220,9 +230,9 @@ void ContextCache::apply_stored(const std::string& user_id, const std::optional<
         if (on_change_) on_change_(user_id, nullptr);
         return;
     }
-    if (it != contexts_.end() && it->second.context == *stored) return;  // our own write coming back
-    const bool same_tokens = it != contexts_.end() && it->second.context.tokens == stored->tokens;
-    const Timestamp obtained = same_tokens ? it->second.obtained_at : runtime_.now();
+    if (cached != nullptr && cached->context.equals(*stored, scopes_)) return;  // our own write coming back
+    const bool same_tokens = cached != nullptr && tokens_of(*cached) == stored->tokens;
+    const Timestamp obtained = same_tokens ? cached->obtained_at : runtime_.now();
     remember(*stored, obtained);
     ++runtime_.counters().store_changes_applied;
     spdlog::info("user {}: context updated from the store (another process wrote it)", user_id);
@@ -313,12 +323,14 @@ void ContextCache::resync(bool periodic) {
             // this process may have written the user after the snapshot did.
             std::vector<std::string> differing;
             for (const UserContext& context : snapshot.contexts) {
-                auto cached = contexts_.find(context.user_id);
-                if (cached == contexts_.end() || !(cached->second.context == context)) differing.push_back(context.user_id);
+                const Cached* cached = find(context.user_id);
+                if (cached == nullptr || !cached->context.equals(context, scopes_)) differing.push_back(context.user_id);
             }
             const std::unordered_set<std::string> present(snapshot.keys.begin(), snapshot.keys.end());
-            for (const auto& [user_id, cached] : contexts_) {
-                if (!present.count(user_id)) differing.push_back(user_id);
+            for (const Cached& cached : entries_) {
+                if (cached.context.empty()) continue;
+                std::string user_id(cached.context.user_id());
+                if (!present.count(user_id)) differing.push_back(std::move(user_id));
             }
             // A periodic pass that found nothing is routine: not worth a line at info.
             const auto took =

@@ -8,26 +8,30 @@
 #include "app/refresh_scheduler.h"
 #include "app/service_runtime.h"
 #include "app/store_change_inbox.h"
+#include "core/compact_context.h"
+#include "core/id_index.h"
 #include "core/refresh_attempt.h"
 #include "core/user_context.h"
 #include "io/uv_handle.h"
 
 #include <uv.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 namespace tokend {
 
 class ContextCache {
 public:
+    // One user's entry (about 330 bytes with Webex-sized tokens, docs/benchmarks.md).
     struct Cached {
-        UserContext context;
-        Timestamp obtained_at;  // when tokend got or first loaded these tokens
+        CompactContext context;  // context_of() / tokens_of() unpack it
+        Timestamp obtained_at;   // when tokend got or first loaded these tokens
         uint32_t id = 0;        // in the refresh schedule
         uint32_t failures = 0;  // refresh attempts failed in a row
         std::unique_ptr<UnsavedTokens> unsaved;
@@ -48,11 +52,14 @@ public:
     // Closes the handles; each close is reported to the runtime.
     void close();
 
-    Cached* find(const std::string& user_id);
-    const Cached* find(const std::string& user_id) const;
-    // The user id of a schedule id, or nullptr.
-    const std::string* user_of(uint32_t id) const;
-    size_t size() const { return contexts_.size(); }
+    Cached* find(std::string_view user_id);
+    const Cached* find(std::string_view user_id) const;
+    // The user id of a schedule id, or nullopt.
+    std::optional<std::string> user_of(uint32_t id) const;
+    size_t size() const { return index_.size(); }
+    // A cached context as it was remembered, and its tokens alone.
+    UserContext context_of(const Cached& cached) const { return cached.context.unpack(scopes_); }
+    Tokens tokens_of(const Cached& cached) const { return cached.context.tokens(scopes_); }
     // Every context as this process would use it now (refreshed tokens the
     // store has not taken yet in place of the stored ones), sorted by user id:
     // taken in one go on the loop thread, so no write or refresh lands halfway
@@ -70,16 +77,19 @@ public:
     void reload(const std::string& user_id);
 
 private:
-    double jitter_of(const std::string& user_id) const;
+    double jitter_of(std::string_view user_id) const;
     void apply_stored(const std::string& user_id, const std::optional<UserContext>& stored);
     void on_store_changes(std::vector<StoreChangeEvent> changes);
     void resync(bool periodic = false);
 
     ServiceRuntime& runtime_;
     RefreshScheduler& scheduler_;
-    std::unordered_map<std::string, Cached> contexts_;
-    std::vector<const std::string*> users_by_id_;  // schedule id -> key in contexts_ (nullptr: free)
+    // Schedule id -> entry (an empty context: a free id). A deque, so that
+    // entries stay put as it grows (find() hands out pointers).
+    std::deque<Cached> entries_;
     std::vector<uint32_t> free_ids_;
+    IdIndex index_;      // user id -> schedule id
+    InternPool scopes_;  // the scopes and token types of every entry
     size_t without_refresh_token_ = 0;  // contexts that cannot be refreshed (reauth needed once expired)
     std::shared_ptr<StoreChangeInbox> changes_;  // shared with the store's notification sink
     ChangeListener on_change_;

@@ -77,12 +77,14 @@ void Refresher::resume_after_write(const std::string& user_id) {
 
 CachedUser Refresher::cached_user(const std::string& user_id) const {
     const ContextCache::Cached* cached = cache_.find(user_id);
-    return cached == nullptr ? CachedUser{} : CachedUser{&cached->context, cached->failures};
+    if (cached == nullptr) return CachedUser{};
+    current_ = cache_.context_of(*cached);  // the attempt reads it before anything changes the cache
+    return CachedUser{&current_, cached->failures};
 }
 
 void Refresher::run(uint32_t id) {
-    const std::string* user = cache_.user_of(id);
-    if (user == nullptr || runtime_.draining()) {
+    const std::optional<std::string> user = cache_.user_of(id);
+    if (!user || runtime_.draining()) {
         scheduler_.finished();
         return;
     }

@@ -73,6 +73,7 @@ private:
 
     ServiceRuntime& runtime_;
     ContextCache& cache_;
+    mutable UserContext current_;  // cached_user()'s unpacked context, read by the attempt at once
     RefreshScheduler& scheduler_;
     OutboundSender& outbound_;
     const OAuthSettings& oauth_;

@@ -97,7 +97,8 @@ void SignOut::grant_status(const std::string& user_id, OpCallback<GrantStatusAns
     GrantStatusAnswer answer;
     answer.user_id = user_id;
     answer.provider = oauth_.provider.name;
-    answer.status = tokend::grant_status(cached ? &cached->context.tokens : nullptr, cached ? cached->failures : 0,
+    const std::optional<Tokens> tokens = cached ? std::optional<Tokens>(cache_.tokens_of(*cached)) : std::nullopt;
+    answer.status = tokend::grant_status(tokens ? &*tokens : nullptr, cached ? cached->failures : 0,
                                          runtime_.now(), runtime_.config().refresh.policy);
     done(OpResult<GrantStatusAnswer>::success(std::move(answer)));
 }

@@ -40,13 +40,13 @@ void UserContexts::get_token(const std::string& user_id, OpCallback<TokenAnswer>
         done(OpResult<TokenAnswer>::failure(ErrorCode::not_found, "no user context for user " + user_id));
         return;
     }
-    const Tokens& tokens = cached->context.tokens;
+    const TokenTimes tokens = cached->context.times();  // read in place: nothing unpacked on the hot path
     const Timestamp now = runtime_.now();
     if (usable_without_refresh(tokens, now, runtime_.config().refresh.policy)) {
         answer_token(*cached, done);  // the hot path: memory only
         return;
     }
-    if (!has_refresh_token(tokens)) {
+    if (!tokens.refresh_token) {
         if (still_valid(tokens, now)) {
             answer_token(*cached, done);
         } else {
@@ -78,7 +78,7 @@ void UserContexts::refresh(const std::string& user_id, OpCallback<TokenAnswer> d
         done(OpResult<TokenAnswer>::failure(ErrorCode::not_found, "no user context for user " + user_id));
         return;
     }
-    if (!has_refresh_token(cached->context.tokens)) {
+    if (!cached->context.times().refresh_token) {
         done(OpResult<TokenAnswer>::failure(ErrorCode::reauth_required, "user " + user_id + " has no refresh token"));
         return;
     }
@@ -92,7 +92,7 @@ void UserContexts::refresh(const std::string& user_id, OpCallback<TokenAnswer> d
 void UserContexts::answer_after_refresh(const std::string& user_id, const RefreshResult& result, bool strict,
                                         const OpCallback<TokenAnswer>& done) {
     const ContextCache::Cached* cached = cache_.find(user_id);
-    const bool valid = cached != nullptr && still_valid(cached->context.tokens, runtime_.now());
+    const bool valid = cached != nullptr && still_valid(cached->context.times(), runtime_.now());
     switch (result.status) {
         case RefreshStatus::refreshed:
             if (valid) {
@@ -123,8 +123,9 @@ void UserContexts::answer_after_refresh(const std::string& user_id, const Refres
 }
 
 void UserContexts::answer_token(const ContextCache::Cached& cached, const OpCallback<TokenAnswer>& done) {
-    const Tokens& tokens = cached.context.tokens;
-    done(OpResult<TokenAnswer>::success({cached.context.user_id, *tokens.access_token, tokens.expires_at}));
+    done(OpResult<TokenAnswer>::success({std::string(cached.context.user_id()),
+                                         Secret(std::string(*cached.context.access_token())),
+                                         cached.context.times().expires_at}));
 }
 
 void UserContexts::get(const std::string& user_id, bool refresh, bool include_refresh_token,
@@ -135,19 +136,19 @@ void UserContexts::get(const std::string& user_id, bool refresh, bool include_re
         return;
     }
     const Timestamp now = runtime_.now();
-    const Tokens& tokens = cached->context.tokens;
-    const bool needs = refresh && has_refresh_token(tokens) && !backing_off(*cached, now) &&
+    const TokenTimes tokens = cached->context.times();
+    const bool needs = refresh && tokens.refresh_token && !backing_off(*cached, now) &&
                        !usable_without_refresh(tokens, now, runtime_.config().refresh.policy);
     if (needs && !still_valid(tokens, now)) {
         // Expired or absent: refresh before answering, as the original did.
         refresher_.want(user_id, [this, user_id, include_refresh_token, done = std::move(done)](const RefreshResult&) {
             const ContextCache::Cached* again = cache_.find(user_id);
             done(OpResult<ContextAnswer>::success(
-                {again == nullptr ? std::nullopt : std::optional<UserContext>(again->context), include_refresh_token}));
+                {again == nullptr ? std::nullopt : std::optional<UserContext>(cache_.context_of(*again)), include_refresh_token}));
         });
         return;
     }
-    done(OpResult<ContextAnswer>::success({cached->context, include_refresh_token}));
+    done(OpResult<ContextAnswer>::success({cache_.context_of(*cached), include_refresh_token}));
     if (needs) refresher_.want(user_id, [](const RefreshResult&) {});  // nearly expired: refresh behind the answer
 }
 
@@ -193,7 +194,7 @@ void UserContexts::clear(const std::string& user_id, ClearDone done) {
             }
             const ContextCache::Cached* cached = cache_.find(user_id);
             const bool existed = cached != nullptr;
-            std::optional<Tokens> last = existed ? std::optional<Tokens>(cached->context.tokens) : std::nullopt;
+            std::optional<Tokens> last = existed ? std::optional<Tokens>(cache_.tokens_of(*cached)) : std::nullopt;
             cache_.forget(user_id);
             if (existed) runtime_.publish("context_cleared", user_id);
             refresher_.on_cleared(user_id);
@@ -235,7 +236,7 @@ void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags
     std::optional<UserContext> cached;
     std::optional<Tokens> unsaved;
     if (const ContextCache::Cached* in_cache = cache_.find(user_id)) {
-        cached = in_cache->context;
+        cached = cache_.context_of(*in_cache);
         if (in_cache->unsaved) unsaved = in_cache->unsaved->fresh;
     }
     writes_in_flight_[user_id];
@@ -327,7 +328,7 @@ void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags
             } else {
                 if (out.unreadable) spdlog::warn("user {}: the stored context was unreadable; replaced", user_id);
                 const ContextCache::Cached* before = cache_.find(user_id);
-                const bool same_tokens = before != nullptr && before->context.tokens == out.decision.context.tokens;
+                const bool same_tokens = before != nullptr && cache_.tokens_of(*before) == out.decision.context.tokens;
                 cache_.remember(out.decision.context, same_tokens ? before->obtained_at : runtime_.now());
                 runtime_.publish("context_set", user_id);
                 spdlog::info("user {}: context set (tokens {}, refresh token {})", user_id,

@@ -21,13 +21,18 @@ microseconds scaled(microseconds duration, double factor) {
 
 }  // namespace
 
+TokenTimes token_times(const Tokens& tokens) {
+    return {tokens.access_token && !tokens.access_token->empty(), tokens.refresh_token && !tokens.refresh_token->empty(),
+            tokens.expires_at, tokens.refresh_token_expires_at};
+}
+
 bool has_refresh_token(const Tokens& tokens) { return tokens.refresh_token && !tokens.refresh_token->empty(); }
 
-std::optional<Timestamp> refresh_deadline(const Tokens& tokens, Timestamp obtained_at, const RefreshPolicy& policy,
+std::optional<Timestamp> refresh_deadline(const TokenTimes& tokens, Timestamp obtained_at, const RefreshPolicy& policy,
                                           double jitter_fraction) {
-    if (!has_refresh_token(tokens)) return std::nullopt;
+    if (!tokens.refresh_token) return std::nullopt;
     // No access token: it is needed now.
-    if (!tokens.access_token || tokens.access_token->empty()) return obtained_at;
+    if (!tokens.access_token) return obtained_at;
 
     Timestamp deadline = obtained_at + policy.keepalive;
     if (tokens.expires_at) {
@@ -46,16 +51,27 @@ std::optional<Timestamp> refresh_deadline(const Tokens& tokens, Timestamp obtain
     return deadline;
 }
 
-bool usable_without_refresh(const Tokens& tokens, Timestamp now, const RefreshPolicy& policy) {
-    if (!tokens.access_token || tokens.access_token->empty()) return false;
+std::optional<Timestamp> refresh_deadline(const Tokens& tokens, Timestamp obtained_at, const RefreshPolicy& policy,
+                                          double jitter_fraction) {
+    return refresh_deadline(token_times(tokens), obtained_at, policy, jitter_fraction);
+}
+
+bool usable_without_refresh(const TokenTimes& tokens, Timestamp now, const RefreshPolicy& policy) {
+    if (!tokens.access_token) return false;
     if (!tokens.expires_at) return true;
     return *tokens.expires_at - now > policy.read_margin;
 }
 
-bool still_valid(const Tokens& tokens, Timestamp now) {
-    if (!tokens.access_token || tokens.access_token->empty()) return false;
+bool usable_without_refresh(const Tokens& tokens, Timestamp now, const RefreshPolicy& policy) {
+    return usable_without_refresh(token_times(tokens), now, policy);
+}
+
+bool still_valid(const TokenTimes& tokens, Timestamp now) {
+    if (!tokens.access_token) return false;
     return !tokens.expires_at || *tokens.expires_at > now;
 }
+
+bool still_valid(const Tokens& tokens, Timestamp now) { return still_valid(token_times(tokens), now); }
 
 std::chrono::milliseconds refresh_retry_delay(const RefreshPolicy& policy, int failures,
                                               std::optional<std::chrono::milliseconds> retry_after,

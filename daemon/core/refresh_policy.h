@@ -34,21 +34,35 @@ struct RefreshPolicy {
     std::chrono::milliseconds retry_cap{std::chrono::minutes(10)};
 };
 
+// What these rules read of a user's tokens: the cache hands it out without
+// unpacking a context (core/compact_context), tests and the rest use Tokens.
+struct TokenTimes {
+    bool access_token = false;   // present and not empty
+    bool refresh_token = false;  // present and not empty
+    std::optional<Timestamp> expires_at;
+    std::optional<Timestamp> refresh_token_expires_at;
+};
+TokenTimes token_times(const Tokens& tokens);
+
 // The time the tokens should be refreshed. `obtained_at` is when tokend got (or
 // first loaded) them: the token's lifetime is taken as expires_at - obtained_at,
 // since the stored data does not say when it was issued. `jitter_fraction` in
 // [0, 1) is the user's fixed random draw. nullopt: nothing to refresh with (no
 // refresh token), so nothing is scheduled.
+std::optional<Timestamp> refresh_deadline(const TokenTimes& tokens, Timestamp obtained_at, const RefreshPolicy& policy,
+                                          double jitter_fraction);
 std::optional<Timestamp> refresh_deadline(const Tokens& tokens, Timestamp obtained_at, const RefreshPolicy& policy,
                                           double jitter_fraction);
 
 // Whether the access token can be handed out at `now` without refreshing
 // first: present, and more than read_margin left (tokens without an expiry
 // count as usable).
+bool usable_without_refresh(const TokenTimes& tokens, Timestamp now, const RefreshPolicy& policy);
 bool usable_without_refresh(const Tokens& tokens, Timestamp now, const RefreshPolicy& policy);
 
 // Whether the access token has any life left at all (the most a failing
 // refresh may still hand out).
+bool still_valid(const TokenTimes& tokens, Timestamp now);
 bool still_valid(const Tokens& tokens, Timestamp now);
 
 // Whether the tokens can be refreshed at all.

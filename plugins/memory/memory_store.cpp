@@ -5,6 +5,7 @@
 // Each entry point is one call of the shared glue (plugins/common/abi_glue.h).
 #include "abi_glue.h"
 #include "option_helpers.h"
+#include "packed_values.h"
 
 #include <tokend/store.h>
 
@@ -56,9 +57,11 @@ constexpr const char* kWho = "memory store";
 // What instances of one name share.
 struct Backing {
     std::mutex mutex;
-    std::map<std::string, std::string> values[2];
+    tokend::memory_store::PackedValues values[2];
     std::map<std::string, Lease> leases[2];
-    std::map<std::string, uint64_t> last_fence[2];  // per key, so fences only grow
+    // One counter per namespace: every key's fences still only grow, and a key
+    // once leased leaves no entry behind (a million users, a million nodes).
+    uint64_t last_fence[2] = {0, 0};
     std::vector<Instance*> subscribers;
 };
 
@@ -156,9 +159,9 @@ tokend_status memory_get(tokend_store* store, tokend_namespace ns, const void* k
     return keyed_call(kWho, store, ns, key, key_len, reply, [&](Instance& self, std::string_view name) {
         std::lock_guard<std::mutex> hold(self.backing->mutex);
         auto& values = self.backing->values[ns];
-        auto it = values.find(std::string(name));
+        auto it = values.find(name);
         if (it == values.end()) return Status{TOKEND_NOT_FOUND, {}};
-        self.host->reply_value(reply, it->second.data(), it->second.size());
+        self.host->reply_value(reply, it->value().data(), it->value().size());
         return Status::success();
     });
 }
@@ -170,7 +173,7 @@ tokend_status memory_put(tokend_store* store, tokend_namespace ns, const void* k
         if (!status.ok()) return status;
         std::string key_text(name);
         std::lock_guard<std::mutex> hold(self.backing->mutex);
-        self.backing->values[ns][key_text] = std::string(bytes(value, value_len));
+        tokend::memory_store::put_value(self.backing->values[ns], key_text, bytes(value, value_len));
         notify(&self, ns, TOKEND_CHANGE_PUT, key_text);
         return Status::success();
     });
@@ -181,7 +184,11 @@ tokend_status memory_del(tokend_store* store, tokend_namespace ns, const void* k
     return keyed_call(kWho, store, ns, key, key_len, reply, [&](Instance& self, std::string_view name) {
         std::string key_text(name);
         std::lock_guard<std::mutex> hold(self.backing->mutex);
-        if (self.backing->values[ns].erase(key_text) > 0) notify(&self, ns, TOKEND_CHANGE_DELETE, key_text);
+        auto& values = self.backing->values[ns];
+        if (auto it = values.find(key_text); it != values.end()) {
+            values.erase(it);
+            notify(&self, ns, TOKEND_CHANGE_DELETE, key_text);
+        }
         return Status::success();
     });
 }
@@ -194,7 +201,7 @@ tokend_status memory_take(tokend_store* store, tokend_namespace ns, const void* 
         auto& values = self.backing->values[ns];
         auto it = values.find(key_text);
         if (it == values.end()) return Status{TOKEND_NOT_FOUND, {}};
-        self.host->reply_value(reply, it->second.data(), it->second.size());
+        self.host->reply_value(reply, it->value().data(), it->value().size());
         values.erase(it);
         notify(&self, ns, TOKEND_CHANGE_DELETE, key_text);
         return Status::success();
@@ -211,13 +218,13 @@ tokend_status list_page(tokend_store* store, tokend_namespace ns, const void* cu
                          if (limit == 0) return invalid("limit must be at least 1");
                          std::lock_guard<std::mutex> hold(self.backing->mutex);
                          auto& values = self.backing->values[ns];
-                         auto it = from.empty() ? values.begin() : values.upper_bound(std::string(from));
+                         auto it = from.empty() ? values.begin() : values.upper_bound(from);
                          uint32_t given = 0;
                          for (; it != values.end(); ++it) {
                              ++given;
                              const bool host_full = give(self.host, *it) != 0;
                              if (host_full || given == limit) {
-                                 if (std::next(it) != values.end()) *next = it->first;
+                                 if (std::next(it) != values.end()) *next = it->key();
                                  break;
                              }
                          }
@@ -229,7 +236,7 @@ tokend_status memory_list(tokend_store* store, tokend_namespace ns, const void* 
                           size_t cursor_len, uint32_t limit, tokend_reply* reply) {
     return list_page(store, ns, cursor, cursor_len, limit, reply,
                      [reply](const tokend_host_api* host, const auto& entry) {
-                         return host->reply_key(reply, entry.first.data(), entry.first.size());
+                         return host->reply_key(reply, entry.key().data(), entry.key().size());
                      });
 }
 
@@ -238,8 +245,8 @@ tokend_status memory_list_entries(tokend_store* store, tokend_namespace ns, cons
                                   size_t cursor_len, uint32_t limit, tokend_reply* reply) {
     return list_page(store, ns, cursor, cursor_len, limit, reply,
                      [reply](const tokend_host_api* host, const auto& entry) {
-                         return host->reply_entry(reply, entry.first.data(), entry.first.size(),
-                                                  entry.second.data(), entry.second.size());
+                         return host->reply_entry(reply, entry.key().data(), entry.key().size(),
+                                                  entry.value().data(), entry.value().size());
                      });
 }
 
@@ -255,7 +262,7 @@ tokend_status memory_lock_acquire(tokend_store* store, tokend_namespace ns, cons
         if (live_lease(backing, ns, key_text) != nullptr) {
             return Status::error(TOKEND_CONFLICT, "lease is held by another owner");
         }
-        const uint64_t fence = ++backing.last_fence[ns][key_text];
+        const uint64_t fence = ++backing.last_fence[ns];
         backing.leases[ns][key_text] = Lease{fence, Clock::now() + std::chrono::milliseconds(ttl_ms)};
         *fencing_token = fence;
         return Status::success();
@@ -285,7 +292,7 @@ tokend_status memory_put_fenced(tokend_store* store, tokend_namespace ns, const 
         if (lease == nullptr || lease->fencing_token != fencing_token) {
             return Status::error(TOKEND_CONFLICT, "fencing token no longer holds the lease");
         }
-        self.backing->values[ns][key_text] = std::string(bytes(value, value_len));
+        tokend::memory_store::put_value(self.backing->values[ns], key_text, bytes(value, value_len));
         notify(&self, ns, TOKEND_CHANGE_PUT, key_text);
         return Status::success();
     });
@@ -310,11 +317,11 @@ tokend_status memory_put_if_equal(tokend_store* store, tokend_namespace ns, cons
         auto& values = self.backing->values[ns];
         auto it = values.find(key_text);
         if (it == values.end()) return Status{TOKEND_NOT_FOUND, {}};
-        if (it->second != bytes(expected, expected_len)) {
-            self.host->reply_value(reply, it->second.data(), it->second.size());
+        if (it->value() != bytes(expected, expected_len)) {
+            self.host->reply_value(reply, it->value().data(), it->value().size());
             return Status::error(TOKEND_CONFLICT, "the stored value changed");
         }
-        it->second = std::string(bytes(value, value_len));
+        it->set_value(bytes(value, value_len));
         notify(&self, ns, TOKEND_CHANGE_PUT, key_text);
         return Status::success();
     });
@@ -338,7 +345,7 @@ tokend_status memory_absent_now(tokend_store* store, tokend_namespace ns, const 
     return absent_call(store, ns, key, key_len, [&](Instance& self, std::string_view name) {
         std::string key_text(name);
         std::lock_guard<std::mutex> hold(self.backing->mutex);
-        return self.backing->values[ns].count(key_text) ? TOKEND_OK : TOKEND_NOT_FOUND;
+        return self.backing->values[ns].contains(std::string_view(key_text)) ? TOKEND_OK : TOKEND_NOT_FOUND;
     });
 }
 
