@@ -94,7 +94,8 @@ OutboundHttp token_request(const OAuthSettings& oauth, FormFields grant) {
 TokenEndpointAnswer read_token_answer(const ProviderProfile& profile, int status, std::string_view body, Timestamp now) {
     TokenEndpointAnswer answer;
     const Json json = parse_bounded_json(body);
-    const bool has_error = json.is_object() && json.contains("error");
+    // Slack answers every error with HTTP 200, `"ok": false` and an `error`.
+    const bool has_error = json.is_object() && (json.contains("error") || (json.contains("ok") && json["ok"] == false));
     answer.error = oauth_error_of(body);
     const auto& dead = profile.dead_grant;
     const bool dead_error = !answer.error.empty() &&

@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "fake_provider"))
 
 from fake_google import FakeGoogle  # noqa: E402
 from fake_provider import FakeProvider  # noqa: E402
+from fake_slack import FakeSlack  # noqa: E402
 from tokend_client import TokendClient, TokendError  # noqa: E402
 
 CLIENT_SECRET = "fake-client-secret"
@@ -32,11 +33,14 @@ class PresetCase(unittest.TestCase):
     users = ()            # (id, name): the first consents as itself, the second is the wrong user
     overrides = ()        # lines under integration.provider beside `preset` (the profile's fields); {url}: the fake's
     fake_class = FakeProvider
+    bot_token = False     # configure the fake's bot token (the preset messages users)
 
     def setUp(self):
         self.fake = self.fake_class(self.shape, client_secret=CLIENT_SECRET).start()
         self.fake.add_users(self.users)
-        self.tokend = Tokend(None, integration=False, client_secret=CLIENT_SECRET, extra_config="\n".join([
+        bot_token = getattr(self.fake, "bot_token", "unused-bot-token")
+        self.tokend = Tokend(None, integration=False, client_secret=CLIENT_SECRET, bot_token=bot_token,
+                             extra_config="\n".join([
             "integration:",
             "  provider:",
             f"    preset: {self.shape}",
@@ -44,6 +48,7 @@ class PresetCase(unittest.TestCase):
               for line in self.overrides),
             f"  client_id: {self.fake.client_id}",
             f"  client_secret: {{file: CLIENT_SECRET_FILE}}",
+            *(["  bot_token: {file: BOT_TOKEN_FILE}"] if self.bot_token else []),
             f"  scopes: {self.scopes}",
             "  redirect_url: http://127.0.0.1:9/redirect",
             f"  auth_service: {self.fake.endpoint('authorize')}",
@@ -51,7 +56,8 @@ class PresetCase(unittest.TestCase):
             f"  api_base: {self.fake.url}{self.fake.paths['api_base']}",
             "  request_timeout_ms: 3000"]) + "\n")
         with open(self.tokend.config_path) as f:
-            config = f.read().replace("CLIENT_SECRET_FILE", os.path.join(self.tokend.dir, "client_secret"))
+            config = f.read().replace("CLIENT_SECRET_FILE", os.path.join(self.tokend.dir, "client_secret")) \
+                .replace("BOT_TOKEN_FILE", os.path.join(self.tokend.dir, "bot_token"))
         with open(self.tokend.config_path, "w") as f:
             f.write(config)
         self.tokend.start()
@@ -387,6 +393,75 @@ class Google(PresetCase):
         self.assertEqual(status, 502, body)
         self.assertEqual(self.fake.jwks_fetches, 2)
         self.assertIn("no key in the JWKS for the id_token's kid and alg", self.tokend.log())
+
+
+class Slack(PresetCase):
+    """Slack OAuth v2 user tokens with token rotation: user_scope, the token under authed_user,
+    every answer HTTP 200 with ok, identity from auth.test, messages with chat.postMessage."""
+    shape = "slack"
+    fake_class = FakeSlack
+    scopes = "[chat:write, users:read]"
+    users = (("U0G9QF9C6", "ana"), ("U061F7AUR", "ben"))
+    bot_token = True
+
+    def test_flow_identity_rotation_dead_grant_and_messages(self):
+        me, other = self.users
+        flow = self.client.start_flow(me[0])
+        params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(flow["auth_url"]).query))
+        self.assertEqual(params["user_scope"], "chat:write,users:read")
+        self.assertNotIn("scope", params, "Slack's scope asks for a bot token")
+        # The right user: stored (the token from authed_user), and told through the bot.
+        status, body = self.flow(me[0], me[0])
+        self.assertEqual(status, 200, body)
+        first = self.client.get_token(me[0])["access_token"]
+        self.assertEqual(self.fake.tokens_of(me[0])["access"], [first])
+        self.assertTrue(first.startswith("xoxe.xoxp-"))
+        wait_for(lambda: any(channel == me[0] and "authenticated" in text for channel, text in self.fake.messages),
+                 what="the chat.postMessage to the user")
+        # The wrong user (auth.test names another): nothing stored, the page names the account.
+        status, body = self.flow(other[0], me[0])
+        self.assertEqual(status, 403, body)
+        self.assertIn(me[1], body)
+        with self.assertRaises(TokendError) as raised:
+            self.client.get_token(other[0])
+        self.assertEqual(raised.exception.code, "not_found")
+        # Two rotations: each spends the refresh token the previous one stored.
+        for _ in range(2):
+            fresh = self.client.refresh(me[0])["access_token"]
+            self.assertNotEqual(fresh, first)
+            self.assertEqual(self.fake.tokens_of(me[0])["access"][-1], fresh)
+            self.assertNotIn(first, self.fake.tokens_of(me[0])["access"], "the old pair stops working")
+            first = fresh
+        (_, issued), (used, _) = self.fake.refreshes
+        self.assertEqual(used, issued, "the second refresh spent the refresh token the first one stored")
+        # The user removed the app: ok:false token_revoked is a dead grant, and the bot tells the user.
+        self.fake.revoke_user(me[0])
+        with self.assertRaises(TokendError) as raised:
+            self.client.refresh(me[0])
+        self.assertEqual(raised.exception.code, "reauth_required")
+        self.assertIn(("token", "refresh_token", "dead"), self.fake.requests)
+        self.assertEqual(self.client.stats()["users_reauth_required"], 1)
+        wait_for(lambda: any(channel == me[0] and "authorize me again" in text for channel, text in self.fake.messages),
+                 what="the reauthorization message")
+        status, body = self.flow(me[0], me[0])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.client.stats()["users_reauth_required"], 0)
+        log = self.tokend.log()
+        for token in self.fake.tokens_of(me[0])["access"] + self.fake.tokens_of(me[0])["refresh"] + \
+                [used, issued, CLIENT_SECRET, self.fake.bot_token]:
+            self.assertNotIn(token, log)
+
+    def test_a_transient_error_is_retried_not_a_dead_grant(self):
+        """ok:false with an error outside the dead-grant list (ratelimited) keeps the grant."""
+        me = self.users[0]
+        self.assertEqual(self.flow(me[0], me[0])[0], 200)
+        self.fake.fail_token_once("ratelimited")
+        with self.assertRaises(TokendError) as raised:
+            self.client.refresh(me[0])
+        self.assertNotEqual(raised.exception.code, "reauth_required")
+        self.assertTrue(self.typed.grant_status(me[0]).refreshable, "the refresh token is kept")
+        fresh = self.client.refresh(me[0])["access_token"]
+        self.assertEqual(self.fake.tokens_of(me[0])["access"], [fresh])
 
 
 class GoogleWithoutPromptConsent(PresetCase):
