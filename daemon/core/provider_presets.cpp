@@ -64,6 +64,8 @@ void microsoft(OAuthSettings* oauth) {
 // asks for consent each time, so each flow's exchange carries one. Refresh
 // tokens do not rotate (a refresh answer has none: the stored one is kept).
 // There is no request to message a user (Google Chat bots answer in spaces).
+// Google's revocation endpoint takes RFC 7009's request (a POST of `token`);
+// revoking either token ends the grant.
 void google(OAuthSettings* oauth) {
     oauth->auth_service = "https://accounts.google.com/o/oauth2/v2/auth";
     oauth->token_service = "https://oauth2.googleapis.com/token";
@@ -78,6 +80,7 @@ void google(OAuthSettings* oauth) {
     profile.openid.issuer = "https://accounts.google.com";
     profile.openid.jwks_uri = "https://www.googleapis.com/oauth2/v3/certs";
     profile.authorize_params = {{"access_type", "offline"}, {"prompt", "consent"}};
+    profile.revocation.url = "https://oauth2.googleapis.com/revoke";
     oauth->provider = std::move(profile);
 }
 

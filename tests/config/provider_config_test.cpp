@@ -153,12 +153,15 @@ TEST(ProviderConfig, MistakesAreReportedWithTheirLine) {
 
 // RFC 7009 revocation (the sign_out op): none in the presets, set or reset here.
 TEST(ProviderConfig, Revocation) {
-    for (const char* preset : {"webex", "github", "microsoft"}) {
+    for (const char* preset : {"webex", "github", "microsoft", "slack"}) {
         const OAuthSettings oauth =
             parse_config(kHead + "  provider: " + preset + "\n", "tokend.yml", kNoSystemd).integration.oauth;
         EXPECT_EQ(oauth.provider.revocation.url, "") << preset;
     }
-    OAuthSettings oauth = parse_config(kHead + "  provider:\n    revocation: {url: \"https://oauth2.example/revoke\"}\n",
+    // Google's is RFC 7009's shape (docs/providers.md).
+    OAuthSettings oauth = parse_config(kHead + "  provider: google\n", "tokend.yml", kNoSystemd).integration.oauth;
+    EXPECT_EQ(oauth.provider.revocation.url, "https://oauth2.googleapis.com/revoke");
+    oauth = parse_config(kHead + "  provider:\n    revocation: {url: \"https://oauth2.example/revoke\"}\n",
                                        "tokend.yml", kNoSystemd)
                               .integration.oauth;
     EXPECT_EQ(oauth.provider.revocation.url, "https://oauth2.example/revoke");

@@ -319,7 +319,33 @@ class Google(PresetCase):
     fake_class = FakeGoogle
     scopes = "openid email"
     users = (("110169484474386276334", "alice@example.com"), ("104725310529178823446", "bob@example.com"))
-    overrides = ("jwks_uri: {url}/oauth2/v3/certs",)
+    overrides = ("jwks_uri: {url}/oauth2/v3/certs", "revocation: {{url: \"{url}/revoke\"}}")
+
+    def test_sign_out_revokes_the_grant_at_google(self):
+        """The preset's revocation endpoint (pointed at the fake's /revoke): the refresh token revoked,
+        the grant gone at Google, the context cleared; again: nothing to revoke."""
+        me = self.users[0]
+        self.assertEqual(self.flow(me[0], me[0])[0], 200)
+        tokens = self.fake.tokens_of(me[0])
+        self.assertEqual(len(tokens["refresh"]), 1)
+        result = self.typed.sign_out(me[0])
+        self.assertEqual((result.cleared, result.revocation), (True, "revoked"))
+        self.assertEqual(self.fake.revocations, [("refresh_token", "refresh")])
+        self.assertEqual(self.fake.tokens_of(me[0]), {"access": [], "refresh": []}, "the whole grant ended")
+        with self.assertRaises(TokendError) as raised:
+            self.client.get_token(me[0])
+        self.assertEqual(raised.exception.code, "not_found")
+        again = self.typed.sign_out(me[0])
+        self.assertEqual((again.cleared, again.revocation), (False, "no_token"))
+        # Google answers 400 invalid_token for a token it no longer knows: failed, cleared all the same.
+        self.assertEqual(self.flow(me[0], me[0])[0], 200)
+        self.fake.revoke_user(me[0])
+        result = self.typed.sign_out(me[0])
+        self.assertEqual((result.cleared, result.revocation, result.status), (True, "failed", 400))
+        self.assertEqual(result.reason, "HTTP 400 invalid_token")
+        log = self.tokend.log()
+        for token in tokens["access"] + tokens["refresh"] + [CLIENT_SECRET]:
+            self.assertNotIn(token, log)
 
     def test_flow_identity_refresh_and_dead_grant(self):
         me, other = self.users
