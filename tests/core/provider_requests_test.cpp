@@ -1,6 +1,7 @@
 // The provider profile interpreted (core/provider_requests.h) and the presets
 // (core/provider_presets.h): requests built and answers read with no I/O.
 #include "core/flow_start.h"
+#include "core/grant_revocation.h"
 #include "core/pkce.h"
 #include "core/provider_presets.h"
 #include "core/provider_requests.h"
@@ -268,6 +269,20 @@ TEST(ProviderProfiles, RefreshAttemptFindsAGitHubGrantDeadAndWarnsOfAMissingRota
         ASSERT_EQ(step.notes.size(), 1u);
         EXPECT_NE(step.notes[0].text.find("no new refresh token"), std::string::npos);
     }
+}
+
+// Each request carries its role, the metrics' endpoint label, whatever its URL.
+TEST(ProviderRequests, EachRequestNamesItsRole) {
+    const OAuthSettings slack = settings("slack");
+    EXPECT_EQ(token_request(slack, {{"grant_type", "refresh_token"}}).role, ProviderRole::token);
+    EXPECT_EQ(identity_request(slack, Secret("A")).role, ProviderRole::identity);
+    EXPECT_EQ(message_request(slack, Secret("B"), BotMessage{"U1", "T"})->role, ProviderRole::message);
+    EXPECT_EQ(revocation_request(settings("google"), RevocationTarget{Secret("R"), "refresh_token"}).role,
+              ProviderRole::revoke);
+    EXPECT_EQ(OutboundHttp{}.role, ProviderRole::other);
+    EXPECT_EQ(to_string(ProviderRole::identity), "identity");
+    EXPECT_EQ(to_string(ProviderRole::discovery), "discovery");
+    EXPECT_EQ(to_string(ProviderRole::other), "other");
 }
 
 // Slack: user scopes in user_scope, comma-joined; the user token under

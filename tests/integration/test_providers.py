@@ -6,6 +6,7 @@ dead grant. The webex preset is what every other integration test runs."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -54,7 +55,9 @@ class PresetCase(unittest.TestCase):
             f"  auth_service: {self.fake.endpoint('authorize')}",
             f"  token_service: {self.fake.endpoint('token')}",
             f"  api_base: {self.fake.url}{self.fake.paths['api_base']}",
-            "  request_timeout_ms: 3000"]) + "\n")
+            "  request_timeout_ms: 3000",
+            "metrics:",
+            "  listen: 127.0.0.1:0"]) + "\n")
         with open(self.tokend.config_path) as f:
             config = f.read().replace("CLIENT_SECRET_FILE", os.path.join(self.tokend.dir, "client_secret")) \
                 .replace("BOT_TOKEN_FILE", os.path.join(self.tokend.dir, "bot_token"))
@@ -71,6 +74,16 @@ class PresetCase(unittest.TestCase):
         self.tokend.close()
         self.fake.stop()
         self.assertEqual(code, 0, log)
+
+    def provider_requests(self, endpoint, status="2xx"):
+        """tokend_provider_requests_total{endpoint, status} from GET /metrics."""
+        port = int(re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", self.tokend.log()).group(1))
+        code, _, text = http_get(port, "/metrics")
+        self.assertEqual(code, 200)
+        series = f'tokend_provider_requests_total{{endpoint="{endpoint}",status="{status}"}}'
+        found = re.search(rf"(?m)^{re.escape(series)} (\S+)$", text)
+        self.assertIsNotNone(found, series)
+        return float(found.group(1))
 
     def flow(self, user_id, as_user):
         """A flow for user_id, consented at the fake as as_user: (status, body) of GET /redirect."""
@@ -331,6 +344,8 @@ class Google(PresetCase):
         result = self.typed.sign_out(me[0])
         self.assertEqual((result.cleared, result.revocation), (True, "revoked"))
         self.assertEqual(self.fake.revocations, [("refresh_token", "refresh")])
+        self.assertEqual((self.provider_requests("revoke"), self.provider_requests("jwks")), (1, 1))
+        self.assertEqual(self.provider_requests("identity"), 0, "the id_token is the identity: no request")
         self.assertEqual(self.fake.tokens_of(me[0]), {"access": [], "refresh": []}, "the whole grant ended")
         with self.assertRaises(TokendError) as raised:
             self.client.get_token(me[0])
@@ -444,6 +459,10 @@ class Slack(PresetCase):
         self.assertTrue(first.startswith("xoxe.xoxp-"))
         wait_for(lambda: any(channel == me[0] and "authenticated" in text for channel, text in self.fake.messages),
                  what="the chat.postMessage to the user")
+        # The metrics name each request's role, not Webex's paths: auth.test is the identity check.
+        self.assertEqual(self.provider_requests("token"), 1)
+        self.assertEqual(self.provider_requests("identity"), 1)
+        wait_for(lambda: self.provider_requests("message") == 1, what="the message counted")
         # The wrong user (auth.test names another): nothing stored, the page names the account.
         status, body = self.flow(other[0], me[0])
         self.assertEqual(status, 403, body)
