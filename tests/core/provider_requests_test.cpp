@@ -303,7 +303,9 @@ TEST(ProviderProfiles, SlackUserTokensEndToEndInValues) {
     EXPECT_FALSE(param("scope")) << "Slack's scope asks for a bot token";
     EXPECT_EQ(param("code_challenge_method"), "S256");
 
-    RedirectFlow flow(oauth, FlowSettings{}, MessageTexts{});
+    const FlowSettings flows;  // RedirectFlow keeps references to these
+    const MessageTexts texts;
+    RedirectFlow flow(oauth, flows, texts);
     flow.begin("code=C&state=F1");
     auto step = flow.on_flow_taken(TakeOutcome::taken, to_stored_text(FlowState{"U1", kNow, Secret("V"), Json::object()}), kNow);
     ASSERT_EQ(step.kind, RedirectFlow::Step::Kind::http);

@@ -99,6 +99,28 @@ class PresetCase(unittest.TestCase):
         status, _, body = http_get(self.tokend.port, "/redirect?" + query)
         return status, body
 
+    def check_wrong_user(self, me, other):
+        """A flow for other, consented as me: nothing stored, the page names me's account."""
+        status, body = self.flow(other[0], me[0])
+        self.assertEqual(status, 403, body)
+        self.assertIn(me[1], body)
+        with self.assertRaises(TokendError) as raised:
+            self.client.get_token(other[0])
+        self.assertEqual(raised.exception.code, "not_found")
+
+    def check_two_refreshes(self, user_id, first, old_access_dies=False):
+        """Two refreshes, each spending the refresh token the last one stored (old_access_dies: and the
+        access token it came with stops working)."""
+        for _ in range(2):
+            fresh = self.client.refresh(user_id)["access_token"]
+            self.assertNotEqual(fresh, first)
+            self.assertEqual(self.fake.tokens_of(user_id)["access"][-1], fresh)
+            if old_access_dies:
+                self.assertNotIn(first, self.fake.tokens_of(user_id)["access"], "the old pair stops working")
+            first = fresh
+        (_, issued), (used, _) = self.fake.refreshes
+        self.assertEqual(used, issued, "the second refresh spent the refresh token the first one stored")
+
     def check_preset(self):
         me, other = self.users[0], self.users[1]
         # The right user: stored, and the token works at the provider.
@@ -107,22 +129,11 @@ class PresetCase(unittest.TestCase):
         first = self.client.get_token(me[0])["access_token"]
         self.assertEqual(self.fake.tokens_of(me[0])["access"], [first])
         # The wrong user: nothing stored, the page names the account that consented.
-        status, body = self.flow(other[0], me[0])
-        self.assertEqual(status, 403, body)
-        self.assertIn(me[1], body)
-        with self.assertRaises(TokendError) as raised:
-            self.client.get_token(other[0])
-        self.assertEqual(raised.exception.code, "not_found")
+        self.check_wrong_user(me, other)
         # Refresh twice: each spends the refresh token the last one stored.
-        for _ in range(2):
-            fresh = self.client.refresh(me[0])["access_token"]
-            self.assertNotEqual(fresh, first)
-            self.assertEqual(self.fake.tokens_of(me[0])["access"][-1], fresh)
-            first = fresh
+        self.check_two_refreshes(me[0], first, old_access_dies=self.shape == "github")
         self.assertEqual([r for r in self.fake.requests if r[:2] == ("token", "refresh_token")],
                          [("token", "refresh_token", "ok")] * 2)
-        (_, issued), (used, _) = self.fake.refreshes
-        self.assertEqual(used, issued, "the second refresh spent the refresh token the first one stored")
         # A dead grant: the user withdrew the app's authorization.
         self.fake.revoke_user(me[0])
         with self.assertRaises(TokendError) as raised:
@@ -464,21 +475,10 @@ class Slack(PresetCase):
         self.assertEqual(self.provider_requests("identity"), 1)
         wait_for(lambda: self.provider_requests("message") == 1, what="the message counted")
         # The wrong user (auth.test names another): nothing stored, the page names the account.
-        status, body = self.flow(other[0], me[0])
-        self.assertEqual(status, 403, body)
-        self.assertIn(me[1], body)
-        with self.assertRaises(TokendError) as raised:
-            self.client.get_token(other[0])
-        self.assertEqual(raised.exception.code, "not_found")
+        self.check_wrong_user(me, other)
         # Two rotations: each spends the refresh token the previous one stored.
-        for _ in range(2):
-            fresh = self.client.refresh(me[0])["access_token"]
-            self.assertNotEqual(fresh, first)
-            self.assertEqual(self.fake.tokens_of(me[0])["access"][-1], fresh)
-            self.assertNotIn(first, self.fake.tokens_of(me[0])["access"], "the old pair stops working")
-            first = fresh
+        self.check_two_refreshes(me[0], first, old_access_dies=True)
         (_, issued), (used, _) = self.fake.refreshes
-        self.assertEqual(used, issued, "the second refresh spent the refresh token the first one stored")
         # The user removed the app: ok:false token_revoked is a dead grant, and the bot tells the user.
         self.fake.revoke_user(me[0])
         with self.assertRaises(TokendError) as raised:
