@@ -106,7 +106,7 @@ Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), o
         outbound_ = std::make_unique<OutboundSender>(&loop_, *http_client_, RetryPolicy{}, clock_,
                                                      config_.integration.request_timeout);
         outbound_->set_observer([this](const OutboundHttp& request, int status, std::chrono::steady_clock::duration took) {
-            metrics_.observe_provider(request, config_.integration.oauth, status, took);
+            metrics_.observe_provider(request, status, took);
         });
         service_ = std::make_unique<TokenService>(*executor_, *store_, *outbound_, events_, clock_, config_,
                                                   std::move(secrets.client_secret), std::move(secrets.bot_token));

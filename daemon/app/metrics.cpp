@@ -165,18 +165,11 @@ std::vector<MetricFamily> service_families(const MetricsSnapshot& s) {
 
 }  // namespace
 
-std::string_view provider_endpoint(const std::string& url, const OAuthSettings& oauth) {
-    if (url == oauth.token_service) return "token";
-    if (url.rfind(oauth.api_base + "/people", 0) == 0) return "people";
-    if (url.rfind(oauth.api_base + "/messages", 0) == 0) return "messages";
-    return "other";
-}
-
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       provider_latency_(prometheus::BuildHistogram()
                             .Name("tokend_provider_request_duration_seconds")
-                            .Help("One attempt at a provider request, by endpoint (token: the token endpoint)")
+                            .Help("One attempt at a provider request, by what it is for (token, identity, message, revoke, jwks, discovery)")
                             .Register(*registry_)),
       provider_failures_(prometheus::BuildCounter()
                              .Name("tokend_provider_requests_total")
@@ -192,7 +185,9 @@ Metrics::Metrics()
                         .Register(*registry_)) {
     // Every series of a known label set exists from the start, so a dashboard
     // (and rate()) sees 0, not nothing, until the first event.
-    for (const char* endpoint : {"token", "people", "messages"}) {
+    for (const ProviderRole role : {ProviderRole::token, ProviderRole::identity, ProviderRole::message,
+                                    ProviderRole::revoke, ProviderRole::jwks, ProviderRole::discovery}) {
+        const std::string endpoint(to_string(role));
         provider_latency_.Add({{"endpoint", endpoint}}, kProviderBuckets);
         for (const char* status : {"2xx", "3xx", "4xx", "5xx", "none"}) {
             provider_failures_.Add({{"endpoint", endpoint}, {"status", status}});
@@ -208,9 +203,8 @@ Metrics::Metrics()
     }
 }
 
-void Metrics::observe_provider_request(std::string_view endpoint, int status,
-                                       std::chrono::steady_clock::duration took) {
-    const std::string name(endpoint);
+void Metrics::observe_provider_request(ProviderRole role, int status, std::chrono::steady_clock::duration took) {
+    const std::string name(to_string(role));
     provider_latency_.Add({{"endpoint", name}}, kProviderBuckets).Observe(seconds(took));
     provider_failures_.Add({{"endpoint", name}, {"status", std::string(status_class(status))}}).Increment();
 }

@@ -36,22 +36,19 @@ struct MetricsSnapshot {
     ProcessSample process;  // the process_* series; a part that could not be read is left out
 };
 
-// The label of a provider request's endpoint: token, people, messages or other.
-std::string_view provider_endpoint(const std::string& url, const OAuthSettings& oauth);
-
 class Metrics {
 public:
     Metrics();
     Metrics(const Metrics&) = delete;
     Metrics& operator=(const Metrics&) = delete;
 
-    // One attempt at a provider request: `endpoint` is token, people, messages
-    // or other; status 0 means no HTTP answer. Loop thread.
-    void observe_provider_request(std::string_view endpoint, int status, std::chrono::steady_clock::duration took);
-    // The same, for the outbound sender's observer: the endpoint from the URL.
-    void observe_provider(const OutboundHttp& request, const OAuthSettings& oauth, int status,
-                          std::chrono::steady_clock::duration took) {
-        observe_provider_request(provider_endpoint(request.url, oauth), status, took);
+    // One attempt at a provider request, labelled by its role (token,
+    // identity, message, revoke, jwks, discovery: what it is for, whatever the
+    // provider's URL); status 0 means no HTTP answer. Loop thread.
+    void observe_provider_request(ProviderRole role, int status, std::chrono::steady_clock::duration took);
+    // The same, for the outbound sender's observer.
+    void observe_provider(const OutboundHttp& request, int status, std::chrono::steady_clock::duration took) {
+        observe_provider_request(request.role, status, took);
     }
 
     // One store call (get, put, take, ...), from any thread. not_found is an

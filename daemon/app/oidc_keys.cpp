@@ -41,6 +41,7 @@ void OidcKeys::keys_for(const std::string& jwks_uri, const std::string& key_id, 
 
 void OidcKeys::fetch(const std::string& jwks_uri, Timestamp now) {
     OutboundHttp request;
+    request.role = ProviderRole::jwks;
     request.method = "GET";
     request.url = jwks_uri;
     request.retry_allowed = true;

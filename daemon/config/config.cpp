@@ -322,8 +322,9 @@ void parse_openid(const Reader& in, const YAML::Node& node, ProviderProfile* pro
         profile->authorize_params.clear();
         for (const auto& param : params) {
             const std::string name = in.string(param.first, "integration.provider.authorize_params");
-            static const std::vector<std::string> reserved = {"client_id", "response_type", "redirect_uri", "scope", "state",
-                                                              "nonce", "code_challenge", "code_challenge_method"};
+            static const std::vector<std::string> reserved = {"client_id", "response_type", "redirect_uri", "scope",
+                                                              "user_scope", "state", "nonce", "code_challenge",
+                                                              "code_challenge_method"};
             if (name.empty() || std::find(reserved.begin(), reserved.end(), name) != reserved.end()) {
                 in.fail(param.first, "'integration.provider.authorize_params' cannot set '" + name + "': tokend sets it");
             }
@@ -365,6 +366,14 @@ void parse_provider(const Reader& in, const YAML::Node& node, OAuthSettings* oau
             in.fail(separator, "'integration.provider.scope_separator' must be \" \" or \",\"");
         }
         profile.scope_separator = separator.Scalar();
+    }
+    if (node["scope_param"]) {
+        const YAML::Node& param = node["scope_param"];
+        const std::string name = in.string(param, "integration.provider.scope_param");
+        if (name != "scope" && name != "user_scope") {
+            in.fail(param, "'integration.provider.scope_param' must be scope or user_scope (Slack's user token scopes)");
+        }
+        profile.scope_param = name;
     }
     if (node["token_path"]) profile.token_path = in.string(node["token_path"], "integration.provider.token_path");
     if (node["rotating_refresh_tokens"]) {

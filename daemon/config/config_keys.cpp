@@ -16,7 +16,7 @@ const std::vector<ConfigSection>& config_sections() {
          {"client_id", "client_secret", "scopes", "redirect_url", "auth_service", "token_service", "api_base", "pkce",
           "bot_token", "request_timeout_ms", "provider"}},
         {"integration.provider",
-         {"preset", "client_auth", "scope_separator", "token_path", "identity", "message", "dead_grant",
+         {"preset", "client_auth", "scope_separator", "scope_param", "token_path", "identity", "message", "dead_grant",
           "rotating_refresh_tokens", "refresh_sends_scope", "revocation",
           "issuer", "jwks_uri", "authorize_params"}},
         {"integration.provider.identity", {"url", "user_id", "display", "numeric_user_id"}},

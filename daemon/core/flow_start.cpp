@@ -28,7 +28,7 @@ StartedFlow start_flow(const OAuthSettings& oauth, const FlowSettings& flows, st
     FormFields query = {{"client_id", oauth.client_id},
                         {"response_type", "code"},
                         {"redirect_uri", oauth.redirect_url},
-                        {"scope", scope},
+                        {oauth.provider.scope_param, scope},
                         {"state", started.flow_id}};
     if (oauth.pkce && pkce) {
         started.state.code_verifier = Secret(make_code_verifier(verifier_random));

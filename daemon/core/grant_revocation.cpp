@@ -22,6 +22,7 @@ OutboundHttp revocation_request(const OAuthSettings& oauth, const RevocationTarg
     // The token endpoint's client authentication (RFC 7009 2.1: "the client
     // also includes its authentication credentials as described in RFC 6749 2.3").
     OutboundHttp request = token_request(oauth, {{"token", target.token.reveal()}, {"token_type_hint", target.hint}});
+    request.role = ProviderRole::revoke;
     request.url = provider_url(oauth.provider.revocation.url, oauth);
     request.retry_allowed = false;
     return request;

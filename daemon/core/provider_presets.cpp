@@ -64,6 +64,8 @@ void microsoft(OAuthSettings* oauth) {
 // asks for consent each time, so each flow's exchange carries one. Refresh
 // tokens do not rotate (a refresh answer has none: the stored one is kept).
 // There is no request to message a user (Google Chat bots answer in spaces).
+// Google's revocation endpoint takes RFC 7009's request (a POST of `token`);
+// revoking either token ends the grant.
 void google(OAuthSettings* oauth) {
     oauth->auth_service = "https://accounts.google.com/o/oauth2/v2/auth";
     oauth->token_service = "https://oauth2.googleapis.com/token";
@@ -78,10 +80,44 @@ void google(OAuthSettings* oauth) {
     profile.openid.issuer = "https://accounts.google.com";
     profile.openid.jwks_uri = "https://www.googleapis.com/oauth2/v3/certs";
     profile.authorize_params = {{"access_type", "offline"}, {"prompt", "consent"}};
+    profile.revocation.url = "https://oauth2.googleapis.com/revoke";
     oauth->provider = std::move(profile);
 }
 
-constexpr Preset kPresets[] = {{"webex", webex}, {"github", github}, {"microsoft", microsoft}, {"google", google}};
+// Slack, OAuth v2 user tokens (docs.slack.dev: "Installing with OAuth",
+// oauth.v2.access, "Using token rotation", auth.test, chat.postMessage). The
+// user scopes go in `user_scope` (Slack's `scope` asks for a bot token) and
+// are comma-separated; the code-exchange answer holds the user token under
+// `authed_user`, a refresh answer at the top level. Every answer is HTTP 200
+// with `ok`; errors are `ok: false` and an `error`. With token rotation on,
+// access tokens live 12 hours and each refresh spends its refresh token.
+// auth.test with the user token names the user (`user_id`, `user`); the bot
+// token messages a user with chat.postMessage to the user id (the DM with the
+// app). Slack has no RFC 7009 endpoint (auth.revoke takes the token itself as
+// a bearer): no revocation.
+void slack(OAuthSettings* oauth) {
+    oauth->auth_service = "https://slack.com/oauth/v2/authorize";
+    oauth->token_service = "https://slack.com/api/oauth.v2.access";
+    oauth->api_base = "https://slack.com/api";
+    oauth->pkce = true;  // oauth.v2.access takes code_verifier
+    ProviderProfile profile;
+    profile.name = "slack";
+    profile.scope_separator = ",";
+    profile.scope_param = "user_scope";
+    profile.token_path = "authed_user";
+    profile.identity = {"{api_base}/auth.test", "user_id", "user", false};
+    profile.message = {"{api_base}/chat.postMessage", {{"channel", "{user_id}"}, {"text", "{text}"}}};
+    // The refresh token is spent, expired or unknown (invalid_refresh_token;
+    // invalid_grant as some answers have it), or the user, the workspace or
+    // the app's installation is gone (token_revoked, account_inactive).
+    // ratelimited, internal_error, fatal_error, service_unavailable: retried.
+    profile.dead_grant = {{"invalid_refresh_token", "invalid_grant", "token_revoked", "account_inactive"}, {}};
+    profile.rotating_refresh_tokens = true;
+    oauth->provider = std::move(profile);
+}
+
+constexpr Preset kPresets[] = {{"webex", webex},   {"github", github}, {"microsoft", microsoft},
+                               {"google", google}, {"slack", slack}};
 
 }  // namespace
 

@@ -81,6 +81,10 @@ struct ProviderProfile {
     std::string name = "webex";  // the preset it started from; for logs and --check-config
     ClientAuth client_auth = ClientAuth::client_secret_post;
     std::string scope_separator = " ";
+    // The authorization request's parameter that carries the scopes: "scope",
+    // or Slack's "user_scope" (the scopes of a user token; Slack's `scope`
+    // asks for a bot token's).
+    std::string scope_param = "scope";
     // Where the tokens sit in a code-exchange answer ("authed_user": Slack's
     // user token); empty: at the top level. A refresh answer without it is
     // read at the top level.

@@ -62,6 +62,19 @@ Json fill_json(const Json& body, const std::vector<std::pair<std::string, std::s
 
 }  // namespace
 
+std::string_view to_string(ProviderRole role) {
+    switch (role) {
+        case ProviderRole::token: return "token";
+        case ProviderRole::identity: return "identity";
+        case ProviderRole::message: return "message";
+        case ProviderRole::revoke: return "revoke";
+        case ProviderRole::jwks: return "jwks";
+        case ProviderRole::discovery: return "discovery";
+        case ProviderRole::other: break;
+    }
+    return "other";
+}
+
 std::string joined_scopes(const OAuthSettings& oauth) {
     std::string scope;
     for (const auto& item : oauth.scopes) scope += (scope.empty() ? "" : oauth.provider.scope_separator) + item;
@@ -74,6 +87,7 @@ std::string provider_url(std::string_view url_template, const OAuthSettings& oau
 
 OutboundHttp token_request(const OAuthSettings& oauth, FormFields grant) {
     OutboundHttp request;
+    request.role = ProviderRole::token;
     request.method = "POST";
     request.url = oauth.token_service;
     request.content_type = "application/x-www-form-urlencoded";
@@ -94,7 +108,8 @@ OutboundHttp token_request(const OAuthSettings& oauth, FormFields grant) {
 TokenEndpointAnswer read_token_answer(const ProviderProfile& profile, int status, std::string_view body, Timestamp now) {
     TokenEndpointAnswer answer;
     const Json json = parse_bounded_json(body);
-    const bool has_error = json.is_object() && json.contains("error");
+    // Slack answers every error with HTTP 200, `"ok": false` and an `error`.
+    const bool has_error = json.is_object() && (json.contains("error") || (json.contains("ok") && json["ok"] == false));
     answer.error = oauth_error_of(body);
     const auto& dead = profile.dead_grant;
     const bool dead_error = !answer.error.empty() &&
@@ -128,6 +143,7 @@ TokenEndpointAnswer read_token_answer(const ProviderProfile& profile, int status
 
 OutboundHttp identity_request(const OAuthSettings& oauth, const Secret& access_token) {
     OutboundHttp request;
+    request.role = ProviderRole::identity;
     request.method = "GET";
     request.url = provider_url(oauth.provider.identity.url, oauth);
     request.bearer = access_token;
@@ -162,6 +178,7 @@ std::optional<OutboundHttp> message_request(const OAuthSettings& oauth, const Se
     const MessageRequest& template_ = oauth.provider.message;
     if (template_.url.empty()) return std::nullopt;
     OutboundHttp request;
+    request.role = ProviderRole::message;
     request.method = "POST";
     request.url = provider_url(template_.url, oauth);
     request.content_type = "application/json";

@@ -16,9 +16,15 @@
 
 namespace tokend {
 
+// What a request to the provider is for, whatever its URL: the metrics'
+// `endpoint` label (docs/operations.md).
+enum class ProviderRole { token, identity, message, revoke, jwks, discovery, other };
+std::string_view to_string(ProviderRole role);
+
 // A request to the provider, described; the edge sends it. url never holds a
 // secret; body, bearer and authorization do.
 struct OutboundHttp {
+    ProviderRole role = ProviderRole::other;
     std::string method;
     std::string url;
     std::string content_type;

@@ -86,6 +86,7 @@ integration:
     preset: webex
     client_auth: client_secret_post
     scope_separator: " "
+    scope_param: scope
     token_path: tokens-a
     identity: {url: "{api_base}/people-a", user_id: id-a, display: display-a, numeric_user_id: false}
     message: {url: "{api_base}/messages-a", body: {to: "{user_id}", text: "{text}"}}
@@ -172,6 +173,7 @@ const std::map<std::string, std::pair<std::string, std::string>>& one_line_chang
         {"integration.provider.preset", {"preset: webex", "preset: github"}},
         {"integration.provider.client_auth", {"client_secret_post", "client_secret_basic"}},
         {"integration.provider.scope_separator", {"scope_separator: \" \"", "scope_separator: \",\""}},
+        {"integration.provider.scope_param", {"scope_param: scope", "scope_param: user_scope"}},
         {"integration.provider.token_path", {"tokens-a", "tokens-b"}},
         {"integration.provider.identity.url", {"people-a", "people-b"}},
         {"integration.provider.identity.user_id", {"id-a", "id-b"}},

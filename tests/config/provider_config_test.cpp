@@ -95,9 +95,24 @@ TEST(ProviderConfig, GoogleIsOpenIdConnect) {
     EXPECT_EQ(oauth.provider.authorize_params, (std::vector<std::pair<std::string, std::string>>{{"access_type", "offline"}}));
 }
 
+TEST(ProviderConfig, SlackAsksForUserScopes) {
+    OAuthSettings oauth = parse_config(kHead + "  provider: slack\n", "tokend.yml", kNoSystemd).integration.oauth;
+    EXPECT_EQ(oauth.provider.name, "slack");
+    EXPECT_EQ(oauth.token_service, "https://slack.com/api/oauth.v2.access");
+    EXPECT_EQ(oauth.provider.scope_param, "user_scope");
+    EXPECT_EQ(oauth.provider.token_path, "authed_user");
+    oauth = parse_config(kHead + "  provider:\n    preset: slack\n    scope_param: scope\n", "tokend.yml", kNoSystemd)
+                .integration.oauth;
+    EXPECT_EQ(oauth.provider.scope_param, "scope");
+}
+
 TEST(ProviderConfig, MistakesAreReportedWithTheirLine) {
     EXPECT_EQ(first_error_of(kHead + "  provider: gitlab\n"),
-              "tokend.yml:4: unknown provider preset 'gitlab' (known: webex, github, microsoft, google)");
+              "tokend.yml:4: unknown provider preset 'gitlab' (known: webex, github, microsoft, google, slack)");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    scope_param: scopes\n"),
+              "tokend.yml:5: 'integration.provider.scope_param' must be scope or user_scope (Slack's user token scopes)");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    authorize_params: {user_scope: x}\n"),
+              "tokend.yml:5: 'integration.provider.authorize_params' cannot set 'user_scope': tokend sets it");
     EXPECT_EQ(first_error_of(kHead + "  provider:\n    preset: webex\n    colour: red\n"),
               "tokend.yml:6: unknown key 'colour' in 'integration.provider'");
     EXPECT_EQ(first_error_of(kHead + "  provider:\n    client_auth: private_key_jwt\n"),
@@ -138,12 +153,15 @@ TEST(ProviderConfig, MistakesAreReportedWithTheirLine) {
 
 // RFC 7009 revocation (the sign_out op): none in the presets, set or reset here.
 TEST(ProviderConfig, Revocation) {
-    for (const char* preset : {"webex", "github", "microsoft"}) {
+    for (const char* preset : {"webex", "github", "microsoft", "slack"}) {
         const OAuthSettings oauth =
             parse_config(kHead + "  provider: " + preset + "\n", "tokend.yml", kNoSystemd).integration.oauth;
         EXPECT_EQ(oauth.provider.revocation.url, "") << preset;
     }
-    OAuthSettings oauth = parse_config(kHead + "  provider:\n    revocation: {url: \"https://oauth2.example/revoke\"}\n",
+    // Google's is RFC 7009's shape (docs/providers.md).
+    OAuthSettings oauth = parse_config(kHead + "  provider: google\n", "tokend.yml", kNoSystemd).integration.oauth;
+    EXPECT_EQ(oauth.provider.revocation.url, "https://oauth2.googleapis.com/revoke");
+    oauth = parse_config(kHead + "  provider:\n    revocation: {url: \"https://oauth2.example/revoke\"}\n",
                                        "tokend.yml", kNoSystemd)
                               .integration.oauth;
     EXPECT_EQ(oauth.provider.revocation.url, "https://oauth2.example/revoke");

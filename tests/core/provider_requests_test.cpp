@@ -1,5 +1,8 @@
 // The provider profile interpreted (core/provider_requests.h) and the presets
 // (core/provider_presets.h): requests built and answers read with no I/O.
+#include "core/flow_start.h"
+#include "core/grant_revocation.h"
+#include "core/pkce.h"
 #include "core/provider_presets.h"
 #include "core/provider_requests.h"
 #include "core/redirect_flow.h"
@@ -42,7 +45,7 @@ TEST(ProviderPresets, KnownNamesOnly) {
     OAuthSettings oauth;
     EXPECT_FALSE(apply_provider_preset("gitlab", &oauth));
     EXPECT_EQ(oauth.provider.name, "webex");
-    EXPECT_EQ(provider_preset_names(), (std::vector<std::string_view>{"webex", "github", "microsoft", "google"}));
+    EXPECT_EQ(provider_preset_names(), (std::vector<std::string_view>{"webex", "github", "microsoft", "google", "slack"}));
     for (std::string_view name : provider_preset_names()) {
         OAuthSettings preset;
         ASSERT_TRUE(apply_provider_preset(name, &preset));
@@ -266,6 +269,87 @@ TEST(ProviderProfiles, RefreshAttemptFindsAGitHubGrantDeadAndWarnsOfAMissingRota
         ASSERT_EQ(step.notes.size(), 1u);
         EXPECT_NE(step.notes[0].text.find("no new refresh token"), std::string::npos);
     }
+}
+
+// Each request carries its role, the metrics' endpoint label, whatever its URL.
+TEST(ProviderRequests, EachRequestNamesItsRole) {
+    const OAuthSettings slack = settings("slack");
+    EXPECT_EQ(token_request(slack, {{"grant_type", "refresh_token"}}).role, ProviderRole::token);
+    EXPECT_EQ(identity_request(slack, Secret("A")).role, ProviderRole::identity);
+    EXPECT_EQ(message_request(slack, Secret("B"), BotMessage{"U1", "T"})->role, ProviderRole::message);
+    EXPECT_EQ(revocation_request(settings("google"), RevocationTarget{Secret("R"), "refresh_token"}).role,
+              ProviderRole::revoke);
+    EXPECT_EQ(OutboundHttp{}.role, ProviderRole::other);
+    EXPECT_EQ(to_string(ProviderRole::identity), "identity");
+    EXPECT_EQ(to_string(ProviderRole::discovery), "discovery");
+    EXPECT_EQ(to_string(ProviderRole::other), "other");
+}
+
+// Slack: user scopes in user_scope, comma-joined; the user token under
+// authed_user; every answer HTTP 200, errors ok:false (docs.slack.dev oauth.v2.access).
+TEST(ProviderProfiles, SlackUserTokensEndToEndInValues) {
+    const OAuthSettings oauth = settings("slack");
+    const StartedFlow started =
+        start_flow(oauth, FlowSettings{}, "U1", kNow, std::string(kFlowIdBytes, '\1'), std::string(kCodeVerifierBytes, '\2'), true);
+    const auto query = *parse_query(started.auth_url.substr(started.auth_url.find('?') + 1), {});
+    const auto param = [&](std::string_view name) -> std::optional<std::string> {
+        for (const auto& [key, value] : query) {
+            if (key == name) return value;
+        }
+        return std::nullopt;
+    };
+    EXPECT_EQ(started.auth_url.rfind("https://slack.com/oauth/v2/authorize?", 0), 0u);
+    EXPECT_EQ(param("user_scope"), "a,b");
+    EXPECT_FALSE(param("scope")) << "Slack's scope asks for a bot token";
+    EXPECT_EQ(param("code_challenge_method"), "S256");
+
+    const FlowSettings flows;  // RedirectFlow keeps references to these
+    const MessageTexts texts;
+    RedirectFlow flow(oauth, flows, texts);
+    flow.begin("code=C&state=F1");
+    auto step = flow.on_flow_taken(TakeOutcome::taken, to_stored_text(FlowState{"U1", kNow, Secret("V"), Json::object()}), kNow);
+    ASSERT_EQ(step.kind, RedirectFlow::Step::Kind::http);
+    EXPECT_EQ(step.http.url, "https://slack.com/api/oauth.v2.access");
+    step = flow.on_http_response(200, R"({"ok":true,"app_id":"A1","authed_user":{"id":"U1","scope":"a,b",)"
+                                      R"("access_token":"xoxe.xoxp-1","token_type":"user","refresh_token":"xoxe-1-R",)"
+                                      R"("expires_in":43200},"team":{"id":"T1","name":"Team"},"enterprise":null})",
+                                 kNow);
+    ASSERT_EQ(step.kind, RedirectFlow::Step::Kind::http);
+    EXPECT_EQ(step.http.url, "https://slack.com/api/auth.test");
+    EXPECT_EQ(step.http.bearer->reveal(), "xoxe.xoxp-1");
+    step = flow.on_http_response(200, R"({"ok":true,"url":"https://team.slack.com/","team":"Team","user":"ana",)"
+                                      R"("team_id":"T1","user_id":"U1"})",
+                                 kNow);
+    ASSERT_EQ(step.kind, RedirectFlow::Step::Kind::store);
+    EXPECT_EQ(step.context.tokens.access_token->reveal(), "xoxe.xoxp-1");
+    EXPECT_EQ(step.context.tokens.refresh_token->reveal(), "xoxe-1-R");
+    EXPECT_EQ(*step.context.tokens.expires_at, kNow + seconds{43200});
+
+    const ProviderProfile& slack = oauth.provider;
+    for (const char* dead : {"invalid_refresh_token", "invalid_grant", "token_revoked", "account_inactive"}) {
+        const auto answer = read_token_answer(slack, 200, std::string(R"({"ok":false,"error":")") + dead + "\"}", kNow);
+        EXPECT_EQ(answer.kind, TokenEndpointAnswer::Kind::dead_grant) << dead;
+    }
+    for (const char* transient : {"ratelimited", "internal_error", "invalid_code", "invalid_client_id"}) {
+        const auto answer = read_token_answer(slack, 200, std::string(R"({"ok":false,"error":")") + transient + "\"}", kNow);
+        EXPECT_EQ(answer.kind, TokenEndpointAnswer::Kind::refused) << transient;
+    }
+    // ok:false without an error is still an error answer, never tokens.
+    EXPECT_EQ(read_token_answer(slack, 200, R"({"ok":false,"access_token":"X","expires_in":1})", kNow).kind,
+              TokenEndpointAnswer::Kind::refused);
+    // A refresh answer: the new pair at the top level.
+    const auto refreshed = read_token_answer(
+        slack, 200, R"({"ok":true,"access_token":"xoxe.xoxp-2","expires_in":43200,"refresh_token":"xoxe-1-S","token_type":"user"})",
+        kNow);
+    ASSERT_EQ(refreshed.kind, TokenEndpointAnswer::Kind::tokens);
+    EXPECT_EQ(refreshed.tokens.refresh_token->reveal(), "xoxe-1-S");
+    // auth.test answers a dead token with 200 ok:false: no user id, an identity failure.
+    EXPECT_FALSE(read_identity(slack, 200, R"({"ok":false,"error":"invalid_auth"})"));
+    const auto message = message_request(oauth, Secret("xoxb-BOT"), BotMessage{"U1", "hi"});
+    ASSERT_TRUE(message);
+    EXPECT_EQ(message->url, "https://slack.com/api/chat.postMessage");
+    EXPECT_EQ(message->body.reveal(), R"({"channel":"U1","text":"hi"})");
+    EXPECT_EQ(message->bearer->reveal(), "xoxb-BOT");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@ dead grant. The webex preset is what every other integration test runs."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "fake_provider"))
 
 from fake_google import FakeGoogle  # noqa: E402
 from fake_provider import FakeProvider  # noqa: E402
+from fake_slack import FakeSlack  # noqa: E402
 from tokend_client import TokendClient, TokendError  # noqa: E402
 
 CLIENT_SECRET = "fake-client-secret"
@@ -32,11 +34,14 @@ class PresetCase(unittest.TestCase):
     users = ()            # (id, name): the first consents as itself, the second is the wrong user
     overrides = ()        # lines under integration.provider beside `preset` (the profile's fields); {url}: the fake's
     fake_class = FakeProvider
+    bot_token = False     # configure the fake's bot token (the preset messages users)
 
     def setUp(self):
         self.fake = self.fake_class(self.shape, client_secret=CLIENT_SECRET).start()
         self.fake.add_users(self.users)
-        self.tokend = Tokend(None, integration=False, client_secret=CLIENT_SECRET, extra_config="\n".join([
+        bot_token = getattr(self.fake, "bot_token", "unused-bot-token")
+        self.tokend = Tokend(None, integration=False, client_secret=CLIENT_SECRET, bot_token=bot_token,
+                             extra_config="\n".join([
             "integration:",
             "  provider:",
             f"    preset: {self.shape}",
@@ -44,14 +49,18 @@ class PresetCase(unittest.TestCase):
               for line in self.overrides),
             f"  client_id: {self.fake.client_id}",
             f"  client_secret: {{file: CLIENT_SECRET_FILE}}",
+            *(["  bot_token: {file: BOT_TOKEN_FILE}"] if self.bot_token else []),
             f"  scopes: {self.scopes}",
             "  redirect_url: http://127.0.0.1:9/redirect",
             f"  auth_service: {self.fake.endpoint('authorize')}",
             f"  token_service: {self.fake.endpoint('token')}",
             f"  api_base: {self.fake.url}{self.fake.paths['api_base']}",
-            "  request_timeout_ms: 3000"]) + "\n")
+            "  request_timeout_ms: 3000",
+            "metrics:",
+            "  listen: 127.0.0.1:0"]) + "\n")
         with open(self.tokend.config_path) as f:
-            config = f.read().replace("CLIENT_SECRET_FILE", os.path.join(self.tokend.dir, "client_secret"))
+            config = f.read().replace("CLIENT_SECRET_FILE", os.path.join(self.tokend.dir, "client_secret")) \
+                .replace("BOT_TOKEN_FILE", os.path.join(self.tokend.dir, "bot_token"))
         with open(self.tokend.config_path, "w") as f:
             f.write(config)
         self.tokend.start()
@@ -65,6 +74,16 @@ class PresetCase(unittest.TestCase):
         self.tokend.close()
         self.fake.stop()
         self.assertEqual(code, 0, log)
+
+    def provider_requests(self, endpoint, status="2xx"):
+        """tokend_provider_requests_total{endpoint, status} from GET /metrics."""
+        port = int(re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", self.tokend.log()).group(1))
+        code, _, text = http_get(port, "/metrics")
+        self.assertEqual(code, 200)
+        series = f'tokend_provider_requests_total{{endpoint="{endpoint}",status="{status}"}}'
+        found = re.search(rf"(?m)^{re.escape(series)} (\S+)$", text)
+        self.assertIsNotNone(found, series)
+        return float(found.group(1))
 
     def flow(self, user_id, as_user):
         """A flow for user_id, consented at the fake as as_user: (status, body) of GET /redirect."""
@@ -80,6 +99,28 @@ class PresetCase(unittest.TestCase):
         status, _, body = http_get(self.tokend.port, "/redirect?" + query)
         return status, body
 
+    def check_wrong_user(self, me, other):
+        """A flow for other, consented as me: nothing stored, the page names me's account."""
+        status, body = self.flow(other[0], me[0])
+        self.assertEqual(status, 403, body)
+        self.assertIn(me[1], body)
+        with self.assertRaises(TokendError) as raised:
+            self.client.get_token(other[0])
+        self.assertEqual(raised.exception.code, "not_found")
+
+    def check_two_refreshes(self, user_id, first, old_access_dies=False):
+        """Two refreshes, each spending the refresh token the last one stored (old_access_dies: and the
+        access token it came with stops working)."""
+        for _ in range(2):
+            fresh = self.client.refresh(user_id)["access_token"]
+            self.assertNotEqual(fresh, first)
+            self.assertEqual(self.fake.tokens_of(user_id)["access"][-1], fresh)
+            if old_access_dies:
+                self.assertNotIn(first, self.fake.tokens_of(user_id)["access"], "the old pair stops working")
+            first = fresh
+        (_, issued), (used, _) = self.fake.refreshes
+        self.assertEqual(used, issued, "the second refresh spent the refresh token the first one stored")
+
     def check_preset(self):
         me, other = self.users[0], self.users[1]
         # The right user: stored, and the token works at the provider.
@@ -88,22 +129,11 @@ class PresetCase(unittest.TestCase):
         first = self.client.get_token(me[0])["access_token"]
         self.assertEqual(self.fake.tokens_of(me[0])["access"], [first])
         # The wrong user: nothing stored, the page names the account that consented.
-        status, body = self.flow(other[0], me[0])
-        self.assertEqual(status, 403, body)
-        self.assertIn(me[1], body)
-        with self.assertRaises(TokendError) as raised:
-            self.client.get_token(other[0])
-        self.assertEqual(raised.exception.code, "not_found")
+        self.check_wrong_user(me, other)
         # Refresh twice: each spends the refresh token the last one stored.
-        for _ in range(2):
-            fresh = self.client.refresh(me[0])["access_token"]
-            self.assertNotEqual(fresh, first)
-            self.assertEqual(self.fake.tokens_of(me[0])["access"][-1], fresh)
-            first = fresh
+        self.check_two_refreshes(me[0], first, old_access_dies=self.shape == "github")
         self.assertEqual([r for r in self.fake.requests if r[:2] == ("token", "refresh_token")],
                          [("token", "refresh_token", "ok")] * 2)
-        (_, issued), (used, _) = self.fake.refreshes
-        self.assertEqual(used, issued, "the second refresh spent the refresh token the first one stored")
         # A dead grant: the user withdrew the app's authorization.
         self.fake.revoke_user(me[0])
         with self.assertRaises(TokendError) as raised:
@@ -313,7 +343,35 @@ class Google(PresetCase):
     fake_class = FakeGoogle
     scopes = "openid email"
     users = (("110169484474386276334", "alice@example.com"), ("104725310529178823446", "bob@example.com"))
-    overrides = ("jwks_uri: {url}/oauth2/v3/certs",)
+    overrides = ("jwks_uri: {url}/oauth2/v3/certs", "revocation: {{url: \"{url}/revoke\"}}")
+
+    def test_sign_out_revokes_the_grant_at_google(self):
+        """The preset's revocation endpoint (pointed at the fake's /revoke): the refresh token revoked,
+        the grant gone at Google, the context cleared; again: nothing to revoke."""
+        me = self.users[0]
+        self.assertEqual(self.flow(me[0], me[0])[0], 200)
+        tokens = self.fake.tokens_of(me[0])
+        self.assertEqual(len(tokens["refresh"]), 1)
+        result = self.typed.sign_out(me[0])
+        self.assertEqual((result.cleared, result.revocation), (True, "revoked"))
+        self.assertEqual(self.fake.revocations, [("refresh_token", "refresh")])
+        self.assertEqual((self.provider_requests("revoke"), self.provider_requests("jwks")), (1, 1))
+        self.assertEqual(self.provider_requests("identity"), 0, "the id_token is the identity: no request")
+        self.assertEqual(self.fake.tokens_of(me[0]), {"access": [], "refresh": []}, "the whole grant ended")
+        with self.assertRaises(TokendError) as raised:
+            self.client.get_token(me[0])
+        self.assertEqual(raised.exception.code, "not_found")
+        again = self.typed.sign_out(me[0])
+        self.assertEqual((again.cleared, again.revocation), (False, "no_token"))
+        # Google answers 400 invalid_token for a token it no longer knows: failed, cleared all the same.
+        self.assertEqual(self.flow(me[0], me[0])[0], 200)
+        self.fake.revoke_user(me[0])
+        result = self.typed.sign_out(me[0])
+        self.assertEqual((result.cleared, result.revocation, result.status), (True, "failed", 400))
+        self.assertEqual(result.reason, "HTTP 400 invalid_token")
+        log = self.tokend.log()
+        for token in tokens["access"] + tokens["refresh"] + [CLIENT_SECRET]:
+            self.assertNotIn(token, log)
 
     def test_flow_identity_refresh_and_dead_grant(self):
         me, other = self.users
@@ -387,6 +445,68 @@ class Google(PresetCase):
         self.assertEqual(status, 502, body)
         self.assertEqual(self.fake.jwks_fetches, 2)
         self.assertIn("no key in the JWKS for the id_token's kid and alg", self.tokend.log())
+
+
+class Slack(PresetCase):
+    """Slack OAuth v2 user tokens with token rotation: user_scope, the token under authed_user,
+    every answer HTTP 200 with ok, identity from auth.test, messages with chat.postMessage."""
+    shape = "slack"
+    fake_class = FakeSlack
+    scopes = "[chat:write, users:read]"
+    users = (("U0G9QF9C6", "ana"), ("U061F7AUR", "ben"))
+    bot_token = True
+
+    def test_flow_identity_rotation_dead_grant_and_messages(self):
+        me, other = self.users
+        flow = self.client.start_flow(me[0])
+        params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(flow["auth_url"]).query))
+        self.assertEqual(params["user_scope"], "chat:write,users:read")
+        self.assertNotIn("scope", params, "Slack's scope asks for a bot token")
+        # The right user: stored (the token from authed_user), and told through the bot.
+        status, body = self.flow(me[0], me[0])
+        self.assertEqual(status, 200, body)
+        first = self.client.get_token(me[0])["access_token"]
+        self.assertEqual(self.fake.tokens_of(me[0])["access"], [first])
+        self.assertTrue(first.startswith("xoxe.xoxp-"))
+        wait_for(lambda: any(channel == me[0] and "authenticated" in text for channel, text in self.fake.messages),
+                 what="the chat.postMessage to the user")
+        # The metrics name each request's role, not Webex's paths: auth.test is the identity check.
+        self.assertEqual(self.provider_requests("token"), 1)
+        self.assertEqual(self.provider_requests("identity"), 1)
+        wait_for(lambda: self.provider_requests("message") == 1, what="the message counted")
+        # The wrong user (auth.test names another): nothing stored, the page names the account.
+        self.check_wrong_user(me, other)
+        # Two rotations: each spends the refresh token the previous one stored.
+        self.check_two_refreshes(me[0], first, old_access_dies=True)
+        (_, issued), (used, _) = self.fake.refreshes
+        # The user removed the app: ok:false token_revoked is a dead grant, and the bot tells the user.
+        self.fake.revoke_user(me[0])
+        with self.assertRaises(TokendError) as raised:
+            self.client.refresh(me[0])
+        self.assertEqual(raised.exception.code, "reauth_required")
+        self.assertIn(("token", "refresh_token", "dead"), self.fake.requests)
+        self.assertEqual(self.client.stats()["users_reauth_required"], 1)
+        wait_for(lambda: any(channel == me[0] and "authorize me again" in text for channel, text in self.fake.messages),
+                 what="the reauthorization message")
+        status, body = self.flow(me[0], me[0])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.client.stats()["users_reauth_required"], 0)
+        log = self.tokend.log()
+        for token in self.fake.tokens_of(me[0])["access"] + self.fake.tokens_of(me[0])["refresh"] + \
+                [used, issued, CLIENT_SECRET, self.fake.bot_token]:
+            self.assertNotIn(token, log)
+
+    def test_a_transient_error_is_retried_not_a_dead_grant(self):
+        """ok:false with an error outside the dead-grant list (ratelimited) keeps the grant."""
+        me = self.users[0]
+        self.assertEqual(self.flow(me[0], me[0])[0], 200)
+        self.fake.fail_token_once("ratelimited")
+        with self.assertRaises(TokendError) as raised:
+            self.client.refresh(me[0])
+        self.assertNotEqual(raised.exception.code, "reauth_required")
+        self.assertTrue(self.typed.grant_status(me[0]).refreshable, "the refresh token is kept")
+        fresh = self.client.refresh(me[0])["access_token"]
+        self.assertEqual(self.fake.tokens_of(me[0])["access"], [fresh])
 
 
 class GoogleWithoutPromptConsent(PresetCase):

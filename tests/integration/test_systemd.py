@@ -407,7 +407,7 @@ class Metrics(unittest.TestCase):
         # and store error series included (each known label set exists).
         for line in re.findall(r"(?m)^tokend_\w+_total(?:\{[^}]*\})? \S+$", text):
             self.assertTrue(line.endswith(" 0"), line)
-        for endpoint in ("token", "people", "messages"):
+        for endpoint in ("token", "identity", "message", "revoke", "jwks", "discovery"):
             self.assertEqual(self.value(text, f'tokend_provider_requests_total{{endpoint="{endpoint}",status="2xx"}}'), 0)
         self.assertEqual(self.value(text, 'tokend_store_errors_total{code="unavailable",operation="get"}'), 0)
         # The process series are this process's.

@@ -14,10 +14,13 @@ Applications"); it signs id_tokens RS256 with a key it makes (python3-cryptograp
   expired or revoked."), 401 invalid_client.
 - GET /oauth2/v3/certs: the JWKS (RSA keys with kid, alg RS256, use sig).
 - GET /v1/userinfo: {sub, email, email_verified, name, ...} with a bearer token.
+- POST /revoke: token (an access or a refresh token); 200 and the grant ends, access and
+  refresh tokens alike; 400 {"error": "invalid_token"} for a token it does not know
+  ("Revoking a token" in "Using OAuth 2.0 for Web Server Applications").
 
 Tests drive it in-process like tools/fake_provider: add_users, queue_consent,
 revoke_user, rotate_key, id_token_fault (a forged or wrong id_token on the next
-exchange), and `requests`, `refreshes`, `jwks_fetches`. Only on loopback.
+exchange), and `requests`, `refreshes`, `jwks_fetches`, `revocations`. Only on loopback.
 """
 
 import base64
@@ -26,12 +29,11 @@ import secrets
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from fake_provider import Reply, json_reply, s256
+from fake_provider import FakeServer, Reply, json_reply, s256
 
 ISSUER = "https://accounts.google.com"
 FAULTS = ("tampered", "unknown_key", "unpublished_kid", "wrong_nonce", "wrong_audience", "wrong_issuer", "expired",
@@ -62,10 +64,10 @@ class SigningKey:
         return signing_input.decode() + "." + b64url(signature)
 
 
-class FakeGoogle:
+class FakeGoogle(FakeServer):
     shape = "google"
     paths = {"authorize": "/o/oauth2/v2/auth", "token": "/token", "jwks": "/oauth2/v3/certs",
-             "me": "/v1/userinfo", "api_base": "/v1"}
+             "me": "/v1/userinfo", "revoke": "/revoke", "api_base": "/v1"}
 
     def __init__(self, shape="google", client_id="fake-client-id.apps.googleusercontent.com",
                  client_secret="fake-client-secret", access_lifetime=3599):
@@ -85,8 +87,7 @@ class FakeGoogle:
         self.requests = []
         self.refreshes = []          # (refresh token used, refresh token issued or None)
         self.jwks_fetches = 0
-        self.server = None
-        self.url = None
+        self.revocations = []        # (token_type_hint, "refresh" or "access"): tokens revoked
 
     def endpoint(self, name):
         return self.url + self.paths[name]
@@ -274,49 +275,28 @@ class FakeGoogle:
             self.requests.append(("jwks", "GET", "ok"))
             return json_reply(200, {"keys": [key.jwk() for key in self.keys]})
 
-    # -- the server --
-    def start(self):
-        provider = self
+    def revoke(self, headers, body):
+        """POST /revoke, token=<an access or refresh token>: 200 and the whole grant ends (an access
+        token's refresh token too); 400 invalid_token for a token Google does not know (or no longer)."""
+        form = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
+        token = form.get("token", "")
+        with self.lock:
+            if token in self.refresh:
+                user, kind = self.refresh[token]["user"], "refresh"
+            elif token in self.access:
+                user, kind = self.access[token], "access"
+            else:
+                self.requests.append(("revoke", form.get("token_type_hint"), "invalid_token"))
+                return self._error(400, "invalid_token", "Token expired or revoked")
+            self.revocations.append((form.get("token_type_hint"), kind))
+            self.requests.append(("revoke", form.get("token_type_hint"), "ok"))
+        self.revoke_user(user)
+        return Reply(200, b"{}")
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, reply):
-                self.send_response(reply.status)
-                self.send_header("Content-Type", reply.content_type)
-                for name, value in reply.headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-
-            def do_GET(self):
-                path, _, query = self.path.partition("?")
-                if path == provider.paths["authorize"]:
-                    return self._answer(provider.authorize(query))
-                if path == provider.paths["jwks"]:
-                    return self._answer(provider.jwks())
-                if path == provider.paths["me"]:
-                    return self._answer(provider.userinfo(self.headers))
-                return self._answer(json_reply(404, {"error": "not_found"}))
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path == provider.paths["token"]:
-                    return self._answer(provider.token(self.headers, body))
-                return self._answer(json_reply(404, {"error": "not_found"}))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+    # -- the server (FakeServer) --
+    def routes(self):
+        return {("GET", self.paths["authorize"]): lambda headers, query, body: self.authorize(query),
+                ("GET", self.paths["jwks"]): lambda headers, query, body: self.jwks(),
+                ("GET", self.paths["me"]): lambda headers, query, body: self.userinfo(headers),
+                ("POST", self.paths["token"]): lambda headers, query, body: self.token(headers, body),
+                ("POST", self.paths["revoke"]): lambda headers, query, body: self.revoke(headers, body)}

@@ -56,12 +56,66 @@ def json_reply(status, obj):
     return Reply(status, json.dumps(obj).encode())
 
 
-class FakeProvider:
+class FakeServer:
+    """The HTTP side the fakes share: start() binds 127.0.0.1:0 and sets url; each request is
+    answered with routes()[(method, path)](headers, query, body), a Reply (404 for any other)."""
+    server = None
+    url = None
+
+    def routes(self):
+        raise NotImplementedError
+
+    def start(self):
+        routes = self.routes()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, reply):
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type)
+                for name, value in reply.headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def _route(self, method, body):
+                path, _, query = self.path.partition("?")
+                route = routes.get((method, path))
+                if route is None:
+                    return self._answer(json_reply(404, {"message": "Not Found"}))
+                return self._answer(route(self.headers, query, body))
+
+            def do_GET(self):
+                self._route("GET", b"")
+
+            def do_POST(self):
+                self._route("POST", self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+class FakeProvider(FakeServer):
     """One fake provider of a shape; start() binds 127.0.0.1:0 and sets url."""
+    SHAPES = SHAPES
 
     def __init__(self, shape, client_id="fake-client-id", client_secret="fake-client-secret",
                  access_lifetime=None):
-        if shape not in SHAPES:
+        if shape not in self.SHAPES:
             raise ValueError(f"unknown shape {shape!r}")
         self.shape = shape
         self.client_id = client_id
@@ -78,8 +132,6 @@ class FakeProvider:
         self.refreshes = []    # (the refresh token used, the one issued): successful refreshes
         self.revocations = []  # (token_type_hint, which kind the token was, client auth): answered 200
         self.revocation_failure = None  # None, an HTTP status, or "timeout"
-        self.server = None
-        self.url = None
 
     # -- the paths of this shape --
     @property
@@ -299,49 +351,9 @@ class FakeProvider:
                                                   "message": "Access token is empty."}})
             return json_reply(200, self.users[user])
 
-    # -- the server --
-    def start(self):
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, reply):
-                self.send_response(reply.status)
-                self.send_header("Content-Type", reply.content_type)
-                for name, value in reply.headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-
-            def do_GET(self):
-                path, _, query = self.path.partition("?")
-                if path == provider.paths["authorize"]:
-                    return self._answer(provider.authorize(query))
-                if path == provider.paths["me"]:
-                    return self._answer(provider.me(self.headers))
-                return self._answer(json_reply(404, {"message": "Not Found"}))
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path == provider.paths["token"]:
-                    return self._answer(provider.token(self.headers, body))
-                if self.path == "/oauth2/revoke":
-                    return self._answer(provider.revoke(self.headers, body))
-                return self._answer(json_reply(404, {"message": "Not Found"}))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+    # -- the server (FakeServer) --
+    def routes(self):
+        return {("GET", self.paths["authorize"]): lambda headers, query, body: self.authorize(query),
+                ("GET", self.paths["me"]): lambda headers, query, body: self.me(headers),
+                ("POST", self.paths["token"]): lambda headers, query, body: self.token(headers, body),
+                ("POST", "/oauth2/revoke"): lambda headers, query, body: self.revoke(headers, body)}
