@@ -64,12 +64,15 @@ void check_store(const ConfigCheckInput& input, ConfigCheck* check) {
 // problem, and so is a missing client secret.
 // `section` is where the integration is written: integration, or integrations.
 void check_secrets(ConfigCheck* check, const IntegrationConfig& integration, const std::string& section) {
-    const std::string named = section == "integration" ? "integration" : "integration " + integration.name;
+    // The single section keeps its messages ("integration.client_secret"); a listed one is named.
+    const bool single = section == "integration";
+    const std::string named = single ? "integration" : "integration " + integration.name;
+    const std::string key = single ? "integration." : named + " ";
     try {
-        const Secret client_secret = load_secret(integration.client_secret_source, named + " client_secret");
+        const Secret client_secret = load_secret(integration.client_secret_source, key + "client_secret");
         if (client_secret.empty()) {
-            check->problems.push_back(at(*check, {section}) + ": " + named +
-                                      ": client_secret is not set: give {file: PATH} or {env: NAME}, "
+            check->problems.push_back(at(*check, {section}) + ": " + key +
+                                      "client_secret is not set: give {file: PATH} or {env: NAME}, "
                                       "or a systemd credential called " +
                                       integration.client_secret_source.credential_name);
         }
@@ -77,8 +80,9 @@ void check_secrets(ConfigCheck* check, const IntegrationConfig& integration, con
         check->problems.push_back(at(*check, {section + ".client_secret", section}) + ": " + error.what());
     }
     try {
-        if (load_secret(integration.bot_token_source, named + " bot_token").empty()) {
-            check->notes.push_back(named + ": no bot token configured: users will not be told how their flows ended");
+        if (load_secret(integration.bot_token_source, key + "bot_token").empty()) {
+            check->notes.push_back((single ? "" : named + ": ") +
+                                   "no bot token configured: users will not be told how their flows ended");
         }
     } catch (const std::exception& error) {
         check->problems.push_back(at(*check, {section + ".bot_token", section}) + ": " + error.what());

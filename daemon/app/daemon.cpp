@@ -66,16 +66,16 @@ Integration load_integration(const Config& config, const IntegrationConfig& inte
     loaded.messages = messages_of(config, integration);
     loaded.request_timeout = integration.request_timeout;
     if (!integration.configured) return loaded;
-    const std::string named = listed ? "integration " + integration.name : std::string("integration");
-    loaded.oauth.client_secret = load_secret(integration.client_secret_source, named + " client_secret");
+    // The single section keeps its messages ("integration.client_secret"); a listed one is named.
+    const std::string key = listed ? "integration " + integration.name + " " : std::string("integration.");
+    loaded.oauth.client_secret = load_secret(integration.client_secret_source, key + "client_secret");
     if (loaded.oauth.client_secret.empty()) {
-        throw std::runtime_error(named + " client_secret is not set: give {file: PATH} or {env: NAME}, or a "
+        throw std::runtime_error(key + "client_secret is not set: give {file: PATH} or {env: NAME}, or a "
                                  "systemd credential called " + integration.client_secret_source.credential_name);
     }
-    loaded.bot_token = load_secret(integration.bot_token_source, named + " bot_token");
+    loaded.bot_token = load_secret(integration.bot_token_source, key + "bot_token");
     if (loaded.bot_token.empty() && !integration.oauth.provider.message.url.empty()) {
-        spdlog::warn("{}: no bot token configured: users will not be told how their flows ended (set bot_token)",
-                     named);
+        spdlog::warn("no bot token configured: users will not be told how their flows ended (set {}bot_token)", key);
     }
     return loaded;
 }

@@ -6,6 +6,7 @@ layout (its keys and shape), so the original module still reads it."""
 
 import json
 import os
+import subprocess
 import sys
 import unittest
 import urllib.parse
@@ -13,9 +14,11 @@ import urllib.parse
 import yaml
 
 from harness import CLIENT_ID, ROOT, Tokend, http_get, start_fake, wait_for
-from tokend_client import TokendError
+from tokend_client import BadRequestError, TokendClient, TokendError
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+
+TOKENCTL = os.environ.get("TOKENCTL_BIN", os.path.join(ROOT, "build", "tools", "tokenctl", "tokenctl"))
 
 from redis_server import RedisServer  # noqa: E402
 
@@ -198,6 +201,30 @@ class TwoIntegrations:
         self.assertEqual(self.token("carol", "second")["access_token"], "AT-second")
         self.assertEqual(self.token("carol")["access_token"], "AT-default")
         self.assertEqual(self.error_code("get_token", user_id="carol", integration="webex-x"), "unknown_integration")
+
+    def test_tokenctl_and_the_python_client_name_the_integration(self):
+        context = {"user_id": "dave", "tokens": {"access_token": "AT-dave-second", "refresh_token": "RT-dave",
+                                                 "expires_at": "2099-01-01T00:00:00+00:00"}}
+        typed = TokendClient(self.tokend.socket, timeout=30)
+        self.addCleanup(typed.close)
+        typed.set_user_context("dave", context, integration="second")
+        self.assertEqual(typed.get_token("dave", integration="second").access_token, "AT-dave-second")
+        self.assertEqual(typed.grant_status("dave", integration="second").integration, "second")
+        with self.assertRaises(BadRequestError) as caught:
+            typed.get_token("dave", integration="nope")
+        self.assertEqual(caught.exception.code, "unknown_integration")
+
+        def tokenctl(*args):
+            return subprocess.run([TOKENCTL, "-s", self.tokend.socket, "--json", *args],
+                                  capture_output=True, text=True, timeout=30)
+        out = tokenctl("--integration", "second", "get-token", "dave")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["result"]["access_token"], "AT-dave-second")
+        out = tokenctl("get-token", "dave")  # the default integration has no dave
+        self.assertEqual(json.loads(out.stderr)["error"]["code"], "not_found")
+        out = tokenctl("get-token", "dave", "--integration", "nope")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertEqual(json.loads(out.stderr)["error"]["code"], "unknown_integration")
 
 
 class OnYaml(TwoIntegrations, unittest.TestCase):
