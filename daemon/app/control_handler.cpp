@@ -48,7 +48,9 @@ std::string integration_names(const IntegrationSet& integrations) {
 UserParam user_param(const IntegrationSet& integrations, const Json& params, const std::string& user_id) {
     UserParam user;
     const Integration* integration = &integrations.default_integration();
+    bool named = false;
     if (auto it = params.find("integration"); it != params.end() && !it->is_null()) {
+        named = true;
         if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
             user.error = "\"integration\" must be a non-empty string (an integration's name) or absent";
             return user;
@@ -63,6 +65,13 @@ UserParam user_param(const IntegrationSet& integrations, const Json& params, con
     }
     if (integration == &integrations.default_integration() && integrations.ambiguous_default_user(user_id)) {
         const UserKeyOwner owner = integrations.owner_of(user_id);
+        if (!named) {
+            // A user key as list_users and export give it ("github/alice"): that integration's user,
+            // so an export imports back as it was.
+            user.key = user_id;
+            user.integration = owner.integration;
+            return user;
+        }
         user.error = "user_id '" + user_id + "' reads as user '" + std::string(owner.user_id) + "' of integration " +
                      owner.integration->name + ": give \"integration\": \"" + owner.integration->name +
                      "\" and the user id alone";
@@ -528,6 +537,7 @@ Json ControlHandler::grant_statuses(const std::string& user_id) const {
     const IntegrationSet& integrations = service_.integrations();
     for (const Integration& integration : integrations.all()) {
         if (&integration == &integrations.default_integration() && integrations.ambiguous_default_user(user_id)) continue;
+        // grant_status answers at once, from the cache.
         service_.grant_status(integrations.key_of(integration, user_id), [&](const OpResult<GrantStatusAnswer>& result) {
             if (!result.ok()) return;
             Json one = to_result(result.value());

@@ -5,8 +5,9 @@
 // id itself, so existing data and the Python module stay compatible. Another
 // integration's users are kept under "<name>/<user_id>": a name is [a-z0-9_-],
 // so no Webex person id (base64, which begins "Y2lz") and no key of the
-// original can take that shape once the default integration refuses user ids
-// that begin with another integration's "<name>/" (ambiguous_default_user).
+// original can take that shape; a request without an integration that gives
+// such a key means that integration's user, and one that names the default
+// integration with it is refused (ambiguous_default_user).
 // Flows carry the key as their user_id, so /redirect learns a flow's
 // integration from the flow it takes; flow keys are unchanged.
 #pragma once
@@ -61,7 +62,7 @@ public:
     // the default integration's user `key`.
     UserKeyOwner owner_of(std::string_view key) const;
     // A default-integration user id that would read as another integration's
-    // key ("github/123" while github is configured): refused at the edge.
+    // key ("github/123" while github is configured).
     bool ambiguous_default_user(std::string_view user_id) const;
 
 private:

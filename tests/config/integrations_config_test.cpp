@@ -1,5 +1,6 @@
 // Issue 17 item 3: the `integrations:` list.
 #include "config/config.h"
+#include "expect_config_error.h"
 #include "config/config_reload.h"
 
 #include <gtest/gtest.h>
@@ -14,14 +15,6 @@ std::string entry(const std::string& name, const std::string& extra = "") {
            extra;
 }
 
-void expect_error(const std::string& text, const std::string& expected) {
-    try {
-        parse_config(text, "tokend.yml", kNoSystemd);
-        FAIL() << "accepted:\n" << text;
-    } catch (const ConfigError& error) {
-        EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
-    }
-}
 
 TEST(ConfigIntegrations, TheSingleSectionIsTheDefaultIntegration) {
     const Config config =

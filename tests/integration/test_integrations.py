@@ -177,9 +177,9 @@ class TwoIntegrations:
         self.assertEqual(self.error_code("get_token", user_id="alice", integration="nope"), "unknown_integration")
         self.assertEqual(self.error_code("start_flow", user_id="alice", integration="nope"), "unknown_integration")
         self.assertEqual(self.error_code("get_token", user_id="alice", integration=""), "bad_request")
-        # A default-integration user id that reads as the second integration's key.
-        self.assertEqual(self.error_code("get_token", user_id="second/alice"), "bad_request")
-        self.assertEqual(self.error_code("start_flow", user_id="second/alice"), "bad_request")
+        # A user id of the default integration named so cannot read as the second integration's key.
+        self.assertEqual(self.error_code("get_token", user_id="second/alice", integration="webex"), "bad_request")
+        self.assertEqual(self.error_code("start_flow", user_id="second/alice", integration="webex"), "bad_request")
 
     def test_a_context_set_for_the_second_integration_and_a_restart(self):
         context = {"user_id": "carol", "tokens": {"access_token": "AT-second", "refresh_token": "RT-second",
@@ -188,6 +188,10 @@ class TwoIntegrations:
         self.client.call("set_user_context", user_id="carol", integration="second", user_context=context)
         default = dict(context, tokens=dict(context["tokens"], access_token="AT-default"))
         self.client.call("set_user_context", user_id="carol", user_context=default)
+        # A user key as list_users gives it names the second integration's user (export, import).
+        users = self.client.call("list_users")["users"]
+        self.assertEqual(sorted(users), ["carol", "second/carol"])
+        self.assertEqual(self.token("second/carol")["access_token"], "AT-second")
         answer = self.client.call("get_user_context", user_id="carol", integration="second")
         self.assertEqual(answer["user_context"]["user_id"], "carol")
         self.assertEqual(answer["user_context"]["tokens"]["access_token"], "AT-second")
