@@ -62,24 +62,30 @@ void check_store(const ConfigCheckInput& input, ConfigCheck* check) {
 
 // As the start reads them: a configured source that cannot be read is a
 // problem, and so is a missing client secret.
-void check_secrets(ConfigCheck* check) {
-    const IntegrationConfig& integration = check->config.integration;
+// `section` is where the integration is written: integration, or integrations.
+void check_secrets(ConfigCheck* check, const IntegrationConfig& integration, const std::string& section) {
+    // The single section keeps its messages ("integration.client_secret"); a listed one is named.
+    const bool single = section == "integration";
+    const std::string named = single ? "integration" : "integration " + integration.name;
+    const std::string key = single ? "integration." : named + " ";
     try {
-        const Secret client_secret = load_secret(integration.client_secret_source, "integration.client_secret");
+        const Secret client_secret = load_secret(integration.client_secret_source, key + "client_secret");
         if (client_secret.empty()) {
-            check->problems.push_back(at(*check, {"integration"}) +
-                                      ": integration.client_secret is not set: give {file: PATH} or {env: NAME}, "
-                                      "or a systemd credential called client_secret");
+            check->problems.push_back(at(*check, {section}) + ": " + key +
+                                      "client_secret is not set: give {file: PATH} or {env: NAME}, "
+                                      "or a systemd credential called " +
+                                      integration.client_secret_source.credential_name);
         }
     } catch (const std::exception& error) {
-        check->problems.push_back(at(*check, {"integration.client_secret", "integration"}) + ": " + error.what());
+        check->problems.push_back(at(*check, {section + ".client_secret", section}) + ": " + error.what());
     }
     try {
-        if (load_secret(integration.bot_token_source, "integration.bot_token").empty()) {
-            check->notes.push_back("no bot token configured: users will not be told how their flows ended");
+        if (load_secret(integration.bot_token_source, key + "bot_token").empty()) {
+            check->notes.push_back((single ? "" : named + ": ") +
+                                   "no bot token configured: users will not be told how their flows ended");
         }
     } catch (const std::exception& error) {
-        check->problems.push_back(at(*check, {"integration.bot_token", "integration"}) + ": " + error.what());
+        check->problems.push_back(at(*check, {section + ".bot_token", section}) + ": " + error.what());
     }
 }
 
@@ -120,8 +126,12 @@ ConfigCheck check_configuration(const ConfigCheckInput& input) {
                               " does not exist; tokend creates it at start");
     }
     if (section_ok(report, {"store", "state_dir"})) check_store(input, &check);
-    if (check.config.integration.configured && section_ok(report, {"integration"})) {
-        check_secrets(&check);
+    if (check.config.integration.configured && section_ok(report, {"integration", "integrations"})) {
+        const bool listed = !check.config.other_integrations.empty() || check.config.integration.name != "default";
+        check_secrets(&check, check.config.integration, listed ? "integrations" : "integration");
+        for (const IntegrationConfig& other : check.config.other_integrations) {
+            check_secrets(&check, other, "integrations");
+        }
         if (section_ok(report, {"links", "state_dir"})) {
             const std::string link_key_problem = check_link_key(check.config);
             if (!link_key_problem.empty()) {

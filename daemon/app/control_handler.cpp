@@ -27,6 +27,61 @@ bool string_param(const Json& params, const char* name, std::string* out, std::s
     return value != nullptr;
 }
 
+// The user a request names, as a user key (core/integrations.h): user_id in
+// "integration" (absent or null: the default integration). On failure, the
+// code and message to answer with.
+struct UserParam {
+    std::string key;
+    const Integration* integration = nullptr;
+    ErrorCode code = ErrorCode::bad_request;
+    std::string error;
+    bool ok() const { return integration != nullptr; }
+};
+
+std::string integration_names(const IntegrationSet& integrations) {
+    std::string names;
+    for (const Integration& integration : integrations.all()) names += (names.empty() ? "" : ", ") + integration.name;
+    return names;
+}
+
+// Only the integration; `user_id` already read.
+UserParam user_param(const IntegrationSet& integrations, const Json& params, const std::string& user_id) {
+    UserParam user;
+    const Integration* integration = &integrations.default_integration();
+    bool named = false;
+    if (auto it = params.find("integration"); it != params.end() && !it->is_null()) {
+        named = true;
+        if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
+            user.error = "\"integration\" must be a non-empty string (an integration's name) or absent";
+            return user;
+        }
+        integration = integrations.find(it->get_ref<const std::string&>());
+        if (integration == nullptr) {
+            user.code = ErrorCode::unknown_integration;
+            user.error = "no integration named '" + it->get<std::string>() + "' (this tokend has: " +
+                         integration_names(integrations) + ")";
+            return user;
+        }
+    }
+    if (integration == &integrations.default_integration() && integrations.ambiguous_default_user(user_id)) {
+        const UserKeyOwner owner = integrations.owner_of(user_id);
+        if (!named) {
+            // A user key as list_users and export give it ("github/alice"): that integration's user,
+            // so an export imports back as it was.
+            user.key = user_id;
+            user.integration = owner.integration;
+            return user;
+        }
+        user.error = "user_id '" + user_id + "' reads as user '" + std::string(owner.user_id) + "' of integration " +
+                     owner.integration->name + ": give \"integration\": \"" + owner.integration->name +
+                     "\" and the user id alone";
+        return user;
+    }
+    user.key = integrations.key_of(*integration, user_id);
+    user.integration = integration;
+    return user;
+}
+
 bool bool_param(const Json& params, const char* name, bool* out, std::string* error) {
     auto it = params.find(name);
     if (it == params.end() || it->is_null()) return true;
@@ -102,6 +157,7 @@ Json to_result(const GrantStatusAnswer& answer) {
     const GrantStatus& s = answer.status;
     auto time = [](const std::optional<Timestamp>& at) { return at ? Json(format_iso8601(*at)) : Json(); };
     return {{"user_id", answer.user_id},
+            {"integration", answer.integration},
             {"provider", answer.provider},
             {"context", s.context},
             {"access_token_valid", s.access_token_valid},
@@ -254,9 +310,22 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         // The hot path: no copies of the responder or the id, no result Json built.
         const std::string* user = string_param_ref(params, "user_id", &error);
         if (user == nullptr) return respond(encode_error(request.id, ErrorCode::bad_request, error));
-        service_.get_token(*user, [id = std::move(request.id), respond = std::move(respond)](
-                                      const OpResult<TokenAnswer>& result) {
-            respond(result.ok() ? encode_token(id, result.value()) : encode_error(id, result.code(), result.message()));
+        if (!service_.integrations().several() && params.find("integration") == params.end()) {
+            service_.get_token(*user, [id = std::move(request.id), respond = std::move(respond)](
+                                          const OpResult<TokenAnswer>& result) {
+                respond(result.ok() ? encode_token(id, result.value())
+                                    : encode_error(id, result.code(), result.message()));
+            });
+            return;
+        }
+        UserParam named = user_param(service_.integrations(), params, *user);
+        if (!named.ok()) return respond(encode_error(request.id, named.code, named.error));
+        service_.get_token(named.key, [id = std::move(request.id), respond = std::move(respond),
+                                       plain = *user](const OpResult<TokenAnswer>& result) {
+            if (!result.ok()) return respond(encode_error(id, result.code(), result.message()));
+            TokenAnswer answer = result.value();
+            answer.user_id = plain;
+            respond(encode_token(id, answer));
         });
         return;
     }
@@ -267,18 +336,29 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         respond(result.ok() ? encode_ok(id, to_result(result.value())) : encode_error(id, result.code(), result.message()));
     };
     auto bad = [&](const std::string& message) { respond(encode_error(id, ErrorCode::bad_request, message)); };
+    const IntegrationSet& integrations = service_.integrations();
+    // user_id (and integration) as a user key in `named`; false: answered already.
+    UserParam named;
+    auto user_named = [&]() {
+        if (!string_param(params, "user_id", &user_id, &error)) {
+            bad(error);
+            return false;
+        }
+        named = user_param(integrations, params, user_id);
+        if (!named.ok()) respond(encode_error(id, named.code, named.error));
+        return named.ok();
+    };
 
     if (request.op == "ping") {
         respond(encode_ok(id, {{"version", TOKEND_VERSION}, {"protocol", kProtocolVersion}}));
     } else if (request.op == "start_flow") {
         bool pkce = true;
-        if (!string_param(params, "user_id", &user_id, &error) || !bool_param(params, "pkce", &pkce, &error)) {
-            return bad(error);
-        }
-        service_.start_flow(user_id, pkce, reply);
+        if (!user_named()) return;
+        if (!bool_param(params, "pkce", &pkce, &error)) return bad(error);
+        service_.start_flow(named.key, pkce, reply);
     } else if (request.op == "auth_link") {
-        if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
-        service_.auth_link(user_id, reply);
+        if (!user_named()) return;
+        service_.auth_link(named.key, reply);
     } else if (request.op == "process_redirect") {
         std::string flow_id, code;
         if (!string_param(params, "flow_id", &flow_id, &error) || !string_param(params, "code", &code, &error)) {
@@ -289,35 +369,59 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         });
     } else if (request.op == "get_user_context") {
         bool refresh = false;
-        if (!string_param(params, "user_id", &user_id, &error) || !bool_param(params, "refresh", &refresh, &error)) {
-            return bad(error);
-        }
+        if (!user_named()) return;
+        if (!bool_param(params, "refresh", &refresh, &error)) return bad(error);
         const bool may_see_refresh = config_.refresh_token_readers_set && allowed(config_.refresh_token_readers, peer);
-        service_.get_user_context(user_id, refresh, may_see_refresh, reply);
+        service_.get_user_context(named.key, refresh, may_see_refresh,
+                                  [id, respond, user_id](const OpResult<ContextAnswer>& result) {
+                                      if (!result.ok()) return respond(encode_error(id, result.code(), result.message()));
+                                      Json answer = to_result(result.value());
+                                      // A user key of another integration is shown as the user id it holds.
+                                      if (answer["user_context"].is_object()) answer["user_context"]["user_id"] = user_id;
+                                      respond(encode_ok(id, answer));
+                                  });
     } else if (request.op == "refresh") {
-        if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
-        service_.refresh(user_id, [id, respond](const OpResult<TokenAnswer>& result) {
-            respond(result.ok() ? encode_token(id, result.value()) : encode_error(id, result.code(), result.message()));
+        if (!user_named()) return;
+        service_.refresh(named.key, [id, respond, user_id](const OpResult<TokenAnswer>& result) {
+            if (!result.ok()) return respond(encode_error(id, result.code(), result.message()));
+            TokenAnswer answer = result.value();
+            answer.user_id = user_id;
+            respond(encode_token(id, answer));
         });
     } else if (request.op == "set_user_context") {
-        if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
-        auto context = params.find("user_context");
-        if (context == params.end()) return bad("\"user_context\" is required (null clears the context)");
+        if (!user_named()) return;
+        auto found = params.find("user_context");
+        if (found == params.end()) return bad("\"user_context\" is required (null clears the context)");
+        Json given;  // another integration's context names its user by the user key
+        const Json* context = &*found;
+        if (named.key != user_id && found->is_object()) {
+            if (auto inner = found->find("user_id"); inner != found->end() && *inner == user_id) {
+                given = *found;
+                given["user_id"] = named.key;
+                context = &given;
+            }
+        }
         ContextWriteFlags flags;
         if (!bool_param(params, "clear_refresh_token", &flags.clear_refresh_token, &error) ||
             !bool_param(params, "force", &flags.force, &error) || !bool_param(params, "dry_run", &flags.dry_run, &error)) {
             return bad(error);
         }
-        service_.set_user_context(user_id, *context, flags, reply);
+        service_.set_user_context(named.key, *context, flags, reply);
     } else if (request.op == "sign_out") {
         bool revoke = true;
-        if (!string_param(params, "user_id", &user_id, &error) || !bool_param(params, "revoke", &revoke, &error)) {
-            return bad(error);
-        }
-        service_.sign_out(user_id, revoke, reply);
+        if (!user_named()) return;
+        if (!bool_param(params, "revoke", &revoke, &error)) return bad(error);
+        service_.sign_out(named.key, revoke, reply);
     } else if (request.op == "grant_status") {
-        if (!string_param(params, "user_id", &user_id, &error)) return bad(error);
-        service_.grant_status(user_id, reply);
+        if (!user_named()) return;
+        const bool list_all = integrations.several() && params.find("integration") == params.end();
+        service_.grant_status(named.key, [this, id, respond, user_id, list_all](const OpResult<GrantStatusAnswer>& result) {
+            if (!result.ok()) return respond(encode_error(id, result.code(), result.message()));
+            Json answer = to_result(result.value());
+            answer["user_id"] = user_id;
+            if (list_all) answer["integrations"] = grant_statuses(user_id);
+            respond(encode_ok(id, answer));
+        });
     } else if (request.op == "list_users") {
         std::string cursor;
         uint32_t limit = 0;
@@ -351,13 +455,28 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
     } else if (request.op == "watch") {
         std::string filter;
         if (auto it = params.find("user_id"); it != params.end() && !it->is_null()) {
-            if (!string_param(params, "user_id", &filter, &error)) return bad(error);
+            if (!user_named()) return;
+            filter = named.key;
+        } else if (auto it = params.find("integration"); it != params.end() && !it->is_null()) {
+            // Only an integration: its users' events (the filter keeps the integration, below).
+            named = user_param(integrations, params, "-");
+            if (!named.ok()) return respond(encode_error(id, named.code, named.error));
         }
         respond(encode_ok(id, Json::object()));
         session->set_watching();
         std::weak_ptr<ControlServer::Session> weak = session;
-        const uint64_t subscription = events_.subscribe(filter, [weak](const Event& event) {
-            if (auto watcher = weak.lock()) watcher->push(encode_event(event.name, event.user_id, event.at, event.revocation));
+        const Integration* only = filter.empty() ? named.integration : nullptr;
+        const uint64_t subscription = events_.subscribe(filter, [this, weak, only](const Event& event) {
+            auto watcher = weak.lock();
+            if (!watcher) return;
+            const IntegrationSet& all = service_.integrations();
+            if (!all.several()) {
+                watcher->push(encode_event(event.name, event.user_id, event.at, event.revocation));
+                return;
+            }
+            const UserKeyOwner owner = all.owner_of(event.user_id);
+            if (only != nullptr && owner.integration != only) return;
+            watcher->push(encode_event(event.name, owner.user_id, event.at, event.revocation, owner.integration->name));
         });
         session->on_close([this, subscription] { events_.unsubscribe(subscription); });
     }
@@ -409,6 +528,24 @@ void ControlHandler::export_page(const std::shared_ptr<ControlServer::Session>& 
     const ContextSnapshot::Page page = it->second.page(*offset);
     respond(encode_ok(id, to_result(it->second, page)));
     if (!page.next) exports_.erase(it);
+}
+
+// grant_status without "integration" on a tokend with several: the user's
+// grant in each integration, so a bot can ask which it holds a working one for.
+Json ControlHandler::grant_statuses(const std::string& user_id) const {
+    Json list = Json::array();
+    const IntegrationSet& integrations = service_.integrations();
+    for (const Integration& integration : integrations.all()) {
+        if (&integration == &integrations.default_integration() && integrations.ambiguous_default_user(user_id)) continue;
+        // grant_status answers at once, from the cache.
+        service_.grant_status(integrations.key_of(integration, user_id), [&](const OpResult<GrantStatusAnswer>& result) {
+            if (!result.ok()) return;
+            Json one = to_result(result.value());
+            one.erase("user_id");
+            list.push_back(std::move(one));
+        });
+    }
+    return list;
 }
 
 Json ControlHandler::stats() const {

@@ -33,6 +33,7 @@ private:
     void export_page(const std::shared_ptr<ControlServer::Session>& session, const Json& params,
                      const std::function<void(std::string)>& respond, const Json& id);
     Json stats() const;
+    Json grant_statuses(const std::string& user_id) const;
 
     TokenService& service_;
     EventHub& events_;

@@ -56,24 +56,37 @@ std::string joined(const std::vector<std::string>& words) {
     return text;
 }
 
-struct LoadedSecrets {
-    Secret client_secret;
-    Secret bot_token;
-};
-
-// Reads the integration's secrets (at start and on reload). Throws with a
-// message that names the source, never the secret.
-LoadedSecrets load_integration_secrets(const IntegrationConfig& integration) {
-    LoadedSecrets secrets;
-    if (!integration.configured) return secrets;
-    secrets.client_secret = load_secret(integration.client_secret_source, "integration.client_secret");
-    if (secrets.client_secret.empty()) {
-        throw std::runtime_error(
-            "integration.client_secret is not set: give {file: PATH} or {env: NAME}, or a systemd credential "
-            "called client_secret");
+// One integration with its secrets read (at start and on reload) and its
+// texts. Throws with a message that names the source, never the secret.
+Integration load_integration(const Config& config, const IntegrationConfig& integration, bool listed) {
+    Integration loaded;
+    loaded.name = integration.name;
+    loaded.configured = integration.configured;
+    loaded.oauth = integration.oauth;
+    loaded.messages = messages_of(config, integration);
+    loaded.request_timeout = integration.request_timeout;
+    if (!integration.configured) return loaded;
+    // The single section keeps its messages ("integration.client_secret"); a listed one is named.
+    const std::string key = listed ? "integration " + integration.name + " " : std::string("integration.");
+    loaded.oauth.client_secret = load_secret(integration.client_secret_source, key + "client_secret");
+    if (loaded.oauth.client_secret.empty()) {
+        throw std::runtime_error(key + "client_secret is not set: give {file: PATH} or {env: NAME}, or a "
+                                 "systemd credential called " + integration.client_secret_source.credential_name);
     }
-    secrets.bot_token = load_secret(integration.bot_token_source, "integration.bot_token");
-    return secrets;
+    loaded.bot_token = load_secret(integration.bot_token_source, key + "bot_token");
+    if (loaded.bot_token.empty() && !integration.oauth.provider.message.url.empty()) {
+        spdlog::warn("no bot token configured: users will not be told how their flows ended (set {}bot_token)", key);
+    }
+    return loaded;
+}
+
+// Every integration, the default first (core/integrations.h).
+IntegrationSet load_integrations(const Config& config) {
+    const bool listed = !config.other_integrations.empty() || config.integration.name != "default";
+    std::vector<Integration> all;
+    all.push_back(load_integration(config, config.integration, listed));
+    for (const IntegrationConfig& other : config.other_integrations) all.push_back(load_integration(config, other, true));
+    return IntegrationSet(std::move(all));
 }
 
 // Descriptors kept beside the connection caps: the provider's transfers, the
@@ -90,12 +103,13 @@ uint64_t descriptors_reserved(const Config& config) {
 Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), options_(std::move(options)) {
     fit_connections_to_fd_limit(&config_, descriptors_reserved(config_));
     ensure_directory(config_.state_dir, 0700, "state");
-    LoadedSecrets secrets = load_integration_secrets(config_.integration);
+    IntegrationSet integrations = load_integrations(config_);
     if (!config_.integration.configured) {
         spdlog::warn("no OAuth integration configured: start_flow is refused until 'integration' is set");
-    } else if (secrets.bot_token.empty()) {
-        spdlog::warn("no bot token configured: users will not be told how their flows ended "
-                     "(set integration.bot_token)");
+    } else if (integrations.several()) {
+        std::string names;
+        for (const Integration& integration : integrations.all()) names += (names.empty() ? "" : ", ") + integration.name;
+        spdlog::info("integrations: {} (the default: {})", names, integrations.default_integration().name);
     }
 
     if (int rc = uv_loop_init(&loop_); rc != 0) throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
@@ -109,7 +123,7 @@ Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), o
             metrics_.observe_provider(request, status, took);
         });
         service_ = std::make_unique<TokenService>(*executor_, *store_, *outbound_, events_, clock_, config_,
-                                                  std::move(secrets.client_secret), std::move(secrets.bot_token));
+                                                  std::move(integrations));
         if (config_.integration.configured) service_->set_link_key(load_link_key(config_));
         service_->set_cipher(StoreCipher::from_config(config_.encryption));
         service_->load_contexts();
@@ -333,18 +347,13 @@ void Daemon::apply_reload(ConfigCheck check) {
         fit_connections_to_fd_limit(&next, descriptors_reserved(next));
         const ReloadPlan plan = plan_reload(config_, next);
         // Secrets come from the new sources; a missing one fails the reload as a whole.
-        IntegrationConfig sources = config_.integration;
-        sources.client_secret_source = next.integration.client_secret_source;
-        sources.bot_token_source = next.integration.bot_token_source;
-        LoadedSecrets secrets = load_integration_secrets(sources);
+        Config sources = config_;
+        apply_reloadable(&sources, next);
+        const IntegrationSet integrations = load_integrations(sources);
         const auto old_interval = config_.flows.maintenance_interval;
         apply_reloadable(&config_, next);
         set_log_level(config_.log.level);
-        if (config_.integration.configured && secrets.bot_token.empty()) {
-            spdlog::warn("no bot token configured: users will not be told how their flows ended "
-                         "(set integration.bot_token)");
-        }
-        service_->reconfigure(config_, std::move(secrets.client_secret), std::move(secrets.bot_token));
+        service_->reconfigure(integrations);
         if (config_.flows.maintenance_interval != old_interval) start_sweep_timer();
         spdlog::info("reload: applied{}; secrets read again", plan.applied.empty() ? " (no key changed)"
                                                                                    : ": " + joined(plan.applied));

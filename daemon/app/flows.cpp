@@ -19,12 +19,13 @@ OpResult<FlowLink> link_failure(const StoreStatus& status) {
 }  // namespace
 
 Flows::Flows(ServiceRuntime& runtime, ContextCache& cache, AuthLinks& links, OutboundSender& outbound,
-             const OAuthSettings& oauth, const Secret& bot_token)
-    : runtime_(runtime), cache_(cache), links_(links), outbound_(outbound), oauth_(oauth), bot_token_(bot_token),
+             const IntegrationSet& integrations)
+    : runtime_(runtime), cache_(cache), links_(links), outbound_(outbound), integrations_(integrations),
       oidc_keys_(outbound) {}
 
+// The flow's state holds the user key, which names its integration (/redirect reads it back).
 StartedFlow Flows::new_flow(const std::string& user_id, bool pkce) {
-    return start_flow(oauth_, runtime_.config().flows, user_id, runtime_.now(), random_bytes(kFlowIdBytes),
+    return start_flow(integrations_.owner_of(user_id).integration->oauth, runtime_.config().flows, user_id, runtime_.now(), random_bytes(kFlowIdBytes),
                       random_bytes(kCodeVerifierBytes), pkce);
 }
 
@@ -108,27 +109,28 @@ void Flows::open_link(std::string_view query, bool head, std::function<void(Link
 // One bot message per dead grant, with an auth link that outlives a flow (or,
 // without a link key, a fresh flow's URL: the flow is stored first).
 void Flows::tell_reauth(const std::string& user_id) {
-    const bool can_message = !oauth_.provider.message.url.empty();
-    if (!runtime_.config().integration.configured || (can_message && bot_token_.empty())) {
+    const Integration& integration = *integrations_.owner_of(user_id).integration;
+    const bool can_message = !integration.oauth.provider.message.url.empty();
+    if (!integration.configured || (can_message && integration.bot_token.empty())) {
         spdlog::warn("user {}: must authorize again; no bot token configured to tell them", user_id);
         return;
     }
     if (!can_message) {
         spdlog::info("user {}: must authorize again; the {} provider has no message request, so only the "
-                     "reauth_required event tells the bot", user_id, oauth_.provider.name);
+                     "reauth_required event tells the bot", user_id, integration.oauth.provider.name);
         return;
     }
     if (links_.available()) {
         const SignedLink link = links_.sign(user_id);
         spdlog::info("user {}: auth link sent for reauthorization, valid until {}", user_id,
                      format_iso8601(link.expires_at));
-        send_bot_message(BotMessage{user_id, fill_template(runtime_.config().messages.reauth_required,
+        send_bot_message(BotMessage{user_id, fill_template(integration.messages.reauth_required,
                                                            {{"auth_url", link.url},
                                                             {"expires_at", format_iso8601(link.expires_at)}})});
         return;
     }
     auto flow = std::make_shared<StartedFlow>(new_flow(user_id));
-    store_flow(flow, [this, flow](const StoreStatus& status) {
+    store_flow(flow, [this, flow, &integration](const StoreStatus& status) {
         if (!status.ok()) {
             spdlog::error("user {}: cannot store a flow for the reauthorization message: {}", flow->state.user_id,
                           status.describe());
@@ -139,21 +141,21 @@ void Flows::tell_reauth(const std::string& user_id) {
                      flow_log_id(flow->flow_id),
                      format_iso8601(flow->expires_at));
         send_bot_message(BotMessage{flow->state.user_id,
-                                    fill_template(runtime_.config().messages.reauth_required,
+                                    fill_template(integration.messages.reauth_required,
                                                   {{"auth_url", flow->auth_url},
                                                    {"expires_at", format_iso8601(flow->expires_at)}})});
     });
 }
 
 void Flows::process_redirect_query(std::string_view query, std::string client, RedirectDone done) {
-    auto flow = std::make_shared<RedirectFlow>(oauth_, runtime_.config().flows, runtime_.config().messages);
+    auto flow = std::make_shared<RedirectFlow>(integrations_, runtime_.config().flows);
     runtime_.track(+1);
     if (client.empty()) client = "an unknown address";
     drive(flow, flow->begin(query), warn_unknown_flow(flow, std::move(client), std::move(done)));
 }
 
 void Flows::process_redirect(const std::string& flow_id, Secret code, RedirectDone done) {
-    auto flow = std::make_shared<RedirectFlow>(oauth_, runtime_.config().flows, runtime_.config().messages);
+    auto flow = std::make_shared<RedirectFlow>(integrations_, runtime_.config().flows);
     runtime_.track(+1);
     drive(flow, flow->begin(flow_id, std::move(code)), warn_unknown_flow(flow, "a control client", std::move(done)));
 }
@@ -231,7 +233,7 @@ void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, R
             });
             return;
         case Kind::keys:
-            oidc_keys_.keys_for(oauth_.provider.openid.jwks_uri, step.key_id, runtime_.now(),
+            oidc_keys_.keys_for(flow->oauth().provider.openid.jwks_uri, step.key_id, runtime_.now(),
                                 [this, flow, done = std::move(done)](std::shared_ptr<const JsonWebKeySet> keys,
                                                                      std::string error) mutable {
                                     drive(flow, flow->on_keys(keys.get(), error, runtime_.now()), std::move(done));
@@ -305,14 +307,19 @@ void Flows::finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& 
     if (step.message) send_bot_message(*step.message);
 }
 
+// message.to_person_id is a user key: the message goes through that
+// integration's bot, to the user id the provider knows.
 void Flows::send_bot_message(const BotMessage& message) {
-    const std::optional<OutboundHttp> request = message_request(oauth_, bot_token_, message);
+    const UserKeyOwner owner = integrations_.owner_of(message.to_person_id);
+    const Integration& integration = *owner.integration;
+    const std::optional<OutboundHttp> request =
+        message_request(integration.oauth, integration.bot_token, BotMessage{std::string(owner.user_id), message.markdown});
     if (!request) {
         spdlog::debug("user {}: the {} provider has no message request; the events tell the bot",
-                      message.to_person_id, oauth_.provider.name);
+                      message.to_person_id, integration.oauth.provider.name);
         return;
     }
-    if (bot_token_.empty()) {
+    if (integration.bot_token.empty()) {
         spdlog::warn("user {}: no bot token configured, cannot send the user a message (set integration.bot_token)",
                      message.to_person_id);
         return;

@@ -29,10 +29,11 @@ class Flows {
 public:
     using RedirectDone = std::function<void(const RedirectFlow::Step&)>;
 
-    // `oauth` (with the client secret) and `bot_token` are read at each use,
-    // so a reload applies to the next flow and message.
+    // `integrations` (with their secrets and texts) are read at each use, so a
+    // reload applies to the next flow and message. Every user_id here is a
+    // user key (core/integrations.h): it says whose integration the flow is.
     Flows(ServiceRuntime& runtime, ContextCache& cache, AuthLinks& links, OutboundSender& outbound,
-          const OAuthSettings& oauth, const Secret& bot_token);
+          const IntegrationSet& integrations);
 
     // pkce false: a legacy caller builds the authorization URL itself from the
     // flow id (flows.allow_without_pkce decides whether that is allowed).
@@ -74,8 +75,7 @@ private:
     ContextCache& cache_;
     AuthLinks& links_;
     OutboundSender& outbound_;
-    const OAuthSettings& oauth_;
-    const Secret& bot_token_;
+    const IntegrationSet& integrations_;
     OidcKeys oidc_keys_;  // OpenID Connect profiles: the provider's signing keys
     std::optional<Timestamp> last_sweep_;
     bool sweeping_ = false;

@@ -110,6 +110,7 @@ struct SignedOut {
 // grant_status.
 struct GrantStatusAnswer {
     std::string user_id;
+    std::string integration;  // its name ("default" for the `integration:` section)
     std::string provider;  // the profile's (preset's) name
     GrantStatus status;
 };

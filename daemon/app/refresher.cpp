@@ -33,14 +33,14 @@ struct Refresher::Attempt {
 };
 
 Refresher::Refresher(ServiceRuntime& runtime, ContextCache& cache, RefreshScheduler& scheduler,
-                     OutboundSender& outbound, const OAuthSettings& oauth,
+                     OutboundSender& outbound, const IntegrationSet& integrations,
                      std::function<void(const std::string&)> tell_reauth,
                      std::function<bool(const std::string&)> write_in_flight)
     : runtime_(runtime),
       cache_(cache),
       scheduler_(scheduler),
       outbound_(outbound),
-      oauth_(oauth),
+      integrations_(integrations),
       tell_reauth_(std::move(tell_reauth)),
       write_in_flight_(std::move(write_in_flight)) {}
 
@@ -95,13 +95,14 @@ void Refresher::run(uint32_t id) {
         return;
     }
     const Config& config = runtime_.config();
-    auto attempt = std::make_shared<Attempt>(oauth_, config.refresh.policy, config.integration.request_timeout, *user);
+    const Integration& integration = *integrations_.owner_of(*user).integration;
+    auto attempt = std::make_shared<Attempt>(integration.oauth, config.refresh.policy, integration.request_timeout, *user);
     spdlog::debug("user {}: refresh attempt starting", attempt->user_id);
     refreshing_[attempt->user_id].running = true;
     runtime_.track(+1);
     const ContextCache::Cached* cached = cache_.find(attempt->user_id);
     drive(attempt, attempt->machine.begin(cached_user(attempt->user_id), cached->unsaved.get(),
-                                          config.integration.configured, runtime_.store().can_lock(), runtime_.now()));
+                                          integration.configured, runtime_.store().can_lock(), runtime_.now()));
 }
 
 void Refresher::drive(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step step) {

@@ -11,7 +11,7 @@
 #include "app/outbound_sender.h"
 #include "app/refresh_scheduler.h"
 #include "app/service_runtime.h"
-#include "core/oauth_settings.h"
+#include "core/integrations.h"
 #include "core/refresh_attempt.h"
 
 #include <functional>
@@ -27,13 +27,13 @@ class Refresher {
 public:
     using Waiter = std::function<void(const RefreshResult&)>;
 
-    // `oauth` (with the client secret) is read at each attempt, so a reload
-    // applies to the next one. `tell_reauth(user_id)` runs once per grant
+    // `integrations` (with their client secrets) are read at each attempt, so a
+    // reload applies to the next one; a user key's integration refreshes it. `tell_reauth(user_id)` runs once per grant
     // found dead. `write_in_flight(user_id)` says whether a set_user_context
     // of the user is being stored: a refresh that comes due meanwhile waits
     // for it (resume_after_write starts it).
     Refresher(ServiceRuntime& runtime, ContextCache& cache, RefreshScheduler& scheduler, OutboundSender& outbound,
-              const OAuthSettings& oauth, std::function<void(const std::string&)> tell_reauth,
+              const IntegrationSet& integrations, std::function<void(const std::string&)> tell_reauth,
               std::function<bool(const std::string&)> write_in_flight);
 
     // A caller needs a refresh now: join the one in flight or queue one ahead
@@ -76,7 +76,7 @@ private:
     mutable UserContext current_;  // cached_user()'s unpacked context, read by the attempt at once
     RefreshScheduler& scheduler_;
     OutboundSender& outbound_;
-    const OAuthSettings& oauth_;
+    const IntegrationSet& integrations_;
     std::function<void(const std::string&)> tell_reauth_;
     std::function<bool(const std::string&)> write_in_flight_;
     std::unordered_set<std::string> deferred_;  // refreshes that came due during a write

@@ -7,8 +7,8 @@
 namespace tokend {
 
 SignOut::SignOut(ServiceRuntime& runtime, ContextCache& cache, UserContexts& contexts, OutboundSender& outbound,
-                 const OAuthSettings& oauth)
-    : runtime_(runtime), cache_(cache), contexts_(contexts), outbound_(outbound), oauth_(oauth) {}
+                 const IntegrationSet& integrations)
+    : runtime_(runtime), cache_(cache), contexts_(contexts), outbound_(outbound), integrations_(integrations) {}
 
 void SignOut::sign_out(const std::string& user_id, bool revoke, OpCallback<SignedOut> done) {
     if (const std::string problem = check_user_id(user_id); !problem.empty()) {
@@ -28,7 +28,7 @@ void SignOut::sign_out(const std::string& user_id, bool revoke, OpCallback<Signe
         const std::optional<RevocationTarget> target = last ? revocation_target(*last) : std::nullopt;
         if (!target) {
             signed_out.revocation.outcome = RevocationOutcome::no_token;
-        } else if (oauth_.provider.revocation.url.empty()) {
+        } else if (integrations_.owner_of(user_id).integration->oauth.provider.revocation.url.empty()) {
             signed_out.revocation.outcome = RevocationOutcome::not_supported;
         } else {
             std::optional<Secret> fallback;
@@ -44,7 +44,7 @@ void SignOut::sign_out(const std::string& user_id, bool revoke, OpCallback<Signe
 void SignOut::revoke(const std::string& user_id, RevocationTarget target, std::optional<Secret> fallback,
                      SignedOut signed_out, OpCallback<SignedOut> done) {
     runtime_.track(+1);
-    outbound_.send(revocation_request(oauth_, target),
+    outbound_.send(revocation_request(integrations_.owner_of(user_id).integration->oauth, target),
                    [this, user_id, target, fallback = std::move(fallback), signed_out = std::move(signed_out),
                     done = std::move(done)](OutboundResult result) mutable {
                        signed_out.revocation = read_revocation_answer(target, result.status, result.body, result.error);
@@ -74,7 +74,8 @@ void SignOut::finish(const std::string& user_id, SignedOut signed_out, const OpC
             break;
         case RevocationOutcome::not_supported:
             spdlog::info("user {}: signed out here; provider '{}' has no revocation endpoint, the grant lives on "
-                         "there until the user removes the app", user_id, oauth_.provider.name);
+                         "there until the user removes the app", user_id,
+                         integrations_.owner_of(user_id).integration->oauth.provider.name);
             break;
         case RevocationOutcome::no_token:
             spdlog::info("user {}: signed out; there was no token to revoke", user_id);
@@ -96,7 +97,9 @@ void SignOut::grant_status(const std::string& user_id, OpCallback<GrantStatusAns
     const ContextCache::Cached* cached = cache_.find(user_id);
     GrantStatusAnswer answer;
     answer.user_id = user_id;
-    answer.provider = oauth_.provider.name;
+    const Integration& integration = *integrations_.owner_of(user_id).integration;
+    answer.integration = integration.name;
+    answer.provider = integration.oauth.provider.name;
     const std::optional<Tokens> tokens = cached ? std::optional<Tokens>(cache_.tokens_of(*cached)) : std::nullopt;
     answer.status = tokend::grant_status(tokens ? &*tokens : nullptr, cached ? cached->failures : 0,
                                          runtime_.now(), runtime_.config().refresh.policy);

@@ -12,7 +12,7 @@
 #include "app/outbound_sender.h"
 #include "app/service_runtime.h"
 #include "app/user_contexts.h"
-#include "core/oauth_settings.h"
+#include "core/integrations.h"
 
 #include <optional>
 #include <string>
@@ -21,9 +21,10 @@ namespace tokend {
 
 class SignOut {
 public:
-    // oauth: the service's settings (secret filled in), read at each use.
+    // integrations: the service's (secrets filled in), read at each use; a
+    // user key's integration revokes its grant.
     SignOut(ServiceRuntime& runtime, ContextCache& cache, UserContexts& contexts, OutboundSender& outbound,
-            const OAuthSettings& oauth);
+            const IntegrationSet& integrations);
 
     void sign_out(const std::string& user_id, bool revoke, OpCallback<SignedOut> done);
     void grant_status(const std::string& user_id, OpCallback<GrantStatusAnswer> done) const;
@@ -38,7 +39,7 @@ private:
     ContextCache& cache_;
     UserContexts& contexts_;
     OutboundSender& outbound_;
-    const OAuthSettings& oauth_;
+    const IntegrationSet& integrations_;
 };
 
 }  // namespace tokend

@@ -5,24 +5,21 @@
 namespace tokend {
 
 TokenService::TokenService(Executor& executor, Store& store, OutboundSender& outbound, EventHub& events,
-                           const Clock& clock, const Config& config, Secret client_secret, Secret bot_token)
-    : oauth_(config.integration.oauth),
-      bot_token_(std::move(bot_token)),
+                           const Clock& clock, const Config& config, IntegrationSet integrations)
+    : integrations_(std::move(integrations)),
       runtime_(executor, store, events, clock, config),
       scheduler_(clock, config.refresh.limits, [this](uint32_t id) { refresher_.run(id); }),
       cache_(runtime_, scheduler_),
-      links_(runtime_, oauth_),
-      flows_(runtime_, cache_, links_, outbound, oauth_, bot_token_),
+      links_(runtime_, integrations_.default_integration().oauth),
+      flows_(runtime_, cache_, links_, outbound, integrations_),
       refresher_(
-          runtime_, cache_, scheduler_, outbound, oauth_,
+          runtime_, cache_, scheduler_, outbound, integrations_,
           [this](const std::string& user_id) { flows_.tell_reauth(user_id); },
           [this](const std::string& user_id) { return contexts_.writing(user_id); }),
       contexts_(runtime_, cache_, scheduler_, refresher_),
-      sign_out_(runtime_, cache_, contexts_, outbound, oauth_),
+      sign_out_(runtime_, cache_, contexts_, outbound, integrations_),
       reencryptor_(runtime_),
-      started_(clock.now()) {
-    oauth_.client_secret = std::move(client_secret);
-}
+      started_(clock.now()) {}
 
 TokenService::~TokenService() = default;
 
@@ -37,13 +34,15 @@ void TokenService::start(uv_loop_t* loop) {
                  scheduler_.next_deadline() ? format_iso8601(*scheduler_.next_deadline()) : "none");
 }
 
-void TokenService::reconfigure(const Config& config, Secret client_secret, Secret bot_token) {
+void TokenService::reconfigure(const IntegrationSet& integrations) {
     // Flows in progress finish with the new secret: a code exchange sends the
     // secret in force when it is made, which is what a rotation at the
-    // provider needs. TTL and messages are read from the config on every use.
-    oauth_ = config.integration.oauth;
-    oauth_.client_secret = std::move(client_secret);
-    bot_token_ = std::move(bot_token);
+    // provider needs. Assigned in place, element by element: the parts and
+    // flows in progress hold references to them.
+    std::vector<Integration>& running = integrations_.all();
+    for (size_t i = 0; i < running.size() && i < integrations.all().size(); ++i) {
+        running[i] = integrations.all()[i];
+    }
 }
 
 void TokenService::check_ready(std::function<void(std::string)> done) {

@@ -55,8 +55,11 @@ struct ServiceStats {
 
 class TokenService {
 public:
+    // `integrations`: the default first, secrets and texts filled in
+    // (integrations_from_config). Every user_id below is a user key
+    // (core/integrations.h: the user id itself in the default integration).
     TokenService(Executor& executor, Store& store, OutboundSender& outbound, EventHub& events, const Clock& clock,
-                 const Config& config, Secret client_secret, Secret bot_token);
+                 const Config& config, IntegrationSet integrations);
     ~TokenService();
 
     // Start-up, before the loop runs: subscribes to the store's change
@@ -150,18 +153,19 @@ public:
     void check_ready(std::function<void(std::string)> done);
     size_t users() const { return cache_.size(); }
 
-    // Reload (SIGHUP): takes the integration settings and the secrets again.
-    // The daemon has already updated `config` (the Config given at
+    // Reload (SIGHUP): takes the integrations' settings, secrets and texts
+    // again (the same names, in the same order: a change of the list needs a
+    // restart). The daemon has already updated `config` (the Config given at
     // construction) in place with what may change.
-    void reconfigure(const Config& config, Secret client_secret, Secret bot_token);
+    void reconfigure(const IntegrationSet& integrations);
+    const IntegrationSet& integrations() const { return integrations_; }
 
     // Stops starting new work (refreshes included); `idle` is called once
     // nothing is in flight and the service's own handles are closed.
     void drain(std::function<void()> idle);
 
 private:
-    OAuthSettings oauth_;  // with the client secret filled in; the parts read it at each use
-    Secret bot_token_;
+    IntegrationSet integrations_;  // with the secrets filled in; the parts read them at each use
     ServiceRuntime runtime_;
     RefreshScheduler scheduler_;
     ContextCache cache_;

@@ -448,8 +448,9 @@ void parse_provider(const Reader& in, const YAML::Node& node, OAuthSettings* oau
     }
 }
 
-void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConfig* integration) {
-    in.check_keys(node, "integration");
+void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConfig* integration,
+                       std::string_view section = "integration") {
+    in.check_keys(node, section);
     OAuthSettings& oauth = integration->oauth;
     if (node["provider"]) parse_provider(in, node["provider"], &oauth);
     if (!node["client_id"]) in.fail(node, "'integration' needs client_id");
@@ -600,15 +601,81 @@ void parse_refresh(const Reader& in, const YAML::Node& node, RefreshConfig* refr
     if (node["burst"]) limits.burst = in.number(node["burst"], "refresh.burst", 1.0, 100000.0);
 }
 
+// The text fields of MessageTexts by their configuration key.
+std::vector<std::pair<const char*, std::string*>> message_fields(MessageTexts* texts) {
+    return {{"authenticated", &texts->authenticated}, {"wrong_user", &texts->wrong_user},
+            {"denied", &texts->denied},               {"provider_error", &texts->provider_error},
+            {"expired", &texts->expired},             {"store_failed", &texts->store_failed},
+            {"reauth_required", &texts->reauth_required}};
+}
+
 void parse_messages(const Reader& in, const YAML::Node& node, MessageTexts* texts) {
     in.check_keys(node, "messages");
-    const std::pair<const char*, std::string*> fields[] = {
-        {"authenticated", &texts->authenticated}, {"wrong_user", &texts->wrong_user},
-        {"denied", &texts->denied},               {"provider_error", &texts->provider_error},
-        {"expired", &texts->expired},             {"store_failed", &texts->store_failed},
-        {"reauth_required", &texts->reauth_required}};
-    for (const auto& [key, target] : fields) {
+    for (const auto& [key, target] : message_fields(texts)) {
         if (node[key]) *target = in.string(node[key], std::string("messages.") + key);
+    }
+}
+
+bool valid_integration_name(const std::string& name) {
+    if (name.empty() || name.size() > 32) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+// integrations: a list of integrations, each an `integration` section with a
+// name (and its own messages); the one marked default (else the first) keeps
+// the original's store keys and becomes config->integration.
+void parse_integrations(const Reader& in, const YAML::Node& node, Config* config) {
+    if (!node.IsSequence() || node.size() == 0) {
+        in.fail(node, "'integrations' must be a list of integrations, each with a name (see docs/providers.md)");
+    }
+    std::vector<IntegrationConfig> all;
+    std::vector<YAML::Node> name_nodes;
+    size_t default_index = 0;
+    bool default_marked = false;
+    for (const auto& item : node) {
+        if (!item.IsMap()) in.fail(item, "each of 'integrations' must be a mapping with a name");
+        if (!item["name"]) in.fail(item, "each of 'integrations' needs a name ([a-z0-9_-], up to 32 characters)");
+        IntegrationConfig integration;
+        integration.name = in.string(item["name"], "integrations.name");
+        if (!valid_integration_name(integration.name)) {
+            in.fail(item["name"], "'integrations.name' " + integration.name +
+                                      ": use 1 to 32 of a-z, 0-9, '_' and '-' (it is part of store keys)");
+        }
+        for (size_t i = 0; i < all.size(); ++i) {
+            if (all[i].name == integration.name) {
+                in.fail(item["name"], "integration name '" + integration.name + "' is used twice (first at line " +
+                                          std::to_string(name_nodes[i].Mark().line + 1) + ")");
+            }
+        }
+        parse_integration(in, item, &integration, "integrations");
+        if (item["default"] && in.boolean(item["default"], "integrations.default")) {
+            if (default_marked) in.fail(item["default"], "only one of 'integrations' may be the default");
+            default_marked = true;
+            default_index = all.size();
+        }
+        if (item["messages"]) {
+            const YAML::Node& messages = item["messages"];
+            in.check_keys(messages, "messages");
+            MessageTexts names;
+            for (const auto& [key, target] : message_fields(&names)) {
+                if (messages[key]) {
+                    integration.message_texts[key] = in.string(messages[key], std::string("integrations.messages.") + key);
+                }
+            }
+        }
+        all.push_back(std::move(integration));
+        name_nodes.push_back(item["name"]);
+    }
+    config->integration = std::move(all[default_index]);
+    for (size_t i = 0; i < all.size(); ++i) {
+        if (i == default_index) continue;
+        // The systemd credentials tried last are the integration's own.
+        IntegrationConfig& other = all[i];
+        other.client_secret_source.credential_name = other.name + "_client_secret";
+        other.bot_token_source.credential_name = other.name + "_bot_token";
+        config->other_integrations.push_back(std::move(other));
     }
 }
 
@@ -680,7 +747,11 @@ Config parse_document(const YAML::Node& root, std::string_view source, const Con
     }
     if (root["log"]) parse_log(in, root["log"], &config.log);
     if (root["store"]) parse_store(in, root["store"], &config.store);
+    if (root["integration"] && root["integrations"]) {
+        in.fail(root["integrations"], "give 'integration' (one) or 'integrations' (a list), not both");
+    }
     if (root["integration"]) parse_integration(in, root["integration"], &config.integration);
+    if (root["integrations"]) parse_integrations(in, root["integrations"], &config);
     if (root["flows"]) parse_flows(in, root["flows"], &config.flows);
     if (root["links"]) parse_links(in, root["links"], &config.links);
     if (root["refresh"]) parse_refresh(in, root["refresh"], &config.refresh);
@@ -731,6 +802,14 @@ void record_key_lines(const YAML::Node& mapping, const std::string& prefix, int 
 }
 
 }  // namespace
+
+MessageTexts messages_of(const Config& config, const IntegrationConfig& integration) {
+    MessageTexts texts = config.messages;
+    for (const auto& [key, target] : message_fields(&texts)) {
+        if (auto it = integration.message_texts.find(key); it != integration.message_texts.end()) *target = it->second;
+    }
+    return texts;
+}
 
 Config parse_config(std::string_view yaml_text, std::string_view source, const ConfigEnvironment& env,
                     ConfigReport* report) {

@@ -53,12 +53,19 @@ struct LogConfig {
 };
 
 struct IntegrationConfig {
+    // The name control requests and metrics use (docs/providers.md, "Several
+    // integrations"): [a-z0-9_-], 1 to 32 characters. The `integration:`
+    // section's is "default".
+    std::string name = "default";
     bool configured = false;  // false: no OAuth integration; start_flow is refused
     OAuthSettings oauth;      // client_secret is filled at start from client_secret_source
     SecretSource client_secret_source{"", "", "client_secret"};
     SecretSource bot_token_source{"", "", "bot_token"};
     // Each request to the provider (token endpoint, people/me, messages) gives up after this.
     std::chrono::milliseconds request_timeout{15000};
+    // An `integrations:` entry's own `messages:` (key -> text), over the
+    // top-level ones (messages_of).
+    std::map<std::string, std::string> message_texts;
 };
 
 struct HttpListen {
@@ -124,7 +131,10 @@ struct Config {
     std::string runtime_dir;  // where the control socket goes by default
     LogConfig log;
     StoreConfig store;
-    IntegrationConfig integration;
+    IntegrationConfig integration;  // the default integration (`integration:`, or the default of `integrations:`)
+    // The other entries of `integrations:`, in file order; their users' store
+    // keys are "<name>/<user_id>" (core/integrations.h).
+    std::vector<IntegrationConfig> other_integrations;
     FlowSettings flows;
     LinkSettings links;  // auth_link: signed links that start a flow
     RefreshConfig refresh;
@@ -161,6 +171,10 @@ struct ConfigEnvironment {
 // ($RUNTIME_DIRECTORY, else ./run), the redirect endpoint on 127.0.0.1:6001,
 // no integration.
 Config default_config(const ConfigEnvironment& env);
+
+// The texts an integration's users get: the top-level messages with the
+// integration's own over them.
+MessageTexts messages_of(const Config& config, const IntegrationConfig& integration);
 
 // Parses configuration text over the defaults. `source` names it in messages.
 // Throws ConfigError on bad YAML, unknown keys, wrong types or bad values.

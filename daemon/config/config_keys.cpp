@@ -8,13 +8,17 @@ namespace tokend {
 const std::vector<ConfigSection>& config_sections() {
     static const std::vector<ConfigSection> sections = {
         {"top level",
-         {"state_dir", "runtime_dir", "log", "store", "integration", "flows", "links", "refresh", "messages", "http", "control",
+         {"state_dir", "runtime_dir", "log", "store", "integration", "integrations", "flows", "links", "refresh", "messages", "http", "control",
           "metrics", "encryption"}},
         {"log", {"level", "format"}},
         {"store", {"plugin", "plugin_dir", "options", "resync_interval"}},
         {"integration",
          {"client_id", "client_secret", "scopes", "redirect_url", "auth_service", "token_service", "api_base", "pkce",
           "bot_token", "request_timeout_ms", "provider"}},
+        // An entry of `integrations:`: the keys of `integration` and its own.
+        {"integrations",
+         {"name", "default", "messages", "client_id", "client_secret", "scopes", "redirect_url", "auth_service",
+          "token_service", "api_base", "pkce", "bot_token", "request_timeout_ms", "provider"}},
         {"integration.provider",
          {"preset", "client_auth", "scope_separator", "scope_param", "token_path", "identity", "message", "dead_grant",
           "rotating_refresh_tokens", "refresh_sends_scope", "revocation",

@@ -22,6 +22,15 @@ bool same(const SecretSource& a, const SecretSource& b) {
     return a.file == b.file && a.env == b.env && a.credential_name == b.credential_name;
 }
 
+// What a running integration was built from, apart from its secrets and texts.
+bool same_settings(const IntegrationConfig& x, const IntegrationConfig& y) {
+    return x.configured == y.configured && x.oauth.client_id == y.oauth.client_id && x.oauth.scopes == y.oauth.scopes &&
+           x.oauth.redirect_url == y.oauth.redirect_url && x.oauth.auth_service == y.oauth.auth_service &&
+           x.oauth.token_service == y.oauth.token_service && x.oauth.api_base == y.oauth.api_base &&
+           x.oauth.pkce == y.oauth.pkce && x.oauth.provider == y.oauth.provider &&
+           x.request_timeout == y.request_timeout;
+}
+
 // Each key (or group of keys reported under one name) with its comparison.
 using Check = std::pair<const char*, std::function<bool(const Config&, const Config&)>>;
 
@@ -65,15 +74,24 @@ const std::vector<Check>& restart_checks() {
         {"store.options", [](const Config& a, const Config& b) { return a.store.options == b.store.options; }},
         {"store.resync_interval",
          [](const Config& a, const Config& b) { return a.store.resync_interval == b.store.resync_interval; }},
-        {"integration", [](const Config& a, const Config& b) {
-             const IntegrationConfig& x = a.integration;
-             const IntegrationConfig& y = b.integration;
-             return x.configured == y.configured && x.oauth.client_id == y.oauth.client_id &&
-                    x.oauth.scopes == y.oauth.scopes && x.oauth.redirect_url == y.oauth.redirect_url &&
-                    x.oauth.auth_service == y.oauth.auth_service && x.oauth.token_service == y.oauth.token_service &&
-                    x.oauth.api_base == y.oauth.api_base && x.oauth.pkce == y.oauth.pkce &&
-                    x.oauth.provider == y.oauth.provider &&
-                    x.request_timeout == y.request_timeout;
+        {"integration", [](const Config& a, const Config& b) { return same_settings(a.integration, b.integration); }},
+        // The list of integrations is read at start: names, and all of the
+        // others (their secrets and messages too, for now), need a restart.
+        {"integrations", [](const Config& a, const Config& b) {
+             if (a.integration.name != b.integration.name || a.integration.message_texts != b.integration.message_texts ||
+                 a.other_integrations.size() != b.other_integrations.size()) {
+                 return false;
+             }
+             for (size_t i = 0; i < a.other_integrations.size(); ++i) {
+                 const IntegrationConfig& x = a.other_integrations[i];
+                 const IntegrationConfig& y = b.other_integrations[i];
+                 if (x.name != y.name || !same_settings(x, y) || x.message_texts != y.message_texts ||
+                     !same(x.client_secret_source, y.client_secret_source) ||
+                     !same(x.bot_token_source, y.bot_token_source)) {
+                     return false;
+                 }
+             }
+             return true;
          }},
         // The schedule's deadlines and the token-endpoint gate are built from these.
         {"refresh", [](const Config& a, const Config& b) {

@@ -14,6 +14,7 @@ std::string_view to_string(ErrorCode code) {
         case ErrorCode::provider_error: return "provider_error";
         case ErrorCode::store_unavailable: return "store_unavailable";
         case ErrorCode::internal: return "internal";
+        case ErrorCode::unknown_integration: return "unknown_integration";
     }
     return "internal";
 }
@@ -21,7 +22,7 @@ std::string_view to_string(ErrorCode code) {
 std::optional<ErrorCode> error_code_from_string(std::string_view name) {
     for (ErrorCode code : {ErrorCode::bad_request, ErrorCode::unknown_op, ErrorCode::not_found,
                            ErrorCode::permission_denied, ErrorCode::reauth_required, ErrorCode::provider_error,
-                           ErrorCode::store_unavailable, ErrorCode::internal}) {
+                           ErrorCode::store_unavailable, ErrorCode::internal, ErrorCode::unknown_integration}) {
         if (to_string(code) == name) return code;
     }
     return std::nullopt;
@@ -109,10 +110,11 @@ std::string encode_error(const Json& id, ErrorCode code, std::string_view messag
 }
 
 std::string encode_event(std::string_view event, std::string_view user_id, std::string_view at,
-                         std::string_view revocation) {
+                         std::string_view revocation, std::string_view integration) {
     Json line = Json::object();
     line["event"] = event;
     line["user_id"] = user_id;
+    if (!integration.empty()) line["integration"] = integration;
     line["at"] = at;
     if (!revocation.empty()) line["revocation"] = revocation;
     return line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";

@@ -26,7 +26,8 @@ enum class ErrorCode {
     reauth_required,
     provider_error,
     store_unavailable,
-    internal
+    internal,
+    unknown_integration  // "integration" names none of this tokend's
 };
 std::string_view to_string(ErrorCode code);
 std::optional<ErrorCode> error_code_from_string(std::string_view name);
@@ -72,9 +73,10 @@ Result<ControlRequest> parse_request_fully(std::string_view line, ProtocolError*
 // Response and event lines, each ending in '\n'.
 std::string encode_ok(const Json& id, const Json& result);
 std::string encode_error(const Json& id, ErrorCode code, std::string_view message);
-// revocation: a signed_out event's outcome ("revoked", ...); empty: no such member.
+// revocation: a signed_out event's outcome ("revoked", ...); integration: the
+// user's integration (a tokend with several); empty: no such member.
 std::string encode_event(std::string_view event, std::string_view user_id, std::string_view at,
-                         std::string_view revocation = {});
+                         std::string_view revocation = {}, std::string_view integration = {});
 
 // encode_ok for a result that is a flat object of strings (a null member when
 // the value is nullopt), in the order given: the same bytes as encode_ok with

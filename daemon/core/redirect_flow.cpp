@@ -72,7 +72,13 @@ std::string_view to_string(RedirectOutcome outcome) {
 }
 
 RedirectFlow::RedirectFlow(const OAuthSettings& oauth, const FlowSettings& flows, const MessageTexts& texts)
-    : oauth_(oauth), flows_(flows), texts_(texts) {}
+    : oauth_(&oauth), flows_(flows), texts_(&texts) {}
+
+RedirectFlow::RedirectFlow(const IntegrationSet& integrations, const FlowSettings& flows)
+    : oauth_(&integrations.default_integration().oauth),
+      flows_(flows),
+      texts_(&integrations.default_integration().messages),
+      integrations_(&integrations) {}
 
 RedirectFlow::Step RedirectFlow::finish(RedirectOutcome outcome, std::string detail, const std::string& text,
                                         std::vector<std::pair<std::string, std::string>> values) {
@@ -156,11 +162,20 @@ RedirectFlow::Step RedirectFlow::on_flow_taken(TakeOutcome outcome, std::string_
     auto parsed = flow_state_from_json(stored_text);
     if (!parsed) return finish(RedirectOutcome::unknown_flow, "stored flow unreadable: " + parsed.error(), "");
     flow_ = std::move(parsed).value();
+    provider_user_id_ = flow_.user_id;
+    if (integrations_ != nullptr) {
+        // The flow's user key names its integration: its provider, client and texts from here on.
+        const UserKeyOwner owner = integrations_->owner_of(flow_.user_id);
+        oauth_ = &owner.integration->oauth;
+        texts_ = &owner.integration->messages;
+        integration_ = owner.integration;
+        provider_user_id_ = std::string(owner.user_id);
+    }
     if (flow_.expired(now, flows_.ttl)) {
-        return finish(RedirectOutcome::expired_flow, "flow older than its TTL", texts_.expired);
+        return finish(RedirectOutcome::expired_flow, "flow older than its TTL", texts_->expired);
     }
     if (!provider_error_.empty()) {
-        const std::string& text = provider_error_ == "access_denied" ? texts_.denied : texts_.provider_error;
+        const std::string& text = provider_error_ == "access_denied" ? texts_->denied : texts_->provider_error;
         return finish(RedirectOutcome::denied, "provider answered " + provider_error_, text,
                       {{"error", provider_error_}});
     }
@@ -180,21 +195,21 @@ static std::string exchange_failure_hint(int status, const std::string& code) {
 }
 
 RedirectFlow::Step RedirectFlow::exchange_code() {
-    FormFields form = {{"grant_type", "authorization_code"}, {"code", code_.reveal()}, {"redirect_uri", oauth_.redirect_url}};
+    FormFields form = {{"grant_type", "authorization_code"}, {"code", code_.reveal()}, {"redirect_uri", oauth_->redirect_url}};
     if (flow_.code_verifier) form.emplace_back("code_verifier", flow_.code_verifier->reveal());
     stage_ = Stage::exchanging;
     Step step;
     step.kind = Step::Kind::http;
-    step.http = token_request(oauth_, std::move(form));
+    step.http = token_request(*oauth_, std::move(form));
     return step;
 }
 
 RedirectFlow::Step RedirectFlow::on_http_response(int status, std::string_view body, Timestamp now) {
     if (stage_ == Stage::exchanging) {
-        TokenEndpointAnswer answer = read_token_answer(oauth_.provider, status, body, now);
+        TokenEndpointAnswer answer = read_token_answer(oauth_->provider, status, body, now);
         if (answer.kind == TokenEndpointAnswer::Kind::unusable) {
             return finish(RedirectOutcome::provider_error, "code exchange answer unusable: " + answer.reason,
-                          texts_.provider_error, {{"error", "code exchange failed"}});
+                          texts_->provider_error, {{"error", "code exchange failed"}});
         }
         if (answer.kind != TokenEndpointAnswer::Kind::tokens) {
             const std::string& code = answer.error;
@@ -202,22 +217,22 @@ RedirectFlow::Step RedirectFlow::on_http_response(int status, std::string_view b
             return finish(RedirectOutcome::provider_error,
                           "code exchange failed: " + why + (code.empty() ? "" : " (" + code + ")") +
                               exchange_failure_hint(status, code),
-                          texts_.provider_error, {{"error", "code exchange failed"}});
+                          texts_->provider_error, {{"error", "code exchange failed"}});
         }
         context_.user_id = flow_.user_id;
         context_.tokens = std::move(answer.tokens);
-        if (oauth_.provider.openid.identity_source == IdentitySource::id_token) return verify_id_token_step(body);
+        if (oauth_->provider.openid.identity_source == IdentitySource::id_token) return verify_id_token_step(body);
         stage_ = Stage::identifying;
         Step step;
         step.kind = Step::Kind::http;
-        step.http = identity_request(oauth_, context_.tokens.access_token.value_or(Secret()));
+        step.http = identity_request(*oauth_, context_.tokens.access_token.value_or(Secret()));
         return step;
     }
     if (stage_ == Stage::identifying) {
-        auto identity = read_identity(oauth_.provider, status, body);
+        auto identity = read_identity(oauth_->provider, status, body);
         if (!identity) {
             return finish(RedirectOutcome::provider_error, "identity check failed: " + identity.error(),
-                          texts_.provider_error, {{"error", "identity check failed"}});
+                          texts_->provider_error, {{"error", "identity check failed"}});
         }
         return check_identity(*identity);
     }
@@ -225,9 +240,9 @@ RedirectFlow::Step RedirectFlow::on_http_response(int status, std::string_view b
 }
 
 RedirectFlow::Step RedirectFlow::check_identity(const Identity& identity) {
-    if (identity.user_id != flow_.user_id) {
+    if (identity.user_id != provider_user_id_) {
         const std::string email = identity.display.empty() ? "another account" : identity.display;
-        return finish(RedirectOutcome::wrong_user, "tokens belong to another account", texts_.wrong_user,
+        return finish(RedirectOutcome::wrong_user, "tokens belong to another account", texts_->wrong_user,
                       {{"email", email}});
     }
     stage_ = Stage::storing;
@@ -242,18 +257,18 @@ RedirectFlow::Step RedirectFlow::check_identity(const Identity& identity) {
 RedirectFlow::Step RedirectFlow::verify_id_token_step(std::string_view exchange_body) {
     const Json json = parse_bounded_json(exchange_body);
     const Json* id_token = nullptr;
-    if (!oauth_.provider.token_path.empty()) id_token = json_at_path(json, oauth_.provider.token_path + ".id_token");
+    if (!oauth_->provider.token_path.empty()) id_token = json_at_path(json, oauth_->provider.token_path + ".id_token");
     if (id_token == nullptr) id_token = json_at_path(json, "id_token");
     if (id_token == nullptr || !id_token->is_string()) {
         return finish(RedirectOutcome::provider_error,
                       "identity check failed: the code exchange answer has no id_token (is `openid` among the scopes?)",
-                      texts_.provider_error, {{"error", "identity check failed"}});
+                      texts_->provider_error, {{"error", "identity check failed"}});
     }
     id_token_ = id_token->get<std::string>();
     auto header = read_id_token_header(id_token_);
     if (!header) {
         return finish(RedirectOutcome::provider_error, "identity check failed: " + header.error(),
-                      texts_.provider_error, {{"error", "identity check failed"}});
+                      texts_->provider_error, {{"error", "identity check failed"}});
     }
     stage_ = Stage::verifying;
     Step step;
@@ -267,14 +282,14 @@ RedirectFlow::Step RedirectFlow::on_keys(const JsonWebKeySet* keys, std::string_
     if (keys == nullptr) {
         return finish(RedirectOutcome::provider_error,
                       "identity check failed: the provider's signing keys are not available: " + std::string(error),
-                      texts_.provider_error, {{"error", "identity check failed"}});
+                      texts_->provider_error, {{"error", "identity check failed"}});
     }
-    const IdTokenExpectations expect{oauth_.provider.openid.issuer, oauth_.client_id, oidc_nonce(flow_id_), now};
+    const IdTokenExpectations expect{oauth_->provider.openid.issuer, oauth_->client_id, oidc_nonce(flow_id_), now};
     auto claims = verify_id_token(id_token_, *keys, expect);
     id_token_.clear();
     if (!claims) {
         return finish(RedirectOutcome::provider_error, "identity check failed: " + claims.error(),
-                      texts_.provider_error, {{"error", "identity check failed"}});
+                      texts_->provider_error, {{"error", "identity check failed"}});
     }
     return check_identity({claims->subject, claims->email.empty() ? claims->name : claims->email});
 }
@@ -283,11 +298,11 @@ RedirectFlow::Step RedirectFlow::on_stored(bool ok, std::string_view detail) {
     if (stage_ != Stage::storing) return finish(RedirectOutcome::bad_request, "out of order: stored", "");
     if (!ok) {
         return finish(RedirectOutcome::store_failed, "storing the context failed: " + std::string(detail),
-                      texts_.store_failed);
+                      texts_->store_failed);
     }
     const std::string until =
         context_.tokens.expires_at ? format_iso8601(*context_.tokens.expires_at) : std::string("unknown");
-    return finish(RedirectOutcome::authenticated, "tokens stored", texts_.authenticated, {{"expires_at", until}});
+    return finish(RedirectOutcome::authenticated, "tokens stored", texts_->authenticated, {{"expires_at", until}});
 }
 
 }  // namespace tokend

@@ -9,6 +9,7 @@
 #include "core/flow_state.h"
 #include "core/html_page.h"
 #include "core/id_token.h"
+#include "core/integrations.h"
 #include "core/oauth_settings.h"
 #include "core/provider_requests.h"
 #include "core/user_context.h"
@@ -55,6 +56,10 @@ public:
     };
 
     RedirectFlow(const OAuthSettings& oauth, const FlowSettings& flows, const MessageTexts& texts);
+    // Several integrations: the flow's user key (its user_id) says whose
+    // provider, client and texts finish it (core/integrations.h); the identity
+    // is checked against the user id in the key. `integrations` outlives the flow.
+    RedirectFlow(const IntegrationSet& integrations, const FlowSettings& flows);
 
     // From the query string of GET /redirect.
     Step begin(std::string_view query);
@@ -73,6 +78,10 @@ public:
 
     const std::string& flow_id() const { return flow_id_; }
     const std::string& user_id() const { return flow_.user_id; }  // empty until the flow is taken
+    // The settings in force: the taken flow's integration's (until then the default's).
+    const OAuthSettings& oauth() const { return *oauth_; }
+    // The taken flow's integration (nullptr without an IntegrationSet or before the take).
+    const Integration* integration() const { return integration_; }
 
 private:
     enum class Stage { start, taking, exchanging, identifying, verifying, storing, done };
@@ -84,9 +93,12 @@ private:
     // The id_token of the code-exchange answer, kept until the keys come.
     Step verify_id_token_step(std::string_view exchange_body);
 
-    const OAuthSettings& oauth_;
+    const OAuthSettings* oauth_;
     const FlowSettings& flows_;
-    const MessageTexts& texts_;
+    const MessageTexts* texts_;
+    const IntegrationSet* integrations_ = nullptr;
+    const Integration* integration_ = nullptr;
+    std::string provider_user_id_;  // the flow's user as the provider knows them
     Stage stage_ = Stage::start;
     std::string flow_id_;
     Secret code_;

@@ -255,6 +255,9 @@ TEST(ConfigReload, EveryKeyOfTheFileIsEitherAppliedOrNeedsARestart) {
     ASSERT_GT(leaves.size(), 40u);
     for (const std::string& key : leaves) {
         SCOPED_TRACE(key);
+        // `integrations` excludes `integration` (which this file has): a change
+        // of the list needs a restart (ConfigIntegrations.ChangingTheListNeedsARestart).
+        if (key.rfind("integrations.", 0) == 0) continue;
         const auto change = one_line_changes().find(key);
         ASSERT_NE(change, one_line_changes().end())
             << "a new configuration key: give it a check in config_reload.cpp and a change here";

@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "expect_config_error.h"
 #include "core/json_limits.h"
 
 #include <gtest/gtest.h>
@@ -8,15 +9,6 @@ namespace {
 
 const ConfigEnvironment kNoSystemd{};
 
-// Parsing must fail with a message that holds `expected`.
-void expect_error(const std::string& text, const std::string& expected) {
-    try {
-        parse_config(text, "tokend.yml", kNoSystemd);
-        FAIL() << "accepted:\n" << text;
-    } catch (const ConfigError& error) {
-        EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
-    }
-}
 
 TEST(Config, EmbeddedDefaultIsTheYamlStoreUnderState) {
     const Config config = default_config(kNoSystemd);

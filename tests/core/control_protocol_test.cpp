@@ -52,6 +52,10 @@ TEST(ControlProtocol, EncodesResponsesAsOneLine) {
     EXPECT_EQ(encode_event("signed_out", "u1", "2026-11-28T10:00:00+00:00", "revoked"),
               "{\"event\":\"signed_out\",\"user_id\":\"u1\",\"at\":\"2026-11-28T10:00:00+00:00\","
               "\"revocation\":\"revoked\"}\n");
+    // Several integrations: the event names the user's.
+    EXPECT_EQ(encode_event("context_set", "u1", "2026-11-28T10:00:00+00:00", "", "github"),
+              "{\"event\":\"context_set\",\"user_id\":\"u1\",\"integration\":\"github\","
+              "\"at\":\"2026-11-28T10:00:00+00:00\"}\n");
     // Invalid UTF-8 in a message cannot break the line.
     const std::string line = encode_error(nullptr, ErrorCode::internal, "bad \xff byte\nnext");
     EXPECT_EQ(line.find('\n'), line.size() - 1);
@@ -67,6 +71,8 @@ TEST(ControlProtocol, OpsHaveClasses) {
     EXPECT_EQ(protocol_ops().size(), 16u);
     for (const auto& op : protocol_ops()) EXPECT_EQ(find_op(op.name), &op);
     EXPECT_EQ(error_code_from_string("reauth_required"), ErrorCode::reauth_required);
+    EXPECT_EQ(error_code_from_string("unknown_integration"), ErrorCode::unknown_integration);
+    EXPECT_EQ(to_string(ErrorCode::unknown_integration), "unknown_integration");
     EXPECT_FALSE(error_code_from_string("nope"));
 }
 

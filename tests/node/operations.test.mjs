@@ -69,6 +69,15 @@ describe('operations', () => {
     await rejectsWith(client.grantStatus(''), 'bad_request');
   });
 
+  test('every user op takes an integration: the single section is "default"', async () => {
+    await client.setUserContext('hal', contextJson('hal', { access: 'A-hal' }), { integration: 'default' });
+    assert.equal((await client.getToken('hal', { integration: 'default' })).access_token, 'A-hal');
+    assert.equal((await client.grantStatus('hal')).integration, 'default');
+    await rejectsWith(client.getToken('hal', { integration: 'github' }), 'unknown_integration');
+    await rejectsWith(client.startFlow('hal', { integration: 'github' }), 'unknown_integration');
+    assert.deepEqual(await client.clearUserContext('hal', { integration: 'default' }), { cleared: true });
+  });
+
   test('get_user_context with refresh refreshes an expired token', async () => {
     const issued = await fake.control('issue_tokens', { user_id: 'alice' });
     await client.setUserContext('alice', contextJson('alice', {

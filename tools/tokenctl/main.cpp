@@ -48,7 +48,9 @@ Json read_json_file(const Options& options, const std::string& path) {
 }
 
 // Options of the app that take a value in the next argument.
-bool takes_value(const std::string& arg) { return arg == "-s" || arg == "--socket" || arg == "--timeout"; }
+bool takes_value(const std::string& arg) {
+    return arg == "-s" || arg == "--socket" || arg == "--timeout" || arg == "--integration";
+}
 
 // The first word that is not an option or an option's value: the command.
 std::string command_word(int argc, char** argv) {
@@ -78,6 +80,8 @@ int main(int argc, char** argv) {
     app.add_option("-s,--socket", options.socket, "control socket path");
     app.add_flag("--json", options.json, "print tokend's JSON result instead of text");
     app.add_option("--timeout", options.timeout_s, "seconds to wait for an answer (0: forever)")->capture_default_str();
+    app.add_option("--integration", options.integration,
+                   "the integration the user belongs to (tokend's integrations: list; default: the default one)");
     app.require_subcommand(1);
     app.fallthrough();  // the options above are accepted after the command too
 

@@ -32,6 +32,7 @@ struct Options {
     std::string socket;
     bool json = false;
     int timeout_s = 30;
+    std::string integration;  // --integration: added to every request that names a user (and watch)
 };
 
 // Reports an error and exits with `exit_code`: with --json the envelope

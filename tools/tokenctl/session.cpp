@@ -19,7 +19,14 @@ Session::Session(const Options& options) : options_(options) {
 Session::~Session() { tokend_client_close(client_); }
 
 void Session::send(const Json& request) {
-    const std::string text = request.dump();
+    std::string text;
+    if (!options_.integration.empty() && (request.contains("user_id") || request.value("op", "") == "watch")) {
+        Json named = request;
+        named["integration"] = options_.integration;
+        text = named.dump();
+    } else {
+        text = request.dump();
+    }
     if (tokend_client_send(client_, text.data(), text.size()) != 0) {
         fail(options_, kConnection, "connection", tokend_client_error(client_));
     }

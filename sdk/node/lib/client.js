@@ -24,6 +24,14 @@ const DEFAULTS = Object.freeze({
   maxBackoffMs: 2_000,
 });
 
+// A user's parameters: `integration` (one of tokend's integrations: list) only
+// when given; absent means the default integration.
+function userParams(userId, options) {
+  const params = { user_id: userId };
+  if (options?.integration != null) params.integration = options.integration;
+  return params;
+}
+
 export class TokendClient {
   #connection = null;
   #closed = false;
@@ -104,7 +112,7 @@ export class TokendClient {
   }
 
   startFlow(userId, options = {}) {
-    const params = { user_id: userId };
+    const params = userParams(userId, options);
     if (options.pkce === false) params.pkce = false;
     return this.call('start_flow', params);
   }
@@ -114,27 +122,27 @@ export class TokendClient {
   }
 
   async getUserContext(userId, options = {}) {
-    const params = { user_id: userId };
+    const params = userParams(userId, options);
     if (options.refresh) params.refresh = true;
     return (await this.call('get_user_context', params)).user_context;
   }
 
-  getToken(userId) {
-    return this.call('get_token', { user_id: userId });
+  getToken(userId, options = {}) {
+    return this.call('get_token', userParams(userId, options));
   }
 
   setUserContext(userId, userContext, options = {}) {
     if (userContext === undefined) {
       return Promise.reject(new TypeError('setUserContext needs a context, or null to clear it'));
     }
-    const params = { user_id: userId, user_context: userContext };
+    const params = { ...userParams(userId, options), user_context: userContext };
     if (options.clearRefreshToken) params.clear_refresh_token = true;
     if (options.force) params.force = true;
     return this.call('set_user_context', params);
   }
 
-  clearUserContext(userId) {
-    return this.call('set_user_context', { user_id: userId, user_context: null });
+  clearUserContext(userId, options = {}) {
+    return this.call('set_user_context', { ...userParams(userId, options), user_context: null });
   }
 
   /**
@@ -142,14 +150,17 @@ export class TokendClient {
    * grant at the provider: {cleared, revocation: {outcome, status?, reason?} | null}.
    */
   signOut(userId, options = {}) {
-    const params = { user_id: userId };
+    const params = userParams(userId, options);
     if (options.revoke === false) params.revoke = false;
     return this.call('sign_out', params);
   }
 
-  /** What tokend knows of the user's grant, never a token. */
-  grantStatus(userId) {
-    return this.call('grant_status', { user_id: userId });
+  /**
+   * What tokend knows of the user's grant, never a token. Without
+   * options.integration, on a tokend with several: also `integrations`, each one's.
+   */
+  grantStatus(userId, options = {}) {
+    return this.call('grant_status', userParams(userId, options));
   }
 
   listUsers(options = {}) {
@@ -169,8 +180,8 @@ export class TokendClient {
     } while (cursor != null);
   }
 
-  refresh(userId) {
-    return this.call('refresh', { user_id: userId });
+  refresh(userId, options = {}) {
+    return this.call('refresh', userParams(userId, options));
   }
 
   flowMaintenance(options = {}) {
@@ -181,8 +192,8 @@ export class TokendClient {
     return this.call('stats');
   }
 
-  authLink(userId) {
-    return this.call('auth_link', { user_id: userId });
+  authLink(userId, options = {}) {
+    return this.call('auth_link', userParams(userId, options));
   }
 
   /**
@@ -198,6 +209,7 @@ export class TokendClient {
    */
   async *watch(userId = null, options = {}) {
     const params = userId == null ? {} : { user_id: userId };
+    if (options.integration != null) params.integration = options.integration;
     const { signal } = options;
     const retries = options.retries ?? this.retries;
     let subscribed = false;

@@ -6,7 +6,7 @@
  */
 export const PROTOCOL_ERROR_CODES = Object.freeze([
   'bad_request', 'unknown_op', 'not_found', 'permission_denied', 'reauth_required',
-  'provider_error', 'store_unavailable', 'internal',
+  'provider_error', 'store_unavailable', 'internal', 'unknown_integration',
 ]);
 
 /**

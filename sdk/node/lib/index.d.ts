@@ -23,7 +23,7 @@ export interface TokendClientOptions {
 /** The protocol's error codes (tokend's answers). */
 export type ProtocolErrorCode =
   | 'bad_request' | 'unknown_op' | 'not_found' | 'permission_denied' | 'reauth_required'
-  | 'provider_error' | 'store_unavailable' | 'internal';
+  | 'provider_error' | 'store_unavailable' | 'internal' | 'unknown_integration';
 
 /**
  * The client's own codes: connection (tokend unreachable, retries spent),
@@ -126,6 +126,10 @@ export interface SignOutResult {
 /** grant_status: what tokend knows of a user's grant, never a token. */
 export interface GrantStatus {
   user_id: string;
+  /** The integration's name ("default" for the single `integration:` section). */
+  integration: string;
+  /** Without `integration` on a tokend with several: each integration's status. */
+  integrations?: Array<Omit<GrantStatus, 'user_id' | 'integrations'>>;
   provider: string;
   context: boolean;
   access_token_valid: boolean;
@@ -137,7 +141,12 @@ export interface GrantStatus {
   refresh_failures: number;
 }
 
-export interface SetUserContextOptions {
+/** Every op that names a user takes it: one of tokend's `integrations:` (absent: the default one). */
+export interface IntegrationOption {
+  integration?: string;
+}
+
+export interface SetUserContextOptions extends IntegrationOption {
   /** Drop the stored refresh token (and its expiry) explicitly. */
   clearRefreshToken?: boolean;
   /** Skip the "newer grant wins" rule: a deliberate rollback or an import. */
@@ -203,7 +212,7 @@ export interface AbortSignalLike {
   removeEventListener(type: 'abort', listener: () => void): void;
 }
 
-export interface WatchOptions {
+export interface WatchOptions extends IntegrationOption {
   /** Ends the iteration when aborted. */
   signal?: AbortSignalLike;
   /** New connections tried in a row after the watch's was lost (default: the client's retries). */
@@ -238,23 +247,23 @@ export class TokendClient {
 
   ping(): Promise<PingResult>;
   /** pkce: false starts a flow without PKCE, for a bot that builds the authorization URL itself. */
-  startFlow(userId: string, options?: { pkce?: boolean }): Promise<Flow>;
+  startFlow(userId: string, options?: { pkce?: boolean } & IntegrationOption): Promise<Flow>;
   processRedirect(flowId: string, code: string): Promise<RedirectResult>;
   /** null when tokend holds no context for the user. */
-  getUserContext(userId: string, options?: { refresh?: boolean }): Promise<UserContext | null>;
-  getToken(userId: string): Promise<TokenResult>;
+  getUserContext(userId: string, options?: { refresh?: boolean } & IntegrationOption): Promise<UserContext | null>;
+  getToken(userId: string, options?: IntegrationOption): Promise<TokenResult>;
   setUserContext(userId: string, userContext: UserContext, options?: SetUserContextOptions): Promise<SetUserContextResult>;
-  setUserContext(userId: string, userContext: null): Promise<ClearResult>;
+  setUserContext(userId: string, userContext: null, options?: IntegrationOption): Promise<ClearResult>;
   setUserContext(userId: string, userContext: UserContext | null, options?: SetUserContextOptions): Promise<SetUserContextResult | ClearResult>;
-  clearUserContext(userId: string): Promise<ClearResult>;
-  signOut(userId: string, options?: { revoke?: boolean }): Promise<SignOutResult>;
-  grantStatus(userId: string): Promise<GrantStatus>;
+  clearUserContext(userId: string, options?: IntegrationOption): Promise<ClearResult>;
+  signOut(userId: string, options?: { revoke?: boolean } & IntegrationOption): Promise<SignOutResult>;
+  grantStatus(userId: string, options?: IntegrationOption): Promise<GrantStatus>;
   listUsers(options?: { cursor?: string | null; limit?: number }): Promise<UserPage>;
   allUsers(options?: { pageSize?: number }): AsyncGenerator<string, void, undefined>;
-  refresh(userId: string): Promise<TokenResult>;
+  refresh(userId: string, options?: IntegrationOption): Promise<TokenResult>;
   flowMaintenance(options?: { force?: boolean }): Promise<FlowMaintenanceResult>;
   stats(): Promise<Stats>;
-  authLink(userId: string): Promise<AuthLink>;
+  authLink(userId: string, options?: IntegrationOption): Promise<AuthLink>;
   watch(userId?: string | null, options?: WatchOptions): AsyncGenerator<WatchEvent, void, undefined>;
   /** Closes the connection and every watch; calls in flight and later reject with code "closed". */
   close(): void;

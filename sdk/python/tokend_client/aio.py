@@ -16,6 +16,7 @@ from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, 
 from ._wire import (RETRY_SAFE_OPS, Lost, NotSent, RetryPolicy, Unreachable, check_answers, closed_by_peer,
                     encode, parse_line, socket_path_from, unix_socket)
 from .client import ContextLike, context_json
+from .json_client import _user
 from .errors import OutcomeUnknownError, TokendConnectionError, TokendError, TokendTimeout
 from .models import UserContext
 from .results import (AccessToken, AuthLink, Event, Flow, FlowMaintenanceResult, GrantStatus, Ping, RedirectResult,
@@ -238,11 +239,14 @@ class AsyncJsonClient:
                 raise TokendConnectionError(f"{failure} (gave up after {self.retry.window} s)")
             await asyncio.sleep(delay)
 
-    async def watch(self, user_id: Optional[str] = None, resubscribe: bool = True) -> AsyncIterator[JsonDict]:
+    async def watch(self, user_id: Optional[str] = None, resubscribe: bool = True,
+                    integration: Optional[str] = None) -> AsyncIterator[JsonDict]:
         """Event dicts; see TokendClient.watch. Resubscribes by default."""
         request: JsonDict = {"op": "watch"}
         if user_id is not None:
             request["user_id"] = user_id
+        if integration is not None:
+            request["integration"] = integration
         subscribed_before = False
         while True:
             connection = await self._subscribe(request)
@@ -320,8 +324,8 @@ class AsyncTokendClient:
     async def ping(self) -> Ping:
         return Ping.from_json(await self.json.call("ping"))
 
-    async def start_flow(self, user_id: str, pkce: bool = True) -> Flow:
-        params: JsonDict = {"user_id": user_id}
+    async def start_flow(self, user_id: str, pkce: bool = True, integration: Optional[str] = None) -> Flow:
+        params: JsonDict = _user(user_id, integration)
         if not pkce:
             params["pkce"] = False
         return Flow.from_json(await self.json.call("start_flow", **params))
@@ -329,36 +333,40 @@ class AsyncTokendClient:
     async def process_redirect(self, flow_id: str, code: str) -> RedirectResult:
         return RedirectResult.from_json(await self.json.call("process_redirect", flow_id=flow_id, code=code))
 
-    async def get_token(self, user_id: str) -> AccessToken:
-        return AccessToken.from_json(await self.json.call("get_token", user_id=user_id))
+    async def get_token(self, user_id: str, integration: Optional[str] = None) -> AccessToken:
+        return AccessToken.from_json(await self.json.call("get_token", **_user(user_id, integration)))
 
-    async def refresh(self, user_id: str) -> AccessToken:
-        return AccessToken.from_json(await self.json.call("refresh", user_id=user_id))
+    async def refresh(self, user_id: str, integration: Optional[str] = None) -> AccessToken:
+        return AccessToken.from_json(await self.json.call("refresh", **_user(user_id, integration)))
 
-    async def get_user_context(self, user_id: str, refresh: bool = False) -> Optional[UserContext]:
-        data = (await self.json.call("get_user_context", user_id=user_id, refresh=refresh))["user_context"]
+    async def get_user_context(self, user_id: str, refresh: bool = False,
+                               integration: Optional[str] = None) -> Optional[UserContext]:
+        data = (await self.json.call("get_user_context", refresh=refresh,
+                                     **_user(user_id, integration)))["user_context"]
         return None if data is None else UserContext.parse_obj(data)
 
     async def set_user_context(self, user_id: str, context: Optional[ContextLike], *,
-                               clear_refresh_token: bool = False, force: bool = False) -> SetResult:
-        params: JsonDict = {"user_id": user_id, "user_context": None if context is None else dict(context_json(context))}
+                               clear_refresh_token: bool = False, force: bool = False,
+                               integration: Optional[str] = None) -> SetResult:
+        params: JsonDict = _user(user_id, integration)
+        params["user_context"] = None if context is None else dict(context_json(context))
         if clear_refresh_token:
             params["clear_refresh_token"] = True
         if force:
             params["force"] = True
         return SetResult.from_json(await self.json.call("set_user_context", **params))
 
-    async def clear_user_context(self, user_id: str) -> bool:
-        return bool((await self.set_user_context(user_id, None)).cleared)
+    async def clear_user_context(self, user_id: str, integration: Optional[str] = None) -> bool:
+        return bool((await self.set_user_context(user_id, None, integration=integration)).cleared)
 
-    async def sign_out(self, user_id: str, revoke: bool = True) -> SignOutResult:
-        return SignOutResult.from_json(await self.json.call("sign_out", user_id=user_id, revoke=revoke))
+    async def sign_out(self, user_id: str, revoke: bool = True, integration: Optional[str] = None) -> SignOutResult:
+        return SignOutResult.from_json(await self.json.call("sign_out", revoke=revoke, **_user(user_id, integration)))
 
-    async def grant_status(self, user_id: str) -> GrantStatus:
-        return GrantStatus.from_json(await self.json.call("grant_status", user_id=user_id))
+    async def grant_status(self, user_id: str, integration: Optional[str] = None) -> GrantStatus:
+        return GrantStatus.from_json(await self.json.call("grant_status", **_user(user_id, integration)))
 
-    async def auth_link(self, user_id: str) -> AuthLink:
-        return AuthLink.from_json(await self.json.call("auth_link", user_id=user_id))
+    async def auth_link(self, user_id: str, integration: Optional[str] = None) -> AuthLink:
+        return AuthLink.from_json(await self.json.call("auth_link", **_user(user_id, integration)))
 
     async def list_users(self, cursor: Optional[str] = None, limit: Optional[int] = None) -> UsersPage:
         params: JsonDict = {}
@@ -384,8 +392,9 @@ class AsyncTokendClient:
     async def stats(self) -> Stats:
         return Stats.from_json(await self.json.call("stats"))
 
-    async def watch(self, user_id: Optional[str] = None, resubscribe: bool = True) -> AsyncIterator[Event]:
+    async def watch(self, user_id: Optional[str] = None, resubscribe: bool = True,
+                    integration: Optional[str] = None) -> AsyncIterator[Event]:
         """``async for event in tokend.watch():`` events as they happen; an
         Event ``resubscribed`` after a reconnect (events in between were missed)."""
-        async for raw in self.json.watch(user_id, resubscribe=resubscribe):
+        async for raw in self.json.watch(user_id, resubscribe=resubscribe, integration=integration):
             yield Event.from_json(raw)

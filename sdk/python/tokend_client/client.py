@@ -64,60 +64,62 @@ class TokendClient:
     def ping(self) -> Ping:
         return Ping.from_json(self.json.ping())
 
-    def start_flow(self, user_id: str, pkce: bool = True) -> Flow:
+    def start_flow(self, user_id: str, pkce: bool = True, integration: Optional[str] = None) -> Flow:
         """Starts an OAuth flow for user_id: send the person to ``auth_url``.
         pkce=False starts it without PKCE, for a bot that builds the
         authorization URL itself from the flow id (logged and counted by tokend)."""
-        return Flow.from_json(self.json.start_flow(user_id, pkce=pkce))
+        return Flow.from_json(self.json.start_flow(user_id, pkce=pkce, integration=integration))
 
     def process_redirect(self, flow_id: str, code: str) -> RedirectResult:
         """Finishes a flow whose redirect reached the bot instead of tokend."""
         return RedirectResult.from_json(self.json.process_redirect(flow_id, code))
 
-    def get_token(self, user_id: str) -> AccessToken:
+    def get_token(self, user_id: str, integration: Optional[str] = None) -> AccessToken:
         """A valid access token (refreshed first if it was about to expire)."""
-        return AccessToken.from_json(self.json.get_token(user_id))
+        return AccessToken.from_json(self.json.get_token(user_id, integration=integration))
 
-    def refresh(self, user_id: str) -> AccessToken:
+    def refresh(self, user_id: str, integration: Optional[str] = None) -> AccessToken:
         """Forces a refresh now and answers the new token."""
-        return AccessToken.from_json(self.json.refresh(user_id))
+        return AccessToken.from_json(self.json.refresh(user_id, integration=integration))
 
-    def get_user_context(self, user_id: str, refresh: bool = False) -> Optional[UserContext]:
+    def get_user_context(self, user_id: str, refresh: bool = False,
+                         integration: Optional[str] = None) -> Optional[UserContext]:
         """The stored context or None. The refresh token reads None unless this
         process is in tokend's control.refresh_token_readers: writing the
         context back still keeps it (see set_user_context)."""
-        data = self.json.get_user_context(user_id, refresh=refresh)
+        data = self.json.get_user_context(user_id, refresh=refresh, integration=integration)
         return None if data is None else UserContext.parse_obj(data)
 
     def set_user_context(self, user_id: str, context: Optional[ContextLike], *,
-                         clear_refresh_token: bool = False, force: bool = False) -> SetResult:
+                         clear_refresh_token: bool = False, force: bool = False,
+                         integration: Optional[str] = None) -> SetResult:
         """Writes a context (None clears it). A refresh token that is None
         keeps the stored one; clear_refresh_token=True drops it. A stale copy
         (older tokens than the stored ones) keeps the stored tokens and
         answers ``tokens == "kept_newer"``; force=True writes it anyway."""
         data = None if context is None else context_json(context)
         return SetResult.from_json(self.json.set_user_context(user_id, data, clear_refresh_token=clear_refresh_token,
-                                                              force=force))
+                                                              force=force, integration=integration))
 
-    def clear_user_context(self, user_id: str) -> bool:
+    def clear_user_context(self, user_id: str, integration: Optional[str] = None) -> bool:
         """Removes a user's context; False when there was none."""
-        return bool(self.set_user_context(user_id, None).cleared)
+        return bool(self.set_user_context(user_id, None, integration=integration).cleared)
 
-    def sign_out(self, user_id: str, revoke: bool = True) -> SignOutResult:
+    def sign_out(self, user_id: str, revoke: bool = True, integration: Optional[str] = None) -> SignOutResult:
         """Clears the user's context and, with revoke, revokes the grant at the
         provider (RFC 7009) where its profile has an endpoint. The context is
         cleared whatever the provider answers; the result says what it did."""
-        return SignOutResult.from_json(self.json.sign_out(user_id, revoke=revoke))
+        return SignOutResult.from_json(self.json.sign_out(user_id, revoke=revoke, integration=integration))
 
-    def grant_status(self, user_id: str) -> GrantStatus:
+    def grant_status(self, user_id: str, integration: Optional[str] = None) -> GrantStatus:
         """Whether the user has a working grant: context, token validity,
         refreshability, expiry times, the provider; never a token."""
-        return GrantStatus.from_json(self.json.grant_status(user_id))
+        return GrantStatus.from_json(self.json.grant_status(user_id, integration=integration))
 
-    def auth_link(self, user_id: str) -> AuthLink:
+    def auth_link(self, user_id: str, integration: Optional[str] = None) -> AuthLink:
         """A signed link that starts a fresh flow for user_id when opened (for
         messages people may open hours later)."""
-        return AuthLink.from_json(self.json.auth_link(user_id))
+        return AuthLink.from_json(self.json.auth_link(user_id, integration=integration))
 
     def list_users(self, cursor: Optional[str] = None, limit: Optional[int] = None) -> UsersPage:
         return UsersPage.from_json(self.json.list_users(cursor=cursor, limit=limit))
@@ -132,11 +134,12 @@ class TokendClient:
     def stats(self) -> Stats:
         return Stats.from_json(self.json.stats())
 
-    def watch(self, user_id: Optional[str] = None, resubscribe: bool = True) -> Iterator[Event]:
+    def watch(self, user_id: Optional[str] = None, resubscribe: bool = True,
+              integration: Optional[str] = None) -> Iterator[Event]:
         """Events (of one user, or all) on a connection of its own, as they
         happen. After tokend closed the connection (restart) it subscribes
         again and yields an Event ``resubscribed`` first; it raises
         TokendConnectionError when tokend stays away longer than the retry
         window. close() ends it."""
-        for raw in self.json.watch(user_id, resubscribe=resubscribe):
+        for raw in self.json.watch(user_id, resubscribe=resubscribe, integration=integration):
             yield Event.from_json(raw)

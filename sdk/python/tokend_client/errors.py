@@ -19,7 +19,8 @@ class TokendError(Exception):
 
 
 class BadRequestError(TokendError):
-    """``bad_request`` or ``unknown_op``: the request itself is wrong; do not retry it."""
+    """``bad_request``, ``unknown_op`` or ``unknown_integration`` (no integration
+    of that name): the request itself is wrong; do not retry it."""
 
 
 class NotFoundError(TokendError):
@@ -75,6 +76,7 @@ class TokendTimeout(TokendError):
 _BY_CODE: Dict[str, Type[TokendError]] = {
     "bad_request": BadRequestError,
     "unknown_op": BadRequestError,
+    "unknown_integration": BadRequestError,
     "not_found": NotFoundError,
     "permission_denied": PermissionDeniedError,
     "reauth_required": ReauthRequiredError,

@@ -109,6 +109,14 @@ class _Connection:
         return check_answers(answers, first_id)
 
 
+def _user(user_id: str, integration: Optional[str]) -> JsonDict:
+    """A user's parameters: integration only when given (absent: the default)."""
+    params: JsonDict = {"user_id": user_id}
+    if integration is not None:
+        params["integration"] = integration
+    return params
+
+
 class JsonClient:
     """A blocking client answering dicts (the protocol's ``result`` objects).
 
@@ -271,10 +279,12 @@ class JsonClient:
     def ping(self) -> JsonDict:
         return dict(self.call("ping"))
 
-    def start_flow(self, user_id: str, pkce: bool = True) -> JsonDict:
+    def start_flow(self, user_id: str, pkce: bool = True, integration: Optional[str] = None) -> JsonDict:
         """{"flow_id", "auth_url", "expires_at"}. pkce=False: a flow without
-        PKCE, for a bot that builds the authorization URL itself."""
-        params: JsonDict = {"user_id": user_id}
+        PKCE, for a bot that builds the authorization URL itself. integration:
+        the name of one of tokend's integrations (every user op takes it; None:
+        the default integration)."""
+        params: JsonDict = _user(user_id, integration)
         if not pkce:
             params["pkce"] = False
         return dict(self.call("start_flow", **params))
@@ -282,37 +292,42 @@ class JsonClient:
     def process_redirect(self, flow_id: str, code: str) -> JsonDict:
         return dict(self.call("process_redirect", flow_id=flow_id, code=code))
 
-    def get_token(self, user_id: str) -> JsonDict:
-        return dict(self.call("get_token", user_id=user_id))
+    def get_token(self, user_id: str, integration: Optional[str] = None) -> JsonDict:
+        return dict(self.call("get_token", **_user(user_id, integration)))
 
-    def refresh(self, user_id: str) -> JsonDict:
-        return dict(self.call("refresh", user_id=user_id))
+    def refresh(self, user_id: str, integration: Optional[str] = None) -> JsonDict:
+        return dict(self.call("refresh", **_user(user_id, integration)))
 
-    def get_user_context(self, user_id: str, refresh: bool = False) -> Optional[JsonDict]:
-        context: Optional[JsonDict] = self.call("get_user_context", user_id=user_id, refresh=refresh)["user_context"]
+    def get_user_context(self, user_id: str, refresh: bool = False,
+                         integration: Optional[str] = None) -> Optional[JsonDict]:
+        context: Optional[JsonDict] = self.call("get_user_context", refresh=refresh,
+                                                **_user(user_id, integration))["user_context"]
         return context
 
     def set_user_context(self, user_id: str, user_context: Optional[Mapping[str, Any]],
-                         clear_refresh_token: bool = False, force: bool = False) -> JsonDict:
-        params: JsonDict = {"user_id": user_id, "user_context": None if user_context is None else dict(user_context)}
+                         clear_refresh_token: bool = False, force: bool = False,
+                         integration: Optional[str] = None) -> JsonDict:
+        params: JsonDict = _user(user_id, integration)
+        params["user_context"] = None if user_context is None else dict(user_context)
         if clear_refresh_token:
             params["clear_refresh_token"] = True
         if force:
             params["force"] = True
         return dict(self.call("set_user_context", **params))
 
-    def sign_out(self, user_id: str, revoke: bool = True) -> JsonDict:
+    def sign_out(self, user_id: str, revoke: bool = True, integration: Optional[str] = None) -> JsonDict:
         """{"cleared", "revocation": {"outcome", ...} or None}: clears the
         context and (revoke) revokes the grant at the provider."""
-        return dict(self.call("sign_out", user_id=user_id, revoke=revoke))
+        return dict(self.call("sign_out", revoke=revoke, **_user(user_id, integration)))
 
-    def grant_status(self, user_id: str) -> JsonDict:
-        """What tokend knows of the user's grant, never a token."""
-        return dict(self.call("grant_status", user_id=user_id))
+    def grant_status(self, user_id: str, integration: Optional[str] = None) -> JsonDict:
+        """What tokend knows of the user's grant, never a token. Without
+        integration, on a tokend with several: also "integrations", each one's."""
+        return dict(self.call("grant_status", **_user(user_id, integration)))
 
-    def auth_link(self, user_id: str) -> JsonDict:
+    def auth_link(self, user_id: str, integration: Optional[str] = None) -> JsonDict:
         """{"url", "expires_at"}: a signed link that starts a fresh flow whenever it is opened."""
-        return dict(self.call("auth_link", user_id=user_id))
+        return dict(self.call("auth_link", **_user(user_id, integration)))
 
     def list_users(self, cursor: Optional[str] = None, limit: Optional[int] = None) -> JsonDict:
         params: JsonDict = {}
@@ -337,7 +352,8 @@ class JsonClient:
     def stats(self) -> JsonDict:
         return dict(self.call("stats"))
 
-    def watch(self, user_id: Optional[str] = None, resubscribe: bool = False) -> Iterator[JsonDict]:
+    def watch(self, user_id: Optional[str] = None, resubscribe: bool = False,
+              integration: Optional[str] = None) -> Iterator[JsonDict]:
         """Yields event dicts on a connection of its own. Without resubscribe
         it ends when the connection closes; with it, it opens a new one and
         subscribes again (first yielding ``{"event": "resubscribed"}``: events
@@ -346,6 +362,8 @@ class JsonClient:
         params: JsonDict = {"op": "watch"}
         if user_id is not None:
             params["user_id"] = user_id
+        if integration is not None:
+            params["integration"] = integration
         subscribed_before = False
         while True:
             connection = self._subscribe(params)

@@ -341,6 +341,7 @@ class GrantStatus(_Result):
     refresh_token_expires_at: Optional[datetime.datetime]
     reauth_required: bool
     refresh_failures: int = 0
+    integration: str = "default"  # the integration's name
 
     @property
     def working(self) -> bool:
@@ -354,7 +355,8 @@ class GrantStatus(_Result):
                      expires_at=parse_time(raw.get("expires_at")), refreshable=bool(raw.get("refreshable")),
                      refresh_token_expires_at=parse_time(raw.get("refresh_token_expires_at")),
                      reauth_required=bool(raw.get("reauth_required")),
-                     refresh_failures=int(raw.get("refresh_failures") or 0))
+                     refresh_failures=int(raw.get("refresh_failures") or 0),
+                     integration=str(raw.get("integration") or "default"))
         result._keep(raw)
         return result
 

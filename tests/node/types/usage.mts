@@ -20,6 +20,8 @@ export async function ordinaryUse(signal: AbortSignalLikeForTest): Promise<void>
   const expires: string = link.expires_at;
 
   const token: TokenResult = await client.getToken('alice');
+  const githubs: TokenResult = await client.getToken('alice', { integration: 'github' });
+  const integration: string = (await client.grantStatus('alice', { integration: 'github' })).integration;
   const bearer = `Bearer ${token.access_token}`;
 
   const context: UserContext | null = await client.getUserContext('alice', { refresh: true });

@@ -4,7 +4,7 @@
 
 _tokenctl_commands="ping start-flow auth-link process-redirect get-token refresh get-context set-context
 clear-context sign-out grant-status list-users flow-maintenance stats export import reencrypt watch"
-_tokenctl_global="-s --socket --json --timeout -h --help --version"
+_tokenctl_global="-s --socket --json --timeout --integration -h --help --version"
 
 _tokenctl_options() {
     case "$1" in
@@ -28,7 +28,7 @@ _tokenctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in
-            -s|--socket|--timeout|-o|--output|--limit|--cursor) ((i++)) ;;
+            -s|--socket|--timeout|--integration|-o|--output|--limit|--cursor) ((i++)) ;;
             -*) ;;
             *) command="$word"; break ;;
         esac
@@ -37,7 +37,7 @@ _tokenctl() {
         -s|--socket|-o|--output)
             COMPREPLY=($(compgen -f -- "$cur"))
             return 0 ;;
-        --timeout|--limit|--cursor)
+        --timeout|--integration|--limit|--cursor)
             return 0 ;;
     esac
     if [ -z "$command" ]; then

@@ -1,0 +1,243 @@
+"""Issue 17 item 3: several integrations in one tokend. Two Webex-shaped fakes
+on different ports serve the default integration (`webex`) and a second one
+(`second`); the same user id is kept apart in each, on the yaml store and on
+a real redis-server. The default integration's data keeps the original's
+layout (its keys and shape), so the original module still reads it."""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+import urllib.parse
+
+import yaml
+
+from harness import CLIENT_ID, ROOT, Tokend, http_get, start_fake, wait_for
+from tokend_client import BadRequestError, TokendClient, TokendError
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+
+TOKENCTL = os.environ.get("TOKENCTL_BIN", os.path.join(ROOT, "build", "tools", "tokenctl", "tokenctl"))
+
+from redis_server import RedisServer  # noqa: E402
+
+
+def integration_lines(name, fake, directory, default=False, messages=None):
+    lines = [f"  - name: {name}"]
+    if default:
+        lines.append("    default: true")
+    lines += [
+        f"    client_id: {CLIENT_ID}",
+        f"    client_secret: {{file: {directory}/client_secret}}",
+        f"    bot_token: {{file: {directory}/bot_token}}",
+        "    scopes: spark:people_read spark:messages_write",
+        "    redirect_url: http://127.0.0.1:9/redirect",
+        f"    auth_service: {fake.url}/v1/authorize",
+        f"    token_service: {fake.url}/v1/access_token",
+        f"    api_base: {fake.url}/v1",
+        "    request_timeout_ms: 1500",
+    ]
+    for key, text in (messages or {}).items():
+        lines += ["    messages:", f"      {key}: \"{text}\""]
+    return lines
+
+
+class TwoIntegrations:
+    """The cases, on the store a subclass names."""
+    store = None
+
+    def setUp(self):
+        self.fake_a = start_fake()  # the default integration's provider
+        self.fake_b = start_fake()  # the second integration's
+        self.redis = RedisServer().start() if self.store == "redis" else None
+        options = None
+        if self.redis is not None:
+            options = {"redis_url": f'"{self.redis.unix_url}"', "command_timeout_ms": 300, "connect_timeout_ms": 300}
+        self.tokend = Tokend(None, integration=False, store=self.store or "yaml", store_options=options)
+        lines = ["integrations:"]
+        # The second is listed first: the default is the one marked so.
+        lines += integration_lines("second", self.fake_b, self.tokend.dir,
+                                   messages={"authenticated": "second integration: valid until {expires_at}"})
+        lines += integration_lines("webex", self.fake_a, self.tokend.dir, default=True)
+        with open(self.tokend.config_path, "a") as f:
+            f.write("\n".join(lines) + "\n")
+        self.tokend.start()
+        self.client = self.tokend.client()
+
+    def tearDown(self):
+        code = self.tokend.stop()
+        log = self.tokend.log()
+        self.tokend.close()
+        self.fake_a.stop()
+        self.fake_b.stop()
+        if self.redis is not None:
+            self.redis.stop()
+        self.assertEqual(code, 0, log)
+
+    # -- helpers --------------------------------------------------------
+    def flow(self, fake, user_id, integration=None, as_user=None):
+        params = {"user_id": user_id}
+        if integration:
+            params["integration"] = integration
+        flow = self.client.call("start_flow", **params)
+        fake.queue_consent([{"user_id": as_user or user_id}])
+        parsed = urllib.parse.urlsplit(flow["auth_url"])
+        self.assertEqual(parsed.port, fake.port, "the flow goes to its integration's provider")
+        status, headers, body = http_get(parsed.port, parsed.path + "?" + parsed.query)
+        self.assertEqual(status, 302, body)
+        query = urllib.parse.urlsplit(headers["Location"]).query
+        return http_get(self.tokend.port, "/redirect?" + query)
+
+    def stored(self):
+        """The user namespace as the store holds it: key -> context JSON."""
+        if self.redis is None:
+            path = os.path.join(self.tokend.dir, "state", "users.yml")
+            if not os.path.exists(path):
+                return {}
+            with open(path) as f:
+                return yaml.safe_load(f) or {}
+        keys = [key.decode() if isinstance(key, bytes) else key for key in self.redis.command("SMEMBERS", "users")]
+        return {key[len("user-"):]: json.loads(self.redis.command("GET", key)) for key in keys}
+
+    def token(self, user_id, integration=None):
+        params = {"user_id": user_id}
+        if integration:
+            params["integration"] = integration
+        return self.client.call("get_token", **params)
+
+    def error_code(self, op, **params):
+        with self.assertRaises(TokendError) as caught:
+            self.client.call(op, **params)
+        return caught.exception.code
+
+    def token_requests(self, fake, grant):
+        return fake.state()["token_requests"].get(grant, {}).get("ok", 0)
+
+    # -- the cases ------------------------------------------------------
+    def test_the_same_user_in_two_integrations_is_kept_apart(self):
+        status, _, body = self.flow(self.fake_a, "alice")
+        self.assertEqual(status, 200, body)
+        status, _, body = self.flow(self.fake_b, "alice", "second")
+        self.assertEqual(status, 200, body)
+        default = self.token("alice")
+        second = self.token("alice", "second")
+        self.assertEqual(second["user_id"], "alice")
+        self.assertNotEqual(default["access_token"], second["access_token"])
+        self.assertEqual(self.token("alice", "webex"), default)  # the default by its name
+
+        stored = self.stored()
+        self.assertEqual(set(stored), {"alice", "second/alice"})
+        # The default integration's record is the original's: key and user_id the user's.
+        self.assertEqual(stored["alice"]["user_id"], "alice")
+        self.assertEqual(set(stored["alice"]), {"user_id", "tokens"})
+        self.assertEqual(stored["alice"]["tokens"]["access_token"], default["access_token"])
+        self.assertEqual(stored["second/alice"]["tokens"]["access_token"], second["access_token"])
+
+        # Each integration's bot told its user, with its own texts.
+        wait_for(lambda: self.fake_b.state()["messages"], what="the second bot's message")
+        [message_b] = self.fake_b.state()["messages"]
+        self.assertEqual(message_b["toPersonId"], "alice")
+        self.assertIn("second integration: valid until", message_b["markdown"])
+        wait_for(lambda: self.fake_a.state()["messages"], what="the default bot's message")
+        self.assertNotIn("second integration", self.fake_a.state()["messages"][0]["markdown"])
+
+        # A refresh of each goes to its own provider.
+        before_a, before_b = self.token_requests(self.fake_a, "refresh_token"), self.token_requests(self.fake_b, "refresh_token")
+        refreshed_b = self.client.call("refresh", user_id="alice", integration="second")
+        self.assertEqual(self.token_requests(self.fake_b, "refresh_token"), before_b + 1)
+        self.assertEqual(self.token_requests(self.fake_a, "refresh_token"), before_a)
+        self.assertNotEqual(refreshed_b["access_token"], second["access_token"])
+        self.assertEqual(self.token("alice"), default)
+        self.client.call("refresh", user_id="alice")
+        self.assertEqual(self.token_requests(self.fake_a, "refresh_token"), before_a + 1)
+
+        # grant_status per integration, and without one: every integration's.
+        status = self.client.call("grant_status", user_id="alice", integration="second")
+        self.assertEqual((status["integration"], status["context"]), ("second", True))
+        listed = self.client.call("grant_status", user_id="alice")
+        self.assertEqual(listed["integration"], "webex")
+        self.assertEqual(sorted(one["integration"] for one in listed["integrations"] if one["context"]),
+                         ["second", "webex"])
+
+        # Clearing one leaves the other.
+        self.assertEqual(self.client.call("set_user_context", user_id="alice", integration="second",
+                                          user_context=None), {"cleared": True})
+        self.assertEqual(self.error_code("get_token", user_id="alice", integration="second"), "not_found")
+        self.assertEqual(self.token("alice")["access_token"], self.stored()["alice"]["tokens"]["access_token"])
+        self.assertEqual(set(self.stored()), {"alice"})
+
+    def test_a_flow_of_the_second_integration_checks_its_user_there(self):
+        status, _, body = self.flow(self.fake_b, "alice", "second", as_user="bob")
+        self.assertEqual(status, 403, body)
+        self.assertEqual(self.stored(), {})
+        self.assertEqual(self.token_requests(self.fake_a, "authorization_code"), 0)
+
+    def test_unknown_and_ambiguous_integrations_are_refused(self):
+        self.assertEqual(self.error_code("get_token", user_id="alice", integration="nope"), "unknown_integration")
+        self.assertEqual(self.error_code("start_flow", user_id="alice", integration="nope"), "unknown_integration")
+        self.assertEqual(self.error_code("get_token", user_id="alice", integration=""), "bad_request")
+        # A user id of the default integration named so cannot read as the second integration's key.
+        self.assertEqual(self.error_code("get_token", user_id="second/alice", integration="webex"), "bad_request")
+        self.assertEqual(self.error_code("start_flow", user_id="second/alice", integration="webex"), "bad_request")
+
+    def test_a_context_set_for_the_second_integration_and_a_restart(self):
+        context = {"user_id": "carol", "tokens": {"access_token": "AT-second", "refresh_token": "RT-second",
+                                                  "expires_at": "2099-01-01T00:00:00+00:00",
+                                                  "refresh_token_expires_at": "2099-06-01T00:00:00+00:00"}}
+        self.client.call("set_user_context", user_id="carol", integration="second", user_context=context)
+        default = dict(context, tokens=dict(context["tokens"], access_token="AT-default"))
+        self.client.call("set_user_context", user_id="carol", user_context=default)
+        # A user key as list_users gives it names the second integration's user (export, import).
+        users = self.client.call("list_users")["users"]
+        self.assertEqual(sorted(users), ["carol", "second/carol"])
+        self.assertEqual(self.token("second/carol")["access_token"], "AT-second")
+        answer = self.client.call("get_user_context", user_id="carol", integration="second")
+        self.assertEqual(answer["user_context"]["user_id"], "carol")
+        self.assertEqual(answer["user_context"]["tokens"]["access_token"], "AT-second")
+
+        self.tokend.client().close()
+        self.tokend._client = None
+        self.assertEqual(self.tokend.stop(), 0)
+        self.tokend._log.close()
+        self.tokend.start()
+        self.client = self.tokend.client()
+        self.assertEqual(self.token("carol", "second")["access_token"], "AT-second")
+        self.assertEqual(self.token("carol")["access_token"], "AT-default")
+        self.assertEqual(self.error_code("get_token", user_id="carol", integration="webex-x"), "unknown_integration")
+
+    def test_tokenctl_and_the_python_client_name_the_integration(self):
+        context = {"user_id": "dave", "tokens": {"access_token": "AT-dave-second", "refresh_token": "RT-dave",
+                                                 "expires_at": "2099-01-01T00:00:00+00:00"}}
+        typed = TokendClient(self.tokend.socket, timeout=30)
+        self.addCleanup(typed.close)
+        typed.set_user_context("dave", context, integration="second")
+        self.assertEqual(typed.get_token("dave", integration="second").access_token, "AT-dave-second")
+        self.assertEqual(typed.grant_status("dave", integration="second").integration, "second")
+        with self.assertRaises(BadRequestError) as caught:
+            typed.get_token("dave", integration="nope")
+        self.assertEqual(caught.exception.code, "unknown_integration")
+
+        def tokenctl(*args):
+            return subprocess.run([TOKENCTL, "-s", self.tokend.socket, "--json", *args],
+                                  capture_output=True, text=True, timeout=30)
+        out = tokenctl("--integration", "second", "get-token", "dave")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["result"]["access_token"], "AT-dave-second")
+        out = tokenctl("get-token", "dave")  # the default integration has no dave
+        self.assertEqual(json.loads(out.stderr)["error"]["code"], "not_found")
+        out = tokenctl("get-token", "dave", "--integration", "nope")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertEqual(json.loads(out.stderr)["error"]["code"], "unknown_integration")
+
+
+class OnYaml(TwoIntegrations, unittest.TestCase):
+    store = "yaml"
+
+
+class OnRedis(TwoIntegrations, unittest.TestCase):
+    store = "redis"
+
+
+if __name__ == "__main__":
+    unittest.main()
