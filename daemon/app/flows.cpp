@@ -325,16 +325,17 @@ void Flows::send_bot_message(const BotMessage& message) {
         return;
     }
     runtime_.track(+1);
-    outbound_.send(*request, [this, user = message.to_person_id](OutboundResult result) {
+    outbound_.send(*request, [this, user = message.to_person_id,
+                              message_answer = *request->message_answer](OutboundResult result) {
         ServiceCounters& counters = runtime_.counters();
-        if (result.status >= 200 && result.status < 300) {
+        const MessageVerdict verdict = read_message_answer(message_answer, result.status, result.body, result.error);
+        if (verdict.kind == MessageVerdict::Kind::sent) {
             ++counters.bot_messages_sent;
             spdlog::debug("user {}: bot message sent", user);
         } else {
             ++counters.bot_messages_failed;
             spdlog::warn("user {}: bot message not delivered after {} attempts: {} (check the bot token and that the "
-                         "bot may message this user)", user, result.attempts,
-                         result.status ? "HTTP " + std::to_string(result.status) : result.error);
+                         "bot may message this user)", user, result.attempts, verdict.reason);
         }
         runtime_.track(-1);
     });

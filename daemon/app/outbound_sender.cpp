@@ -52,8 +52,13 @@ void OutboundSender::attempt(Pending* pending) {
             finish(pending, std::move(result));
             return;
         }
-        const RetryDecision decision =
-            decide_retry(policy_, pending->attempts, attempt_outcome(response), random_fraction(), clock_.now());
+        AttemptOutcome outcome = attempt_outcome(response);
+        if (pending->request.message_answer) {
+            outcome.answer_asks_retry = read_message_answer(*pending->request.message_answer, result.status,
+                                                            result.body, result.error).kind ==
+                                        MessageVerdict::Kind::retry;
+        }
+        const RetryDecision decision = decide_retry(policy_, pending->attempts, outcome, random_fraction(), clock_.now());
         if (!decision.retry) {
             finish(pending, std::move(result));
             return;

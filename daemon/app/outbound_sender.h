@@ -1,5 +1,6 @@
 // Sends the core's OutboundHttp requests through the HTTP client, retrying the
-// ones that allow it (never a code exchange) with backoff and Retry-After.
+// ones that allow it (never a code exchange) with backoff and Retry-After, and
+// a message whose 2xx answer asks for it (OutboundHttp::message_answer).
 // Loop thread only.
 #pragma once
 

@@ -285,6 +285,63 @@ std::string profile_url(const Reader& in, const YAML::Node& node, std::string_vi
     return text;
 }
 
+// A list of error codes as answers carry them (1 to 64 of a-z and _).
+std::vector<std::string> error_codes(const Reader& in, const YAML::Node& node, std::string_view key) {
+    std::vector<std::string> codes = in.strings(node, key);
+    for (const std::string& code : codes) {
+        if (oauth_error_of(Json{{"error", code}}.dump()) != code) {
+            in.fail(node, "'" + std::string(key) + "' holds OAuth error codes (1 to 64 of a-z and _), not '" + code + "'");
+        }
+    }
+    return codes;
+}
+
+// integration.provider.message: none; or url and body, a request of its own;
+// ok_path and retry_errors say how its answers are read, and alone they
+// adjust the preset's request (docs/providers.md).
+void parse_message(const Reader& in, const YAML::Node& message, ProviderProfile* profile) {
+    if (message.IsScalar() && message.Scalar() == "none") {
+        profile->message = {"", nullptr};
+        profile->message_answer = {};
+        return;
+    }
+    in.check_keys(message, "integration.provider.message");
+    const bool reads_answers = message["ok_path"] || message["retry_errors"];
+    if (message["url"] || message["body"] || !reads_answers) {
+        if (!message["url"] || !message["body"]) {
+            in.fail(message, "'integration.provider.message' needs url and body (or is none: only events tell the user's bot)");
+        }
+        profile->message.url = profile_url(in, message["url"], "integration.provider.message.url");
+        const YAML::Node& body = message["body"];
+        if (!body.IsMap()) in.fail(body, "'integration.provider.message.body' must be a mapping (the JSON body)");
+        try {
+            profile->message.body = yaml_to_json(body);
+            (void)profile->message.body.dump();  // JSON text must be UTF-8
+        } catch (const YamlNotJson& error) {
+            in.fail(body, std::string("'integration.provider.message.body' ") + error.what());
+        } catch (const nlohmann::json::type_error&) {
+            in.fail(body, "'integration.provider.message.body' holds text that is not valid UTF-8");
+        }
+        if (!json_depth_within(profile->message.body.dump(), kMaxJsonDepth)) {
+            in.fail(body, "'integration.provider.message.body' nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+        }
+    } else if (profile->message.url.empty()) {
+        in.fail(message, "'integration.provider.message' says how answers are read, but the profile has no message "
+                         "request: give url and body too");
+    }
+    if (const YAML::Node ok_path = message["ok_path"]) {
+        // "" (or null): the HTTP status alone says the message was posted.
+        profile->message_answer.ok_path =
+            ok_path.IsNull() || (ok_path.IsScalar() && ok_path.Scalar().empty())
+                ? ""
+                : in.string(ok_path, "integration.provider.message.ok_path");
+    }
+    if (message["retry_errors"]) {
+        profile->message_answer.retry_errors =
+            error_codes(in, message["retry_errors"], "integration.provider.message.retry_errors");
+    }
+}
+
 // integration.provider.revocation: none, or {url} (RFC 7009; docs/providers.md).
 void parse_revocation(const Reader& in, const YAML::Node& node, ProviderProfile* profile) {
     const YAML::Node revocation = node["revocation"];
@@ -400,41 +457,12 @@ void parse_provider(const Reader& in, const YAML::Node& node, OAuthSettings* oau
                                                                                       "integration.provider.identity.display");
         }
     }
-    if (const YAML::Node message = node["message"]) {
-        if (message.IsScalar() && message.Scalar() == "none") {
-            profile.message = {"", nullptr};
-        } else {
-            in.check_keys(message, "integration.provider.message");
-            if (!message["url"] || !message["body"]) {
-                in.fail(message, "'integration.provider.message' needs url and body (or is none: only events tell the user's bot)");
-            }
-            profile.message.url = profile_url(in, message["url"], "integration.provider.message.url");
-            const YAML::Node& body = message["body"];
-            if (!body.IsMap()) in.fail(body, "'integration.provider.message.body' must be a mapping (the JSON body)");
-            try {
-                profile.message.body = yaml_to_json(body);
-                (void)profile.message.body.dump();  // JSON text must be UTF-8
-            } catch (const YamlNotJson& error) {
-                in.fail(body, std::string("'integration.provider.message.body' ") + error.what());
-            } catch (const nlohmann::json::type_error&) {
-                in.fail(body, "'integration.provider.message.body' holds text that is not valid UTF-8");
-            }
-            if (!json_depth_within(profile.message.body.dump(), kMaxJsonDepth)) {
-                in.fail(body, "'integration.provider.message.body' nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-            }
-        }
-    }
+    if (const YAML::Node message = node["message"]) parse_message(in, message, &profile);
     parse_revocation(in, node, &profile);
     if (const YAML::Node dead = node["dead_grant"]) {
         in.check_keys(dead, "integration.provider.dead_grant");
         if (dead["errors"]) {
-            profile.dead_grant.errors = in.strings(dead["errors"], "integration.provider.dead_grant.errors");
-            for (const std::string& code : profile.dead_grant.errors) {
-                if (oauth_error_of(Json{{"error", code}}.dump()) != code) {
-                    in.fail(dead["errors"], "'integration.provider.dead_grant.errors' holds OAuth error codes "
-                                            "(1 to 64 of a-z and _), not '" + code + "'");
-                }
-            }
+            profile.dead_grant.errors = error_codes(in, dead["errors"], "integration.provider.dead_grant.errors");
         }
         if (dead["statuses"]) {
             const YAML::Node& statuses = dead["statuses"];

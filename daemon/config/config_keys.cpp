@@ -24,7 +24,7 @@ const std::vector<ConfigSection>& config_sections() {
           "rotating_refresh_tokens", "refresh_sends_scope", "revocation",
           "issuer", "jwks_uri", "authorize_params"}},
         {"integration.provider.identity", {"url", "user_id", "display", "numeric_user_id"}},
-        {"integration.provider.message", {"url", "body"}},
+        {"integration.provider.message", {"url", "body", "ok_path", "retry_errors"}},
         {"integration.provider.revocation", {"url"}},
         {"integration.provider.dead_grant", {"errors", "statuses"}},
         {"flows", {"ttl", "maintenance_interval", "allow_without_pkce"}},

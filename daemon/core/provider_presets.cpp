@@ -107,6 +107,10 @@ void slack(OAuthSettings* oauth) {
     profile.token_path = "authed_user";
     profile.identity = {"{api_base}/auth.test", "user_id", "user", false};
     profile.message = {"{api_base}/chat.postMessage", {{"channel", "{user_id}"}, {"text", "{text}"}}};
+    // chat.postMessage fails with HTTP 200 and ok:false. Retried only where
+    // nothing was posted: ratelimited, service_unavailable. Not internal_error
+    // or fatal_error, after which the message may have been posted already.
+    profile.message_answer = {"ok", {"ratelimited", "service_unavailable"}};
     // The refresh token is spent, expired or unknown (invalid_refresh_token;
     // invalid_grant as some answers have it), or the user, the workspace or
     // the app's installation is gone (token_revoked, account_inactive).

@@ -1,7 +1,8 @@
 // What tokend needs to know of an OAuth provider beyond the endpoints, as
 // data: how the client authenticates at the token endpoint, how scopes are
 // joined, where the tokens sit in a token answer, how tokend learns whose
-// tokens these are, how a user is messaged (if at all), how the provider says
+// tokens these are, how a user is messaged (if at all) and how the answer
+// says it was, how the provider says
 // a grant is dead, and whether refresh tokens rotate. The endpoints and PKCE
 // are OAuthSettings' (auth_service, token_service, api_base, pkce), which a
 // preset sets too. Presets are built in (provider_presets.cpp); the
@@ -39,6 +40,19 @@ struct MessageRequest {
     std::string url = "{api_base}/messages";
     nlohmann::ordered_json body = {{"toPersonId", "{user_id}"}, {"markdown", "{text}"}};
     bool operator==(const MessageRequest&) const = default;
+};
+
+// How a message request's answer says the message was posted, beyond a 2xx
+// status: Slack's chat.postMessage answers HTTP 200 with {"ok": false,
+// "error": "..."} when it posted nothing. `ok_path`: the dotted path of a
+// member that must be JSON true; empty: the status alone decides.
+// `retry_errors`: the top-level `error` codes of a false answer after which
+// the message is sent again (with the usual backoff); only codes that say
+// nothing was posted, since a retry after any other may post it twice.
+struct MessageAnswer {
+    std::string ok_path;
+    std::vector<std::string> retry_errors;
+    bool operator==(const MessageAnswer&) const = default;
 };
 
 // A token endpoint answer means the grant is dead (refresh tokens spent,
@@ -91,6 +105,7 @@ struct ProviderProfile {
     std::string token_path;
     IdentityRequest identity;
     MessageRequest message;
+    MessageAnswer message_answer;
     DeadGrantRule dead_grant;
     // Each refresh answer carries a new refresh token and the spent one stops
     // working (GitHub) or should no longer be used (Microsoft): an answer

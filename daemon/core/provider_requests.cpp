@@ -185,7 +185,25 @@ std::optional<OutboundHttp> message_request(const OAuthSettings& oauth, const Se
     request.body = Secret(fill_json(template_.body, {{"text", message.markdown}, {"user_id", message.to_person_id}}).dump());
     request.bearer = bot_token;
     request.retry_allowed = true;
+    request.message_answer = oauth.provider.message_answer;
     return request;
+}
+
+MessageVerdict read_message_answer(const MessageAnswer& rule, int status, std::string_view body,
+                                   std::string_view transport_error) {
+    using Kind = MessageVerdict::Kind;
+    if (status == 0) return {Kind::failed, transport_error.empty() ? "no answer" : std::string(transport_error)};
+    if (status < 200 || status > 299) return {Kind::failed, "HTTP " + std::to_string(status)};
+    if (rule.ok_path.empty()) return {Kind::sent, ""};
+    const Json json = parse_bounded_json(body);
+    const Json* ok = json_at_path(json, rule.ok_path);
+    if (ok != nullptr && ok->is_boolean() && ok->get<bool>()) return {Kind::sent, ""};
+    // Only a well-formed code is quoted (and matched): the body is the provider's text.
+    const std::string error = oauth_error_of(body);
+    const std::string reason = rule.ok_path + " is not true: " + (error.empty() ? "no error code" : error);
+    const bool retry = !error.empty() && std::find(rule.retry_errors.begin(), rule.retry_errors.end(), error) !=
+                                             rule.retry_errors.end();
+    return {retry ? Kind::retry : Kind::failed, reason};
 }
 
 const Json* json_at_path(const Json& json, std::string_view path) {

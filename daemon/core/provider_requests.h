@@ -32,6 +32,9 @@ struct OutboundHttp {
     std::optional<Secret> bearer;
     std::optional<Secret> authorization;  // a whole Authorization header value (client_secret_basic)
     bool retry_allowed = false;           // never for a code exchange: a code works once
+    // A message request's: a 2xx answer whose body asks for a retry
+    // (read_message_answer) is retried too.
+    std::optional<MessageAnswer> message_answer;
 };
 
 // A message to a user through the bot.
@@ -83,6 +86,20 @@ Result<Identity> read_identity(const ProviderProfile& profile, int status, std::
 // profile has no message request (the events tell the bot instead).
 std::optional<OutboundHttp> message_request(const OAuthSettings& oauth, const Secret& bot_token,
                                             const BotMessage& message);
+
+// A message request's answer read with the profile's message_answer:
+// sent on a 2xx whose ok_path member (if any) is true; retry on a false one
+// whose `error` is one of retry_errors; failed otherwise (any other status, no
+// answer, a body that is not JSON or lacks the member). `reason` says why for
+// the log ("HTTP 403", "ok is not true: channel_not_found", the transport
+// error), never a secret: only a well-formed error code is quoted.
+struct MessageVerdict {
+    enum class Kind { sent, retry, failed };
+    Kind kind = Kind::failed;
+    std::string reason;  // retry, failed
+};
+MessageVerdict read_message_answer(const MessageAnswer& rule, int status, std::string_view body,
+                                   std::string_view transport_error);
 
 // The value at a dotted path ("emails.0", "authed_user.id"), or nullptr.
 const Json* json_at_path(const Json& json, std::string_view path);

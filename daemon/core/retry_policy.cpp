@@ -139,6 +139,7 @@ std::optional<Timestamp> to_timestamp(const Fields& f) {
 
 bool is_retryable(const AttemptOutcome& outcome) {
     if (outcome.cancelled) return false;
+    if (outcome.answer_asks_retry) return true;
     if (outcome.transport_error || outcome.timed_out || outcome.status == 0) return true;
     if (outcome.status == 429) return true;
     return outcome.status >= 500 && outcome.status <= 599 && outcome.status != 501;

@@ -33,6 +33,7 @@ struct AttemptOutcome {
     bool transport_error = false;  // no usable answer: refused, reset, TLS, garbage, timeout...
     bool timed_out = false;        // the attempt ran out of time (also a transport error)
     bool cancelled = false;        // the client was closed under it: never retried
+    bool answer_asks_retry = false;  // a 2xx whose body says "not now" (Slack's ok:false ratelimited)
 };
 
 struct RetryDecision {
@@ -42,8 +43,8 @@ struct RetryDecision {
 };
 
 // Whether an outcome is worth another attempt at all, ignoring attempt counts:
-// transport errors and timeouts (status 0 counts as one), 429, and 5xx except
-// 501 (Not Implemented will not change). Never other 4xx, never 1xx/2xx/3xx,
+// transport errors and timeouts (status 0 counts as one), 429, 5xx except
+// 501 (Not Implemented will not change), and an answer that asks for it. Never other 4xx, never 1xx/2xx/3xx,
 // never a cancelled attempt.
 bool is_retryable(const AttemptOutcome& outcome);
 

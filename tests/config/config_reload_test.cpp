@@ -89,7 +89,7 @@ integration:
     scope_param: scope
     token_path: tokens-a
     identity: {url: "{api_base}/people-a", user_id: id-a, display: display-a, numeric_user_id: false}
-    message: {url: "{api_base}/messages-a", body: {to: "{user_id}", text: "{text}"}}
+    message: {url: "{api_base}/messages-a", body: {to: "{user_id}", text: "{text}"}, ok_path: ok-a, retry_errors: [busy_a]}
     dead_grant: {errors: [error_a], statuses: [401]}
     rotating_refresh_tokens: false
     refresh_sends_scope: false
@@ -181,6 +181,8 @@ const std::map<std::string, std::pair<std::string, std::string>>& one_line_chang
         {"integration.provider.identity.numeric_user_id", {"numeric_user_id: false", "numeric_user_id: true"}},
         {"integration.provider.message.url", {"messages-a", "messages-b"}},
         {"integration.provider.message.body", {"to: \"{user_id}\"", "channel: \"{user_id}\""}},
+        {"integration.provider.message.ok_path", {"ok-a", "ok-b"}},
+        {"integration.provider.message.retry_errors", {"busy_a", "busy_b"}},
         {"integration.provider.dead_grant.errors", {"error_a", "error_b"}},
         {"integration.provider.dead_grant.statuses", {"statuses: [401]", "statuses: [403]"}},
         {"integration.provider.rotating_refresh_tokens", {"rotating_refresh_tokens: false", "rotating_refresh_tokens: true"}},

@@ -106,6 +106,37 @@ TEST(ProviderConfig, SlackAsksForUserScopes) {
     EXPECT_EQ(oauth.provider.scope_param, "scope");
 }
 
+TEST(ProviderConfig, MessageAnswers) {
+    // The slack preset reads ok; ok_path and retry_errors alone adjust it.
+    OAuthSettings oauth = parse_config(kHead + "  provider: slack\n", "tokend.yml", kNoSystemd).integration.oauth;
+    EXPECT_EQ(oauth.provider.message_answer,
+              (MessageAnswer{"ok", {"ratelimited", "service_unavailable"}}));
+    oauth = parse_config(kHead + "  provider:\n    preset: slack\n    message: {retry_errors: [ratelimited]}\n",
+                         "tokend.yml", kNoSystemd)
+                .integration.oauth;
+    EXPECT_EQ(oauth.provider.message_answer, (MessageAnswer{"ok", {"ratelimited"}}));
+    EXPECT_EQ(oauth.provider.message.url, "{api_base}/chat.postMessage");
+    oauth = parse_config(kHead + "  provider:\n    preset: slack\n    message: {ok_path: \"\", retry_errors: []}\n",
+                         "tokend.yml", kNoSystemd)
+                .integration.oauth;
+    EXPECT_EQ(oauth.provider.message_answer, MessageAnswer{});
+    // A request of its own, with its rule; none drops both.
+    oauth = parse_config(kHead + "  provider:\n    message: {url: \"{api_base}/m\", body: {to: \"{user_id}\"}, "
+                                 "ok_path: result.ok, retry_errors: [busy]}\n",
+                         "tokend.yml", kNoSystemd)
+                .integration.oauth;
+    EXPECT_EQ(oauth.provider.message_answer, (MessageAnswer{"result.ok", {"busy"}}));
+    oauth = parse_config(kHead + "  provider:\n    preset: slack\n    message: none\n", "tokend.yml", kNoSystemd)
+                .integration.oauth;
+    EXPECT_EQ(oauth.provider.message_answer, MessageAnswer{});
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    preset: github\n    message: {ok_path: ok}\n"),
+              "tokend.yml:6: 'integration.provider.message' says how answers are read, but the profile has no message "
+              "request: give url and body too");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    preset: slack\n    message: {retry_errors: [Rate-Limited]}\n"),
+              "tokend.yml:6: 'integration.provider.message.retry_errors' holds OAuth error codes (1 to 64 of a-z and _), "
+              "not 'Rate-Limited'");
+}
+
 TEST(ProviderConfig, MistakesAreReportedWithTheirLine) {
     EXPECT_EQ(first_error_of(kHead + "  provider: gitlab\n"),
               "tokend.yml:4: unknown provider preset 'gitlab' (known: webex, github, microsoft, google, slack)");

@@ -198,6 +198,52 @@ TEST(ProviderRequests, MessagesFollowTheTemplateOrAreNone) {
     EXPECT_FALSE(message_request(settings("github"), Secret("BOT"), BotMessage{"1", "T"}));
 }
 
+TEST(ProviderRequests, AMessageAnswerIsJudgedByStatusAndTheProfilesOkMember) {
+    using Kind = MessageVerdict::Kind;
+    // Without an ok_path (Webex): the status alone.
+    const MessageAnswer status_only = settings("webex").provider.message_answer;
+    EXPECT_EQ(read_message_answer(status_only, 200, R"({"id":"M1"})", "").kind, Kind::sent);
+    EXPECT_EQ(read_message_answer(status_only, 204, "", "").kind, Kind::sent);
+    MessageVerdict verdict = read_message_answer(status_only, 403, R"({"message":"nope"})", "");
+    EXPECT_EQ(verdict.kind, Kind::failed);
+    EXPECT_EQ(verdict.reason, "HTTP 403");
+    verdict = read_message_answer(status_only, 0, "", "127.0.0.1: timed out");
+    EXPECT_EQ(verdict.kind, Kind::failed);
+    EXPECT_EQ(verdict.reason, "127.0.0.1: timed out");
+    EXPECT_EQ(read_message_answer(status_only, 0, "", "").reason, "no answer");
+
+    // Slack: HTTP 200 with ok; only errors that posted nothing are retried.
+    const OAuthSettings slack = settings("slack");
+    const MessageAnswer& rule = slack.provider.message_answer;
+    EXPECT_EQ(rule.ok_path, "ok");
+    EXPECT_EQ(message_request(slack, Secret("B"), BotMessage{"U1", "T"})->message_answer, rule);
+    EXPECT_EQ(read_message_answer(rule, 200, R"({"ok":true,"channel":"D1","ts":"1.2"})", "").kind, Kind::sent);
+    verdict = read_message_answer(rule, 200, R"({"ok":false,"error":"channel_not_found"})", "");
+    EXPECT_EQ(verdict.kind, Kind::failed);
+    EXPECT_EQ(verdict.reason, "ok is not true: channel_not_found");
+    for (const char* error : {"ratelimited", "service_unavailable"}) {
+        EXPECT_EQ(read_message_answer(rule, 200, R"({"ok":false,"error":")" + std::string(error) + R"("})", "").kind,
+                  Kind::retry) << error;
+    }
+    // These may have posted the message already: a retry could post it twice.
+    for (const char* error : {"internal_error", "fatal_error", "invalid_auth"}) {
+        EXPECT_EQ(read_message_answer(rule, 200, R"({"ok":false,"error":")" + std::string(error) + R"("})", "").kind,
+                  Kind::failed) << error;
+    }
+    // ok must be JSON true: absent, "true", 1, no JSON at all are failures, not retried.
+    for (const char* body : {R"({"channel":"D1"})", R"({"ok":"true"})", R"({"ok":1})", "<html>", "", "[true]"}) {
+        EXPECT_EQ(read_message_answer(rule, 200, body, "").kind, Kind::failed) << body;
+    }
+    // An error that is no well-formed code is neither quoted nor matched.
+    verdict = read_message_answer(rule, 200, R"({"ok":false,"error":"ratelimited xoxb-SECRET"})", "");
+    EXPECT_EQ(verdict.kind, Kind::failed);
+    EXPECT_EQ(verdict.reason, "ok is not true: no error code");
+    // A non-2xx stays a failure whatever the body says (the sender retried 429 and 5xx already).
+    EXPECT_EQ(read_message_answer(rule, 503, R"({"ok":true})", "").kind, Kind::failed);
+    // A nested ok_path.
+    EXPECT_EQ(read_message_answer(MessageAnswer{"result.ok", {}}, 200, R"({"result":{"ok":true}})", "").kind, Kind::sent);
+}
+
 // The state machines use the profile: GitHub's flow end to end in values.
 TEST(ProviderProfiles, RedirectFlowChecksAGitHubIdentity) {
     const OAuthSettings oauth = settings("github");

@@ -69,6 +69,17 @@ TEST(RetryPolicyTest, OtherStatusesAreNot) {
     }
 }
 
+TEST(RetryPolicyTest, AnAnswerThatAsksForARetryIsRetryable) {
+    // Slack's HTTP 200 {"ok":false,"error":"ratelimited"}: read by the request's own rule.
+    AttemptOutcome asks = status(200);
+    asks.answer_asks_retry = true;
+    EXPECT_TRUE(is_retryable(asks));
+    EXPECT_TRUE(decide_retry(RetryPolicy{}, 1, asks, 0.5, at_noon()).retry);
+    EXPECT_FALSE(decide_retry(RetryPolicy{}, RetryPolicy{}.max_attempts, asks, 0.5, at_noon()).retry);
+    asks.cancelled = true;
+    EXPECT_FALSE(is_retryable(asks));
+}
+
 // --- full-jitter backoff ---
 
 TEST(RetryPolicyTest, BackoffCeilingDoublesFromBaseUpToCap) {

@@ -509,6 +509,48 @@ class Slack(PresetCase):
         self.assertEqual(self.fake.tokens_of(me[0])["access"], [fresh])
 
 
+class SlackMessageErrors(PresetCase):
+    """chat.postMessage answers HTTP 200 with ok: false when it posted nothing: such a message is
+    counted and logged as failed, and only ratelimited and service_unavailable are sent again
+    (internal_error and fatal_error may have posted it already)."""
+    shape = "slack"
+    fake_class = FakeSlack
+    scopes = "[chat:write, users:read]"
+    users = Slack.users
+    bot_token = True
+
+    def bot_messages(self):
+        return self.client.stats()["bot_messages"]
+
+    def test_ok_false_is_a_failed_message_and_only_the_retryable_errors_are_retried(self):
+        me = self.users[0][0]
+        # internal_error: failed, not retried, not posted.
+        self.fake.fail_messages(["internal_error"])
+        self.assertEqual(self.flow(me, me)[0], 200)
+        wait_for(lambda: self.bot_messages()["failed"] == 1, what="the message counted as failed")
+        self.assertEqual(self.bot_messages()["sent"], 0)
+        self.assertEqual(self.fake.message_attempts, 1, "internal_error is not retried")
+        self.assertEqual(self.fake.messages, [])
+        wait_for(lambda: "bot message not delivered after 1 attempts: ok is not true: internal_error" in self.tokend.log(),
+                 what="the warning")
+        # ratelimited, then service_unavailable: sent again each time, and posted the third time.
+        self.fake.fail_messages(["ratelimited", "service_unavailable"])
+        self.assertEqual(self.flow(me, me)[0], 200)
+        wait_for(lambda: self.bot_messages()["sent"] == 1, what="the message sent after two retries")
+        self.assertEqual(self.bot_messages()["failed"], 1)
+        self.assertEqual(self.fake.message_attempts, 4)
+        self.assertEqual([channel for channel, _ in self.fake.messages], [me])
+        # An error of the bot's own making (a user it may not message): failed at once.
+        self.fake.fail_messages(["channel_not_found"])
+        self.assertEqual(self.flow(me, me)[0], 200)
+        wait_for(lambda: self.bot_messages()["failed"] == 2, what="the second failure")
+        self.assertEqual((self.bot_messages()["sent"], self.fake.message_attempts), (1, 5))
+        log = self.tokend.log()
+        for token in self.fake.tokens_of(me)["access"] + self.fake.tokens_of(me)["refresh"] + \
+                [CLIENT_SECRET, self.fake.bot_token]:
+            self.assertNotIn(token, log)
+
+
 class GoogleWithoutPromptConsent(PresetCase):
     """authorize_params without prompt=consent: Google sends a refresh token only at the
     user's first consent, so a second flow's exchange has none and the stored one stays."""

@@ -19,7 +19,9 @@ chat.postMessage methods, "Using token rotation"), independently of tokend's cod
   team_id, user_id}; {ok: false, error: invalid_auth} otherwise (HTTP 200).
 - POST /api/chat.postMessage with the bot token as a bearer and a JSON {channel, text}:
   {ok, channel, ts, message}; {ok: false, error: invalid_auth | not_authed | no_text |
-  channel_not_found} otherwise. `messages` records (channel, text).
+  channel_not_found} otherwise. `messages` records (channel, text) of the messages posted;
+  `fail_messages([error, ...])` makes the next requests answer {ok: false, error} in turn
+  (HTTP 200, nothing posted), and `message_attempts` counts every chat.postMessage request.
 
 Tests drive it like tools/fake_provider (add_users, queue_consent, revoke_user,
 fail_token_once, tokens_of, `requests`, `refreshes`). Only on loopback.
@@ -52,6 +54,8 @@ class FakeSlack(FakeProvider):
         self.messages = []  # (channel, text) of each message posted with the bot token
         self.revoked_refresh = set()  # refresh tokens of users who removed the app
         self.token_failures = []      # errors the next token requests answer (ok: false), in order
+        self.message_failures = []    # errors the next chat.postMessage requests answer (ok: false), in order
+        self.message_attempts = 0     # chat.postMessage requests, answered either way
 
     def add_users(self, users):
         """users: [(id, name)]: a Slack user id ("U0G9QF9C6") and the user's name."""
@@ -93,6 +97,11 @@ class FakeSlack(FakeProvider):
         """The next token request answers {ok: false, error} (ratelimited, internal_error, ...)."""
         with self.lock:
             self.token_failures.append(error)
+
+    def fail_messages(self, errors):
+        """The next chat.postMessage requests answer {ok: false, error} with HTTP 200, one error each, in order."""
+        with self.lock:
+            self.message_failures.extend(errors)
 
     def token(self, headers, body):
         form = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
@@ -170,6 +179,10 @@ class FakeSlack(FakeProvider):
                                     "user": self.users[user], "team_id": self.team["id"], "user_id": user})
 
     def post_message(self, headers, body):
+        with self.lock:
+            self.message_attempts += 1
+            if self.message_failures:
+                return slack_error(self.message_failures.pop(0))
         token = self._bearer(headers)
         if token is None:
             return slack_error("not_authed")
