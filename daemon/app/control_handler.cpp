@@ -1,7 +1,5 @@
 #include "app/control_handler.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -244,29 +242,6 @@ Json to_result(const ReencryptReport& report) {
             {"seconds", report.seconds}};
 }
 
-// The groups of uid's user in the group database (getgrouplist: its primary
-// group and every supplementary one), read at each request that needs them, so
-// a membership change applies without reconnecting. Empty if the uid has no
-// passwd entry.
-std::vector<gid_t> groups_of_user(uid_t uid) {
-    const long suggested = ::sysconf(_SC_GETPW_R_SIZE_MAX);
-    std::vector<char> buffer(suggested > 0 ? static_cast<size_t>(suggested) : 16384);
-    passwd entry{};
-    passwd* found = nullptr;
-    while (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == ERANGE && buffer.size() < (1u << 20)) {
-        buffer.resize(buffer.size() * 2);
-    }
-    if (found == nullptr) return {};
-    std::vector<gid_t> groups(32);
-    int count = static_cast<int>(groups.size());
-    while (::getgrouplist(found->pw_name, found->pw_gid, groups.data(), &count) == -1) {
-        if (static_cast<size_t>(count) <= groups.size()) return {};  // no progress: give up rather than loop
-        groups.resize(static_cast<size_t>(count));
-    }
-    groups.resize(static_cast<size_t>(count));
-    return groups;
-}
-
 }  // namespace
 
 ControlHandler::ControlHandler(TokenService& service, EventHub& events, const ControlConfig& config)
@@ -277,14 +252,11 @@ bool ControlHandler::allowed(const AccessList& list, const PeerCredentials& peer
     for (long uid : list.uids) {
         if (static_cast<uid_t>(uid) == peer.uid) return true;
     }
-    if (list.gids.empty()) return false;
+    // The groups the connecting process held (read at accept, as the socket
+    // file's mode check saw them): no group database lookup on the loop.
     for (long gid : list.gids) {
         if (static_cast<gid_t>(gid) == peer.gid) return true;
-    }
-    // Supplementary groups: those of the peer uid's user in the group database
-    // (SO_PEERCRED gives only the primary gid, not the process's own groups).
-    for (gid_t group : groups_of_user(peer.uid)) {
-        for (long gid : list.gids) {
+        for (gid_t group : peer.groups) {
             if (static_cast<gid_t>(gid) == group) return true;
         }
     }

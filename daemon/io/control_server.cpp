@@ -26,6 +26,24 @@ bool socket_is_live(const std::string& path) {
     return live;
 }
 
+// The supplementary groups of the process at the other end of `fd`, as it
+// held them when it connected (SO_PEERGROUPS); false if they cannot be read.
+// The kernel says how many there are with ERANGE when the buffer is short.
+bool read_peer_groups(int fd, std::vector<gid_t>* groups) {
+    std::vector<gid_t> buffer(16);
+    for (int round = 0; round < 4; ++round) {
+        socklen_t length = static_cast<socklen_t>(buffer.size() * sizeof(gid_t));
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, buffer.data(), &length) == 0) {
+            buffer.resize(length / sizeof(gid_t));
+            *groups = std::move(buffer);
+            return true;
+        }
+        if (errno != ERANGE) return false;
+        buffer.resize(length / sizeof(gid_t) + 1);  // the size the kernel asked for (the groups may change meanwhile)
+    }
+    return false;
+}
+
 // Answers collected within one read are written together up to this size.
 constexpr size_t kMaxBatchBytes = 64 * 1024;
 
@@ -79,7 +97,11 @@ public:
             close("cannot read peer credentials");
             return false;
         }
-        peer_ = PeerCredentials{credentials.pid, credentials.uid, credentials.gid};
+        peer_ = PeerCredentials{credentials.pid, credentials.uid, credentials.gid, {}};
+        if (!read_peer_groups(fd, &peer_.groups)) {
+            close("cannot read the peer's groups (SO_PEERGROUPS needs Linux 4.13)");
+            return false;
+        }
         last_read_ = uv_now(server_->loop_);
         resume_reading();
         arm_idle(server_->limits_.idle_timeout);

@@ -16,13 +16,19 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace tokend {
 
+// Who connected, read once at accept: SO_PEERCRED's pid, uid and primary gid,
+// and SO_PEERGROUPS' supplementary groups (Linux >= 4.13): the groups the
+// connecting process held when it connected, as the kernel's check of the
+// socket file's mode saw them.
 struct PeerCredentials {
     pid_t pid = 0;
     uid_t uid = 0;
     gid_t gid = 0;
+    std::vector<gid_t> groups;
 };
 
 struct ControlLimits {

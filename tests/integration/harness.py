@@ -133,12 +133,13 @@ def recv_line(conn, chunk_size=65536):
     return data
 
 
-def request_as(user, socket_path, request):
+def request_as(user, socket_path, request, groups=()):
     """One control request sent by a child process running as `user` (a pwd
-    entry; needs root), with no supplementary groups of its own: SO_PEERCRED
-    carries only uid and gid. Returns the parsed response line."""
+    entry; needs root) with its primary gid and, as supplementary groups,
+    exactly `groups` (none by default, whatever /etc/group says). Returns the
+    parsed response line."""
     code = ("import os,socket,sys\n"
-            f"os.setgroups([]); os.setgid({user.pw_gid}); os.setuid({user.pw_uid})\n"
+            f"os.setgroups({list(groups)}); os.setgid({user.pw_gid}); os.setuid({user.pw_uid})\n"
             "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
             "s.sendall(sys.argv[2].encode()+b'\\n'); print(s.makefile().readline(), end='')\n")
     out = subprocess.run([sys.executable, "-c", code, socket_path, json.dumps(request)],

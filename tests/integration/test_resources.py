@@ -18,7 +18,7 @@ from harness import (PLUGIN_DIR, TOKEND_BIN, Tokend, TokendCase, http_get, reque
 from tokend_client import TokendError
 
 TEST_USER = "tokendtest"  # created by scripts/test.sh (root) for the permission tests
-TEST_GROUP = f"tokendtest{os.getpid()}"  # made and removed by SupplementaryGroups (one per run)
+TEST_GROUP = f"tokendtest{os.getpid()}"  # made and removed by SupplementaryGroups (one per test)
 
 
 def start_with(tokend, preexec, timeout=20):
@@ -108,8 +108,10 @@ class MalformedCursor(TokendCase):
 
 
 class SupplementaryGroups(TokendCase):
-    """control.allow.*.gids matches the groups of the peer uid's user (getgrouplist),
-    not only the primary gid SO_PEERCRED gives."""
+    """control.allow.*.gids matches the groups the connecting process holds (SO_PEERCRED's gid
+    and SO_PEERGROUPS, read at accept), as the socket file's mode check does, not the group
+    database: a process holding the group is allowed whatever /etc/group says, and one that
+    dropped it is not, though /etc/group lists its user."""
 
     def setUp(self):
         if os.getuid() != 0:
@@ -121,7 +123,6 @@ class SupplementaryGroups(TokendCase):
         subprocess.run(["groupdel", TEST_GROUP], capture_output=True)
         subprocess.run(["groupadd", "--system", TEST_GROUP], check=True, capture_output=True)
         self.addCleanup(subprocess.run, ["groupdel", TEST_GROUP], capture_output=True)
-        subprocess.run(["gpasswd", "-a", TEST_USER, TEST_GROUP], check=True, capture_output=True)
         self.group = grp.getgrnam(TEST_GROUP).gr_gid
         self.assertNotEqual(self.group, self.other.pw_gid)
         self.extra_config = (f"control:\n  mode: 0666\n  allow:\n    read: {{uids: [0], gids: [{self.group}]}}\n"
@@ -129,17 +130,27 @@ class SupplementaryGroups(TokendCase):
         super().setUp()
         os.chmod(os.path.dirname(self.tokend.socket), 0o755)
         os.chmod(self.tokend.dir, 0o755)
-
-    def as_other(self, request):
-        return request_as(self.other, self.tokend.socket, request)
-
-    def test_a_supplementary_group_of_the_peer_user_is_allowed(self):
         self.client.set_user_context("u1", user_context("u1"))
-        answer = self.as_other({"op": "list_users"})
+
+    def as_other(self, request, groups=()):
+        return request_as(self.other, self.tokend.socket, request, groups)
+
+    def test_a_group_the_process_holds_is_allowed_though_its_user_is_not_listed(self):
+        self.assertNotIn(TEST_USER, grp.getgrnam(TEST_GROUP).gr_mem)
+        answer = self.as_other({"op": "list_users"}, groups=[self.group])
         self.assertTrue(answer["ok"], answer)
         self.assertEqual(answer["result"]["users"], ["u1"])
-        denied = self.as_other({"op": "set_user_context", "user_id": "u1", "user_context": None})
+        denied = self.as_other({"op": "set_user_context", "user_id": "u1", "user_context": None}, groups=[self.group])
         self.assertEqual(denied["error"]["code"], "permission_denied")
+
+    def test_a_group_the_process_dropped_is_denied_though_its_user_is_listed(self):
+        subprocess.run(["gpasswd", "-a", TEST_USER, TEST_GROUP], check=True, capture_output=True)
+        self.assertIn(TEST_USER, grp.getgrnam(TEST_GROUP).gr_mem)
+        denied = self.as_other({"op": "list_users"})
+        self.assertFalse(denied["ok"], denied)
+        self.assertEqual(denied["error"]["code"], "permission_denied")
+        # Holding it again (as the bot would after a restart): allowed.
+        self.assertTrue(self.as_other({"op": "list_users"}, groups=[self.group])["ok"])
 
 
 class FileDescriptors(StartedCase):

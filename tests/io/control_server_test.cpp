@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -90,6 +91,14 @@ TEST_F(ControlServerTest, AnswersAndReportsPeerCredentials) {
     EXPECT_EQ(response["result"]["op"], "ping");
     EXPECT_EQ(last_peer_.uid, ::getuid());
     EXPECT_EQ(last_peer_.pid, ::getpid());
+    EXPECT_EQ(last_peer_.gid, ::getgid());
+    // The supplementary groups this process holds (SO_PEERGROUPS), in any order.
+    std::vector<gid_t> own(static_cast<size_t>(std::max(::getgroups(0, nullptr), 0)));
+    own.resize(static_cast<size_t>(std::max(::getgroups(static_cast<int>(own.size()), own.data()), 0)));
+    std::vector<gid_t> seen = last_peer_.groups;
+    std::sort(own.begin(), own.end());
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(seen, own);
 }
 
 TEST_F(ControlServerTest, SocketHasTheConfiguredMode) {
