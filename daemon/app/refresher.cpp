@@ -66,6 +66,13 @@ bool Refresher::after_running(const std::string& user_id, Waiter waiter) {
     return true;
 }
 
+bool Refresher::after_attempt(const std::string& user_id, std::function<void()> then) {
+    auto refresh = refreshing_.find(user_id);
+    if (refresh == refreshing_.end() || !refresh->second.running) return false;
+    refresh->second.after_attempt.push_back(std::move(then));
+    return true;
+}
+
 void Refresher::resume_after_write(const std::string& user_id) {
     if (deferred_.erase(user_id) == 0) return;
     const ContextCache::Cached* cached = cache_.find(user_id);
@@ -287,12 +294,18 @@ void Refresher::end(std::shared_ptr<Attempt> attempt, const RefreshAttempt::Step
             break;
     }
     auto refresh = refreshing_.find(user_id);
-    if (refresh != refreshing_.end()) refresh->second.running = false;
+    std::vector<std::function<void()>> after_attempt;
+    if (refresh != refreshing_.end()) {
+        refresh->second.running = false;
+        after_attempt = std::move(refresh->second.after_attempt);
+    }
     if (!step.waiters_keep_waiting) {
         complete(user_id, step.result);
     } else if (refresh != refreshing_.end() && refresh->second.waiters.empty()) {
         refreshing_.erase(refresh);
     }
+    // Whoever waited for the attempt to end (a clear), before a next refresh can start.
+    for (auto& then : after_attempt) then();
     // Last: freeing the slot may start the next refresh (even this user's).
     scheduler_.finished();
     runtime_.track(-1);

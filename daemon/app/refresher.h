@@ -46,6 +46,12 @@ public:
     // If a refresh of this user is running, `waiter` hears how it ended (and
     // true is returned); else nothing happens.
     bool after_running(const std::string& user_id, Waiter waiter);
+    // If a refresh of this user is running, `then` runs once it has ended,
+    // however it ended (its tokens, if any, in the cache), and true is
+    // returned; else nothing happens. A clear joins the single flight so: it
+    // clears, and a sign-out revokes, what the refresh got (with rotating
+    // refresh tokens the spent one is worth nothing, the new one everything).
+    bool after_attempt(const std::string& user_id, std::function<void()> then);
     // A write of the user ended: a refresh that came due or was asked for
     // while it was stored goes now, from the written tokens.
     void resume_after_write(const std::string& user_id);
@@ -68,6 +74,7 @@ private:
 
     struct Refresh {
         std::vector<Waiter> waiters;
+        std::vector<std::function<void()>> after_attempt;  // run when the running attempt ends
         bool running = false;  // holds a gate slot
     };
 

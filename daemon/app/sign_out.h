@@ -4,7 +4,8 @@
 // request through the outbound sender, whose outcome goes into the answer, a
 // `signed_out` event and the log (never a token). The context is cleared
 // whatever the provider answers; a store failure clears nothing and revokes
-// nothing. Loop thread only.
+// nothing. The clear waits for a refresh of the user in flight (single
+// flight), so a rotated refresh token is the one revoked. Loop thread only.
 #pragma once
 
 #include "app/context_cache.h"

@@ -184,23 +184,51 @@ void UserContexts::set(const std::string& user_id, const Json& user_context, Con
     write(std::make_shared<UserContext>(std::move(parsed).value()), flags, std::move(done));
 }
 
+// A clear joins the user's single flight (see write() below): it waits for
+// the refresh in flight, so that what it clears, and a sign-out revokes, is
+// what the refresh got; with rotating refresh tokens the spent one is worth
+// nothing and the new one would live on at the provider. The wait is bounded:
+// the attempt's one token request times out after request_timeout_ms. While
+// it is stored, a refresh that comes due waits (writing()), and finds nothing.
 void UserContexts::clear(const std::string& user_id, ClearDone done) {
+    if (refresher_.after_attempt(user_id, [this, user_id, done] { clear(user_id, done); })) {
+        spdlog::debug("user {}: clear waits for the refresh in flight", user_id);
+        return;
+    }
+    if (auto writing = writes_in_flight_.find(user_id); writing != writes_in_flight_.end()) {
+        writing->second.push_back([this, user_id, done = std::move(done)]() mutable { clear(user_id, std::move(done)); });
+        return;
+    }
+    writes_in_flight_[user_id];
     runtime_.on_store<StoreStatus>(
         [this, user_id] { return runtime_.store().del(Ns::user, user_id); },
         [this, user_id, done = std::move(done)](StoreStatus status) {
+            std::deque<std::function<void()>> queued = end_write(user_id);
             if (!status.ok()) {
                 done(store_failure<ContextWritten>(status), std::nullopt);
-                return;
+            } else {
+                const ContextCache::Cached* cached = cache_.find(user_id);
+                const bool existed = cached != nullptr;
+                std::optional<Tokens> last =
+                    existed ? std::optional<Tokens>(cache_.tokens_of(*cached)) : std::nullopt;
+                cache_.forget(user_id);
+                if (existed) runtime_.publish("context_cleared", user_id);
+                refresher_.on_cleared(user_id);
+                spdlog::info("user {}: context cleared", user_id);
+                done(OpResult<ContextWritten>::success({true, existed, {}, {}, {}, false}), std::move(last));
             }
-            const ContextCache::Cached* cached = cache_.find(user_id);
-            const bool existed = cached != nullptr;
-            std::optional<Tokens> last = existed ? std::optional<Tokens>(cache_.tokens_of(*cached)) : std::nullopt;
-            cache_.forget(user_id);
-            if (existed) runtime_.publish("context_cleared", user_id);
-            refresher_.on_cleared(user_id);
-            spdlog::info("user {}: context cleared", user_id);
-            done(OpResult<ContextWritten>::success({true, existed, {}, {}, {}, false}), std::move(last));
+            refresher_.resume_after_write(user_id);  // finds nothing to refresh once cleared
+            for (auto& next : queued) next();
         });
+}
+
+std::deque<std::function<void()>> UserContexts::end_write(const std::string& user_id) {
+    std::deque<std::function<void()>> queued;
+    if (auto writing = writes_in_flight_.find(user_id); writing != writes_in_flight_.end()) {
+        queued = std::move(writing->second);
+        writes_in_flight_.erase(writing);
+    }
+    return queued;
 }
 
 // One thing at a time per user ("single flight"):
@@ -302,11 +330,7 @@ void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags
             return out;
         },
         [this, user_id, dry_run = flags.dry_run, done = std::move(done)](Outcome out) {
-            std::deque<std::function<void()>> queued;
-            if (auto writing = writes_in_flight_.find(user_id); writing != writes_in_flight_.end()) {
-                queued = std::move(writing->second);
-                writes_in_flight_.erase(writing);
-            }
+            std::deque<std::function<void()>> queued = end_write(user_id);
             if (!out.undecryptable.empty()) {
                 spdlog::error("user {}: context not written: the stored one cannot be decrypted ({}); it is left "
                               "as it is", user_id, out.undecryptable);

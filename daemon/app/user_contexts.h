@@ -36,10 +36,11 @@ public:
              OpCallback<ContextWritten> done);
     // Clears the user's context (the store, then the cache); `done` also gets
     // the tokens the cache held at that moment (nullopt: none), for a sign-out
-    // to revoke.
+    // to revoke. It first waits for the user's refresh in flight and for the
+    // writes ahead of it, so those tokens are the latest (single flight).
     using ClearDone = std::function<void(OpResult<ContextWritten>, std::optional<Tokens> last)>;
     void clear(const std::string& user_id, ClearDone done);
-    // Whether a set_user_context of this user is being stored (a refresh of
+    // Whether a set_user_context or clear of this user is being stored (a refresh of
     // the user that comes due meanwhile waits for it).
     bool writing(const std::string& user_id) const { return writes_in_flight_.count(user_id) > 0; }
     void list(const std::string& cursor, uint32_t limit, OpCallback<UsersPage> done);
@@ -51,13 +52,15 @@ private:
     // Whether failed refreshes wait for their next scheduled try (no extra attempt per read).
     bool backing_off(const ContextCache::Cached& cached, Timestamp now) const;
     void write(std::shared_ptr<UserContext> written, ContextWriteFlags flags, OpCallback<ContextWritten> done);
+    // A write or clear of the user was stored: the ones queued behind it, taken out.
+    std::deque<std::function<void()>> end_write(const std::string& user_id);
 
     ServiceRuntime& runtime_;
     ContextCache& cache_;
     RefreshScheduler& scheduler_;
     Refresher& refresher_;
-    // A set_user_context being stored, per user: later writes of the same
-    // user wait here, in order, and are decided against its result.
+    // A set_user_context or clear being stored, per user: later ones of the
+    // same user wait here, in order, and are decided against its result.
     std::unordered_map<std::string, std::deque<std::function<void()>>> writes_in_flight_;
 };
 

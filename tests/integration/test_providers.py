@@ -204,6 +204,16 @@ class Revocation(PresetCase):
         wait_for(lambda: self.client.stats()["watchers"] >= 1, what="the watcher")
         return events
 
+    def check_grant_gone(self, user_id):
+        """The fake saw a live refresh token revoked (the client authenticated as at the token endpoint),
+        and with it the grant's access token went too; tokend holds no context."""
+        self.assertEqual(self.fake.revocations, [("refresh_token", "refresh", "post")])
+        self.assertEqual(self.fake.tokens_of(user_id), {"access": [], "refresh": []})
+        self.assertFalse(self.typed.grant_status(user_id).context)
+        with self.assertRaises(TokendError) as raised:
+            self.client.get_token(user_id)
+        self.assertEqual(raised.exception.code, "not_found")
+
     def test_sign_out_revokes_the_refresh_token_and_clears(self):
         me = self.users[0][0]
         status = self.typed.grant_status(me)
@@ -222,14 +232,7 @@ class Revocation(PresetCase):
         self.assertTrue(result.cleared)
         self.assertEqual(result.revocation, "revoked")
         self.assertEqual(result["revocation"]["token"], "refresh_token")
-        # The fake saw the refresh token revoked, the client authenticated as at the token endpoint,
-        # and with it the grant's access token went too.
-        self.assertEqual(self.fake.revocations, [("refresh_token", "refresh", "post")])
-        self.assertEqual(self.fake.tokens_of(me), {"access": [], "refresh": []})
-        self.assertFalse(self.typed.grant_status(me).context)
-        with self.assertRaises(TokendError) as raised:
-            self.client.get_token(me)
-        self.assertEqual(raised.exception.code, "not_found")
+        self.check_grant_gone(me)
         wait_for(lambda: any(e.get("event") == "signed_out" for e in events), what="the signed_out event")
         self.assertEqual([e.get("revocation") for e in events if e.get("event") == "signed_out"], ["revoked"])
         # Again: nothing left to clear or revoke.
@@ -266,6 +269,48 @@ class Revocation(PresetCase):
         self.assertFalse(self.typed.grant_status(other).context)
         log = self.tokend.log()
         for token in self.fake.tokens_of(me)["refresh"] + self.fake.tokens_of(other)["refresh"] + [CLIENT_SECRET]:
+            self.assertNotIn(token, log)
+
+    def test_sign_out_during_a_rotating_refresh_revokes_what_the_refresh_got(self):
+        """A sign-out that arrives while a refresh is in flight (GitHub rotates: the refresh spends
+        the stored refresh token and gets a new one) waits for it and revokes the new one; revoking
+        the spent one would leave the grant alive at the provider."""
+        me = self.users[0][0]
+        self.assertEqual(self.flow(me, me)[0], 200)
+        [spent] = self.fake.tokens_of(me)["refresh"]
+        held, release = self.fake.hold_next_refresh()
+        self.addCleanup(release.set)
+        outcomes = {}
+
+        def call(name, op):
+            client = TokendClient(self.tokend.socket, timeout=30)
+            try:
+                outcomes[name] = op(client)
+            except TokendError as error:
+                outcomes[name] = error.code
+            finally:
+                client.close()
+
+        refresh = threading.Thread(target=call, args=("refresh", lambda c: c.refresh(me)))
+        refresh.start()
+        self.assertTrue(held.wait(10), "the refresh reached the fake")
+        [rotated] = self.fake.tokens_of(me)["refresh"]
+        self.assertNotEqual(rotated, spent, "the fake rotated already; tokend has not heard")
+        sign_out = threading.Thread(target=call, args=("sign_out", lambda c: c.sign_out(me)))
+        sign_out.start()
+        # Release once the sign-out waits for the refresh, or (without the single flight) is done.
+        wait_for(lambda: "clear waits for the refresh in flight" in self.tokend.log() or not sign_out.is_alive(),
+                 what="the sign-out to wait for the refresh")
+        release.set()
+        refresh.join(30)
+        sign_out.join(30)
+        self.assertFalse(refresh.is_alive() or sign_out.is_alive())
+        result = outcomes["sign_out"]
+        self.assertEqual((result.cleared, result.revocation), (True, "revoked"))
+        # The rotated refresh token was revoked, and with it the grant; the refreshed context did not come back.
+        self.check_grant_gone(me)
+        log = self.tokend.log()
+        for token in [spent, rotated, CLIENT_SECRET]:
             self.assertNotIn(token, log)
 
     def ctl(self, *args):

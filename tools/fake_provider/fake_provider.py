@@ -25,7 +25,10 @@ the body or with HTTP Basic (401 invalid_client otherwise), 200 for any token,
 known or not (RFC 7009 2.2). Revoking a refresh token ends its grant: the access
 tokens issued with it stop working too. `revocations` records (hint, "refresh",
 "access" or "unknown", how the client authenticated); `fail_revocation(503)`
-answers 503 from then on, `fail_revocation("timeout")` never answers within 30 s. Tests drive it in-process:
+answers 503 from then on, `fail_revocation("timeout")` never answers within 30 s.
+`hold_next_refresh()` makes the next successful refresh rotate the tokens at once but hold
+its answer until the test releases it (a refresh in flight at tokend), returning the
+(held, release) pair of threading.Events. Tests drive it in-process:
 add_users, queue_consent, revoke_user, and read `requests` (what was asked, never
 a secret). Only on loopback.
 """
@@ -132,6 +135,7 @@ class FakeProvider(FakeServer):
         self.refreshes = []    # (the refresh token used, the one issued): successful refreshes
         self.revocations = []  # (token_type_hint, which kind the token was, client auth): answered 200
         self.revocation_failure = None  # None, an HTTP status, or "timeout"
+        self.refresh_hold = None  # (held, release): the next refresh answer waits for release
 
     # -- the paths of this shape --
     @property
@@ -177,6 +181,14 @@ class FakeProvider(FakeServer):
         """None: answer again; 503 (any status): answer it; "timeout": hold the request 30 s."""
         with self.lock:
             self.revocation_failure = failure
+
+    def hold_next_refresh(self):
+        """The next successful refresh is done (the refresh token spent, the new pair issued) but
+        its answer waits until `release` is set; `held` is set once it waits. Returns (held, release)."""
+        held, release = threading.Event(), threading.Event()
+        with self.lock:
+            self.refresh_hold = (held, release)
+        return held, release
 
     def tokens_of(self, user_id):
         with self.lock:
@@ -252,9 +264,17 @@ class FakeProvider(FakeServer):
             if grant == "authorization_code":
                 return self._redeem(form)
             if grant == "refresh_token":
-                return self._refresh(form)
-            self.requests.append(("token", grant, "bad grant_type"))
-            return self._error(400, "unsupported_grant_type", "unsupported grant_type", (70003,))
+                reply, hold = self._refresh(form), None
+                if reply.status == 200 and b'"access_token"' in reply.body:
+                    hold, self.refresh_hold = self.refresh_hold, None
+            else:
+                self.requests.append(("token", grant, "bad grant_type"))
+                return self._error(400, "unsupported_grant_type", "unsupported grant_type", (70003,))
+        # Held outside the lock: the other endpoints (revocation) answer meanwhile.
+        if hold is not None:
+            hold[0].set()
+            hold[1].wait(30)
+        return reply
 
     def _redeem(self, form):
         issued = self.codes.pop(form.get("code", ""), None)
