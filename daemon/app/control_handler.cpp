@@ -187,38 +187,80 @@ Json to_result(const FlowSweep& sweep) {
     return {{"ran", sweep.ran}, {"deleted", std::move(deleted)}};
 }
 
+// The counts of stats, for the totals and for each integration alike.
+Json redirects_of(const IntegrationCounters& c) {
+    Json redirects = Json::object();  // the outcomes that happened
+    for (size_t i = 0; i < kRedirectOutcomeCount; ++i) {
+        if (c.redirects[i] != 0) redirects[std::string(to_string(static_cast<RedirectOutcome>(i)))] = c.redirects[i];
+    }
+    return redirects;
+}
+
+Json sign_outs_of(const IntegrationCounters& c) {
+    Json sign_outs = Json::object();
+    for (size_t i = 0; i < kSignOutRevocationCount; ++i) {
+        sign_outs[std::string(to_string(static_cast<SignOutRevocation>(i)))] = c.sign_outs[i];
+    }
+    return sign_outs;
+}
+
+Json flows_of(const IntegrationCounters& c) {
+    return {{"started", c.flows_started},
+            {"started_without_pkce", c.flows_started_without_pkce},
+            {"completed", c.flows_completed},
+            {"failed", c.flows_failed},
+            {"swept", c.flows_swept}};
+}
+
+Json refreshes_of(const IntegrationCounters& c) {
+    return {{"succeeded", c.refreshes_succeeded}, {"failed", c.refreshes_failed},
+            {"retried", c.refreshes_retried},     {"adopted", c.refreshes_adopted},
+            {"reauth_required", c.reauth_required}, {"store_failures", c.refresh_store_failures}};
+}
+
 Json to_result(const ServiceStats& stats) {
-    const ServiceCounters& c = stats.counters;
-    Json redirects = Json::object();
-    for (const auto& [outcome, count] : c.redirects) redirects[outcome] = count;
+    const ServiceCounters& counters = stats.counters;
+    const IntegrationCounters c = counters.total();
+    Json refreshes = refreshes_of(c);
+    refreshes.update({{"in_flight", stats.refreshes_in_flight},
+                      {"waiting", stats.refreshes_waiting},
+                      {"scheduled", stats.refreshes_scheduled},
+                      {"next_deadline", stats.next_refresh ? Json(format_iso8601(*stats.next_refresh)) : Json()}});
+    // Each integration's share (the totals above also hold what belongs to
+    // none: redirects whose state named no flow, invalid links, unreadable flows).
+    Json integrations = Json::object();
+    for (size_t i = 0; i < stats.integrations.size(); ++i) {
+        const IntegrationGauges& gauges = stats.integrations[i];
+        const IntegrationCounters& own = counters.of(i);
+        Json own_refreshes = refreshes_of(own);
+        own_refreshes["scheduled"] = gauges.refreshes_scheduled;
+        integrations[gauges.name] = {
+            {"users", gauges.users},
+            {"users_reauth_required", gauges.users_reauth_required},
+            {"flows", flows_of(own)},
+            {"redirects", redirects_of(own)},
+            {"refreshes", std::move(own_refreshes)},
+            {"bot_messages", {{"sent", own.bot_messages_sent}, {"failed", own.bot_messages_failed}}},
+            {"sign_outs", sign_outs_of(own)},
+            {"links", {{"issued", own.links_issued}, {"opened", own.links_opened}, {"expired", own.links_expired}}}};
+    }
     return {{"users", stats.users},
             {"users_reauth_required", stats.users_reauth_required},
-            {"flows", {{"started", c.flows_started},
-                       {"started_without_pkce", c.flows_started_without_pkce},
-                       {"completed", c.flows_completed},
-                       {"failed", c.flows_failed},
-                       {"swept", c.flows_swept}}},
-            {"redirects", redirects},
-            {"refreshes", {{"succeeded", c.refreshes_succeeded},
-                           {"failed", c.refreshes_failed},
-                           {"retried", c.refreshes_retried},
-                           {"adopted", c.refreshes_adopted},
-                           {"reauth_required", c.reauth_required},
-                           {"store_failures", c.refresh_store_failures},
-                           {"in_flight", stats.refreshes_in_flight},
-                           {"waiting", stats.refreshes_waiting},
-                           {"scheduled", stats.refreshes_scheduled},
-                           {"next_deadline", stats.next_refresh ? Json(format_iso8601(*stats.next_refresh)) : Json()}}},
+            {"flows", flows_of(c)},
+            {"redirects", redirects_of(c)},
+            {"refreshes", std::move(refreshes)},
             {"bot_messages", {{"sent", c.bot_messages_sent}, {"failed", c.bot_messages_failed}}},
+            {"sign_outs", sign_outs_of(c)},
             {"links", {{"issued", c.links_issued},
                        {"opened", c.links_opened},
                        {"expired", c.links_expired},
                        {"invalid", c.links_invalid}}},
             {"store", {{"plugin", stats.store_plugin},
                        {"healthy", stats.store_healthy},
-                       {"changes_applied", c.store_changes_applied},
-                       {"resyncs", c.store_resyncs}}},
-            {"uptime_seconds", stats.uptime_seconds}};
+                       {"changes_applied", counters.store_changes_applied},
+                       {"resyncs", counters.store_resyncs}}},
+            {"uptime_seconds", stats.uptime_seconds},
+            {"integrations", std::move(integrations)}};
 }
 
 Json to_result(const ReencryptCounts& counts) {
