@@ -218,49 +218,46 @@ Json refreshes_of(const IntegrationCounters& c) {
             {"reauth_required", c.reauth_required}, {"store_failures", c.refresh_store_failures}};
 }
 
-Json to_result(const ServiceStats& stats) {
-    const ServiceCounters& counters = stats.counters;
-    const IntegrationCounters c = counters.total();
+// What stats says of a set of users, the totals' and each integration's alike:
+// the gauges given, the counts, refreshes with `refreshes_extra` added.
+Json users_part(size_t users, size_t users_reauth_required, const IntegrationCounters& c, Json refreshes_extra) {
     Json refreshes = refreshes_of(c);
-    refreshes.update({{"in_flight", stats.refreshes_in_flight},
-                      {"waiting", stats.refreshes_waiting},
-                      {"scheduled", stats.refreshes_scheduled},
-                      {"next_deadline", stats.next_refresh ? Json(format_iso8601(*stats.next_refresh)) : Json()}});
-    // Each integration's share (the totals above also hold what belongs to
-    // none: redirects whose state named no flow, invalid links, unreadable flows).
-    Json integrations = Json::object();
-    for (size_t i = 0; i < stats.integrations.size(); ++i) {
-        const IntegrationGauges& gauges = stats.integrations[i];
-        const IntegrationCounters& own = counters.of(i);
-        Json own_refreshes = refreshes_of(own);
-        own_refreshes["scheduled"] = gauges.refreshes_scheduled;
-        integrations[gauges.name] = {
-            {"users", gauges.users},
-            {"users_reauth_required", gauges.users_reauth_required},
-            {"flows", flows_of(own)},
-            {"redirects", redirects_of(own)},
-            {"refreshes", std::move(own_refreshes)},
-            {"bot_messages", {{"sent", own.bot_messages_sent}, {"failed", own.bot_messages_failed}}},
-            {"sign_outs", sign_outs_of(own)},
-            {"links", {{"issued", own.links_issued}, {"opened", own.links_opened}, {"expired", own.links_expired}}}};
-    }
-    return {{"users", stats.users},
-            {"users_reauth_required", stats.users_reauth_required},
+    refreshes.update(refreshes_extra);
+    return {{"users", users},
+            {"users_reauth_required", users_reauth_required},
             {"flows", flows_of(c)},
             {"redirects", redirects_of(c)},
             {"refreshes", std::move(refreshes)},
             {"bot_messages", {{"sent", c.bot_messages_sent}, {"failed", c.bot_messages_failed}}},
             {"sign_outs", sign_outs_of(c)},
-            {"links", {{"issued", c.links_issued},
-                       {"opened", c.links_opened},
-                       {"expired", c.links_expired},
-                       {"invalid", c.links_invalid}}},
-            {"store", {{"plugin", stats.store_plugin},
+            {"links", {{"issued", c.links_issued}, {"opened", c.links_opened}, {"expired", c.links_expired}}}};
+}
+
+Json to_result(const ServiceStats& stats) {
+    const ServiceCounters& counters = stats.counters;
+    const IntegrationCounters total = counters.total();
+    Json result = users_part(
+        stats.users, stats.users_reauth_required, total,
+        {{"in_flight", stats.refreshes_in_flight},
+         {"waiting", stats.refreshes_waiting},
+         {"scheduled", stats.refreshes_scheduled},
+         {"next_deadline", stats.next_refresh ? Json(format_iso8601(*stats.next_refresh)) : Json()}});
+    result["links"]["invalid"] = total.links_invalid;  // an invalid link names nobody: in the totals only
+    result["store"] = {{"plugin", stats.store_plugin},
                        {"healthy", stats.store_healthy},
                        {"changes_applied", counters.store_changes_applied},
-                       {"resyncs", counters.store_resyncs}}},
-            {"uptime_seconds", stats.uptime_seconds},
-            {"integrations", std::move(integrations)}};
+                       {"resyncs", counters.store_resyncs}};
+    result["uptime_seconds"] = stats.uptime_seconds;
+    // Each integration's share (the totals above also hold what belongs to
+    // none: redirects whose state named no flow, invalid links, unreadable flows).
+    Json integrations = Json::object();
+    for (size_t i = 0; i < stats.integrations.size(); ++i) {
+        const IntegrationGauges& gauges = stats.integrations[i];
+        integrations[gauges.name] = users_part(gauges.users, gauges.users_reauth_required, counters.of(i),
+                                               {{"scheduled", gauges.refreshes_scheduled}});
+    }
+    result["integrations"] = std::move(integrations);
+    return result;
 }
 
 Json to_result(const ReencryptCounts& counts) {
