@@ -331,6 +331,12 @@ class TwoIntegrations:
         self.assertEqual(modelled.integrations["second"].refreshes.scheduled, 1)
         self.assertEqual(modelled.integrations["webex"].users, 1)
         self.assertEqual(modelled.sign_outs["not_requested"], 1)
+        # tokenctl stats with --integration: that integration's share.
+        out = self.tokenctl("--json", "--integration", "second", "stats")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["result"]["flows"]["completed"], 2)
+        out = self.tokenctl("--json", "--integration", "nope", "stats")
+        self.assertEqual(json.loads(out.stderr)["error"]["code"], "unknown_integration")
 
     def test_export_and_import_keep_each_integrations_users(self):
         contexts = {("carol", None): user_context("carol", access="AT-carol-webex", refresh="RT-carol-webex"),
