@@ -14,7 +14,7 @@ std::string AuthLinks::base() const {
 SignedLink AuthLinks::sign(const std::string& user_id) {
     // Whole seconds: the link carries its expiry as a Unix time.
     const Timestamp expires = std::chrono::floor<std::chrono::seconds>(runtime_.now() + runtime_.config().links.ttl);
-    ++runtime_.counters().links_issued;
+    ++runtime_.counters_of(user_id).links_issued;
     return {auth_link_url(base(), key_, user_id, expires), expires};
 }
 
@@ -35,10 +35,10 @@ OpResult<SignedLink> AuthLinks::issue(const std::string& user_id) {
 LinkCheck AuthLinks::check(std::string_view query) {
     LinkCheck check = verify_auth_link(key_, query, runtime_.now());
     if (check.status == LinkCheck::Status::invalid) {
-        ++runtime_.counters().links_invalid;
+        ++runtime_.counters().unattributed().links_invalid;
         spdlog::warn("auth link refused: {}", check.detail);
     } else if (check.status == LinkCheck::Status::expired) {
-        ++runtime_.counters().links_expired;
+        ++runtime_.counters_of(check.user_id).links_expired;
         spdlog::info("user {}: auth link expired at {}; refused", check.user_id, format_iso8601(check.expires_at));
     }
     return check;

@@ -25,7 +25,8 @@ uint64_t stable_hash(std::string_view text) {
 }  // namespace
 
 ContextCache::ContextCache(ServiceRuntime& runtime, RefreshScheduler& scheduler)
-    : runtime_(runtime), scheduler_(scheduler), changes_(std::make_shared<StoreChangeInbox>()) {}
+    : runtime_(runtime), scheduler_(scheduler), per_integration_(runtime.integrations().all().size()),
+      changes_(std::make_shared<StoreChangeInbox>()) {}
 
 namespace {
 
@@ -169,7 +170,9 @@ ContextCache::Cached& ContextCache::remember(const UserContext& context, Timesta
     CompactContext packed = CompactContext::pack(context, scopes_);  // first: it may throw
     const auto key_of = [this](uint32_t at) { return entries_[at].context.user_id(); };
     Cached* cached = find(context.user_id);
+    UserCounts& counts = per_integration_[group_of(context.user_id)];
     if (cached == nullptr) {
+        ++counts.users;
         uint32_t id;
         if (free_ids_.empty()) {
             id = static_cast<uint32_t>(entries_.size());
@@ -183,14 +186,20 @@ ContextCache::Cached& ContextCache::remember(const UserContext& context, Timesta
         cached->context = std::move(packed);
         index_.insert(id, key_of);
     } else {
-        if (!cached->context.times().refresh_token) --without_refresh_token_;
+        if (!cached->context.times().refresh_token) {
+            --without_refresh_token_;
+            --counts.without_refresh_token;
+        }
         cached->context.release_into(scopes_);
         cached->context = std::move(packed);
     }
     cached->obtained_at = obtained_at;
     cached->failures = 0;
     cached->unsaved.reset();
-    if (!cached->context.times().refresh_token) ++without_refresh_token_;
+    if (!cached->context.times().refresh_token) {
+        ++without_refresh_token_;
+        ++counts.without_refresh_token;
+    }
     reschedule(*cached);
     return *cached;
 }
@@ -199,7 +208,12 @@ void ContextCache::forget(const std::string& user_id) {
     Cached* cached = find(user_id);
     if (cached == nullptr) return;
     scheduler_.cancel(cached->id);
-    if (!cached->context.times().refresh_token) --without_refresh_token_;
+    UserCounts& counts = per_integration_[group_of(user_id)];
+    --counts.users;
+    if (!cached->context.times().refresh_token) {
+        --without_refresh_token_;
+        --counts.without_refresh_token;
+    }
     index_.erase(user_id, [this](uint32_t at) { return entries_[at].context.user_id(); });
     cached->context.release_into(scopes_);
     cached->unsaved.reset();
@@ -211,7 +225,7 @@ void ContextCache::reschedule(const Cached& cached) {
     const auto deadline = refresh_deadline(cached.context.times(), cached.obtained_at,
                                            runtime_.config().refresh.policy, jitter_of(cached.context.user_id()));
     if (deadline) {
-        scheduler_.set(cached.id, *deadline);
+        scheduler_.set(cached.id, *deadline, group_of(cached.context.user_id()));
     } else {
         scheduler_.cancel(cached.id);  // nothing to refresh with
     }

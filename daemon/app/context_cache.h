@@ -66,6 +66,19 @@ public:
     // (the export op's snapshot).
     std::vector<UserContext> snapshot() const;
     size_t without_refresh_token() const { return without_refresh_token_; }
+    // The same two gauges for one integration (IntegrationSet::index_of),
+    // kept as users come and go, so a scrape reads them in O(1).
+    struct UserCounts {
+        size_t users = 0;
+        size_t without_refresh_token = 0;
+    };
+    UserCounts users_of(size_t integration) const {
+        return integration < per_integration_.size() ? per_integration_[integration] : UserCounts{};
+    }
+    // A user key's integration, as the schedule groups it.
+    RefreshSchedule::Group group_of(std::string_view user_id) const {
+        return static_cast<RefreshSchedule::Group>(runtime_.integrations().index_of_key(user_id));
+    }
 
     // Takes a context (new tokens or a new user): failures and unsaved tokens
     // reset, the refresh deadline set from the tokens.
@@ -91,6 +104,7 @@ private:
     IdIndex index_;      // user id -> schedule id
     InternPool scopes_;  // the scopes and token types of every entry
     size_t without_refresh_token_ = 0;  // contexts that cannot be refreshed (reauth needed once expired)
+    std::vector<UserCounts> per_integration_;  // by integration index
     std::shared_ptr<StoreChangeInbox> changes_;  // shared with the store's notification sink
     ChangeListener on_change_;
     UvTimer resync_timer_;

@@ -185,38 +185,77 @@ Json to_result(const FlowSweep& sweep) {
     return {{"ran", sweep.ran}, {"deleted", std::move(deleted)}};
 }
 
-Json to_result(const ServiceStats& stats) {
-    const ServiceCounters& c = stats.counters;
-    Json redirects = Json::object();
-    for (const auto& [outcome, count] : c.redirects) redirects[outcome] = count;
-    return {{"users", stats.users},
-            {"users_reauth_required", stats.users_reauth_required},
-            {"flows", {{"started", c.flows_started},
-                       {"started_without_pkce", c.flows_started_without_pkce},
-                       {"completed", c.flows_completed},
-                       {"failed", c.flows_failed},
-                       {"swept", c.flows_swept}}},
-            {"redirects", redirects},
-            {"refreshes", {{"succeeded", c.refreshes_succeeded},
-                           {"failed", c.refreshes_failed},
-                           {"retried", c.refreshes_retried},
-                           {"adopted", c.refreshes_adopted},
-                           {"reauth_required", c.reauth_required},
-                           {"store_failures", c.refresh_store_failures},
-                           {"in_flight", stats.refreshes_in_flight},
-                           {"waiting", stats.refreshes_waiting},
-                           {"scheduled", stats.refreshes_scheduled},
-                           {"next_deadline", stats.next_refresh ? Json(format_iso8601(*stats.next_refresh)) : Json()}}},
+// The counts of stats, for the totals and for each integration alike.
+Json redirects_of(const IntegrationCounters& c) {
+    Json redirects = Json::object();  // the outcomes that happened
+    for (size_t i = 0; i < kRedirectOutcomeCount; ++i) {
+        if (c.redirects[i] != 0) redirects[std::string(to_string(static_cast<RedirectOutcome>(i)))] = c.redirects[i];
+    }
+    return redirects;
+}
+
+Json sign_outs_of(const IntegrationCounters& c) {
+    Json sign_outs = Json::object();
+    for (size_t i = 0; i < kSignOutRevocationCount; ++i) {
+        sign_outs[std::string(to_string(static_cast<SignOutRevocation>(i)))] = c.sign_outs[i];
+    }
+    return sign_outs;
+}
+
+Json flows_of(const IntegrationCounters& c) {
+    return {{"started", c.flows_started},
+            {"started_without_pkce", c.flows_started_without_pkce},
+            {"completed", c.flows_completed},
+            {"failed", c.flows_failed},
+            {"swept", c.flows_swept}};
+}
+
+Json refreshes_of(const IntegrationCounters& c) {
+    return {{"succeeded", c.refreshes_succeeded}, {"failed", c.refreshes_failed},
+            {"retried", c.refreshes_retried},     {"adopted", c.refreshes_adopted},
+            {"reauth_required", c.reauth_required}, {"store_failures", c.refresh_store_failures}};
+}
+
+// What stats says of a set of users, the totals' and each integration's alike:
+// the gauges given, the counts, refreshes with `refreshes_extra` added.
+Json users_part(size_t users, size_t users_reauth_required, const IntegrationCounters& c, Json refreshes_extra) {
+    Json refreshes = refreshes_of(c);
+    refreshes.update(refreshes_extra);
+    return {{"users", users},
+            {"users_reauth_required", users_reauth_required},
+            {"flows", flows_of(c)},
+            {"redirects", redirects_of(c)},
+            {"refreshes", std::move(refreshes)},
             {"bot_messages", {{"sent", c.bot_messages_sent}, {"failed", c.bot_messages_failed}}},
-            {"links", {{"issued", c.links_issued},
-                       {"opened", c.links_opened},
-                       {"expired", c.links_expired},
-                       {"invalid", c.links_invalid}}},
-            {"store", {{"plugin", stats.store_plugin},
+            {"sign_outs", sign_outs_of(c)},
+            {"links", {{"issued", c.links_issued}, {"opened", c.links_opened}, {"expired", c.links_expired}}}};
+}
+
+Json to_result(const ServiceStats& stats) {
+    const ServiceCounters& counters = stats.counters;
+    const IntegrationCounters total = counters.total();
+    Json result = users_part(
+        stats.users, stats.users_reauth_required, total,
+        {{"in_flight", stats.refreshes_in_flight},
+         {"waiting", stats.refreshes_waiting},
+         {"scheduled", stats.refreshes_scheduled},
+         {"next_deadline", stats.next_refresh ? Json(format_iso8601(*stats.next_refresh)) : Json()}});
+    result["links"]["invalid"] = total.links_invalid;  // an invalid link names nobody: in the totals only
+    result["store"] = {{"plugin", stats.store_plugin},
                        {"healthy", stats.store_healthy},
-                       {"changes_applied", c.store_changes_applied},
-                       {"resyncs", c.store_resyncs}}},
-            {"uptime_seconds", stats.uptime_seconds}};
+                       {"changes_applied", counters.store_changes_applied},
+                       {"resyncs", counters.store_resyncs}};
+    result["uptime_seconds"] = stats.uptime_seconds;
+    // Each integration's share (the totals above also hold what belongs to
+    // none: redirects whose state named no flow, invalid links, unreadable flows).
+    Json integrations = Json::object();
+    for (size_t i = 0; i < stats.integrations.size(); ++i) {
+        const IntegrationGauges& gauges = stats.integrations[i];
+        integrations[gauges.name] = users_part(gauges.users, gauges.users_reauth_required, counters.of(i),
+                                               {{"scheduled", gauges.refreshes_scheduled}});
+    }
+    result["integrations"] = std::move(integrations);
+    return result;
 }
 
 Json to_result(const ReencryptCounts& counts) {

@@ -124,6 +124,9 @@ Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), o
         });
         service_ = std::make_unique<TokenService>(*executor_, *store_, *outbound_, events_, clock_, config_,
                                                   std::move(integrations));
+        std::vector<std::string> names;
+        for (const Integration& integration : service_->integrations().all()) names.push_back(integration.name);
+        metrics_.set_integrations(names);
         if (config_.integration.configured) service_->set_link_key(load_link_key(config_));
         service_->set_cipher(StoreCipher::from_config(config_.encryption));
         service_->load_contexts();

@@ -60,8 +60,9 @@ void Flows::start(const std::string& user_id, bool pkce, OpCallback<FlowLink> do
             done(link_failure(status));
             return;
         }
-        ++runtime_.counters().flows_started;
-        if (!pkce) ++runtime_.counters().flows_started_without_pkce;
+        IntegrationCounters& counters = runtime_.counters_of(flow->state.user_id);
+        ++counters.flows_started;
+        if (!pkce) ++counters.flows_started_without_pkce;
         spdlog::info("user {}: flow {} started{}, expires {}", flow->state.user_id, flow_log_id(flow->flow_id),
                      pkce ? "" : " without PKCE (legacy caller)", format_iso8601(flow->expires_at));
         done(OpResult<FlowLink>::success({flow->flow_id, flow->auth_url, flow->expires_at}));
@@ -95,8 +96,9 @@ void Flows::open_link(std::string_view query, bool head, std::function<void(Link
             done({"", {503, "Try again", "The authorization could not be started. Please open the link again in a moment."}});
             return;
         }
-        ++runtime_.counters().flows_started;
-        ++runtime_.counters().links_opened;
+        IntegrationCounters& counters = runtime_.counters_of(flow->state.user_id);
+        ++counters.flows_started;
+        ++counters.links_opened;
         spdlog::info("user {}: flow {} started from an auth link, expires {}", flow->state.user_id,
                      flow_log_id(flow->flow_id),
                      format_iso8601(flow->expires_at));
@@ -136,7 +138,7 @@ void Flows::tell_reauth(const std::string& user_id) {
                           status.describe());
             return;
         }
-        ++runtime_.counters().flows_started;
+        ++runtime_.counters_of(flow->state.user_id).flows_started;
         spdlog::info("user {}: flow {} started for reauthorization, expires {}", flow->state.user_id,
                      flow_log_id(flow->flow_id),
                      format_iso8601(flow->expires_at));
@@ -224,6 +226,7 @@ void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, R
             return;
         }
         case Kind::http:
+            if (flow->integration()) step.http.integration = flow->integration()->name;
             outbound_.send(step.http, [this, flow, done = std::move(done)](OutboundResult result) mutable {
                 if (result.status == 0) {
                     spdlog::warn("flow {}: provider request failed: {} (check integration.token_service, api_base "
@@ -280,8 +283,10 @@ void Flows::keep_stored_refresh_token(UserContext* context) {
 }
 
 void Flows::finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& step) {
-    ServiceCounters& counters = runtime_.counters();
-    ++counters.redirects[std::string(to_string(step.outcome))];
+    // A state that named no flow (unknown, used, malformed) counts for no integration.
+    IntegrationCounters& counters = flow.integration() ? runtime_.counters().of(integrations_.index_of(*flow.integration()))
+                                                       : runtime_.counters().unattributed();
+    ++counters.redirect(step.outcome);
     const std::string user = flow.user_id().empty() ? "(unknown)" : flow.user_id();
     // The id's hash (a SHA-256) only for a line that is written.
     const auto flow_id = [&flow] { return flow.flow_id().empty() ? std::string("(none)") : flow_log_id(flow.flow_id()); };
@@ -312,7 +317,7 @@ void Flows::finish_redirect(const RedirectFlow& flow, const RedirectFlow::Step& 
 void Flows::send_bot_message(const BotMessage& message) {
     const UserKeyOwner owner = integrations_.owner_of(message.to_person_id);
     const Integration& integration = *owner.integration;
-    const std::optional<OutboundHttp> request =
+    std::optional<OutboundHttp> request =
         message_request(integration.oauth, integration.bot_token, BotMessage{std::string(owner.user_id), message.markdown});
     if (!request) {
         spdlog::debug("user {}: the {} provider has no message request; the events tell the bot",
@@ -324,10 +329,11 @@ void Flows::send_bot_message(const BotMessage& message) {
                      message.to_person_id);
         return;
     }
+    request->integration = integration.name;
     runtime_.track(+1);
     outbound_.send(*request, [this, user = message.to_person_id,
                               message_answer = *request->message_answer](OutboundResult result) {
-        ServiceCounters& counters = runtime_.counters();
+        IntegrationCounters& counters = runtime_.counters_of(user);
         const MessageVerdict verdict = read_message_answer(message_answer, result.status, result.body, result.error);
         if (verdict.kind == MessageVerdict::Kind::sent) {
             ++counters.bot_messages_sent;
@@ -415,7 +421,11 @@ void Flows::sweep(SweepCause cause, OpCallback<FlowSweep> done) {
                 spdlog::info("flow maintenance: deleted {} flow {} of user {}", flow.reason, flow_log_id(flow.flow_id),
                              flow.user_id.empty() ? "(unknown)" : flow.user_id);
             }
-            runtime_.counters().flows_swept += swept.sweep.deleted.size();
+            for (const SweptFlow& flow : swept.sweep.deleted) {
+                IntegrationCounters& counters = flow.user_id.empty() ? runtime_.counters().unattributed()
+                                                                     : runtime_.counters_of(flow.user_id);
+                ++counters.flows_swept;
+            }
             if (!swept.status.ok()) {
                 spdlog::error("flow maintenance failed: {}", swept.status.describe());
                 done(OpResult<FlowSweep>::failure(ErrorCode::store_unavailable, "store: " + swept.status.describe()));

@@ -21,9 +21,11 @@
 #include <prometheus/registry.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tokend {
 
@@ -42,13 +44,20 @@ public:
     Metrics(const Metrics&) = delete;
     Metrics& operator=(const Metrics&) = delete;
 
+    // The integrations' names (the default first): their provider-request
+    // series exist from then on, at 0. Once, before the first request.
+    void set_integrations(const std::vector<std::string>& names);
+
     // One attempt at a provider request, labelled by its role (token,
     // identity, message, revoke, jwks, discovery: what it is for, whatever the
-    // provider's URL); status 0 means no HTTP answer. Loop thread.
-    void observe_provider_request(ProviderRole role, int status, std::chrono::steady_clock::duration took);
+    // provider's URL) and the integration it was made for (empty: none, as for
+    // the JWKS and discovery documents, which serve whoever asks); status 0
+    // means no HTTP answer. Loop thread.
+    void observe_provider_request(ProviderRole role, int status, std::chrono::steady_clock::duration took,
+                                  std::string_view integration = {});
     // The same, for the outbound sender's observer.
     void observe_provider(const OutboundHttp& request, int status, std::chrono::steady_clock::duration took) {
-        observe_provider_request(request.role, status, took);
+        observe_provider_request(request.role, status, took, request.integration);
     }
 
     // One store call (get, put, take, ...), from any thread. not_found is an
@@ -68,6 +77,9 @@ public:
     static constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
 private:
+    static std::map<std::string, std::string> provider_labels(ProviderRole role, std::string_view integration);
+    void add_provider_series(ProviderRole role, std::string_view integration);
+
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Family<prometheus::Histogram>& provider_latency_;
     prometheus::Family<prometheus::Counter>& provider_failures_;

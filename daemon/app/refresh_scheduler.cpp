@@ -22,9 +22,9 @@ void RefreshScheduler::close(std::function<void()> closed) {
     timer_.close(std::move(closed));  // at once when it never opened
 }
 
-void RefreshScheduler::set(Id id, Timestamp deadline) {
+void RefreshScheduler::set(Id id, Timestamp deadline, RefreshSchedule::Group group) {
     const auto before = schedule_.next();
-    schedule_.set(id, deadline);
+    schedule_.set(id, deadline, group);
     // Only an earlier head changes when the timer must fire.
     if (running_ && (!before || deadline < *before)) pump();
 }

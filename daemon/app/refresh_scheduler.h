@@ -38,7 +38,8 @@ public:
     // Stops starting refreshes and closes the timer; `closed` runs once it is.
     void close(std::function<void()> closed);
 
-    void set(Id id, Timestamp deadline);
+    // `group`: the user's integration (scheduled_of counts them).
+    void set(Id id, Timestamp deadline, RefreshSchedule::Group group);
     void cancel(Id id);
     // A caller waits: start as soon as the gate allows, before scheduled ones.
     void request_now(Id id);
@@ -48,6 +49,7 @@ public:
     std::optional<Timestamp> deadline_of(Id id) const { return schedule_.deadline_of(id); }
     std::optional<Timestamp> next_deadline() const { return schedule_.next(); }
     size_t scheduled() const { return schedule_.size(); }
+    size_t scheduled_of(RefreshSchedule::Group group) const { return schedule_.size_of(group); }
     size_t waiting_urgent() const { return urgent_.size(); }
     size_t in_flight() const { return gate_.in_flight(); }
     const TokenEndpointLimits& limits() const { return gate_.limits(); }

@@ -120,6 +120,7 @@ void Refresher::drive(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step ste
             lease(std::move(attempt), step.lease_ttl);
             return;
         case Kind::http:
+            step.http.integration = integrations_.owner_of(attempt->user_id).integration->name;
             outbound_.send(step.http, [this, attempt](OutboundResult result) {
                 drive(attempt, attempt->machine.on_http_response(result.status, result.body, result.retry_after,
                                                                  result.error, cached_user(attempt->user_id),
@@ -250,7 +251,7 @@ void Refresher::write(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step ste
 // events and messages, then the callers waiting, and last the gate slot.
 void Refresher::end(std::shared_ptr<Attempt> attempt, const RefreshAttempt::Step& step) {
     const std::string& user_id = attempt->user_id;
-    ServiceCounters& counters = runtime_.counters();
+    IntegrationCounters& counters = runtime_.counters_of(user_id);
     if (step.remember) cache_.remember(*step.remember, runtime_.now());
     if (step.reload) cache_.reload(user_id);
     ContextCache::Cached* cached = cache_.find(user_id);
@@ -263,7 +264,9 @@ void Refresher::end(std::shared_ptr<Attempt> attempt, const RefreshAttempt::Step
             cached->failures = step.failures;
             ++counters.refreshes_retried;
         }
-        if (step.try_again_in) scheduler_.set(cached->id, runtime_.now() + *step.try_again_in);
+        if (step.try_again_in) {
+            scheduler_.set(cached->id, runtime_.now() + *step.try_again_in, cache_.group_of(user_id));
+        }
         if (step.unschedule) scheduler_.cancel(cached->id);
     }
     switch (step.ending) {
@@ -329,7 +332,7 @@ void Refresher::on_store_change(const std::string& user_id, const UserContext* s
     const ContextCache::Cached* cached = cache_.find(user_id);
     if (cached != nullptr &&
         usable_without_refresh(stored->tokens, runtime_.now(), runtime_.config().refresh.policy)) {
-        ++runtime_.counters().refreshes_adopted;
+        ++runtime_.counters_of(user_id).refreshes_adopted;
         scheduler_.cancel(cached->id);
         cache_.reschedule(*cached);
         complete(user_id, {RefreshStatus::refreshed, ""});

@@ -7,40 +7,19 @@
 #include "app/event_hub.h"
 #include "app/store_cipher.h"
 #include "config/config.h"
+#include "core/integrations.h"
 #include "core/iso_time.h"
+#include "core/service_counters.h"
 #include "host/store.h"
 #include "io/executor.h"
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace tokend {
-
-struct ServiceCounters {
-    uint64_t flows_started = 0;
-    uint64_t flows_started_without_pkce = 0;  // start_flow with "pkce": false (legacy callers)
-    uint64_t flows_completed = 0;
-    uint64_t flows_failed = 0;
-    uint64_t flows_swept = 0;
-    uint64_t refreshes_succeeded = 0;
-    uint64_t refreshes_failed = 0;    // attempts that ended without new tokens (incl. retried ones)
-    uint64_t refreshes_retried = 0;   // failures followed by a scheduled retry
-    uint64_t refreshes_adopted = 0;   // another process had refreshed already (shared store)
-    uint64_t reauth_required = 0;     // grants found dead (invalid_grant)
-    uint64_t refresh_store_failures = 0;  // new tokens not yet stored, write retried
-    uint64_t bot_messages_sent = 0;
-    uint64_t bot_messages_failed = 0;
-    uint64_t store_changes_applied = 0;  // other processes' writes taken into the cache
-    uint64_t store_resyncs = 0;
-    uint64_t links_issued = 0;   // auth_link answers and re-auth messages
-    uint64_t links_opened = 0;   // valid links opened (GET): each started a flow
-    uint64_t links_expired = 0;  // expired links opened
-    uint64_t links_invalid = 0;  // tampered, cut or foreign links opened
-    std::map<std::string, uint64_t> redirects;  // by outcome
-};
 
 // The status a store visit's result reports: the result itself, or its `status`.
 inline const StoreStatus& status_of(const StoreStatus& status) { return status; }
@@ -51,8 +30,11 @@ const StoreStatus& status_of(const Visit& visit) {
 
 class ServiceRuntime {
 public:
-    ServiceRuntime(Executor& executor, Store& store, EventHub& events, const Clock& clock, const Config& config)
-        : executor_(executor), store_(store), events_(events), clock_(clock), config_(config) {}
+    // `integrations` (the token service's) numbers the counters' sets.
+    ServiceRuntime(Executor& executor, Store& store, EventHub& events, const Clock& clock, const Config& config,
+                   const IntegrationSet& integrations)
+        : executor_(executor), store_(store), events_(events), clock_(clock), config_(config),
+          integrations_(integrations), counters_(integrations.all().size()) {}
 
     // Runs `visit` (store calls) on the executor, then, on the loop: notes the
     // store's health from the result's status, calls `done` with the result.
@@ -97,6 +79,11 @@ public:
     void set_cipher(StoreCipher cipher) { cipher_ = std::move(cipher); }
     ServiceCounters& counters() { return counters_; }
     const ServiceCounters& counters() const { return counters_; }
+    // The counts of the integration a user key belongs to.
+    IntegrationCounters& counters_of(std::string_view user_key) {
+        return counters_.of(integrations_.index_of_key(user_key));
+    }
+    const IntegrationSet& integrations() const { return integrations_; }
 
 private:
     void maybe_idle();
@@ -106,6 +93,7 @@ private:
     EventHub& events_;
     const Clock& clock_;
     const Config& config_;
+    const IntegrationSet& integrations_;
     ServiceCounters counters_;
     StoreCipher cipher_;
     bool store_healthy_ = true;

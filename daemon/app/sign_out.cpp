@@ -43,8 +43,11 @@ void SignOut::sign_out(const std::string& user_id, bool revoke, OpCallback<Signe
 
 void SignOut::revoke(const std::string& user_id, RevocationTarget target, std::optional<Secret> fallback,
                      SignedOut signed_out, OpCallback<SignedOut> done) {
+    const Integration& integration = *integrations_.owner_of(user_id).integration;
+    OutboundHttp request = revocation_request(integration.oauth, target);
+    request.integration = integration.name;
     runtime_.track(+1);
-    outbound_.send(revocation_request(integrations_.owner_of(user_id).integration->oauth, target),
+    outbound_.send(std::move(request),
                    [this, user_id, target, fallback = std::move(fallback), signed_out = std::move(signed_out),
                     done = std::move(done)](OutboundResult result) mutable {
                        signed_out.revocation = read_revocation_answer(target, result.status, result.body, result.error);
@@ -63,6 +66,7 @@ void SignOut::revoke(const std::string& user_id, RevocationTarget target, std::o
 void SignOut::finish(const std::string& user_id, SignedOut signed_out, const OpCallback<SignedOut>& done) {
     if (!signed_out.revoke) {
         spdlog::info("user {}: signed out here (no revocation asked for)", user_id);
+        ++runtime_.counters_of(user_id).sign_out(SignOutRevocation::not_requested);
         runtime_.publish("signed_out", user_id, "not_requested");
         done(OpResult<SignedOut>::success(std::move(signed_out)));
         return;
@@ -85,6 +89,7 @@ void SignOut::finish(const std::string& user_id, SignedOut signed_out, const OpC
                          "may live on there until the user removes the app", user_id, answer.reason);
             break;
     }
+    ++runtime_.counters_of(user_id).sign_out(sign_out_revocation(answer.outcome));
     runtime_.publish("signed_out", user_id, std::string(to_string(answer.outcome)));
     done(OpResult<SignedOut>::success(std::move(signed_out)));
 }

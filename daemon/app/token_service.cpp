@@ -7,7 +7,7 @@ namespace tokend {
 TokenService::TokenService(Executor& executor, Store& store, OutboundSender& outbound, EventHub& events,
                            const Clock& clock, const Config& config, IntegrationSet integrations)
     : integrations_(std::move(integrations)),
-      runtime_(executor, store, events, clock, config),
+      runtime_(executor, store, events, clock, config, integrations_),
       scheduler_(clock, config.refresh.limits, [this](uint32_t id) { refresher_.run(id); }),
       cache_(runtime_, scheduler_),
       links_(runtime_, integrations_.default_integration().oauth),
@@ -43,6 +43,7 @@ void TokenService::reconfigure(const IntegrationSet& integrations) {
     for (size_t i = 0; i < running.size() && i < integrations.all().size(); ++i) {
         running[i] = integrations.all()[i];
     }
+    runtime_.counters().resize(running.size());
 }
 
 void TokenService::check_ready(std::function<void(std::string)> done) {
@@ -79,6 +80,12 @@ ServiceStats TokenService::stats() const {
     stats.refreshes_in_flight = scheduler_.in_flight();
     stats.refreshes_waiting = scheduler_.waiting_urgent();
     stats.refreshes_scheduled = scheduler_.scheduled();
+    for (const Integration& integration : integrations_.all()) {
+        const size_t index = integrations_.index_of(integration);
+        const ContextCache::UserCounts users = cache_.users_of(index);
+        stats.integrations.push_back({integration.name, users.users, users.without_refresh_token,
+                                      scheduler_.scheduled_of(static_cast<RefreshSchedule::Group>(index))});
+    }
     stats.next_refresh = scheduler_.next_deadline();
     stats.store_plugin = runtime_.store().plugin().name();
     stats.store_healthy = runtime_.store_healthy();

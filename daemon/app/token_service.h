@@ -36,12 +36,22 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tokend {
 
+// One integration's gauges at one moment (its users' share of the totals).
+struct IntegrationGauges {
+    std::string name;
+    size_t users = 0;
+    size_t users_reauth_required = 0;
+    size_t refreshes_scheduled = 0;
+};
+
 // The service's state at one moment, for stats and metrics.
 struct ServiceStats {
-    ServiceCounters counters;
+    ServiceCounters counters;  // counters.of(i) is integrations[i]'s
+    std::vector<IntegrationGauges> integrations;  // in IntegrationSet order, the default first
     size_t users = 0;
     size_t users_reauth_required = 0;  // contexts without a refresh token
     size_t refreshes_in_flight = 0;

@@ -64,6 +64,12 @@ public:
     // A default-integration user id that would read as another integration's
     // key ("github/123" while github is configured).
     bool ambiguous_default_user(std::string_view user_id) const;
+    // The place of an integration of this set in all() (0: the default), and
+    // of a key's owner: what per-integration counts are indexed by.
+    size_t index_of(const Integration& integration) const {
+        return static_cast<size_t>(&integration - integrations_.data());
+    }
+    size_t index_of_key(std::string_view key) const { return index_of(*owner_of(key).integration); }
 
 private:
     std::vector<Integration> integrations_;

@@ -32,6 +32,7 @@ struct OutboundHttp {
     std::optional<Secret> bearer;
     std::optional<Secret> authorization;  // a whole Authorization header value (client_secret_basic)
     bool retry_allowed = false;           // never for a code exchange: a code works once
+    std::string integration;              // whose request (metrics); empty: no integration's (JWKS, discovery)
     // A message request's: a 2xx answer whose body asks for a retry
     // (read_message_answer) is retried too.
     std::optional<MessageAnswer> message_answer;

@@ -37,10 +37,12 @@ void RefreshSchedule::sift_down(size_t at) {
     place(at, moving);
 }
 
-void RefreshSchedule::set(Id id, Timestamp deadline) {
+void RefreshSchedule::set(Id id, Timestamp deadline, Group group) {
     if (id >= position_.size()) position_.resize(static_cast<size_t>(id) + 1, kAbsent);
-    const Entry entry{micros(deadline), id};
+    if (group >= group_sizes_.size()) group_sizes_.resize(static_cast<size_t>(group) + 1, 0);
+    const Entry entry{micros(deadline), id, group};
     const uint32_t at = position_[id];
+    ++group_sizes_[group];
     if (at == kAbsent) {
         heap_.push_back(entry);
         position_[id] = static_cast<uint32_t>(heap_.size() - 1);
@@ -48,6 +50,7 @@ void RefreshSchedule::set(Id id, Timestamp deadline) {
         return;
     }
     const int64_t before = heap_[at].deadline_us;
+    --group_sizes_[heap_[at].group];
     heap_[at] = entry;
     if (entry.deadline_us < before) {
         sift_up(at);
@@ -58,6 +61,7 @@ void RefreshSchedule::set(Id id, Timestamp deadline) {
 
 void RefreshSchedule::remove_at(size_t at) {
     position_[heap_[at].id] = kAbsent;
+    --group_sizes_[heap_[at].group];
     const Entry last = heap_.back();
     heap_.pop_back();
     if (at == heap_.size()) return;

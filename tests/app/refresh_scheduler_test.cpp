@@ -43,8 +43,8 @@ protected:
 
 TEST_F(SchedulerTest, StartsWhatIsDueAtStartAndNothingEarly) {
     make({10, 0.0, 1.0});
-    scheduler_->set(1, t0() - seconds(5));
-    scheduler_->set(2, t0() + hours(1));
+    scheduler_->set(1, t0() - seconds(5), 0);
+    scheduler_->set(2, t0() + hours(1), 0);
     EXPECT_TRUE(started_.empty());  // not running yet: only recorded
     scheduler_->start(&loop_);
     EXPECT_EQ(started_, std::vector<uint32_t>{1});
@@ -56,7 +56,7 @@ TEST_F(SchedulerTest, StartsWhatIsDueAtStartAndNothingEarly) {
 TEST_F(SchedulerTest, AWallClockJumpIsNoticedAtTheNextHeartbeat) {
     make({10, 0.0, 1.0}, milliseconds(20));
     scheduler_->start(&loop_);
-    scheduler_->set(7, t0() + hours(24));
+    scheduler_->set(7, t0() + hours(24), 0);
     clock_.advance(hours(25));
     run_until([&] { return !started_.empty(); });
     EXPECT_EQ(started_, std::vector<uint32_t>{7});
@@ -81,7 +81,7 @@ TEST(SchedulerRaceTest, ADeadlinePassingWhileArmingIsNotLost) {
         std::vector<uint32_t> started;
         RefreshScheduler scheduler(clock, {4, 0.0, 1.0}, [&](uint32_t id) { started.push_back(id); });
         scheduler.start(&loop);
-        scheduler.set(1, clock.now() + milliseconds(ahead));
+        scheduler.set(1, clock.now() + milliseconds(ahead), 0);
         const auto end = steady_clock::now() + milliseconds(500);
         while (started.empty() && steady_clock::now() < end) uv_run(&loop, UV_RUN_NOWAIT);
         EXPECT_EQ(started, std::vector<uint32_t>{1}) << "deadline " << ahead << " readings ahead";
@@ -93,7 +93,7 @@ TEST(SchedulerRaceTest, ADeadlinePassingWhileArmingIsNotLost) {
 
 TEST_F(SchedulerTest, ConcurrencyCapHoldsUntilFinished) {
     make({2, 0.0, 1.0});
-    for (uint32_t id = 0; id < 5; ++id) scheduler_->set(id, t0() - seconds(10 - id));
+    for (uint32_t id = 0; id < 5; ++id) scheduler_->set(id, t0() - seconds(10 - id), 0);
     scheduler_->start(&loop_);
     EXPECT_EQ(started_, (std::vector<uint32_t>{0, 1}));
     scheduler_->finished();
@@ -105,8 +105,8 @@ TEST_F(SchedulerTest, ConcurrencyCapHoldsUntilFinished) {
 
 TEST_F(SchedulerTest, CallersWaitingGoFirst) {
     make({1, 0.0, 1.0});
-    scheduler_->set(1, t0() - seconds(2));
-    scheduler_->set(2, t0() - seconds(1));
+    scheduler_->set(1, t0() - seconds(2), 0);
+    scheduler_->set(2, t0() - seconds(1), 0);
     scheduler_->start(&loop_);
     EXPECT_EQ(started_, std::vector<uint32_t>{1});
     scheduler_->request_now(9);
@@ -119,7 +119,7 @@ TEST_F(SchedulerTest, CallersWaitingGoFirst) {
 
 TEST_F(SchedulerTest, RateLimitSpreadsStartsOverTime) {
     make({100, 1000.0, 1.0});  // one start per millisecond, no burst
-    for (uint32_t id = 0; id < 3; ++id) scheduler_->set(id, t0() - seconds(1));
+    for (uint32_t id = 0; id < 3; ++id) scheduler_->set(id, t0() - seconds(1), 0);
     scheduler_->start(&loop_);
     EXPECT_EQ(started_.size(), 1u);
     clock_.advance(milliseconds(1));

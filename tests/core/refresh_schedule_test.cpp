@@ -50,6 +50,27 @@ TEST(RefreshScheduleTest, MovingAndErasingKeepTheOrder) {
 // 100,000 users with random deadlines over 90 days, moved and cancelled at
 // random, then the clock jumps ahead a day at a time: every user comes due
 // exactly once, in order, never early, matching a simple model.
+// Issue 17: the scheduled-refreshes gauge per integration, kept as entries
+// come and go (set, move, erase, pop), without a walk over the heap.
+TEST(RefreshScheduleTest, EachGroupIsCountedAsEntriesComeAndGo) {
+    RefreshSchedule schedule;
+    schedule.set(1, t0() + seconds(10), 0);
+    schedule.set(2, t0() + seconds(20), 1);
+    schedule.set(3, t0() + seconds(30), 1);
+    EXPECT_EQ(schedule.size_of(0), 1u);
+    EXPECT_EQ(schedule.size_of(1), 2u);
+    EXPECT_EQ(schedule.size_of(5), 0u);
+    schedule.set(3, t0() + seconds(5), 1);  // moved: still one entry
+    EXPECT_EQ(schedule.size_of(1), 2u);
+    EXPECT_EQ(*schedule.pop_due(t0() + seconds(6)), 3u);
+    EXPECT_EQ(schedule.size_of(1), 1u);
+    schedule.erase(1);
+    EXPECT_EQ(schedule.size_of(0), 0u);
+    schedule.erase(2);
+    EXPECT_EQ(schedule.size_of(1), 0u);
+    EXPECT_TRUE(schedule.empty());
+}
+
 TEST(RefreshScheduleTest, HundredThousandUsersAgainstAModel) {
     constexpr uint32_t kUsers = 100000;
     std::mt19937_64 random(42);

@@ -6,14 +6,16 @@ layout (its keys and shape), so the original module still reads it."""
 
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
 import unittest
 import urllib.parse
 
 import yaml
 
-from harness import CLIENT_ID, ROOT, Tokend, http_get, start_fake, wait_for
+from harness import CLIENT_ID, ROOT, Tokend, http_get, start_fake, user_context, wait_for
 from tokend_client import BadRequestError, TokendClient, TokendError
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
@@ -54,7 +56,10 @@ class TwoIntegrations:
         options = None
         if self.redis is not None:
             options = {"redis_url": f'"{self.redis.unix_url}"', "command_timeout_ms": 300, "connect_timeout_ms": 300}
-        self.tokend = Tokend(None, integration=False, store=self.store or "yaml", store_options=options)
+        # A metrics listener; this uid may read refresh tokens (export).
+        extra = f"metrics:\n  listen: 127.0.0.1:0\ncontrol:\n  refresh_token_readers: {{uids: [{os.getuid()}]}}\n"
+        self.tokend = Tokend(None, integration=False, store=self.store or "yaml", store_options=options,
+                             extra_config=extra)
         lines = ["integrations:"]
         # The second is listed first: the default is the one marked so.
         lines += integration_lines("second", self.fake_b, self.tokend.dir,
@@ -113,6 +118,21 @@ class TwoIntegrations:
 
     def token_requests(self, fake, grant):
         return fake.state()["token_requests"].get(grant, {}).get("ok", 0)
+
+    def metrics(self):
+        """GET /metrics as {series: value}, series as written (labels sorted by name)."""
+        port = int(re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", self.tokend.log()).group(1))
+        status, _, text = http_get(port, "/metrics")
+        self.assertEqual(status, 200, text)
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                series, value = line.rsplit(" ", 1)
+                values[series] = float(value)
+        return values
+
+    def tokenctl(self, *args):
+        return subprocess.run([TOKENCTL, "-s", self.tokend.socket, *args], capture_output=True, text=True, timeout=60)
 
     # -- the cases ------------------------------------------------------
     def test_the_same_user_in_two_integrations_is_kept_apart(self):
@@ -229,6 +249,152 @@ class TwoIntegrations:
         out = tokenctl("get-token", "dave", "--integration", "nope")
         self.assertNotEqual(out.returncode, 0)
         self.assertEqual(json.loads(out.stderr)["error"]["code"], "unknown_integration")
+
+
+    def test_metrics_and_stats_carry_the_integration(self):
+        # webex: alice completes. second: bob and alice complete, then alice's next flow ends
+        # wrong_user; dave is set without a refresh token (re-authorisation needed once it expires).
+        for fake, user, integration, as_user in ((self.fake_a, "alice", None, None),
+                                                 (self.fake_b, "bob", "second", None),
+                                                 (self.fake_b, "alice", "second", None),
+                                                 (self.fake_b, "alice", "second", "bob")):
+            status, _, body = self.flow(fake, user, integration, as_user)
+            self.assertEqual(status, 403 if as_user else 200, body)
+        self.assertEqual(http_get(self.tokend.port, "/redirect?code=x&state=" + "0" * 32)[0], 404)  # unknown_flow
+        self.client.call("refresh", user_id="alice", integration="second")
+        self.client.call("set_user_context", user_id="dave", integration="second",
+                         user_context=user_context("dave", refresh=None))
+        self.client.call("sign_out", user_id="bob", integration="second", revoke=False)
+        # The bots' messages are sent after the redirect answered: wait for their counts.
+        wait_for(lambda: self.metrics().get('tokend_bot_messages_total{integration="second",outcome="sent"}') == 3,
+                 what="the second bot's three messages counted")
+        wait_for(lambda: self.metrics().get('tokend_bot_messages_total{integration="webex",outcome="sent"}') == 1,
+                 what="the default bot's message counted")
+        m = self.metrics()
+        expected = {
+            'tokend_flows_started_total{integration="webex"}': 1,
+            'tokend_flows_started_total{integration="second"}': 3,
+            'tokend_flows_completed_total{integration="webex"}': 1,
+            'tokend_flows_completed_total{integration="second"}': 2,
+            'tokend_flows_failed_total{integration="second"}': 1,
+            'tokend_redirects_total{integration="webex",outcome="authenticated"}': 1,
+            'tokend_redirects_total{integration="second",outcome="authenticated"}': 2,
+            'tokend_redirects_total{integration="second",outcome="wrong_user"}': 1,
+            'tokend_redirects_total{integration="webex",outcome="wrong_user"}': 0,
+            # A state that names no flow belongs to no integration.
+            'tokend_redirects_total{outcome="unknown_flow"}': 1,
+            'tokend_redirects_total{integration="webex",outcome="unknown_flow"}': 0,
+            'tokend_refreshes_total{integration="second",outcome="succeeded"}': 1,
+            'tokend_refreshes_total{integration="webex",outcome="succeeded"}': 0,
+            'tokend_sign_outs_total{integration="second",revocation="not_requested"}': 1,
+            'tokend_sign_outs_total{integration="webex",revocation="not_requested"}': 0,
+            # The gauges: webex alice; second alice and dave (bob signed out).
+            'tokend_users{integration="webex"}': 1,
+            'tokend_users{integration="second"}': 2,
+            'tokend_users_reauth_required{integration="webex"}': 0,
+            'tokend_users_reauth_required{integration="second"}': 1,
+            'tokend_refreshes_scheduled{integration="webex"}': 1,
+            'tokend_refreshes_scheduled{integration="second"}': 1,
+            # Provider requests by integration: code exchanges and the refresh.
+            'tokend_provider_requests_total{endpoint="token",integration="webex",status="2xx"}': 1,
+            'tokend_provider_requests_total{endpoint="token",integration="second",status="2xx"}': 4,
+            'tokend_provider_requests_total{endpoint="identity",integration="second",status="2xx"}': 3,
+            'tokend_provider_requests_total{endpoint="message",integration="second",status="2xx"}': 3,
+            # JWKS serve whoever asks: no integration.
+            'tokend_provider_requests_total{endpoint="jwks",status="2xx"}': 0,
+        }
+        self.assertEqual({series: (m.get(series), value) for series, value in expected.items() if m.get(series) != value},
+                         {}, "(scraped, expected)")
+        self.assertNotIn('tokend_provider_requests_total{endpoint="token",status="2xx"}', m)
+
+        stats = self.client.call("stats")
+        # The totals keep their shape; each integration's share beside them.
+        self.assertEqual((stats["users"], stats["users_reauth_required"]), (3, 1))
+        self.assertEqual(stats["flows"]["completed"], 3)
+        self.assertEqual(stats["redirects"], {"authenticated": 3, "wrong_user": 1, "unknown_flow": 1})
+        self.assertEqual(stats["refreshes"]["scheduled"], 2)
+        self.assertEqual(stats["sign_outs"]["not_requested"], 1)
+        self.assertEqual(sorted(stats["integrations"]), ["second", "webex"])
+        second, webex = stats["integrations"]["second"], stats["integrations"]["webex"]
+        self.assertEqual((second["users"], second["users_reauth_required"], webex["users"]), (2, 1, 1))
+        self.assertEqual((second["flows"]["completed"], webex["flows"]["completed"]), (2, 1))
+        self.assertEqual(second["redirects"], {"authenticated": 2, "wrong_user": 1})
+        self.assertEqual(webex["redirects"], {"authenticated": 1})
+        self.assertEqual((second["refreshes"]["succeeded"], second["refreshes"]["scheduled"]), (1, 1))
+        self.assertEqual((second["sign_outs"]["not_requested"], webex["sign_outs"]["not_requested"]), (1, 0))
+        self.assertEqual((second["bot_messages"]["sent"], webex["bot_messages"]["sent"]), (3, 1))
+        # The Python client models it.
+        typed = TokendClient(self.tokend.socket, timeout=30)
+        self.addCleanup(typed.close)
+        modelled = typed.stats()
+        self.assertEqual(modelled.integrations["second"].flows.completed, 2)
+        self.assertEqual(modelled.integrations["second"].refreshes.scheduled, 1)
+        self.assertEqual(modelled.integrations["webex"].users, 1)
+        self.assertEqual(modelled.sign_outs["not_requested"], 1)
+        # tokenctl stats with --integration: that integration's share.
+        out = self.tokenctl("--json", "--integration", "second", "stats")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["result"]["flows"]["completed"], 2)
+        out = self.tokenctl("--json", "--integration", "nope", "stats")
+        self.assertEqual(json.loads(out.stderr)["error"]["code"], "unknown_integration")
+
+    def test_export_and_import_keep_each_integrations_users(self):
+        contexts = {("carol", None): user_context("carol", access="AT-carol-webex", refresh="RT-carol-webex"),
+                    ("carol", "second"): user_context("carol", access="AT-carol-second", refresh="RT-carol-second"),
+                    ("dave", "second"): user_context("dave", access="AT-dave-second", refresh="RT-dave-second")}
+        for (user, integration), context in contexts.items():
+            params = {"integration": integration} if integration else {}
+            self.client.call("set_user_context", user_id=user, user_context=context, **params)
+        path = os.path.join(self.tokend.dir, "export.yml")
+        out = self.tokenctl("export", "-o", path)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        with open(path) as f:
+            exported = yaml.safe_load(f)
+        self.assertEqual(sorted(exported), ["carol", "second/carol", "second/dave"])  # keys with "/" kept
+        for (user, integration), _ in contexts.items():
+            params = {"integration": integration} if integration else {}
+            self.client.call("sign_out", user_id=user, **params)
+        self.assertEqual(self.client.call("list_users")["users"], [])
+
+        out = self.tokenctl("import", path)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(sorted(self.client.call("list_users")["users"]), ["carol", "second/carol", "second/dave"])
+        for (user, integration), context in contexts.items():
+            self.assertEqual(self.token(user, integration)["access_token"], context["tokens"]["access_token"])
+            answer = self.client.call("get_user_context", user_id=user,
+                                      **({"integration": integration} if integration else {}))
+            self.assertEqual(answer["user_context"]["user_id"], user)
+            self.assertEqual(answer["user_context"]["tokens"]["refresh_token"], context["tokens"]["refresh_token"])
+        self.assertEqual(set(self.stored()), {"carol", "second/carol", "second/dave"})
+
+    def test_watch_by_integration_and_unfiltered(self):
+        watchers = {}
+        for name, integration in (("all", None), ("second", "second"), ("webex", "webex")):
+            client = TokendClient(self.tokend.socket, timeout=30)
+            self.addCleanup(client.close)
+            events = []
+            watchers[name] = events
+
+            def run(client=client, integration=integration, events=events):
+                try:
+                    for event in client.watch(integration=integration, resubscribe=False):
+                        events.append((event.user_id, event.get("integration"), event.event))
+                except Exception:  # noqa: BLE001 (close() ends it)
+                    pass
+            threading.Thread(target=run, daemon=True).start()
+        wait_for(lambda: self.client.call("stats").get("watchers") == 3, what="three watchers")
+        self.client.call("set_user_context", user_id="ann", user_context=user_context("ann"))
+        self.client.call("set_user_context", user_id="ann", integration="second", user_context=user_context("ann"))
+        self.client.call("set_user_context", user_id="ann", user_context=None)
+        self.client.call("set_user_context", user_id="zed", integration="second", user_context=user_context("zed"))
+        # Each connection's events come in order: once the last one arrived, nothing is missing.
+        wait_for(lambda: len(watchers["all"]) == 4, what="every event on the unfiltered watch")
+        wait_for(lambda: ("zed", "second", "context_set") in watchers["second"], what="the second's last event")
+        wait_for(lambda: ("ann", "webex", "context_cleared") in watchers["webex"], what="the webex's last event")
+        self.assertEqual(watchers["all"], [("ann", "webex", "context_set"), ("ann", "second", "context_set"),
+                                           ("ann", "webex", "context_cleared"), ("zed", "second", "context_set")])
+        self.assertEqual(watchers["second"], [("ann", "second", "context_set"), ("zed", "second", "context_set")])
+        self.assertEqual(watchers["webex"], [("ann", "webex", "context_set"), ("ann", "webex", "context_cleared")])
 
 
 class OnYaml(TwoIntegrations, unittest.TestCase):

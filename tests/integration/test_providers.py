@@ -76,11 +76,13 @@ class PresetCase(unittest.TestCase):
         self.assertEqual(code, 0, log)
 
     def provider_requests(self, endpoint, status="2xx"):
-        """tokend_provider_requests_total{endpoint, status} from GET /metrics."""
+        """tokend_provider_requests_total{endpoint, integration, status} from GET /metrics (the one
+        integration is "default"; the JWKS and discovery documents are no integration's)."""
         port = int(re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", self.tokend.log()).group(1))
         code, _, text = http_get(port, "/metrics")
         self.assertEqual(code, 200)
-        series = f'tokend_provider_requests_total{{endpoint="{endpoint}",status="{status}"}}'
+        integration = '' if endpoint in ("jwks", "discovery") else 'integration="default",'
+        series = f'tokend_provider_requests_total{{endpoint="{endpoint}",{integration}status="{status}"}}'
         found = re.search(rf"(?m)^{re.escape(series)} (\S+)$", text)
         self.assertIsNotNone(found, series)
         return float(found.group(1))

@@ -158,7 +158,7 @@ class Activation(unittest.TestCase):
         self.assertTrue(self.tokend.client().get_token("alice")["access_token"])
         status, _, text = http_get(self.metrics.getsockname()[1], "/metrics")
         self.assertEqual(status, 200)
-        self.assertIn("tokend_flows_completed_total 1", text)
+        self.assertIn('tokend_flows_completed_total{integration="default"} 1', text)
 
         self.assertEqual(self.tokend.stop(), 0)
         # The socket file belongs to the service manager: left in place.
@@ -353,19 +353,19 @@ class Metrics(unittest.TestCase):
         self.tokend.complete_flow("bob", as_user="alice")
         self.tokend.client().start_flow("carol")
         text = self.scrape()
-        self.assertEqual(self.value(text, "tokend_flows_started_total"), 3)
-        self.assertEqual(self.value(text, "tokend_flows_completed_total"), 1)
-        self.assertEqual(self.value(text, "tokend_flows_failed_total"), 1)
-        self.assertEqual(self.value(text, 'tokend_redirects_total{outcome="authenticated"}'), 1)
-        self.assertEqual(self.value(text, 'tokend_redirects_total{outcome="wrong_user"}'), 1)
-        self.assertEqual(self.value(text, "tokend_users"), 1)
+        self.assertEqual(self.value(text, 'tokend_flows_started_total{integration="default"}'), 3)
+        self.assertEqual(self.value(text, 'tokend_flows_completed_total{integration="default"}'), 1)
+        self.assertEqual(self.value(text, 'tokend_flows_failed_total{integration="default"}'), 1)
+        self.assertEqual(self.value(text, 'tokend_redirects_total{integration="default",outcome="authenticated"}'), 1)
+        self.assertEqual(self.value(text, 'tokend_redirects_total{integration="default",outcome="wrong_user"}'), 1)
+        self.assertEqual(self.value(text, 'tokend_users{integration="default"}'), 1)
         self.assertEqual(self.value(text, "tokend_pending_flows"), 1)
         self.assertGreaterEqual(self.value(text, "tokend_control_clients"), 1)
-        self.assertEqual(self.value(text, 'tokend_provider_request_duration_seconds_count{endpoint="token"}'), 2)
+        self.assertEqual(self.value(text, 'tokend_provider_request_duration_seconds_count{endpoint="token",integration="default"}'), 2)
         self.assertGreaterEqual(self.value(text, 'tokend_store_operation_duration_seconds_count{operation="put"}'), 1)
         self.assertEqual(self.value(text, "tokend_store_healthy"), 1)
-        self.assertEqual(self.value(text, "tokend_flows_started_without_pkce_total"), 0)
-        self.assertEqual(self.value(text, 'tokend_auth_links_total{outcome="issued"}'), 0)
+        self.assertEqual(self.value(text, 'tokend_flows_started_without_pkce_total{integration="default"}'), 0)
+        self.assertEqual(self.value(text, 'tokend_auth_links_total{integration="default",outcome="issued"}'), 0)
 
         self.check_promtool(text)
 
@@ -378,11 +378,11 @@ class Metrics(unittest.TestCase):
         self.assertEqual(http_get(self.tokend.port, path_and_query)[0], 302)
         self.assertEqual(http_get(self.tokend.port, "/auth?u=YQ&e=1&s=x")[0], 400)
         text = self.scrape()
-        self.assertEqual(self.value(text, "tokend_flows_started_without_pkce_total"), 1)
-        self.assertEqual(self.value(text, "tokend_flows_started_total"), 2)
-        self.assertEqual(self.value(text, 'tokend_auth_links_total{outcome="issued"}'), 1)
-        self.assertEqual(self.value(text, 'tokend_auth_links_total{outcome="opened"}'), 1)
-        self.assertEqual(self.value(text, 'tokend_auth_links_total{outcome="expired"}'), 0)
+        self.assertEqual(self.value(text, 'tokend_flows_started_without_pkce_total{integration="default"}'), 1)
+        self.assertEqual(self.value(text, 'tokend_flows_started_total{integration="default"}'), 2)
+        self.assertEqual(self.value(text, 'tokend_auth_links_total{integration="default",outcome="issued"}'), 1)
+        self.assertEqual(self.value(text, 'tokend_auth_links_total{integration="default",outcome="opened"}'), 1)
+        self.assertEqual(self.value(text, 'tokend_auth_links_total{integration="default",outcome="expired"}'), 0)
         self.assertEqual(self.value(text, 'tokend_auth_links_total{outcome="invalid"}'), 1)
         self.check_promtool(text)
 
@@ -407,8 +407,16 @@ class Metrics(unittest.TestCase):
         # and store error series included (each known label set exists).
         for line in re.findall(r"(?m)^tokend_\w+_total(?:\{[^}]*\})? \S+$", text):
             self.assertTrue(line.endswith(" 0"), line)
-        for endpoint in ("token", "identity", "message", "revoke", "jwks", "discovery"):
+        # One integration: its label is "default". The JWKS and discovery documents serve
+        # whoever asks: no integration.
+        for endpoint in ("token", "identity", "message", "revoke"):
+            self.assertEqual(self.value(text, f'tokend_provider_requests_total{{endpoint="{endpoint}",integration="default",'
+                                              f'status="2xx"}}'), 0)
+        for endpoint in ("jwks", "discovery"):
             self.assertEqual(self.value(text, f'tokend_provider_requests_total{{endpoint="{endpoint}",status="2xx"}}'), 0)
+        for name in ("tokend_users", "tokend_users_reauth_required", "tokend_refreshes_scheduled"):
+            self.assertEqual(self.value(text, name + '{integration="default"}'), 0)
+        self.assertEqual(self.value(text, 'tokend_sign_outs_total{integration="default",revocation="revoked"}'), 0)
         self.assertEqual(self.value(text, 'tokend_store_errors_total{code="unavailable",operation="get"}'), 0)
         # The process series are this process's.
         self.assertGreater(self.value(text, "process_resident_memory_bytes"), 1 << 20)

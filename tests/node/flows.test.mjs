@@ -41,6 +41,11 @@ test('a flow completed at tokend\'s /redirect gives the bot a token and an event
   assert.ok(events.some((e) => e.event === 'flow_completed' && e.user_id === 'alice'), JSON.stringify(events));
   const stats = await client.stats();
   assert.equal(stats.flows.completed, 1);
+  // One integration: its share is "default", and it is all of it.
+  assert.deepEqual(Object.keys(stats.integrations), ['default']);
+  assert.equal(stats.integrations.default.flows.completed, 1);
+  assert.equal(stats.integrations.default.users, stats.users);
+  assert.equal(stats.sign_outs.not_requested, 0);
 });
 
 test('a bot that keeps its own /redirect hands code and state to processRedirect', async () => {

@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
     app.add_flag("--json", options.json, "print tokend's JSON result instead of text");
     app.add_option("--timeout", options.timeout_s, "seconds to wait for an answer (0: forever)")->capture_default_str();
     app.add_option("--integration", options.integration,
-                   "the integration the user belongs to (tokend's integrations: list; default: the default one)");
+                   "the integration the user belongs to (tokend's integrations: list; default: the default one); "
+                   "with stats, only that integration's share");
     app.require_subcommand(1);
     app.fallthrough();  // the options above are accepted after the command too
 
@@ -259,7 +260,14 @@ int main(int argc, char** argv) {
         }
         print(options, result, human.str());
     } else if (*stats) {
-        const Json result = session.call({{"op", "stats"}});
+        Json result = session.call({{"op", "stats"}});
+        if (!options.integration.empty()) {  // that integration's share only
+            const Json& shares = result["integrations"];
+            if (!shares.is_object() || !shares.contains(options.integration)) {
+                fail(options, kTokendError, "unknown_integration", "no integration named '" + options.integration + "'");
+            }
+            result = shares[options.integration];
+        }
         print(options, result, pretty(result));
     } else if (*export_) {
         export_options.refresh_tokens = !without_refresh_tokens;

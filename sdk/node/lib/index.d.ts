@@ -170,6 +170,24 @@ export interface AuthLink {
   expires_at: IsoDateTime;
 }
 
+/** One integration's share of the stats (Stats.integrations). */
+export interface IntegrationStats {
+  users: number;
+  users_reauth_required: number;
+  flows: { started: number; started_without_pkce: number; completed: number; failed: number; swept: number;
+    [counter: string]: number };
+  redirects: Record<string, number>;
+  /** succeeded, failed, retried, adopted, reauth_required, store_failures, scheduled. */
+  refreshes: Record<string, number>;
+  bot_messages: Record<string, number>;
+  sign_outs: Record<SignOutRevocation, number>;
+  links: { issued: number; opened: number; expired: number; [counter: string]: number };
+  [field: string]: unknown;
+}
+
+/** A sign-out's revocation at the provider, or that none was asked for. */
+export type SignOutRevocation = 'not_requested' | 'revoked' | 'not_supported' | 'no_token' | 'failed';
+
 /** tokend's counters (docs/protocol.md, "stats"); more fields may appear. */
 export interface Stats {
   users: number;
@@ -190,6 +208,10 @@ export interface Stats {
   requests_denied: number;
   control_clients: number;
   watchers: number;
+  /** Sign-outs by the revocation's outcome (all integrations). */
+  sign_outs: Record<SignOutRevocation, number>;
+  /** Each integration's share, by name ("default" when there is one integration). */
+  integrations: Record<string, IntegrationStats>;
   [field: string]: unknown;
 }
 

@@ -24,6 +24,7 @@ from .manager import (FLOW_MAINTENANCE, FLOW_SET, USER_KEY_PREFIX, USER_SET, Red
                       YAMLTokenManager)
 from .models import FlowState, Tokens, UserContext
 from .results import (AccessToken, AuthLink, DeletedFlow, Event, Flow, FlowMaintenanceResult, FlowStats, GrantStatus,
+                      IntegrationStats,
                       Ping, RedirectResult, RefreshStats, SetResult, SignOutResult, Stats, StoreStats, UsersPage)
 
 __all__ = [
@@ -34,6 +35,6 @@ __all__ = [
     "TokenManager", "YAMLTokenManager", "RedisTokenManager",
     "FLOW_SET", "USER_SET", "FLOW_MAINTENANCE", "USER_KEY_PREFIX",
     "UserContext", "Tokens", "FlowState",
-    "AccessToken", "AuthLink", "DeletedFlow", "Event", "Flow", "FlowMaintenanceResult", "FlowStats", "Ping",
+    "AccessToken", "AuthLink", "DeletedFlow", "Event", "Flow", "FlowMaintenanceResult", "FlowStats", "IntegrationStats", "Ping",
     "RedirectResult", "RefreshStats", "SetResult", "Stats", "StoreStats", "UsersPage", "GrantStatus", "SignOutResult",
 ]

@@ -266,6 +266,32 @@ class StoreStats(_Result):
 
 
 @dataclass(frozen=True)
+class IntegrationStats(_Result):
+    """One integration's share of the stats (``stats``, ``integrations``):
+    its users and what happened to them. ``refreshes`` has no in_flight,
+    waiting or next_deadline (those are the process's, read 0 and None)."""
+
+    users: int
+    users_reauth_required: int
+    flows: FlowStats
+    redirects: Dict[str, int]
+    refreshes: RefreshStats
+    bot_messages: Dict[str, int]
+    sign_outs: Dict[str, int]
+    links: Dict[str, int]
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> "IntegrationStats":
+        result = cls(users=_int(raw, "users"), users_reauth_required=_int(raw, "users_reauth_required"),
+                     flows=FlowStats.from_json(raw.get("flows") or {}), redirects=_counts(raw.get("redirects")),
+                     refreshes=RefreshStats.from_json(raw.get("refreshes") or {}),
+                     bot_messages=_counts(raw.get("bot_messages")), sign_outs=_counts(raw.get("sign_outs")),
+                     links=_counts(raw.get("links")))
+        result._keep(raw)
+        return result
+
+
+@dataclass(frozen=True)
 class Stats(_Result):
     """tokend's counters (docs/protocol.md, ``stats``). Counters a daemon
     does not report read 0; ``raw`` has everything it sent."""
@@ -283,6 +309,10 @@ class Stats(_Result):
     requests_denied: int
     control_clients: int
     watchers: int
+    # Sign-outs by the revocation's outcome, and each integration's share by
+    # its name (a tokend before these reports none: empty).
+    sign_outs: Dict[str, int] = field(default_factory=dict)
+    integrations: Dict[str, IntegrationStats] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> "Stats":
@@ -294,7 +324,10 @@ class Stats(_Result):
                      bot_messages=_counts(raw.get("bot_messages")), store=StoreStats.from_json(raw.get("store") or {}),
                      uptime_seconds=_int(raw, "uptime_seconds"), requests=_counts(raw.get("requests")),
                      requests_denied=_int(raw, "requests_denied"), control_clients=_int(raw, "control_clients"),
-                     watchers=_int(raw, "watchers"))
+                     watchers=_int(raw, "watchers"), sign_outs=_counts(raw.get("sign_outs")),
+                     integrations={str(name): IntegrationStats.from_json(one)
+                                   for name, one in (raw.get("integrations") or {}).items()
+                                   if isinstance(one, Mapping)})
         result._keep(raw)
         return result
 

@@ -2,7 +2,7 @@
 // sdk/node/lib/index.d.ts must accept a bot's ordinary use and refuse misuse.
 import {
   TokendClient, TokendError, type AuthLink, type ClearResult, type Flow, type SetUserContextResult,
-  type TokenResult, type UserContext, type WatchEvent,
+  type TokenResult, type UserContext, type WatchEvent, type IntegrationStats,
 } from '../../../sdk/node/lib/index.js';
 
 // No lib beyond es2022 and no @types/node: the declarations need neither.
@@ -49,7 +49,11 @@ export async function ordinaryUse(signal: AbortSignalLikeForTest): Promise<void>
   const stats = await client.stats();
   const watchers: number = stats.watchers;
   const opened: number = stats.links.opened + stats.flows.started_without_pkce;
-  console.log(opened);
+  // Each integration's share, by name ("default" with one integration).
+  const revoked: number = stats.sign_outs.revoked + stats.integrations['default'].sign_outs.not_requested;
+  const own: IntegrationStats | undefined = stats.integrations['default'];
+  const completed: number = own ? own.flows.completed + own.links.issued : 0;
+  console.log(opened, revoked, completed);
   const pong = await client.ping();
   const version: string = pong.version;
   const swept = await client.flowMaintenance({ force: true });
