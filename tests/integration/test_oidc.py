@@ -29,7 +29,7 @@ OTHER = ("f:7d2a1c9e:bob", "bob@example.org")
 
 class OidcCase(unittest.TestCase):
     document = "ok"          # the fake's document when tokend starts
-    integration_lines = ()   # more lines under integration:
+    integration_lines = ()   # more lines under integration: ({token}: the fake's token endpoint)
     provider_lines = ()      # more lines under integration.provider:
 
     def setUp(self):
@@ -48,7 +48,7 @@ class OidcCase(unittest.TestCase):
             "  scopes: openid email",
             "  redirect_url: http://127.0.0.1:9/redirect",
             "  request_timeout_ms: 3000",
-            *("  " + line for line in self.integration_lines),
+            *("  " + line.replace("{token}", self.fake.endpoint("token")) for line in self.integration_lines),
             "metrics:",
             "  listen: 127.0.0.1:0"]) + "\n")
         with open(self.tokend.config_path) as f:
@@ -145,6 +145,29 @@ class Oidc(OidcCase):
         self.assertIn(("token", "refresh_token", "dead"), self.fake.requests)
         self.assertEqual(self.client.stats()["users_reauth_required"], 1)
 
+    def test_a_flow_that_comes_back_before_the_document_fails_without_a_request(self):
+        """A flow stored by the last run comes back to a tokend that has not read the document
+        (restarted while the provider's document fails): provider_error, no code exchange."""
+        self.document_read()
+        flow = self.client.start_flow(ME[0])
+        auth = urllib.parse.urlsplit(flow["auth_url"])
+        self.fake.queue_consent([{"user_id": ME[0]}])
+        status, headers, body = http_get(auth.port, auth.path + "?" + auth.query)
+        self.assertEqual(status, 302, body)
+        self.assertEqual(self.tokend.stop(), 0)
+        self.fake.set_document("fail")
+        self.tokend.start()
+        # The log is appended to: start() saw the last run's lines; this run's port is the last one written.
+        wait_for(lambda: self.tokend.log().count(" running (pid") == 2, what="the second run")
+        self.tokend.port = int(re.findall(r"redirect endpoint listening on http://127\.0\.0\.1:(\d+)",
+                                          self.tokend.log())[-1])
+        wait_for(lambda: "no flow can start and no provider request is made" in self.tokend.log(),
+                 what="the failed fetch after the restart")
+        status, _, body = http_get(self.tokend.port, "/redirect?" + urllib.parse.urlsplit(headers["Location"]).query)
+        self.assertEqual(status, 502, body)
+        self.assertFalse([r for r in self.fake.requests if r[0] == "token"], self.fake.requests)
+        self.assertIn("the flow fails", self.tokend.log())
+
     def test_a_failed_refetch_at_a_reload_keeps_the_document(self):
         self.document_read()
         self.assertEqual(self.flow(ME[0], ME[0])[0], 200)
@@ -160,12 +183,19 @@ class Oidc(OidcCase):
 
 
 class OidcUnavailable(OidcCase):
+    """The token endpoint is written in the configuration, without client_auth: still nothing
+    is sent to it before the document says how to authenticate there."""
     document = "fail"
+    integration_lines = ("token_service: {token}",)
 
     def test_refused_until_the_document_is_read(self):
         wait_for(lambda: self.fake.discovery_fetches >= 2, what="a retry of the failed fetch")
         self.assertEqual(self.refused(ME[0]), "provider_unavailable")
         self.assertGreaterEqual(self.discovery_requests("5xx"), 2)
+        link = self.typed.auth_link(ME[0])
+        parts = urllib.parse.urlsplit(link.url)
+        status, _, body = http_get(self.tokend.port, parts.path + "?" + parts.query)
+        self.assertEqual(status, 503, body)
         # A context written by the bot: its refresh waits (no request with guessed client
         # authentication), and a sign-out clears it, the revocation reported failed.
         self.client.set_user_context(ME[0], {"user_id": ME[0], "tokens": {
@@ -180,6 +210,9 @@ class OidcUnavailable(OidcCase):
         self.fake.set_document("ok")
         wait_for(lambda: "OpenID Connect discovery document read" in self.tokend.log(), timeout=30,
                  what="the document read after the failures")
+        status, headers, _ = http_get(self.tokend.port, parts.path + "?" + parts.query)
+        self.assertEqual(status, 302)
+        self.assertTrue(headers["Location"].startswith(self.fake.endpoint("authorize") + "?"), headers["Location"])
         self.assertEqual(self.flow(ME[0], ME[0])[0], 200)
 
 
