@@ -151,22 +151,17 @@ class FakeGoogle(FakeServer):
         if challenge and params.get("code_challenge_method") != "S256":
             return Reply(400, b"Error 400: invalid_request (code_challenge_method)", "text/html")
         with self.lock:
-            decision = self.consents.pop(0) if self.consents else {"error": "access_denied"}
-            out = {}
+            decision = self.decide_consent()
             if "error" in decision:
-                out["error"] = decision["error"]
+                out = {"error": decision["error"]}
             else:
                 user = decision["user_id"]
                 code = "4/0A" + secrets.token_urlsafe(40)
                 self.codes[code] = {"user": user, "redirect_uri": params["redirect_uri"], "challenge": challenge,
                                     "scope": params.get("scope", ""), "nonce": params.get("nonce"),
                                     "refresh": self.gives_refresh_token(params, user)}
-                out["code"] = code
-                out["scope"] = params.get("scope", "")
-            out["state"] = params.get("state", "")
-        location = params["redirect_uri"] + ("&" if "?" in params["redirect_uri"] else "?") + \
-            urllib.parse.urlencode(out)
-        return Reply(302, b"", "text/html", [("Location", location)])
+                out = {"code": code, "scope": params.get("scope", "")}
+        return self.redirect_back(params, out)
 
     def _id_token(self, user, nonce, fault=None):
         now = int(time.time())
