@@ -292,7 +292,7 @@ void parse_openid(const Reader& in, const YAML::Node& node, ProviderProfile* pro
     if (node["jwks_uri"]) openid.jwks_uri = in.provider_url(node["jwks_uri"], "integration.provider.jwks_uri");
     if (profile->discovery.enabled) {
         // The oidc preset: the rest comes from the issuer's discovery document.
-        if (openid.issuer.empty()) in.fail(node, "'integration.provider' with preset oidc needs issuer");
+        if (!node["issuer"]) in.fail(node, "'integration.provider' with preset oidc needs issuer");
         if (openid.identity_source != IdentitySource::id_token) {
             in.fail(node["identity"], "'integration.provider' with preset oidc takes the user from the id_token "
                                       "(identity: id_token)");
