@@ -4,6 +4,7 @@
 #include "app/secret_loader.h"
 #include "app/store_cipher.h"
 #include "core/log_record.h"
+#include "core/provider_url.h"
 #include "host/store.h"
 #include "host/store_plugin.h"
 
@@ -89,6 +90,17 @@ void check_secrets(ConfigCheck* check, const IntegrationConfig& integration, con
     }
 }
 
+// The oidc preset: the issuer was checked with the configuration (offline);
+// its document is not fetched here, only at start.
+void note_discovery(ConfigCheck* check, const IntegrationConfig& integration, bool single) {
+    const OAuthSettings& oauth = integration.oauth;
+    if (!oauth.provider.discovery.enabled) return;
+    check->notes.push_back((single ? std::string() : "integration " + integration.name + ": ") + "provider oidc, issuer " +
+                           oauth.provider.openid.issuer + ": its discovery document (" +
+                           discovery_url(oauth.provider.openid.issuer) +
+                           ") is fetched at start, not now; until it is read, flows are refused (provider_unavailable)");
+}
+
 // Every encryption key is read and decoded as the start would, each on its
 // own so that all bad keys are reported at once (never their bytes).
 void check_encryption_keys(ConfigCheck* check) {
@@ -129,8 +141,10 @@ ConfigCheck check_configuration(const ConfigCheckInput& input) {
     if (check.config.integration.configured && section_ok(report, {"integration", "integrations"})) {
         const bool listed = !check.config.other_integrations.empty() || check.config.integration.name != "default";
         check_secrets(&check, check.config.integration, listed ? "integrations" : "integration");
+        note_discovery(&check, check.config.integration, !listed);
         for (const IntegrationConfig& other : check.config.other_integrations) {
             check_secrets(&check, other, "integrations");
+            note_discovery(&check, other, false);
         }
         if (section_ok(report, {"links", "state_dir"})) {
             const std::string link_key_problem = check_link_key(check.config);

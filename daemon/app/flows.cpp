@@ -47,6 +47,12 @@ void Flows::start(const std::string& user_id, bool pkce, OpCallback<FlowLink> do
         done(OpResult<FlowLink>::failure(ErrorCode::bad_request, problem));
         return;
     }
+    if (const Integration& integration = *integrations_.owner_of(user_id).integration; integration.awaiting_discovery) {
+        done(OpResult<FlowLink>::failure(ErrorCode::provider_unavailable,
+                                         "integration " + integration.name + ": the provider's OpenID Connect discovery "
+                                         "document is not read yet; try again later"));
+        return;
+    }
     if (!pkce && !runtime_.config().flows.allow_without_pkce) {
         done(OpResult<FlowLink>::failure(ErrorCode::bad_request,
                                          "flows without PKCE are not allowed here (flows.allow_without_pkce is false): "
@@ -87,6 +93,10 @@ void Flows::open_link(std::string_view query, bool head, std::function<void(Link
     }
     if (runtime_.draining()) {
         done({"", {503, "Try again", "tokend is restarting. Please open the link again in a moment."}});
+        return;
+    }
+    if (integrations_.owner_of(check.user_id).integration->awaiting_discovery) {
+        done({"", {503, "Try again", "The identity provider cannot be reached yet. Please open the link again in a moment."}});
         return;
     }
     auto flow = std::make_shared<StartedFlow>(new_flow(check.user_id));
@@ -227,6 +237,13 @@ void Flows::drive(std::shared_ptr<RedirectFlow> flow, RedirectFlow::Step step, R
         }
         case Kind::http:
             if (flow->integration()) step.http.integration = flow->integration()->name;
+            if (integrations_.owner_of(flow->user_id()).integration->awaiting_discovery) {
+                // The oidc preset without its document: no endpoint to ask, so no request.
+                spdlog::warn("flow {}: the provider's OpenID Connect discovery document is not read yet; the flow "
+                             "fails", flow_log_id(flow->flow_id()));
+                drive(flow, flow->on_http_response(0, "", runtime_.now()), std::move(done));
+                return;
+            }
             outbound_.send(step.http, [this, flow, done = std::move(done)](OutboundResult result) mutable {
                 if (result.status == 0) {
                     spdlog::warn("flow {}: provider request failed: {} (check integration.token_service, api_base "

@@ -121,6 +121,14 @@ void Refresher::drive(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step ste
             return;
         case Kind::http:
             step.http.integration = integrations_.owner_of(attempt->user_id).integration->name;
+            if (integrations_.owner_of(attempt->user_id).integration->awaiting_discovery) {
+                // The oidc preset without its document: no request (not even to a configured
+                // token_service, whose client authentication the document decides); tried again later.
+                drive(attempt, attempt->machine.on_http_response(
+                                   0, "", "", "the provider's OpenID Connect discovery document is not read yet",
+                                   cached_user(attempt->user_id), runtime_.now()));
+                return;
+            }
             outbound_.send(step.http, [this, attempt](OutboundResult result) {
                 drive(attempt, attempt->machine.on_http_response(result.status, result.body, result.retry_after,
                                                                  result.error, cached_user(attempt->user_id),

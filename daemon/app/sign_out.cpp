@@ -28,6 +28,10 @@ void SignOut::sign_out(const std::string& user_id, bool revoke, OpCallback<Signe
         const std::optional<RevocationTarget> target = last ? revocation_target(*last) : std::nullopt;
         if (!target) {
             signed_out.revocation.outcome = RevocationOutcome::no_token;
+        } else if (integrations_.owner_of(user_id).integration->awaiting_discovery) {
+            // The oidc preset without its document: whether and where to revoke is unknown.
+            signed_out.revocation.outcome = RevocationOutcome::failed;
+            signed_out.revocation.reason = "the provider's OpenID Connect discovery document is not read yet";
         } else if (integrations_.owner_of(user_id).integration->oauth.provider.revocation.url.empty()) {
             signed_out.revocation.outcome = RevocationOutcome::not_supported;
         } else {

@@ -8,6 +8,7 @@ TokenService::TokenService(Executor& executor, Store& store, OutboundSender& out
                            const Clock& clock, const Config& config, IntegrationSet integrations)
     : integrations_(std::move(integrations)),
       runtime_(executor, store, events, clock, config, integrations_),
+      discovery_(runtime_, outbound, integrations_),
       scheduler_(clock, config.refresh.limits, [this](uint32_t id) { refresher_.run(id); }),
       cache_(runtime_, scheduler_),
       links_(runtime_, integrations_.default_integration().oauth),
@@ -27,6 +28,7 @@ void TokenService::start(uv_loop_t* loop) {
     running_ = true;
     runtime_.handle_opened();
     scheduler_.start(loop);
+    discovery_.start(loop);
     cache_.start(loop, [this](const std::string& user_id, const UserContext* stored) {
         refresher_.on_store_change(user_id, stored);
     });
@@ -44,6 +46,7 @@ void TokenService::reconfigure(const IntegrationSet& integrations) {
         running[i] = integrations.all()[i];
     }
     runtime_.counters().resize(running.size());
+    discovery_.reconfigured();  // the oidc preset's endpoints again, and a fresh fetch
 }
 
 void TokenService::check_ready(std::function<void(std::string)> done) {
@@ -67,6 +70,7 @@ void TokenService::drain(std::function<void()> idle) {
     if (running_) {
         running_ = false;
         scheduler_.close([this] { runtime_.handle_closed(); });
+        discovery_.close();
         cache_.close();
     }
     runtime_.track(0);

@@ -8,6 +8,7 @@
 //   AuthLinks      the link key, signing auth links and checking opened ones
 //   UserContexts   get_token, refresh, get/set_user_context (grant-safe writes), list_users
 //   SignOut        sign_out (clear, then RFC 7009 revocation at the provider), grant_status
+//   OidcDiscovery  the oidc preset's discovery documents, filled into the integrations
 //   ServiceRuntime what they share: store + executor + health, in-flight count, counters
 // Runs on the loop thread; store calls go through the executor, provider calls
 // through the outbound sender. Results are typed (app/op_result.h): the
@@ -18,6 +19,7 @@
 #include "app/context_cache.h"
 #include "app/event_hub.h"
 #include "app/flows.h"
+#include "app/oidc_discovery.h"
 #include "app/op_result.h"
 #include "app/outbound_sender.h"
 #include "app/reencrypt.h"
@@ -177,6 +179,7 @@ public:
 private:
     IntegrationSet integrations_;  // with the secrets filled in; the parts read them at each use
     ServiceRuntime runtime_;
+    OidcDiscovery discovery_;  // the oidc preset's endpoints, filled into integrations_
     RefreshScheduler scheduler_;
     ContextCache cache_;
     AuthLinks links_;

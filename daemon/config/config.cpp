@@ -7,12 +7,10 @@
 #include "core/log_record.h"
 #include "core/provider_presets.h"
 #include "core/provider_requests.h"
+#include "core/provider_url.h"
 #include "core/token_cipher.h"
 
 #include <yaml-cpp/yaml.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <algorithm>
 #include <cctype>
@@ -24,33 +22,6 @@
 
 namespace tokend {
 namespace {
-
-// The host of an http(s):// URL, without userinfo, port or IPv6 brackets.
-std::string url_host(const std::string& url) {
-    const size_t start = url.find("://") + 3;
-    std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);
-    if (const size_t at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
-    if (!authority.empty() && authority.front() == '[') {
-        const size_t close = authority.find(']');
-        return close == std::string::npos ? authority : authority.substr(1, close - 1);
-    }
-    return authority.substr(0, authority.find(':'));
-}
-
-bool is_loopback_host(std::string host) {
-    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (host == "localhost" || host == "localhost.") return true;
-    in_addr v4{};
-    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-    in6_addr v6{};
-    return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
-}
-
-// https://, or http:// to a loopback host only.
-bool is_provider_url(const std::string& url) {
-    if (url.rfind("https://", 0) == 0) return true;
-    return url.rfind("http://", 0) == 0 && is_loopback_host(url_host(url));
-}
 
 std::string preset_list() {
     std::string names;
@@ -369,9 +340,24 @@ void parse_openid(const Reader& in, const YAML::Node& node, ProviderProfile* pro
         }
         openid.identity_source = source == "id_token" ? IdentitySource::id_token : IdentitySource::request;
     }
-    if (node["issuer"]) openid.issuer = in.provider_url(node["issuer"], "integration.provider.issuer");
+    if (node["issuer"]) {
+        openid.issuer = in.string(node["issuer"], "integration.provider.issuer");
+        if (const std::string problem = issuer_problem(openid.issuer); !problem.empty()) {
+            in.fail(node["issuer"], "'integration.provider.issuer' " + problem);
+        }
+    }
     if (node["jwks_uri"]) openid.jwks_uri = in.provider_url(node["jwks_uri"], "integration.provider.jwks_uri");
-    if (openid.identity_source == IdentitySource::id_token && (openid.issuer.empty() || openid.jwks_uri.empty())) {
+    if (profile->discovery.enabled) {
+        // The oidc preset: the rest comes from the issuer's discovery document.
+        if (!node["issuer"]) in.fail(node, "'integration.provider' with preset oidc needs issuer");
+        if (openid.identity_source != IdentitySource::id_token) {
+            in.fail(node["identity"], "'integration.provider' with preset oidc takes the user from the id_token "
+                                      "(identity: id_token)");
+        }
+        profile->discovery.jwks_uri_set = bool(node["jwks_uri"]);
+        profile->discovery.client_auth_set = bool(node["client_auth"]);
+        profile->discovery.revocation_set = bool(node["revocation"]);
+    } else if (openid.identity_source == IdentitySource::id_token && (openid.issuer.empty() || openid.jwks_uri.empty())) {
         in.fail(node, "'integration.provider' with identity: id_token needs issuer and jwks_uri");
     }
     if (const YAML::Node params = node["authorize_params"]) {
@@ -397,6 +383,9 @@ void parse_provider(const Reader& in, const YAML::Node& node, OAuthSettings* oau
     if (node.IsScalar()) {
         const std::string name = in.string(node, "integration.provider");
         if (!apply_provider_preset(name, oauth)) in.fail(node, "unknown provider preset '" + name + "' (known: " + preset_list() + ")");
+        if (oauth->provider.discovery.enabled) {
+            in.fail(node, "'integration.provider: oidc' needs the issuer: write provider: {preset: oidc, issuer: URL}");
+        }
         return;
     }
     in.check_keys(node, "integration.provider");
@@ -507,6 +496,13 @@ void parse_integration(const Reader& in, const YAML::Node& node, IntegrationConf
         while (!oauth.api_base.empty() && oauth.api_base.back() == '/') oauth.api_base.pop_back();
     }
     if (node["pkce"]) oauth.pkce = in.boolean(node["pkce"], "integration.pkce");
+    // The oidc preset: what was set here wins over the discovery document.
+    DiscoverySettings& discovery = oauth.provider.discovery;
+    if (discovery.enabled) {
+        discovery.auth_service_set = bool(node["auth_service"]);
+        discovery.token_service_set = bool(node["token_service"]);
+        discovery.pkce_set = bool(node["pkce"]);
+    }
     if (node["request_timeout_ms"]) {
         integration->request_timeout =
             std::chrono::milliseconds(in.integer(node["request_timeout_ms"], "integration.request_timeout_ms", 100, 300000));

@@ -15,6 +15,7 @@ std::string_view to_string(ErrorCode code) {
         case ErrorCode::store_unavailable: return "store_unavailable";
         case ErrorCode::internal: return "internal";
         case ErrorCode::unknown_integration: return "unknown_integration";
+        case ErrorCode::provider_unavailable: return "provider_unavailable";
     }
     return "internal";
 }
@@ -22,7 +23,8 @@ std::string_view to_string(ErrorCode code) {
 std::optional<ErrorCode> error_code_from_string(std::string_view name) {
     for (ErrorCode code : {ErrorCode::bad_request, ErrorCode::unknown_op, ErrorCode::not_found,
                            ErrorCode::permission_denied, ErrorCode::reauth_required, ErrorCode::provider_error,
-                           ErrorCode::store_unavailable, ErrorCode::internal, ErrorCode::unknown_integration}) {
+                           ErrorCode::store_unavailable, ErrorCode::internal, ErrorCode::unknown_integration,
+                           ErrorCode::provider_unavailable}) {
         if (to_string(code) == name) return code;
     }
     return std::nullopt;

@@ -27,7 +27,8 @@ enum class ErrorCode {
     provider_error,
     store_unavailable,
     internal,
-    unknown_integration  // "integration" names none of this tokend's
+    unknown_integration,  // "integration" names none of this tokend's
+    provider_unavailable  // the provider's settings are not known yet (the oidc preset before discovery)
 };
 std::string_view to_string(ErrorCode code);
 std::optional<ErrorCode> error_code_from_string(std::string_view name);

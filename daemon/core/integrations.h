@@ -33,6 +33,9 @@ struct Integration {
     Secret bot_token;
     MessageTexts messages;
     std::chrono::milliseconds request_timeout{15000};
+    // The oidc preset before its discovery document is read (app/oidc_discovery.h):
+    // the endpoints are unknown, so no flow starts and no provider request is made.
+    bool awaiting_discovery = false;
 };
 
 // A user key taken apart: its integration and the id the provider knows.

@@ -120,8 +120,31 @@ void slack(OAuthSettings* oauth) {
     oauth->provider = std::move(profile);
 }
 
+// Any OpenID Connect provider (Keycloak, Authentik, Okta, Auth0...): the
+// configuration names the issuer (integration.provider.issuer), and the
+// endpoints, signing keys, PKCE, client authentication and revocation come
+// from its discovery document (core/oidc_discovery.h), fetched at start. The
+// user is the id_token's `sub`. Until the document is read, the endpoints are
+// empty and the integration refuses to start flows (app/oidc_discovery.h).
+// No message request: OpenID Connect has none.
+void oidc(OAuthSettings* oauth) {
+    oauth->auth_service.clear();
+    oauth->token_service.clear();
+    oauth->api_base.clear();
+    oauth->pkce = false;  // on when the document lists S256
+    ProviderProfile profile;
+    profile.name = "oidc";
+    profile.client_auth = ClientAuth::client_secret_basic;
+    profile.identity = {"", "sub", "email", false};  // not used: the id_token is the identity
+    profile.message = {"", nullptr};
+    profile.dead_grant = {{"invalid_grant"}, {}};
+    profile.openid.identity_source = IdentitySource::id_token;
+    profile.discovery.enabled = true;
+    oauth->provider = std::move(profile);
+}
+
 constexpr Preset kPresets[] = {{"webex", webex},   {"github", github}, {"microsoft", microsoft},
-                               {"google", google}, {"slack", slack}};
+                               {"google", google}, {"slack", slack},     {"oidc", oidc}};
 
 }  // namespace
 

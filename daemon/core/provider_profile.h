@@ -91,6 +91,21 @@ struct OpenIdSettings {
     bool operator==(const OpenIdSettings&) const = default;
 };
 
+// The generic `oidc` preset: the endpoints, PKCE, client authentication,
+// signing keys and revocation come from the issuer's discovery document
+// (core/oidc_discovery.h), fetched at start (app/oidc_discovery.h). What the
+// configuration set itself is kept: the document fills only the rest.
+struct DiscoverySettings {
+    bool enabled = false;  // openid.issuer is the issuer to ask
+    bool auth_service_set = false;
+    bool token_service_set = false;
+    bool jwks_uri_set = false;
+    bool pkce_set = false;
+    bool client_auth_set = false;
+    bool revocation_set = false;  // a url, or none
+    bool operator==(const DiscoverySettings&) const = default;
+};
+
 struct ProviderProfile {
     std::string name = "webex";  // the preset it started from; for logs and --check-config
     ClientAuth client_auth = ClientAuth::client_secret_post;
@@ -120,6 +135,8 @@ struct ProviderProfile {
     // Extra parameters of the authorization request, after the standard ones
     // (Google: access_type=offline for a refresh token, prompt=consent).
     std::vector<std::pair<std::string, std::string>> authorize_params;
+    // The oidc preset's discovery; off for the others.
+    DiscoverySettings discovery;
 
     bool operator==(const ProviderProfile&) const = default;
 };

@@ -139,7 +139,7 @@ TEST(ProviderConfig, MessageAnswers) {
 
 TEST(ProviderConfig, MistakesAreReportedWithTheirLine) {
     EXPECT_EQ(first_error_of(kHead + "  provider: gitlab\n"),
-              "tokend.yml:4: unknown provider preset 'gitlab' (known: webex, github, microsoft, google, slack)");
+              "tokend.yml:4: unknown provider preset 'gitlab' (known: webex, github, microsoft, google, slack, oidc)");
     EXPECT_EQ(first_error_of(kHead + "  provider:\n    scope_param: scopes\n"),
               "tokend.yml:5: 'integration.provider.scope_param' must be scope or user_scope (Slack's user token scopes)");
     EXPECT_EQ(first_error_of(kHead + "  provider:\n    authorize_params: {user_scope: x}\n"),
@@ -205,6 +205,52 @@ TEST(ProviderConfig, Revocation) {
     EXPECT_EQ(first_error_of(kHead + "  provider:\n    revocation: {url: \"http://10.0.0.1/revoke\"}\n"),
               "tokend.yml:5: 'integration.provider.revocation.url' is http://10.0.0.1/revoke once {api_base} is "
               "filled: it must be an https:// URL (http:// only to a loopback host)");
+}
+
+// The generic oidc preset: the issuer is required and checked offline; what
+// the configuration sets itself is marked so the discovery document keeps it.
+TEST(ProviderConfig, OidcPresetTakesAnIssuer) {
+    OAuthSettings oauth = parse_config(kHead + "  provider: {preset: oidc, issuer: \"https://sso.example/realms/a\"}\n",
+                                       "tokend.yml", kNoSystemd)
+                              .integration.oauth;
+    EXPECT_EQ(oauth.provider.name, "oidc");
+    EXPECT_TRUE(oauth.provider.discovery.enabled);
+    EXPECT_EQ(oauth.provider.openid.issuer, "https://sso.example/realms/a");
+    EXPECT_EQ(oauth.provider.openid.identity_source, IdentitySource::id_token);
+    EXPECT_EQ(oauth.provider.discovery, (DiscoverySettings{true, false, false, false, false, false, false}));
+    EXPECT_EQ(oauth.auth_service, "");  // until the document is read
+    // Inside an integrations: entry too, with explicit settings marked.
+    const Config config = parse_config(R"(integrations:
+  - name: sso
+    client_id: C
+    redirect_url: https://bot.example/redirect
+    token_service: http://127.0.0.1:5/token
+    pkce: false
+    provider:
+      preset: oidc
+      issuer: http://127.0.0.1:5/realms/a
+      revocation: none
+      client_auth: client_secret_post
+)", "tokend.yml", kNoSystemd);
+    oauth = config.integration.oauth;
+    EXPECT_EQ(config.integration.name, "sso");
+    EXPECT_EQ(oauth.provider.discovery, (DiscoverySettings{true, false, true, false, true, true, true}));
+    EXPECT_EQ(oauth.token_service, "http://127.0.0.1:5/token");
+    EXPECT_FALSE(oauth.pkce);
+}
+
+TEST(ProviderConfig, OidcIssuerMistakes) {
+    EXPECT_EQ(first_error_of(kHead + "  provider: oidc\n"),
+              "tokend.yml:4: 'integration.provider: oidc' needs the issuer: write provider: {preset: oidc, issuer: URL}");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    preset: oidc\n"),
+              "tokend.yml:5: 'integration.provider' with preset oidc needs issuer");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    preset: oidc\n    issuer: http://sso.example/realms/a\n"),
+              "tokend.yml:6: 'integration.provider.issuer' must be an https:// URL (http:// is allowed only to a "
+              "loopback host: 127.0.0.0/8, ::1 or localhost)");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    preset: oidc\n    issuer: \"https://sso.example/?realm=a\"\n"),
+              "tokend.yml:6: 'integration.provider.issuer' must have no query or fragment");
+    EXPECT_EQ(first_error_of(kHead + "  provider:\n    preset: oidc\n    issuer: https://sso.example\n    identity: request\n"),
+              "tokend.yml:7: 'integration.provider' with preset oidc takes the user from the id_token (identity: id_token)");
 }
 
 }  // namespace

@@ -73,6 +73,8 @@ TEST(ControlProtocol, OpsHaveClasses) {
     EXPECT_EQ(error_code_from_string("reauth_required"), ErrorCode::reauth_required);
     EXPECT_EQ(error_code_from_string("unknown_integration"), ErrorCode::unknown_integration);
     EXPECT_EQ(to_string(ErrorCode::unknown_integration), "unknown_integration");
+    EXPECT_EQ(error_code_from_string("provider_unavailable"), ErrorCode::provider_unavailable);
+    EXPECT_EQ(to_string(ErrorCode::provider_unavailable), "provider_unavailable");
     EXPECT_FALSE(error_code_from_string("nope"));
 }
 

@@ -92,6 +92,15 @@ class FakeGoogle(FakeServer):
     def endpoint(self, name):
         return self.url + self.paths[name]
 
+    def issuer(self):
+        """The id_tokens' iss."""
+        return ISSUER
+
+    def gives_refresh_token(self, params, user):
+        """Google: only with access_type=offline, at a consent (the user's first, or prompt=consent)."""
+        offline = params.get("access_type") == "offline"
+        return offline and ("consent" in params.get("prompt", "").split(" ") or user not in self.consented)
+
     # -- control, for tests --
     def add_users(self, users):
         """users: [(sub, email)]."""
@@ -142,28 +151,21 @@ class FakeGoogle(FakeServer):
         if challenge and params.get("code_challenge_method") != "S256":
             return Reply(400, b"Error 400: invalid_request (code_challenge_method)", "text/html")
         with self.lock:
-            decision = self.consents.pop(0) if self.consents else {"error": "access_denied"}
-            out = {}
+            decision = self.decide_consent()
             if "error" in decision:
-                out["error"] = decision["error"]
+                out = {"error": decision["error"]}
             else:
                 user = decision["user_id"]
-                offline = params.get("access_type") == "offline"
-                consent = "consent" in params.get("prompt", "").split(" ") or user not in self.consented
                 code = "4/0A" + secrets.token_urlsafe(40)
                 self.codes[code] = {"user": user, "redirect_uri": params["redirect_uri"], "challenge": challenge,
                                     "scope": params.get("scope", ""), "nonce": params.get("nonce"),
-                                    "refresh": offline and consent}
-                out["code"] = code
-                out["scope"] = params.get("scope", "")
-            out["state"] = params.get("state", "")
-        location = params["redirect_uri"] + ("&" if "?" in params["redirect_uri"] else "?") + \
-            urllib.parse.urlencode(out)
-        return Reply(302, b"", "text/html", [("Location", location)])
+                                    "refresh": self.gives_refresh_token(params, user)}
+                out = {"code": code, "scope": params.get("scope", "")}
+        return self.redirect_back(params, out)
 
     def _id_token(self, user, nonce, fault=None):
         now = int(time.time())
-        claims = {"iss": ISSUER, "azp": self.client_id, "aud": self.client_id, "sub": user,
+        claims = {"iss": self.issuer(), "azp": self.client_id, "aud": self.client_id, "sub": user,
                   "email": self.users[user]["email"], "email_verified": True, "at_hash": b64url(secrets.token_bytes(16)),
                   "name": self.users[user]["name"], "iat": now, "exp": now + 3599}
         if nonce is not None:

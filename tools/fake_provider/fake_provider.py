@@ -68,6 +68,19 @@ class FakeServer:
     def routes(self):
         raise NotImplementedError
 
+    def decide_consent(self):
+        """The user's decision at the consent screen: the next queued one ({"user_id": ...} or
+        {"error": ...}); none queued: the user declines. Call with self.lock held."""
+        return self.consents.pop(0) if self.consents else {"error": "access_denied"}
+
+    @staticmethod
+    def redirect_back(params, out):
+        """The browser sent back to the client's redirect_uri with `out` (the code, or the
+        error) and the request's state."""
+        uri = params["redirect_uri"]
+        query = urllib.parse.urlencode(dict(out, state=params.get("state", "")))
+        return Reply(302, b"", "text/html", [("Location", uri + ("&" if "?" in uri else "?") + query)])
+
     def start(self):
         routes = self.routes()
 
@@ -206,19 +219,16 @@ class FakeProvider(FakeServer):
         if challenge and params.get("code_challenge_method") != "S256":
             return json_reply(400, {"error": "only S256 is accepted"})
         with self.lock:
-            decision = self.consents.pop(0) if self.consents else {"error": "access_denied"}
-            out = {"state": params.get("state", "")}
+            decision = self.decide_consent()
             if "error" in decision:
-                out["error"] = decision["error"]
-                out["error_description"] = "The user has denied access to the scope requested by the client application."
+                out = {"error": decision["error"],
+                       "error_description": "The user has denied access to the scope requested by the client application."}
             else:
                 code = secrets.token_hex(10) if self.shape == "github" else "M." + secrets.token_urlsafe(30)
                 self.codes[code] = {"user": decision["user_id"], "redirect_uri": params["redirect_uri"],
                                     "challenge": challenge, "scope": params.get("scope", "")}
-                out = {"code": code, **out}
-        location = params["redirect_uri"] + ("&" if "?" in params["redirect_uri"] else "?") + \
-            urllib.parse.urlencode(out)
-        return Reply(302, b"", "text/html", [("Location", location)])
+                out = {"code": code}
+        return self.redirect_back(params, out)
 
     def _error(self, status, error, description, codes=(9002313,)):
         if self.shape == "github":

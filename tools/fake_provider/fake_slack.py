@@ -32,7 +32,7 @@ import secrets
 import time
 import urllib.parse
 
-from fake_provider import FakeProvider, Reply, json_reply, s256
+from fake_provider import FakeProvider, json_reply, s256
 
 ACCESS_LIFETIME = 43200  # 12 hours with token rotation
 
@@ -73,19 +73,15 @@ class FakeSlack(FakeProvider):
         if challenge and params.get("code_challenge_method") != "S256":
             return json_reply(400, {"ok": False, "error": "invalid_code_challenge_method"})
         with self.lock:
-            decision = self.consents.pop(0) if self.consents else {"error": "access_denied"}
-            out = {}
+            decision = self.decide_consent()
             if "error" in decision:
-                out["error"] = decision["error"]
+                out = {"error": decision["error"]}
             else:
                 code = f"{self.team['id'][1:]}.{secrets.randbelow(10**12)}.{secrets.token_hex(32)}"
                 self.codes[code] = {"user": decision["user_id"], "redirect_uri": params["redirect_uri"],
                                     "challenge": challenge, "scope": params["user_scope"]}
-                out["code"] = code
-            out["state"] = params.get("state", "")
-        location = params["redirect_uri"] + ("&" if "?" in params["redirect_uri"] else "?") + \
-            urllib.parse.urlencode(out)
-        return Reply(302, b"", "text/html", [("Location", location)])
+                out = {"code": code}
+        return self.redirect_back(params, out)
 
     def _pair(self, user, scope):
         access, refresh = "xoxe.xoxp-1-" + secrets.token_hex(40), "xoxe-1-" + secrets.token_hex(60)

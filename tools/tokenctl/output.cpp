@@ -15,14 +15,14 @@ const char* const kExitCodeTable =
     "  3  not_found: no context for that user\n"
     "  4  reauth_required: the user must authorize again\n"
     "  5  permission_denied\n"
-    "  6  store_unavailable or provider_error: a passing failure, try again later\n"
+    "  6  store_unavailable, provider_error or provider_unavailable: a passing failure, try again later\n"
     "  7  tokend cannot be reached (no socket, refused, timed out, connection lost)";
 
 int exit_for(const std::string& code) {
     if (code == "not_found") return kNotFound;
     if (code == "reauth_required") return kReauthRequired;
     if (code == "permission_denied") return kPermissionDenied;
-    if (code == "store_unavailable" || code == "provider_error") return kUnavailable;
+    if (code == "store_unavailable" || code == "provider_error" || code == "provider_unavailable") return kUnavailable;
     if (code == "bad_request" || code == "unknown_op") return kUsage;
     return kTokendError;
 }

@@ -18,7 +18,7 @@ enum Exit {
     kNotFound = 3,          // not_found
     kReauthRequired = 4,    // reauth_required
     kPermissionDenied = 5,  // permission_denied
-    kUnavailable = 6,       // store_unavailable, provider_error: passing, try again later
+    kUnavailable = 6,       // store_unavailable, provider_error, provider_unavailable: passing, try again later
     kConnection = 7,        // tokend cannot be reached (no socket, refused, timed out, connection lost)
 };
 

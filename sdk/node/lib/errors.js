@@ -7,6 +7,7 @@
 export const PROTOCOL_ERROR_CODES = Object.freeze([
   'bad_request', 'unknown_op', 'not_found', 'permission_denied', 'reauth_required',
   'provider_error', 'store_unavailable', 'internal', 'unknown_integration',
+  'provider_unavailable',
 ]);
 
 /**
@@ -41,6 +42,7 @@ export class TokendError extends Error {
   /** True when the same request may succeed if tried again later. */
   get retryable() {
     return this.code === 'connection' || this.code === 'timeout' ||
-      this.code === 'store_unavailable' || this.code === 'provider_error';
+      this.code === 'store_unavailable' || this.code === 'provider_error' ||
+      this.code === 'provider_unavailable';
   }
 }

@@ -23,7 +23,8 @@ export interface TokendClientOptions {
 /** The protocol's error codes (tokend's answers). */
 export type ProtocolErrorCode =
   | 'bad_request' | 'unknown_op' | 'not_found' | 'permission_denied' | 'reauth_required'
-  | 'provider_error' | 'store_unavailable' | 'internal' | 'unknown_integration';
+  | 'provider_error' | 'store_unavailable' | 'internal' | 'unknown_integration'
+  | 'provider_unavailable';
 
 /**
  * The client's own codes: connection (tokend unreachable, retries spent),

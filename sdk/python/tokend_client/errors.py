@@ -36,7 +36,9 @@ class ReauthRequiredError(TokendError):
 
 
 class ProviderError(TokendError):
-    """``provider_error``: the token endpoint failed and there was no valid token to fall back on; try later."""
+    """``provider_error``: the token endpoint failed and there was no valid token to fall back on; or
+    ``provider_unavailable``: the provider's settings are not known yet (the oidc preset before its
+    discovery document is read), so no flow starts; try later."""
 
 
 class StoreUnavailableError(TokendError):
@@ -81,6 +83,7 @@ _BY_CODE: Dict[str, Type[TokendError]] = {
     "permission_denied": PermissionDeniedError,
     "reauth_required": ReauthRequiredError,
     "provider_error": ProviderError,
+    "provider_unavailable": ProviderError,
     "store_unavailable": StoreUnavailableError,
 }
 
