@@ -17,8 +17,9 @@ RetryPolicy OidcDiscovery::retry_policy() {
     return policy;
 }
 
-OidcDiscovery::OidcDiscovery(ServiceRuntime& runtime, OutboundSender& outbound, IntegrationSet& integrations)
-    : runtime_(runtime), outbound_(outbound), integrations_(integrations) {
+OidcDiscovery::OidcDiscovery(ServiceRuntime& runtime, OutboundSender& outbound, IntegrationSet& integrations,
+                             std::function<void()> filled)
+    : runtime_(runtime), outbound_(outbound), integrations_(integrations), filled_(std::move(filled)) {
     std::vector<Integration>& all = integrations_.all();
     for (size_t i = 0; i < all.size(); ++i) {
         if (!all[i].configured || !all[i].oauth.provider.discovery.enabled) continue;
@@ -67,6 +68,7 @@ void OidcDiscovery::fill(Source& source) {
     if (source.document) {
         running.oauth = apply_discovery(source.configured, *source.document);
         running.awaiting_discovery = false;
+        if (filled_) filled_();
     } else {
         running.oauth = source.configured;
         running.awaiting_discovery = true;

@@ -28,7 +28,10 @@ namespace tokend {
 class OidcDiscovery {
 public:
     // Marks each oidc integration of `integrations` awaiting_discovery.
-    OidcDiscovery(ServiceRuntime& runtime, OutboundSender& outbound, IntegrationSet& integrations);
+    // `filled` runs each time a document is filled into an integration (a read,
+    // a reload): what waited for it can go.
+    OidcDiscovery(ServiceRuntime& runtime, OutboundSender& outbound, IntegrationSet& integrations,
+                  std::function<void()> filled);
 
     // Fetches each oidc integration's document.
     void start(uv_loop_t* loop);
@@ -60,6 +63,7 @@ private:
     ServiceRuntime& runtime_;
     OutboundSender& outbound_;
     IntegrationSet& integrations_;
+    std::function<void()> filled_;
     uv_loop_t* loop_ = nullptr;
     bool closing_ = false;
     std::vector<Source> sources_;

@@ -82,6 +82,31 @@ void Refresher::resume_after_write(const std::string& user_id) {
     if (refresh != refreshing_.end() && !refresh->second.running) scheduler_.request_now(cached->id);
 }
 
+// The oidc preset without its document: no attempt at all (no lease, no read,
+// no request, not even to a configured token_service, whose client
+// authentication the document decides), so nothing counts as a failure nor
+// builds backoff. The user waits off the schedule until resume_discovered.
+void Refresher::park_undiscovered(const std::string& user_id) {
+    if (undiscovered_.insert(user_id).second) {
+        spdlog::info("user {}: refresh waits for the provider's OpenID Connect discovery document", user_id);
+    }
+    complete(user_id, {RefreshStatus::provider_unavailable,
+                       "the provider's OpenID Connect discovery document is not read yet; try again later"});
+}
+
+void Refresher::resume_discovered() {
+    std::vector<std::string> ready;
+    for (const std::string& user_id : undiscovered_) {
+        if (!integrations_.owner_of(user_id).integration->awaiting_discovery) ready.push_back(user_id);
+    }
+    for (const std::string& user_id : ready) {
+        undiscovered_.erase(user_id);
+        const ContextCache::Cached* cached = cache_.find(user_id);
+        if (cached == nullptr) continue;  // cleared meanwhile
+        cache_.reschedule(*cached);  // its own deadline: a due one goes now
+    }
+}
+
 CachedUser Refresher::cached_user(const std::string& user_id) const {
     const ContextCache::Cached* cached = cache_.find(user_id);
     if (cached == nullptr) return CachedUser{};
@@ -101,8 +126,13 @@ void Refresher::run(uint32_t id) {
         scheduler_.finished();
         return;
     }
-    const Config& config = runtime_.config();
     const Integration& integration = *integrations_.owner_of(*user).integration;
+    if (integration.awaiting_discovery) {  // before any lease or read: see park_undiscovered
+        park_undiscovered(*user);
+        scheduler_.finished();
+        return;
+    }
+    const Config& config = runtime_.config();
     auto attempt = std::make_shared<Attempt>(integration.oauth, config.refresh.policy, integration.request_timeout, *user);
     spdlog::debug("user {}: refresh attempt starting", attempt->user_id);
     refreshing_[attempt->user_id].running = true;
@@ -121,14 +151,6 @@ void Refresher::drive(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step ste
             return;
         case Kind::http:
             step.http.integration = integrations_.owner_of(attempt->user_id).integration->name;
-            if (integrations_.owner_of(attempt->user_id).integration->awaiting_discovery) {
-                // The oidc preset without its document: no request (not even to a configured
-                // token_service, whose client authentication the document decides); tried again later.
-                drive(attempt, attempt->machine.on_http_response(
-                                   0, "", "", "the provider's OpenID Connect discovery document is not read yet",
-                                   cached_user(attempt->user_id), runtime_.now()));
-                return;
-            }
             outbound_.send(step.http, [this, attempt](OutboundResult result) {
                 drive(attempt, attempt->machine.on_http_response(result.status, result.body, result.retry_after,
                                                                  result.error, cached_user(attempt->user_id),

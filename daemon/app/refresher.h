@@ -56,6 +56,11 @@ public:
     // while it was stored goes now, from the written tokens.
     void resume_after_write(const std::string& user_id);
 
+    // A discovery document was filled in: users whose refresh came due while
+    // their integration awaited it are put back on the schedule (a due one
+    // goes at once: no failure was counted, so no backoff).
+    void resume_discovered();
+
     // The cache took another process's write (stored; nullptr: a clear).
     void on_store_change(const std::string& user_id, const UserContext* stored);
     // The user's context was cleared here: callers waiting for a refresh not yet running hear so.
@@ -65,6 +70,7 @@ public:
 
 private:
     struct Attempt;
+    void park_undiscovered(const std::string& user_id);
     void drive(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step step);
     void lease(std::shared_ptr<Attempt> attempt, std::chrono::milliseconds ttl);
     void write(std::shared_ptr<Attempt> attempt, RefreshAttempt::Step step);
@@ -87,6 +93,7 @@ private:
     std::function<void(const std::string&)> tell_reauth_;
     std::function<bool(const std::string&)> write_in_flight_;
     std::unordered_set<std::string> deferred_;  // refreshes that came due during a write
+    std::unordered_set<std::string> undiscovered_;  // came due while their integration awaited its document
     std::unordered_map<std::string, Refresh> refreshing_;  // single flight per user
 };
 

@@ -8,7 +8,7 @@ TokenService::TokenService(Executor& executor, Store& store, OutboundSender& out
                            const Clock& clock, const Config& config, IntegrationSet integrations)
     : integrations_(std::move(integrations)),
       runtime_(executor, store, events, clock, config, integrations_),
-      discovery_(runtime_, outbound, integrations_),
+      discovery_(runtime_, outbound, integrations_, [this] { refresher_.resume_discovered(); }),
       scheduler_(clock, config.refresh.limits, [this](uint32_t id) { refresher_.run(id); }),
       cache_(runtime_, scheduler_),
       links_(runtime_, integrations_.default_integration().oauth),

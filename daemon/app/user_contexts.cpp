@@ -108,14 +108,16 @@ void UserContexts::answer_after_refresh(const std::string& user_id, const Refres
             done(OpResult<TokenAnswer>::failure(ErrorCode::not_found, result.message));
             return;
         case RefreshStatus::provider_error:
+        case RefreshStatus::provider_unavailable:
         case RefreshStatus::store_failed:
             // A passing failure: the current token still works, so hand it out.
             if (valid && !strict) {
                 answer_token(*cached, done);
                 return;
             }
-            done(OpResult<TokenAnswer>::failure(result.status == RefreshStatus::store_failed
-                                                    ? ErrorCode::store_unavailable
+            done(OpResult<TokenAnswer>::failure(result.status == RefreshStatus::store_failed ? ErrorCode::store_unavailable
+                                                : result.status == RefreshStatus::provider_unavailable
+                                                    ? ErrorCode::provider_unavailable
                                                     : ErrorCode::provider_error,
                                                 result.message));
             return;

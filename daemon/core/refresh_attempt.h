@@ -40,7 +40,9 @@ enum class RefreshEnding {
 std::string_view to_string(RefreshEnding ending);
 
 // What callers waiting for a refresh hear.
-enum class RefreshStatus { refreshed, reauth_required, provider_error, store_failed, not_found };
+// provider_unavailable: no attempt was made, the provider's settings are not known yet
+// (the oidc preset before its discovery document is read).
+enum class RefreshStatus { refreshed, reauth_required, provider_error, store_failed, not_found, provider_unavailable };
 struct RefreshResult {
     RefreshStatus status = RefreshStatus::provider_error;
     std::string message;  // for people; never a secret

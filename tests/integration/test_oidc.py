@@ -4,9 +4,11 @@ the client authentication (client_secret_post only, at this fake), the signing k
 the revocation endpoint from its discovery document, fetched at start: the flow, the
 identity from the id_token (right user, wrong user, another issuer's token), refreshes,
 revocation, a dead grant; and what happens while the document cannot be read (refused
-flows with provider_unavailable, refreshes that wait, retries until it can), a document
-refused (garbage, another issuer's), a failed re-fetch at a reload, and explicit
-settings that win over the document."""
+flows with provider_unavailable, refreshes not attempted, retries until it can; a due
+refresh goes once it is read, on the yaml and the redis store), a document refused
+(garbage, another issuer's), a failed re-fetch at a reload, and explicit settings that
+win over the document. A document fixed at the fake is fetched at once with a reload
+(SIGHUP: OidcDiscovery::reconfigured), never by waiting out the retry backoff."""
 
 import os
 import re
@@ -18,8 +20,10 @@ import urllib.parse
 from harness import ROOT, Tokend, http_get, wait_for
 
 sys.path.insert(0, os.path.join(ROOT, "tools", "fake_provider"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 from fake_oidc import FakeOidc  # noqa: E402
+from redis_server import RedisServer  # noqa: E402
 from tokend_client import TokendClient, TokendError  # noqa: E402
 
 CLIENT_SECRET = "fake-client-secret"
@@ -31,13 +35,21 @@ class OidcCase(unittest.TestCase):
     document = "ok"          # the fake's document when tokend starts
     integration_lines = ()   # more lines under integration: ({token}: the fake's token endpoint)
     provider_lines = ()      # more lines under integration.provider:
+    store = "yaml"           # or "redis": a redis-server of the test's own (a store with leases)
 
     def setUp(self):
         self.fake = FakeOidc(client_secret=CLIENT_SECRET).start()
         self.addCleanup(self.fake.stop)
         self.fake.add_users([ME, OTHER])
         self.fake.set_document(self.document)
-        self.tokend = Tokend(None, integration=False, client_secret=CLIENT_SECRET, extra_config="\n".join([
+        store_options = None
+        if self.store == "redis":
+            self.redis = RedisServer().start()
+            self.addCleanup(self.redis.stop)
+            store_options = {"redis_url": f'"{self.redis.unix_url}"', "command_timeout_ms": 300,
+                             "connect_timeout_ms": 300}
+        self.tokend = Tokend(None, integration=False, client_secret=CLIENT_SECRET, store=self.store,
+                             store_options=store_options, extra_config="\n".join([
             "integration:",
             "  provider:",
             "    preset: oidc",
@@ -69,13 +81,24 @@ class OidcCase(unittest.TestCase):
                                          for t in kind]:
             self.assertNotIn(secret, log)
 
-    def discovery_requests(self, status):
-        """tokend_provider_requests_total{endpoint="discovery", status} from GET /metrics."""
+    def metric(self, family, labels=""):
+        """The sum of `family`'s samples whose labels contain `labels`, from GET /metrics."""
         port = int(re.search(r"metrics listening on http://127\.0\.0\.1:(\d+)/metrics", self.tokend.log()).group(1))
         code, _, text = http_get(port, "/metrics")
         self.assertEqual(code, 200)
-        found = re.search(rf'(?m)^tokend_provider_requests_total{{endpoint="discovery",status="{status}"}} (\S+)$', text)
-        return float(found.group(1)) if found else 0.0
+        return sum(float(value) for names, value in re.findall(rf"(?m)^{family}{{([^}}]*)}} (\S+)$", text)
+                   if labels in names)
+
+    def discovery_requests(self, status):
+        """tokend_provider_requests_total{endpoint="discovery", status}."""
+        return self.metric("tokend_provider_requests_total", f'endpoint="discovery",status="{status}"')
+
+    def document_fixed(self, mode="ok"):
+        """The fake answers `mode` from now on, and tokend fetches it now: a reload fetches the
+        document at once (a fetch in flight is followed by another), so nothing waits for the
+        retry backoff, which grows to minutes."""
+        self.fake.set_document(mode)
+        self.tokend.process.send_signal(signal.SIGHUP)
 
     def document_read(self):
         wait_for(lambda: "OpenID Connect discovery document read" in self.tokend.log(), what="the document read")
@@ -200,20 +223,62 @@ class OidcUnavailable(OidcCase):
         # authentication), and a sign-out clears it, the revocation reported failed.
         self.client.set_user_context(ME[0], {"user_id": ME[0], "tokens": {
             "access_token": "A-unknown", "refresh_token": "R-unknown", "expires_at": "2020-01-01T00:00:00Z"}})
-        with self.assertRaises(TokendError):
+        with self.assertRaises(TokendError) as raised:
             self.client.refresh(ME[0])
-        self.assertTrue(self.typed.grant_status(ME[0]).refreshable, "the user stays on the schedule")
+        self.assertEqual(raised.exception.code, "provider_unavailable")
+        self.assertTrue(self.typed.grant_status(ME[0]).refreshable, "the grant is not taken for dead")
         result = self.typed.sign_out(ME[0])
         self.assertEqual((result.cleared, result.revocation), (True, "failed"))
         self.assertFalse([r for r in self.fake.requests if r[0] in ("token", "revoke")], self.fake.requests)
-        # The provider recovers: the next retry reads the document, and flows work.
-        self.fake.set_document("ok")
-        wait_for(lambda: "OpenID Connect discovery document read" in self.tokend.log(), timeout=30,
-                 what="the document read after the failures")
+        # The provider recovers: the document is read, and flows work.
+        self.document_fixed()
+        self.document_read()
         status, headers, _ = http_get(self.tokend.port, parts.path + "?" + parts.query)
         self.assertEqual(status, 302)
         self.assertTrue(headers["Location"].startswith(self.fake.endpoint("authorize") + "?"), headers["Location"])
         self.assertEqual(self.flow(ME[0], ME[0])[0], 200)
+
+
+class OidcDueRefresh(OidcCase):
+    """A context whose token is expired, stored by the bot while the document cannot be read:
+    no refresh attempt at all (no lease taken, nothing counted as failed, no backoff built),
+    callers hear provider_unavailable, and the refresh goes as soon as the document is read."""
+    document = "fail"
+    integration_lines = ("token_service: {token}",)
+
+    def test_a_due_refresh_waits_for_the_document_then_goes(self):
+        wait_for(lambda: "no flow can start and no provider request is made" in self.tokend.log(),
+                 what="the failed fetch")
+        context = {"user_id": ME[0], "tokens": {"access_token": "A-expired", "refresh_token": self.fake.grant(ME[0]),
+                                                "expires_at": "2020-01-01T00:00:00Z"}}
+        self.client.set_user_context(ME[0], context)
+        wait_for(lambda: "refresh waits for the provider's OpenID Connect discovery document" in self.tokend.log(),
+                 what="the due refresh parked")
+        for ask in (self.client.refresh, self.client.get_token):
+            with self.assertRaises(TokendError) as raised:
+                ask(ME[0])
+            self.assertEqual(raised.exception.code, "provider_unavailable", ask.__name__)
+        # No lease is left behind: a write of the user goes at once (with a lease held it waited
+        # for it, then failed), and on redis there is no lease key.
+        self.client.set_user_context(ME[0], context)
+        if self.store == "redis":
+            self.assertEqual(self.redis.command("EXISTS", "tokend-lease-user-" + ME[0]), 0)
+        self.assertFalse([r for r in self.fake.requests if r[0] == "token"], self.fake.requests)
+        self.assertEqual(self.metric("tokend_refreshes_total", 'outcome="failed"'), 0)
+        self.assertEqual(self.metric("tokend_refreshes_retried_total"), 0)
+        # The document is read: the parked refresh goes now, without a caller and without backoff.
+        self.document_fixed()
+        wait_for(lambda: self.fake.refreshes, what="the refresh once the document is read")
+        token = self.client.get_token(ME[0])["access_token"]
+        self.assertNotEqual(token, "A-expired")
+        self.assertIn(token, self.fake.tokens_of(ME[0])["access"])
+        self.assertEqual(self.metric("tokend_refreshes_total", 'outcome="succeeded"'), 1)
+        self.assertEqual(self.metric("tokend_refreshes_total", 'outcome="failed"'), 0)
+
+
+class OidcDueRefreshOnRedis(OidcDueRefresh):
+    """The same on a store with leases (redis): the lease is never taken before the document."""
+    store = "redis"
 
 
 class OidcRefusedDocuments(OidcCase):
@@ -222,13 +287,12 @@ class OidcRefusedDocuments(OidcCase):
     def test_garbage_and_another_issuers_document_are_refused(self):
         wait_for(lambda: "is not a JSON object" in self.tokend.log(), what="the garbage refused")
         self.assertEqual(self.refused(ME[0]), "provider_unavailable")
-        self.fake.set_document("wrong_issuer")
-        wait_for(lambda: "issuer is not the configured one" in self.tokend.log(), timeout=30,
+        self.document_fixed("wrong_issuer")
+        wait_for(lambda: "issuer is not the configured one" in self.tokend.log(),
                  what="the other issuer's document refused")
         self.assertEqual(self.refused(ME[0]), "provider_unavailable")
-        self.fake.set_document("ok")
-        wait_for(lambda: "OpenID Connect discovery document read" in self.tokend.log(), timeout=30,
-                 what="the good document read")
+        self.document_fixed()
+        self.document_read()
         self.assertEqual(self.flow(ME[0], ME[0])[0], 200)
 
 

@@ -123,6 +123,11 @@ class FakeGoogle(FakeServer):
                 self.spent_refresh.add(token)
             self.consented.discard(sub)
 
+    def grant(self, sub, scope="openid email"):
+        """A grant made before the test (a context the bot already holds), no flow: its refresh token."""
+        with self.lock:
+            return self._issue(sub, scope, None, True)["refresh_token"]
+
     def rotate_key(self):
         """A new signing key is published and signs from now on (the old one stays published)."""
         with self.lock:
