@@ -59,13 +59,6 @@ void Refresher::want(const std::string& user_id, Waiter waiter) {
     if (!refresh.running) scheduler_.request_now(cached->id);
 }
 
-bool Refresher::after_running(const std::string& user_id, Waiter waiter) {
-    auto refresh = refreshing_.find(user_id);
-    if (refresh == refreshing_.end() || !refresh->second.running) return false;
-    refresh->second.waiters.push_back(std::move(waiter));
-    return true;
-}
-
 bool Refresher::after_attempt(const std::string& user_id, std::function<void()> then) {
     auto refresh = refreshing_.find(user_id);
     if (refresh == refreshing_.end() || !refresh->second.running) return false;

@@ -43,14 +43,13 @@ public:
     void run(uint32_t id);
     // Whether a refresh of this user is queued or running.
     bool wanted(const std::string& user_id) const { return refreshing_.count(user_id) > 0; }
-    // If a refresh of this user is running, `waiter` hears how it ended (and
-    // true is returned); else nothing happens.
-    bool after_running(const std::string& user_id, Waiter waiter);
     // If a refresh of this user is running, `then` runs once it has ended,
     // however it ended (its tokens, if any, in the cache), and true is
-    // returned; else nothing happens. A clear joins the single flight so: it
-    // clears, and a sign-out revokes, what the refresh got (with rotating
-    // refresh tokens the spent one is worth nothing, the new one everything).
+    // returned; else nothing happens. Writes and clears join the single
+    // flight so, one queue in arrival order: a write is decided against what
+    // the refresh got, and a clear clears, and a sign-out revokes, it (with
+    // rotating refresh tokens the spent one is worth nothing, the new one
+    // everything).
     bool after_attempt(const std::string& user_id, std::function<void()> then);
     // A write of the user ended: a refresh that came due or was asked for
     // while it was stored goes now, from the written tokens.

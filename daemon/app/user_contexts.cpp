@@ -211,8 +211,10 @@ void UserContexts::clear(const std::string& user_id, ClearDone done) {
             } else {
                 const ContextCache::Cached* cached = cache_.find(user_id);
                 const bool existed = cached != nullptr;
-                std::optional<Tokens> last =
-                    existed ? std::optional<Tokens>(cache_.tokens_of(*cached)) : std::nullopt;
+                // Refreshed tokens the store did not take are the live grant
+                // (the stored refresh token is spent): those are the last.
+                std::optional<Tokens> last;
+                if (existed) last = cached->unsaved ? cached->unsaved->fresh : cache_.tokens_of(*cached);
                 cache_.forget(user_id);
                 if (existed) runtime_.publish("context_cleared", user_id);
                 refresher_.on_cleared(user_id);
@@ -236,7 +238,9 @@ std::deque<std::function<void()>> UserContexts::end_write(const std::string& use
 // One thing at a time per user ("single flight"):
 // - a write that arrives while this process refreshes the user waits for that
 //   refresh and is then decided against its result (a stale copy is answered
-//   kept_newer, the refreshed tokens stay);
+//   kept_newer, the refreshed tokens stay); writes and clears that wait so go
+//   in arrival order (one queue, Refresher::after_attempt), so a context set
+//   after a sign-out is kept and one set before it is cleared;
 // - a refresh that comes due while a write is being stored starts after it
 //   (Refresher::run asks writing(), resume_after_write starts it), from the
 //   written tokens;
@@ -247,9 +251,9 @@ std::deque<std::function<void()>> UserContexts::end_write(const std::string& use
 void UserContexts::write(std::shared_ptr<UserContext> written, ContextWriteFlags flags,
                          OpCallback<ContextWritten> done) {
     const std::string user_id = written->user_id;
-    if (refresher_.after_running(user_id, [this, written, flags, done](const RefreshResult&) {
-            write(written, flags, done);
-        })) {
+    // Through after_attempt, as clear() does: the writes and clears queued
+    // behind a refresh then go in the order they arrived.
+    if (refresher_.after_attempt(user_id, [this, written, flags, done] { write(written, flags, done); })) {
         spdlog::debug("user {}: context write waits for the refresh in flight", user_id);
         return;
     }

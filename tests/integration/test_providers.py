@@ -35,13 +35,21 @@ class PresetCase(unittest.TestCase):
     overrides = ()        # lines under integration.provider beside `preset` (the profile's fields); {url}: the fake's
     fake_class = FakeProvider
     bot_token = False     # configure the fake's bot token (the preset messages users)
+    faulty_store = False  # the faulty test store (self.flag switches it off while it exists)
+    extra_config = ""     # appended to the configuration
 
     def setUp(self):
         self.fake = self.fake_class(self.shape, client_secret=CLIENT_SECRET).start()
         self.fake.add_users(self.users)
         bot_token = getattr(self.fake, "bot_token", "unused-bot-token")
-        self.tokend = Tokend(None, integration=False, client_secret=CLIENT_SECRET, bot_token=bot_token,
-                             extra_config="\n".join([
+        store = {}
+        if self.faulty_store:
+            if not os.environ.get("TOKEND_FAULTY_STORE"):
+                self.fake.stop()
+                self.skipTest("TOKEND_FAULTY_STORE not set (ctest sets it)")
+            store = {"store": os.environ["TOKEND_FAULTY_STORE"], "store_options": {"fail_flag": "STORE_OFF_FLAG"}}
+        self.tokend = Tokend(None, integration=False, client_secret=CLIENT_SECRET, bot_token=bot_token, **store,
+                             extra_config=self.extra_config + "\n".join([
             "integration:",
             "  provider:",
             f"    preset: {self.shape}",
@@ -61,6 +69,8 @@ class PresetCase(unittest.TestCase):
         with open(self.tokend.config_path) as f:
             config = f.read().replace("CLIENT_SECRET_FILE", os.path.join(self.tokend.dir, "client_secret")) \
                 .replace("BOT_TOKEN_FILE", os.path.join(self.tokend.dir, "bot_token"))
+        self.flag = os.path.join(self.tokend.dir, "store-off")
+        config = config.replace("STORE_OFF_FLAG", self.flag)
         with open(self.tokend.config_path, "w") as f:
             f.write(config)
         self.tokend.start()
@@ -216,6 +226,16 @@ class Revocation(PresetCase):
             self.client.get_token(user_id)
         self.assertEqual(raised.exception.code, "not_found")
 
+    def call(self, outcomes, name, op):
+        """op(client) on a client of its own (run in a thread): its result, or its error's code, in outcomes[name]."""
+        client = TokendClient(self.tokend.socket, timeout=30)
+        try:
+            outcomes[name] = op(client)
+        except TokendError as error:
+            outcomes[name] = error.code
+        finally:
+            client.close()
+
     def test_sign_out_revokes_the_refresh_token_and_clears(self):
         me = self.users[0][0]
         status = self.typed.grant_status(me)
@@ -283,22 +303,12 @@ class Revocation(PresetCase):
         held, release = self.fake.hold_next_refresh()
         self.addCleanup(release.set)
         outcomes = {}
-
-        def call(name, op):
-            client = TokendClient(self.tokend.socket, timeout=30)
-            try:
-                outcomes[name] = op(client)
-            except TokendError as error:
-                outcomes[name] = error.code
-            finally:
-                client.close()
-
-        refresh = threading.Thread(target=call, args=("refresh", lambda c: c.refresh(me)))
+        refresh = threading.Thread(target=self.call, args=(outcomes, "refresh", lambda c: c.refresh(me)))
         refresh.start()
         self.assertTrue(held.wait(10), "the refresh reached the fake")
         [rotated] = self.fake.tokens_of(me)["refresh"]
         self.assertNotEqual(rotated, spent, "the fake rotated already; tokend has not heard")
-        sign_out = threading.Thread(target=call, args=("sign_out", lambda c: c.sign_out(me)))
+        sign_out = threading.Thread(target=self.call, args=(outcomes, "sign_out", lambda c: c.sign_out(me)))
         sign_out.start()
         # Release once the sign-out waits for the refresh, or (without the single flight) is done.
         wait_for(lambda: "clear waits for the refresh in flight" in self.tokend.log() or not sign_out.is_alive(),
@@ -314,6 +324,36 @@ class Revocation(PresetCase):
         log = self.tokend.log()
         for token in [spent, rotated, CLIENT_SECRET]:
             self.assertNotIn(token, log)
+
+    def test_a_context_set_after_a_sign_out_during_a_refresh_is_kept(self):
+        """A sign-out, then a set_user_context, both arriving while a refresh is in flight: they
+        wait for it and then go in the order they came, so the context set last is kept (the
+        clear does not delete what the later write stored, nor revoke it)."""
+        me = self.users[0][0]
+        self.assertEqual(self.flow(me, me)[0], 200)
+        copy = {"user_id": me, "tokens": self.typed.get_user_context(me).tokens.to_json()}
+        held, release = self.fake.hold_next_refresh()
+        self.addCleanup(release.set)
+        outcomes = {}
+        threads = [threading.Thread(target=self.call, args=(outcomes, "refresh", lambda c: c.refresh(me)))]
+        threads[0].start()
+        self.assertTrue(held.wait(10), "the refresh reached the fake")
+        # Each one is sent once the one before waits for the refresh: the arrival order is certain.
+        for name, op, waits in [("sign_out", lambda c: c.sign_out(me), "clear waits for the refresh in flight"),
+                                ("set", lambda c: c.set_user_context(me, copy, force=True),
+                                 "context write waits for the refresh in flight")]:
+            threads.append(threading.Thread(target=self.call, args=(outcomes, name, op)))
+            threads[-1].start()
+            wait_for(lambda: waits in self.tokend.log() or not threads[-1].is_alive(),
+                     what=f"the {name} to wait for the refresh")
+        release.set()
+        for thread in threads:
+            thread.join(30)
+            self.assertFalse(thread.is_alive())
+        self.assertEqual((outcomes["sign_out"].cleared, outcomes["sign_out"].revocation), (True, "revoked"))
+        self.assertNotIsInstance(outcomes["set"], str, outcomes["set"])
+        self.assertTrue(self.typed.grant_status(me).context, "the context set after the sign-out was lost")
+        self.assertEqual(self.typed.get_user_context(me).tokens.access_token, copy["tokens"]["access_token"])
 
     def ctl(self, *args):
         return subprocess.run([TOKENCTL, "--socket", self.tokend.socket, *args], capture_output=True, text=True,
@@ -369,6 +409,35 @@ class Revocation(PresetCase):
         result = self.typed.sign_out(me)
         self.assertEqual((result.cleared, result.revocation), (True, "no_token"))
         self.assertEqual(self.fake.revocations, [])
+
+
+class RevocationOfUnsavedTokens(PresetCase):
+    """A sign-out while a refresh's rotated tokens wait unsaved (the store would not take them):
+    those are the live grant, so they are the ones revoked."""
+    shape = "github"
+    users = Revocation.users
+    overrides = Revocation.overrides
+    faulty_store = True
+    # A long backoff: the unsaved tokens wait for their retry while the test signs out.
+    extra_config = "refresh:\n  retry_base_ms: 60000\n  retry_cap: 120\n"
+
+    def test_sign_out_revokes_the_unsaved_rotated_refresh_token(self):
+        me = self.users[0][0]
+        self.assertEqual(self.flow(me, me)[0], 200)
+        [spent] = self.fake.tokens_of(me)["refresh"]
+        open(self.flag, "w").close()
+        with self.assertRaises(TokendError) as raised:
+            self.client.refresh(me)
+        self.assertEqual(raised.exception.code, "store_unavailable")
+        [rotated] = self.fake.tokens_of(me)["refresh"]
+        self.assertNotEqual(rotated, spent, "the grant rotated")
+        os.unlink(self.flag)
+        result = self.typed.sign_out(me)
+        self.assertEqual((result.cleared, result.revocation), (True, "revoked"))
+        Revocation.check_grant_gone(self, me)
+        log = self.tokend.log()
+        for token in [spent, rotated, CLIENT_SECRET]:
+            self.assertNotIn(token, log)
 
 
 class Microsoft(PresetCase):
