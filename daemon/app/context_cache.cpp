@@ -99,8 +99,9 @@ void ContextCache::load() {
             spdlog::warn("user {}: stored context names another user_id; ignored and left in the store", user_id);
             return true;
         }
-        remember(*context, runtime_.now());
-        warn_if_not_refreshable(*context, runtime_.now(), &not_refreshable);
+        const Timestamp now = runtime_.now();
+        remember(*context, now);
+        warn_if_not_refreshable(*context, now, &not_refreshable);
         return true;
     });
     if (!loaded.ok()) throw std::runtime_error("cannot load user contexts: " + loaded.describe());

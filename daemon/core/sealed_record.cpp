@@ -88,9 +88,11 @@ std::string record_key_ids(const Json& record, RecordKind kind) {
     return ids;
 }
 
+bool may_hold_sealed_value(std::string_view text) { return text.find("\"enc:") != std::string_view::npos; }
+
 Result<std::string> open_record_text(std::string_view text, RecordKind kind, std::string_view owner,
                                      const TokenKeyRing& ring, OpenFailure* failure) {
-    if (text.find("\"enc:") == std::string_view::npos) return std::string(text);
+    if (!may_hold_sealed_value(text)) return std::string(text);
     if (!json_depth_within(text)) return std::string(text);
     Json record = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (record.is_discarded() || !record.is_object()) return std::string(text);

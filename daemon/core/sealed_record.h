@@ -39,6 +39,10 @@ bool record_is_current(const Json& record, RecordKind kind, const TokenKeyRing& 
 // The key ids the record's sealed fields name (for reports).
 std::string record_key_ids(const Json& record, RecordKind kind);
 
+// False when stored text holds no sealed value (no string starting "enc:"),
+// so it can be read as plain text without a tree; true may be a false alarm.
+bool may_hold_sealed_value(std::string_view text);
+
 // Stored text to text with the secrets opened. Text holding no sealed value
 // comes back unchanged (not even parsed again). Errors as open_record;
 // text that is not a JSON object comes back unchanged for the caller's own

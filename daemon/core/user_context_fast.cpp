@@ -74,11 +74,14 @@ private:
     size_t at_ = 0;
 };
 
+// A sealed value (encryption at rest): only the store's cipher opens it.
+bool sealed(std::string_view value) { return value.substr(0, 4) == "enc:"; }
+
 // A string or null value; *present says which.
 bool string_or_null(PlainReader& in, std::string_view* value, bool* present) {
     if (in.peek('"')) {
         *present = true;
-        return in.string(value);
+        return in.string(value) && !sealed(*value);
     }
     *present = false;
     return in.null();
@@ -132,7 +135,7 @@ std::optional<UserContext> user_context_from_plain_json(std::string_view text) {
         if (!in.string(&key) || !in.take(':')) return std::nullopt;
         if (key == "user_id" && !have_user) {
             std::string_view user_id;
-            if (!in.string(&user_id)) return std::nullopt;
+            if (!in.string(&user_id) || sealed(user_id)) return std::nullopt;
             context.user_id = user_id;
             have_user = true;
         } else if (key == "tokens" && !have_tokens) {

@@ -9,7 +9,9 @@
 // six known token fields, each a string or null; each key at most once, any
 // key order, JSON whitespace between tokens. It declines escapes, bytes beyond
 // ASCII or below 0x20 in strings, numbers, unknown fields (which the DOM reader
-// keeps), timestamps parse_iso8601 rejects, and every error.
+// keeps), timestamps parse_iso8601 rejects, values starting "enc:" (sealed at
+// rest: so what it takes holds no sealed value, and the store's cipher need
+// not look for one), and every error.
 #pragma once
 
 #include "core/user_context.h"

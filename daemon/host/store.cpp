@@ -11,7 +11,8 @@ struct ReplyBuffer {
     bool value_set = false;
     std::vector<std::string>* keys = nullptr;  // list destination
     std::vector<StoreEntry>* entries = nullptr;  // list_entries destination
-    uint32_t key_limit = 0;                      // for keys or entries
+    size_t entries_used = 0;  // entries given so far; the ones after are last page's, reused
+    uint32_t key_limit = 0;   // for keys or entries
     std::string* cursor = nullptr;
     std::vector<OptionProblem>* problems = nullptr;  // validate_options destination
     std::string error;
@@ -38,10 +39,14 @@ int host_reply_entry(tokend_reply* reply, const void* key, size_t key_len, const
                      size_t value_len) {
     ReplyBuffer* buffer = as_buffer(reply);
     if (buffer == nullptr || buffer->entries == nullptr) return 1;  // not inside list_entries
-    if (buffer->entries->size() >= buffer->key_limit) return 1;
-    buffer->entries->push_back(StoreEntry{std::string(static_cast<const char*>(key), key_len),
-                                          std::string(static_cast<const char*>(value), value_len)});
-    return buffer->entries->size() >= buffer->key_limit ? 1 : 0;
+    if (buffer->entries_used >= buffer->key_limit) return 1;
+    std::vector<StoreEntry>& entries = *buffer->entries;
+    if (buffer->entries_used == entries.size()) entries.emplace_back();
+    // Assigned into the last page's strings: a walk allocates per entry only once.
+    StoreEntry& entry = entries[buffer->entries_used++];
+    entry.key.assign(static_cast<const char*>(key), key_len);
+    entry.value.assign(static_cast<const char*>(value), value_len);
+    return buffer->entries_used >= buffer->key_limit ? 1 : 0;
 }
 
 void host_reply_cursor(tokend_reply* reply, const void* cursor, size_t len) {
@@ -311,19 +316,23 @@ StoreStatus Store::for_each_key(Ns ns, const std::function<bool(std::string_view
 
 StoreStatus Store::list_entries(Ns ns, std::string_view cursor_in, uint32_t limit, StoreEntryPage* page) {
     const std::string cursor(cursor_in);  // may point into *page
-    page->entries.clear();
     page->next_cursor.clear();
-    if (!can_list_entries()) return StoreStatus::error(StoreCode::invalid, "store cannot list entries");
-    if (limit == 0) return StoreStatus::error(StoreCode::invalid, "list_entries limit must be at least 1");
-    return call("list_entries", [&] {
-        ReplyBuffer buffer;
-        buffer.entries = &page->entries;
-        buffer.key_limit = limit;
-        buffer.cursor = &page->next_cursor;
+    if (!can_list_entries() || limit == 0) {
+        page->entries.clear();
+        if (!can_list_entries()) return StoreStatus::error(StoreCode::invalid, "store cannot list entries");
+        return StoreStatus::error(StoreCode::invalid, "list_entries limit must be at least 1");
+    }
+    ReplyBuffer buffer;
+    buffer.entries = &page->entries;
+    buffer.key_limit = limit;
+    buffer.cursor = &page->next_cursor;
+    StoreStatus status = call("list_entries", [&] {
         return finish(list_entries_(instance_, to_c(ns), cursor.data(), cursor.size(), limit,
                                     reinterpret_cast<tokend_reply*>(&buffer)),
                       buffer);
     });
+    page->entries.resize(buffer.entries_used);  // the last page's left over go
+    return status;
 }
 
 StoreStatus Store::for_each_entry(Ns ns, const StoreEntryVisitor& visit, uint32_t page_size) {

@@ -262,5 +262,28 @@ TEST(SealedRecord, ResealDecidesPerRecord) {
     EXPECT_EQ(reseal_record("{not json", RecordKind::user_context, "u", ring, nonce).kind, Reseal::Kind::unreadable);
 }
 
+// The start-up test for plain text: a string starting "enc:" anywhere means
+// maybe sealed (a key too: the full parse decides); the letters inside a
+// string or unquoted do not.
+TEST(SealedRecord, MayHoldSealedValueLooksForAStringStartingEnc) {
+    EXPECT_TRUE(may_hold_sealed_value(R"({"tokens":{"access_token":"enc:v1:k:abc"}})"));
+    EXPECT_TRUE(may_hold_sealed_value(R"("enc:)"));
+    EXPECT_TRUE(may_hold_sealed_value(R"({"enc:":1})"));
+    EXPECT_FALSE(may_hold_sealed_value(R"({"tokens":{"access_token":"xenc:1"}})"));
+    EXPECT_FALSE(may_hold_sealed_value(R"({"a":"enc" , "b":"enc :"})"));
+    EXPECT_FALSE(may_hold_sealed_value(""));
+    EXPECT_FALSE(may_hold_sealed_value("\"enc"));
+    EXPECT_FALSE(may_hold_sealed_value(std::string_view()));
+    // Every position, so a search that skips ahead cannot jump over one.
+    const std::string filler(70, '"');
+    for (size_t at = 0; at <= filler.size(); ++at) {
+        std::string text = filler;
+        text.insert(at, "\"enc:");
+        EXPECT_TRUE(may_hold_sealed_value(text)) << at;
+        text[at + 4] = ';';
+        EXPECT_FALSE(may_hold_sealed_value(text)) << at;
+    }
+}
+
 }  // namespace
 }  // namespace tokend

@@ -54,13 +54,18 @@ TEST(UserContextFast, DeclinesWhatOnlyTheDomReaderJudges) {
              R"({"user_id":"u","tokens":{"expires_at":"soon"}})",    // bad time: the DOM reader's error
              R"({"user_id":5,"tokens":{}})", R"({"user_id":"u","tokens":null})", R"({"user_id":"u"})",
              R"({"tokens":{}})", R"({"user_id":"u","tokens":{}} x)", R"({"user_id":"u","tokens":{},})",
-             R"({"user_id":"u","tokens":{"scope":nul}})", "", "{", "[]", "\xef\xbb\xbf{\"user_id\":\"u\",\"tokens\":{}}"}) {
+             R"({"user_id":"u","tokens":{"scope":nul}})", "", "{", "[]", "\xef\xbb\xbf{\"user_id\":\"u\",\"tokens\":{}}",
+             // sealed values: the store's cipher opens them (open_context relies on this)
+             R"({"user_id":"u","tokens":{"access_token":"enc:v1:k:abc"}})",
+             R"({"user_id":"u","tokens":{"refresh_token":"enc:"}})", R"({"user_id":"enc:x","tokens":{}})"}) {
         EXPECT_FALSE(user_context_from_plain_json(text)) << text;
     }
     // And the public reader still takes what it should, and refuses what it should.
     EXPECT_EQ(user_context_from_json(std::string_view(R"({"user_id":"u","tokens":{},"bot":"kept"})"))->extra["bot"],
               "kept");
     EXPECT_FALSE(user_context_from_json(std::string_view(R"({"user_id":"u","tokens":{"expires_at":"soon"}})")));
+    // A value merely containing the letters is plain.
+    EXPECT_TRUE(user_context_from_plain_json(R"({"user_id":"u","tokens":{"access_token":"xenc:","scope":"enc"}})"));
 }
 
 // The word-at-a-time scan finds an escape, a control character or a byte
