@@ -88,7 +88,9 @@ std::string record_key_ids(const Json& record, RecordKind kind) {
     return ids;
 }
 
-bool may_hold_sealed_value(std::string_view text) { return text.find("\"enc:") != std::string_view::npos; }
+bool may_hold_sealed_value(std::string_view text) {
+    return text.find("\"enc:") != std::string_view::npos || text.find('\\') != std::string_view::npos;
+}
 
 Result<std::string> open_record_text(std::string_view text, RecordKind kind, std::string_view owner,
                                      const TokenKeyRing& ring, OpenFailure* failure) {

@@ -39,8 +39,9 @@ bool record_is_current(const Json& record, RecordKind kind, const TokenKeyRing& 
 // The key ids the record's sealed fields name (for reports).
 std::string record_key_ids(const Json& record, RecordKind kind);
 
-// False when stored text holds no sealed value (no string starting "enc:"),
-// so it can be read as plain text without a tree; true may be a false alarm.
+// False when stored text holds no sealed value (no string starting "enc:",
+// and no escape, which could spell one), so it can be read as plain text
+// without a tree; true may be a false alarm.
 bool may_hold_sealed_value(std::string_view text);
 
 // Stored text to text with the secrets opened. Text holding no sealed value

@@ -1,30 +1,9 @@
 #include "core/user_context_fast.h"
 
-#include <cstdint>
-#include <cstring>
+#include "core/plain_string_scan.h"
 
 namespace tokend {
 namespace {
-
-// No backslash, control character or byte beyond ASCII. Eight bytes a step
-// (start-up reads some 500 bytes of tokens a user, a million users).
-bool plain_ascii(std::string_view text) {
-    constexpr uint64_t kOnes = 0x0101010101010101ULL;
-    constexpr uint64_t kHigh = 0x8080808080808080ULL;
-    size_t i = 0;
-    for (; i + 8 <= text.size(); i += 8) {
-        uint64_t word;
-        std::memcpy(&word, text.data() + i, 8);
-        const uint64_t backslash = word ^ (kOnes * '\\');
-        const uint64_t flagged = word | ((word - kOnes * 0x20) & ~word) | ((backslash - kOnes) & ~backslash);
-        if (flagged & kHigh) return false;  // a byte >= 0x80, < 0x20 or '\\' in the word
-    }
-    for (; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c == '\\' || c < 0x20 || c >= 0x80) return false;
-    }
-    return true;
-}
 
 // A cursor over the text; every read returns false to decline.
 class PlainReader {
@@ -51,9 +30,8 @@ public:
     // A string of printable ASCII without escapes, its quotes left off.
     bool string(std::string_view* out) {
         if (!take('"')) return false;
-        const size_t end = text_.find('"', at_);  // memchr
+        const size_t end = plain_string_end(text_, at_);
         if (end == std::string_view::npos) return false;
-        if (!plain_ascii(text_.substr(at_, end - at_))) return false;
         *out = text_.substr(at_, end - at_);
         at_ = end + 1;
         return true;

@@ -13,11 +13,15 @@
 namespace tokend {
 
 // Visits what store.for_each_entry(ns, visit, page_size) would, in the same
-// order, on the calling thread, with the same result: the entries read before
-// a failing call are visited, then its error is returned; visit returning false
-// stops the reads as well. At most pages_ahead pages of page_size entries wait
-// for the visitor. Returns only once the reading thread has ended (also when
-// visit throws). Without a thread (none could be started) it reads in turn.
+// order, on the calling thread: the entries read before a failing call are
+// visited, then its error is returned (an exception on the reading side comes
+// back as internal instead of propagating). visit returning false, or
+// throwing, stops the reads too: the reader sees it at its next entry (or,
+// on the 1.0 list + get path, after the get in flight). About pages_ahead + 3
+// pages are held at once (waiting, being filled, being visited, and the
+// store's own); pages_ahead 0 counts as 1. The store's call observer and log
+// sink run on the reading thread. Returns only once that thread has ended.
+// Without a thread (none could be started) it reads in turn.
 StoreStatus for_each_entry_read_ahead(Store& store, Ns ns, const StoreEntryVisitor& visit,
                                       uint32_t page_size = 1000, size_t pages_ahead = 3);
 

@@ -1,6 +1,7 @@
 #include "host/store.h"
 
 #include <exception>
+#include <new>
 
 namespace tokend {
 namespace {
@@ -11,7 +12,8 @@ struct ReplyBuffer {
     bool value_set = false;
     std::vector<std::string>* keys = nullptr;  // list destination
     std::vector<StoreEntry>* entries = nullptr;  // list_entries destination
-    size_t entries_used = 0;  // entries given so far; the ones after are last page's, reused
+    size_t entries_used = 0;  // entries given so far; the ones after are the last page's, reused
+    bool out_of_memory = false;  // the host could not take an entry: the page is not whole
     uint32_t key_limit = 0;   // for keys or entries
     std::string* cursor = nullptr;
     std::vector<OptionProblem>* problems = nullptr;  // validate_options destination
@@ -41,11 +43,18 @@ int host_reply_entry(tokend_reply* reply, const void* key, size_t key_len, const
     if (buffer == nullptr || buffer->entries == nullptr) return 1;  // not inside list_entries
     if (buffer->entries_used >= buffer->key_limit) return 1;
     std::vector<StoreEntry>& entries = *buffer->entries;
-    if (buffer->entries_used == entries.size()) entries.emplace_back();
-    // Assigned into the last page's strings: a walk allocates per entry only once.
-    StoreEntry& entry = entries[buffer->entries_used++];
-    entry.key.assign(static_cast<const char*>(key), key_len);
-    entry.value.assign(static_cast<const char*>(value), value_len);
+    try {
+        if (buffer->entries_used == entries.size()) entries.emplace_back();
+        // Assigned into the last page's strings: a walk allocates again only
+        // for a page longer than the one before.
+        StoreEntry& entry = entries[buffer->entries_used];
+        entry.key.assign(static_cast<const char*>(key), key_len);
+        entry.value.assign(static_cast<const char*>(value), value_len);
+    } catch (const std::bad_alloc&) {
+        buffer->out_of_memory = true;  // never unwind into the plugin; the call fails
+        return 1;
+    }
+    ++buffer->entries_used;
     return buffer->entries_used >= buffer->key_limit ? 1 : 0;
 }
 
@@ -332,6 +341,10 @@ StoreStatus Store::list_entries(Ns ns, std::string_view cursor_in, uint32_t limi
                       buffer);
     });
     page->entries.resize(buffer.entries_used);  // the last page's left over go
+    if (buffer.out_of_memory && status.ok()) {
+        // Not a short page: a walk must not take it for the whole one.
+        return StoreStatus::error(StoreCode::internal, "out of memory taking a page of entries");
+    }
     return status;
 }
 

@@ -103,7 +103,9 @@ public:
     // can list entries, else a page of keys and a get for each. A key deleted
     // between its listing and its read is left out. An empty key (only a
     // hand-edited store holds one, and get cannot ask for it) comes with an empty
-    // value. An error names the call, and the key for a failed get.
+    // value. An error names the call, and the key for a failed get. visit runs
+    // between plugin calls, never inside one (nor under the serialization
+    // lock): it may call the store, and for_each_entry_read_ahead relies on it.
     StoreStatus for_each_entry(Ns ns, const StoreEntryVisitor& visit, uint32_t page_size = 1000);
 
     // Lock capability; invalid when the plugin lacks it.

@@ -263,8 +263,8 @@ TEST(SealedRecord, ResealDecidesPerRecord) {
 }
 
 // The start-up test for plain text: a string starting "enc:" anywhere means
-// maybe sealed (a key too: the full parse decides); the letters inside a
-// string or unquoted do not.
+// maybe sealed (a key too: the full parse decides), and so does any escape;
+// the letters inside a string or unquoted do not.
 TEST(SealedRecord, MayHoldSealedValueLooksForAStringStartingEnc) {
     EXPECT_TRUE(may_hold_sealed_value(R"({"tokens":{"access_token":"enc:v1:k:abc"}})"));
     EXPECT_TRUE(may_hold_sealed_value(R"("enc:)"));
@@ -274,6 +274,8 @@ TEST(SealedRecord, MayHoldSealedValueLooksForAStringStartingEnc) {
     EXPECT_FALSE(may_hold_sealed_value(""));
     EXPECT_FALSE(may_hold_sealed_value("\"enc"));
     EXPECT_FALSE(may_hold_sealed_value(std::string_view()));
+    // An escape may spell one ("\u0065nc:" is "enc:"): only the parse can tell.
+    EXPECT_TRUE(may_hold_sealed_value(R"({"tokens":{"access_token":"\u0065nc:v1:k:abc"}})"));
     // Every position, so a search that skips ahead cannot jump over one.
     const std::string filler(70, '"');
     for (size_t at = 0; at <= filler.size(); ++at) {

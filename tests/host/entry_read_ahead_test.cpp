@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -112,16 +113,24 @@ TEST(EntryReadAhead, TheReaderStaysWithinPagesAhead) {
         called.notify_all();
     });
     int visited = 0;
+    bool reached = false;
+    bool went_further = false;
     const StoreStatus status = for_each_entry_read_ahead(*store, Ns::user, [&](std::string_view, std::string_view) {
         if (visited == 0) {
-            // Let the reader get as far ahead as it may before the first visit ends.
+            // The reader gets exactly this far while the first entry is visited:
+            // page 1 here, kAhead pages waiting, one more read and blocked on the
+            // full hand-over. It must get there, and no further.
             std::unique_lock lock(mutex);
-            called.wait(lock, [&] { return calls >= static_cast<int>(kAhead) + 2; });
+            const int most = static_cast<int>(kAhead) + 2;
+            reached = called.wait_for(lock, std::chrono::seconds(30), [&] { return calls >= most; });
+            went_further = called.wait_for(lock, std::chrono::milliseconds(200), [&] { return calls > most; });
         }
         if (++visited % kPage == 0) ++pages_visited;
         return true;
     }, kPage, kAhead);
     ASSERT_TRUE(status.ok()) << status.describe();
+    EXPECT_TRUE(reached) << "the reader did not read ahead";
+    EXPECT_FALSE(went_further) << "the reader read past pages_ahead";
     EXPECT_EQ(visited, 400);
     EXPECT_LE(worst_lead.load(), static_cast<int>(kAhead) + 2);
 }
@@ -169,6 +178,41 @@ TEST(EntryReadAhead, AThrowingVisitorEndsTheReaderAndPropagates) {
     const Walk again = walk([&](auto visit) { return for_each_entry_read_ahead(*store, Ns::user, visit, 3, 1); });
     EXPECT_TRUE(again.status.ok());
     EXPECT_EQ(again.seen.size(), 100u);
+}
+
+// On the 1.0 path (list, then a get per key) the reader stops within a get of
+// the stop, not after its page of gets.
+TEST(EntryReadAhead, AStopEndsTheGetsOfThePageInFlight) {
+    FaultyStore faulty;  // never switched off here
+    Store* store = faulty.store.get();
+    ASSERT_FALSE(store->can_list_entries());
+    fill(*store, 3000);
+    std::mutex mutex;
+    std::condition_variable changed;
+    int gets = 0;
+    bool stopped = false;
+    int gets_at_stop = 0;
+    store->set_call_observer([&](std::string_view operation, auto, const StoreStatus&) {
+        if (operation != "get") return;
+        std::lock_guard lock(mutex);
+        ++gets;
+        changed.notify_all();
+    });
+    int visited = 0;
+    const StoreStatus status = for_each_entry_read_ahead(*store, Ns::user, [&](std::string_view, std::string_view) {
+        std::unique_lock lock(mutex);
+        // The reader is into the next page's gets before the visitor stops.
+        changed.wait_for(lock, std::chrono::seconds(30), [&] { return gets >= 1500; });
+        gets_at_stop = gets;
+        stopped = true;
+        return ++visited < 1;
+    }, 1000, 1);
+    ASSERT_TRUE(status.ok()) << status.describe();
+    ASSERT_TRUE(stopped);
+    EXPECT_GE(gets_at_stop, 1500);
+    std::lock_guard lock(mutex);
+    // The reader may finish the get in flight and the one it started before it looked.
+    EXPECT_LE(gets, gets_at_stop + 2) << "the reader went on with its page of gets";
 }
 
 }  // namespace

@@ -1,0 +1,71 @@
+#include "core/plain_string_scan.h"
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace tokend {
+namespace {
+
+bool odd_byte(unsigned char c) { return c == '\\' || c < 0x20 || c >= 0x80; }
+
+// No backslash, control character or byte beyond ASCII, eight bytes a step.
+bool plain_ascii(std::string_view text) {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHigh = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= text.size(); i += 8) {
+        uint64_t word;
+        std::memcpy(&word, text.data() + i, 8);
+        const uint64_t backslash = word ^ (kOnes * '\\');
+        const uint64_t flagged = word | ((word - kOnes * 0x20) & ~word) | ((backslash - kOnes) & ~backslash);
+        if (flagged & kHigh) return false;  // a byte >= 0x80, < 0x20 or '\\' in the word
+    }
+    for (; i < text.size(); ++i) {
+        if (odd_byte(static_cast<unsigned char>(text[i]))) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+size_t plain_string_end_portable(std::string_view text, size_t from) {
+    if (from >= text.size()) return std::string_view::npos;
+    const size_t end = text.find('"', from);  // memchr
+    if (end == std::string_view::npos || !plain_ascii(text.substr(from, end - from))) return std::string_view::npos;
+    return end;
+}
+
+size_t plain_string_end(std::string_view text, size_t from) {
+#if defined(__SSE2__)
+    size_t i = from;
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    for (; i + 16 <= text.size(); i += 16) {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+        // Compared as signed bytes: below 0x20 and from 0x80 on are both less than ' '.
+        const __m128i odd = _mm_or_si128(_mm_cmplt_epi8(bytes, space), _mm_cmpeq_epi8(bytes, backslash));
+        const auto quotes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, quote)));
+        const auto odds = static_cast<unsigned>(_mm_movemask_epi8(odd));
+        if ((quotes | odds) == 0) continue;
+        if (quotes == 0) return std::string_view::npos;  // an odd byte with no quote before it
+        const auto first_quote = static_cast<unsigned>(__builtin_ctz(quotes));
+        if (odds & ((1u << first_quote) - 1)) return std::string_view::npos;
+        return i + first_quote;
+    }
+    for (; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == '"') return i;
+        if (odd_byte(c)) return std::string_view::npos;
+    }
+    return std::string_view::npos;
+#else
+    return plain_string_end_portable(text, from);
+#endif
+}
+
+}  // namespace tokend
