@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
+#include <string>
+
 namespace tokend {
 namespace {
 
@@ -43,6 +47,32 @@ TEST(IsoTime, RoundTripsAcrossYears) {
         auto parsed = parse_iso8601(format_iso8601(t));
         ASSERT_TRUE(parsed);
         EXPECT_EQ(*parsed, t);
+    }
+}
+
+// The digits written by hand are snprintf's, for instants of every year a
+// Python datetime holds, whole seconds and not.
+TEST(IsoTime, FormatsAsSnprintfWould) {
+    std::mt19937_64 random(27);
+    for (int i = 0; i < 20000; ++i) {
+        const int y = 1 + static_cast<int>(random() % 9999);
+        const Timestamp t = at(y, 1 + random() % 12, 1 + random() % 28, static_cast<int>(random() % 24),
+                               static_cast<int>(random() % 60), static_cast<int>(random() % 60),
+                               i % 3 == 0 ? 0 : static_cast<long>(random() % 1000000));
+        const auto day = floor<days>(t);
+        const year_month_day date{day};
+        const hh_mm_ss<microseconds> time{t - day};
+        char expected[48];
+        std::snprintf(expected, sizeof expected, "%04d-%02u-%02uT%02lld:%02lld:%02lld", static_cast<int>(date.year()),
+                      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                      static_cast<long long>(time.hours().count()), static_cast<long long>(time.minutes().count()),
+                      static_cast<long long>(time.seconds().count()));
+        std::string want = expected;
+        if (time.subseconds().count() != 0) {
+            std::snprintf(expected, sizeof expected, ".%06lld", static_cast<long long>(time.subseconds().count()));
+            want += expected;
+        }
+        ASSERT_EQ(format_iso8601(t), want + "+00:00");
     }
 }
 
