@@ -1,6 +1,7 @@
 #include "core/user_context_fast.h"
 
 #include "core/plain_string_scan.h"
+#include "core/token_cipher.h"
 
 namespace tokend {
 namespace {
@@ -52,14 +53,11 @@ private:
     size_t at_ = 0;
 };
 
-// A sealed value (encryption at rest): only the store's cipher opens it.
-bool sealed(std::string_view value) { return value.substr(0, 4) == "enc:"; }
-
 // A string or null value; *present says which.
 bool string_or_null(PlainReader& in, std::string_view* value, bool* present) {
     if (in.peek('"')) {
         *present = true;
-        return in.string(value) && !sealed(*value);
+        return in.string(value) && !is_sealed_value(*value);  // only the store's cipher opens those
     }
     *present = false;
     return in.null();
@@ -113,7 +111,7 @@ std::optional<UserContext> user_context_from_plain_json(std::string_view text) {
         if (!in.string(&key) || !in.take(':')) return std::nullopt;
         if (key == "user_id" && !have_user) {
             std::string_view user_id;
-            if (!in.string(&user_id) || sealed(user_id)) return std::nullopt;
+            if (!in.string(&user_id) || is_sealed_value(user_id)) return std::nullopt;
             context.user_id = user_id;
             have_user = true;
         } else if (key == "tokens" && !have_tokens) {
