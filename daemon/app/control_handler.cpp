@@ -9,20 +9,34 @@
 namespace tokend {
 namespace {
 
-// A required string parameter where it is, or null and a bad_request message.
-const std::string* string_param_ref(const Json& params, const char* name, std::string* error) {
-    auto it = params.find(name);
-    if (it == params.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+// A required string parameter where it is (the request line or object), or
+// nullopt and a bad_request message.
+std::optional<std::string_view> string_param_view(const RequestParams& params, const char* name, std::string* error) {
+    const Param param = params.find(name);
+    if (param.kind != Param::Kind::string || param.text.empty()) {
         *error = std::string("\"") + name + "\" must be a non-empty string";
-        return nullptr;
+        return std::nullopt;
     }
-    return &it->get_ref<const std::string&>();
+    return param.text;
 }
 
-bool string_param(const Json& params, const char* name, std::string* out, std::string* error) {
-    const std::string* value = string_param_ref(params, name, error);
-    if (value != nullptr) *out = *value;
-    return value != nullptr;
+bool string_param(const RequestParams& params, const char* name, std::string* out, std::string* error) {
+    const auto value = string_param_view(params, name, error);
+    if (value) *out = *value;
+    return value.has_value();
+}
+
+// An optional string parameter (absent or null: empty); false and a
+// bad_request message when it is something else.
+bool optional_string_param(const RequestParams& params, const char* name, std::string* out, std::string* error) {
+    const Param param = params.find(name);
+    if (!param.given()) return true;
+    if (param.kind != Param::Kind::string) {
+        *error = std::string("\"") + name + "\" must be a string or null";
+        return false;
+    }
+    *out = param.text;
+    return true;
 }
 
 // The user a request names, as a user key (core/integrations.h): user_id in
@@ -43,20 +57,20 @@ std::string integration_names(const IntegrationSet& integrations) {
 }
 
 // Only the integration; `user_id` already read.
-UserParam user_param(const IntegrationSet& integrations, const Json& params, const std::string& user_id) {
+UserParam user_param(const IntegrationSet& integrations, const RequestParams& params, std::string_view user_id) {
     UserParam user;
     const Integration* integration = &integrations.default_integration();
     bool named = false;
-    if (auto it = params.find("integration"); it != params.end() && !it->is_null()) {
+    if (const Param given = params.find("integration"); given.given()) {
         named = true;
-        if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
+        if (given.kind != Param::Kind::string || given.text.empty()) {
             user.error = "\"integration\" must be a non-empty string (an integration's name) or absent";
             return user;
         }
-        integration = integrations.find(it->get_ref<const std::string&>());
+        integration = integrations.find(given.text);
         if (integration == nullptr) {
             user.code = ErrorCode::unknown_integration;
-            user.error = "no integration named '" + it->get<std::string>() + "' (this tokend has: " +
+            user.error = "no integration named '" + std::string(given.text) + "' (this tokend has: " +
                          integration_names(integrations) + ")";
             return user;
         }
@@ -66,12 +80,12 @@ UserParam user_param(const IntegrationSet& integrations, const Json& params, con
         if (!named) {
             // A user key as list_users and export give it ("github/alice"): that integration's user,
             // so an export imports back as it was.
-            user.key = user_id;
+            user.key = std::string(user_id);
             user.integration = owner.integration;
             return user;
         }
-        user.error = "user_id '" + user_id + "' reads as user '" + std::string(owner.user_id) + "' of integration " +
-                     owner.integration->name + ": give \"integration\": \"" + owner.integration->name +
+        user.error = "user_id '" + std::string(user_id) + "' reads as user '" + std::string(owner.user_id) +
+                     "' of integration " + owner.integration->name + ": give \"integration\": \"" + owner.integration->name +
                      "\" and the user id alone";
         return user;
     }
@@ -80,14 +94,14 @@ UserParam user_param(const IntegrationSet& integrations, const Json& params, con
     return user;
 }
 
-bool bool_param(const Json& params, const char* name, bool* out, std::string* error) {
-    auto it = params.find(name);
-    if (it == params.end() || it->is_null()) return true;
-    if (!it->is_boolean()) {
+bool bool_param(const RequestParams& params, const char* name, bool* out, std::string* error) {
+    const Param param = params.find(name);
+    if (!param.given()) return true;
+    if (param.kind != Param::Kind::boolean) {
         *error = std::string("\"") + name + "\" must be true or false";
         return false;
     }
-    *out = it->get<bool>();
+    *out = param.flag;
     return true;
 }
 
@@ -104,10 +118,10 @@ std::string encode_token(const Json& id, const TokenAnswer& answer) {
                                       {"access_token", answer.access_token.reveal()},
                                       {"expires_at", std::nullopt}});
     }
-    const std::string expires_at = format_iso8601(*answer.expires_at);
+    const Iso8601Text expires_at = format_iso8601_text(*answer.expires_at);
     return encode_ok_strings(id, {{"user_id", answer.user_id},
                                   {"access_token", answer.access_token.reveal()},
-                                  {"expires_at", expires_at}});
+                                  {"expires_at", expires_at.view()}});
 }
 
 // The context as callers see it: refresh tokens only for those allowed.
@@ -312,16 +326,16 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         ++denied_;
         spdlog::warn("control: {} denied to uid {} gid {} pid {}", request.op, peer.uid, peer.gid, peer.pid);
         respond(encode_error(request.id, ErrorCode::permission_denied,
-                             "uid " + std::to_string(peer.uid) + " may not call " + request.op));
+                             "uid " + std::to_string(peer.uid) + " may not call " + std::string(request.op)));
         return;
     }
-    const Json& params = request.params;
+    const RequestParams& params = request.params;
     std::string user_id, error;
     if (request.op == "get_token") {
-        // The hot path: no copies of the responder or the id, no result Json built.
-        const std::string* user = string_param_ref(params, "user_id", &error);
-        if (user == nullptr) return respond(encode_error(request.id, ErrorCode::bad_request, error));
-        if (!service_.integrations().several() && params.find("integration") == params.end()) {
+        // The hot path: no copies of the responder, the id or the user id, no result Json built.
+        const auto user = string_param_view(params, "user_id", &error);
+        if (!user) return respond(encode_error(request.id, ErrorCode::bad_request, error));
+        if (!service_.integrations().several() && params.find("integration").kind == Param::Kind::absent) {
             service_.get_token(*user, [id = std::move(request.id), respond = std::move(respond)](
                                           const OpResult<TokenAnswer>& result) {
                 respond(result.ok() ? encode_token(id, result.value())
@@ -332,7 +346,7 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         UserParam named = user_param(service_.integrations(), params, *user);
         if (!named.ok()) return respond(encode_error(request.id, named.code, named.error));
         service_.get_token(named.key, [id = std::move(request.id), respond = std::move(respond),
-                                       plain = *user](const OpResult<TokenAnswer>& result) {
+                                       plain = std::string(*user)](const OpResult<TokenAnswer>& result) {
             if (!result.ok()) return respond(encode_error(id, result.code(), result.message()));
             TokenAnswer answer = result.value();
             answer.user_id = plain;
@@ -401,13 +415,15 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         });
     } else if (request.op == "set_user_context") {
         if (!user_named()) return;
-        auto found = params.find("user_context");
-        if (found == params.end()) return bad("\"user_context\" is required (null clears the context)");
-        Json given;  // another integration's context names its user by the user key
-        const Json* context = &*found;
-        if (named.key != user_id && found->is_object()) {
-            if (auto inner = found->find("user_id"); inner != found->end() && *inner == user_id) {
-                given = *found;
+        const Param found = params.find("user_context");
+        if (found.kind == Param::Kind::absent) return bad("\"user_context\" is required (null clears the context)");
+        // The full parse's value where it is; a plain line's (null or a scalar) as JSON.
+        Json given = found.json == nullptr ? found.to_json() : Json();
+        const Json* context = found.json == nullptr ? &given : found.json;
+        if (named.key != user_id && context->is_object()) {
+            // Another integration's context names its user by the user key.
+            if (auto inner = context->find("user_id"); inner != context->end() && *inner == user_id) {
+                given = *context;
                 given["user_id"] = named.key;
                 context = &given;
             }
@@ -425,7 +441,7 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         service_.sign_out(named.key, revoke, reply);
     } else if (request.op == "grant_status") {
         if (!user_named()) return;
-        const bool list_all = integrations.several() && params.find("integration") == params.end();
+        const bool list_all = integrations.several() && params.find("integration").kind == Param::Kind::absent;
         service_.grant_status(named.key, [this, id, respond, user_id, list_all](const OpResult<GrantStatusAnswer>& result) {
             if (!result.ok()) return respond(encode_error(id, result.code(), result.message()));
             Json answer = to_result(result.value());
@@ -436,15 +452,12 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
     } else if (request.op == "list_users") {
         std::string cursor;
         uint32_t limit = 0;
-        if (auto it = params.find("cursor"); it != params.end() && !it->is_null()) {
-            if (!it->is_string()) return bad("\"cursor\" must be a string or null");
-            cursor = it->get<std::string>();
-        }
-        if (auto it = params.find("limit"); it != params.end() && !it->is_null()) {
-            if (!it->is_number_unsigned() || it->get<uint64_t>() == 0 || it->get<uint64_t>() > 1000) {
+        if (!optional_string_param(params, "cursor", &cursor, &error)) return bad(error);
+        if (const Param given = params.find("limit"); given.given()) {
+            if (given.kind != Param::Kind::whole_number || given.number == 0 || given.number > 1000) {
                 return bad("\"limit\" must be a whole number from 1 to 1000");
             }
-            limit = static_cast<uint32_t>(it->get<uint64_t>());
+            limit = static_cast<uint32_t>(given.number);
         }
         service_.list_users(cursor, limit, reply);
     } else if (request.op == "export") {
@@ -465,10 +478,10 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         service_.reencrypt(status, reply);
     } else if (request.op == "watch") {
         std::string filter;
-        if (auto it = params.find("user_id"); it != params.end() && !it->is_null()) {
+        if (params.find("user_id").given()) {
             if (!user_named()) return;
             filter = named.key;
-        } else if (auto it = params.find("integration"); it != params.end() && !it->is_null()) {
+        } else if (params.find("integration").given()) {
             // Only an integration: its users' events (the filter keeps the integration, below).
             named = user_param(integrations, params, "-");
             if (!named.ok()) return respond(encode_error(id, named.code, named.error));
@@ -496,17 +509,14 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
 // export: the first call (no cursor) takes the snapshot, in this loop turn,
 // and keeps it for this connection; each call answers one page; the last page
 // (or the connection's end, or a new export on it) drops it.
-void ControlHandler::export_page(const std::shared_ptr<ControlServer::Session>& session, const Json& params,
+void ControlHandler::export_page(const std::shared_ptr<ControlServer::Session>& session, const RequestParams& params,
                                  const std::function<void(std::string)>& respond, const Json& id) {
     auto bad = [&](const std::string& message) { respond(encode_error(id, ErrorCode::bad_request, message)); };
     std::string error;
     bool refresh_tokens = true;
     if (!bool_param(params, "refresh_tokens", &refresh_tokens, &error)) return bad(error);
     std::string cursor;
-    if (auto it = params.find("cursor"); it != params.end() && !it->is_null()) {
-        if (!it->is_string()) return bad("\"cursor\" must be a string or null");
-        cursor = it->get<std::string>();
-    }
+    if (!optional_string_param(params, "cursor", &cursor, &error)) return bad(error);
     const uint64_t connection = session->id();
     if (cursor.empty()) {
         const PeerCredentials& peer = session->peer();

@@ -30,7 +30,7 @@ public:
 
 private:
     bool allowed(const AccessList& list, const PeerCredentials& peer) const;
-    void export_page(const std::shared_ptr<ControlServer::Session>& session, const Json& params,
+    void export_page(const std::shared_ptr<ControlServer::Session>& session, const RequestParams& params,
                      const std::function<void(std::string)>& respond, const Json& id);
     Json stats() const;
     Json grant_statuses(const std::string& user_id) const;

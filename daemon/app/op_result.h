@@ -56,10 +56,11 @@ struct FlowLink {
     Timestamp expires_at;
 };
 
-// get_token and refresh.
+// get_token and refresh: views into the cached context, good while the
+// callback runs (it writes the answer at once; nothing copies the token).
 struct TokenAnswer {
-    std::string user_id;
-    Secret access_token;
+    std::string_view user_id;
+    SecretView access_token;
     std::optional<Timestamp> expires_at;
 };
 

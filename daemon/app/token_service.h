@@ -114,7 +114,7 @@ public:
     // Pending flows in the store (all processes'), counted on the executor; -1 if it failed.
     void count_pending_flows(std::function<void(long long)> done) { flows_.count_pending(std::move(done)); }
 
-    void get_token(const std::string& user_id, OpCallback<TokenAnswer> done) {
+    void get_token(std::string_view user_id, OpCallback<TokenAnswer> done) {
         contexts_.get_token(user_id, std::move(done));
     }
     void refresh(const std::string& user_id, OpCallback<TokenAnswer> done) { contexts_.refresh(user_id, std::move(done)); }

@@ -34,10 +34,10 @@ bool UserContexts::backing_off(const ContextCache::Cached& cached, Timestamp now
     return cached.failures > 0 && next_try && *next_try > now;
 }
 
-void UserContexts::get_token(const std::string& user_id, OpCallback<TokenAnswer> done) {
+void UserContexts::get_token(std::string_view user_id, OpCallback<TokenAnswer> done) {
     const ContextCache::Cached* cached = cache_.find(user_id);
     if (cached == nullptr) {
-        done(OpResult<TokenAnswer>::failure(ErrorCode::not_found, "no user context for user " + user_id));
+        done(OpResult<TokenAnswer>::failure(ErrorCode::not_found, "no user context for user " + std::string(user_id)));
         return;
     }
     const TokenTimes tokens = cached->context.times();  // read in place: nothing unpacked on the hot path
@@ -50,25 +50,26 @@ void UserContexts::get_token(const std::string& user_id, OpCallback<TokenAnswer>
         if (still_valid(tokens, now)) {
             answer_token(*cached, done);
         } else {
-            done(OpResult<TokenAnswer>::failure(ErrorCode::reauth_required, "user " + user_id + " must authorize again"));
+            done(OpResult<TokenAnswer>::failure(ErrorCode::reauth_required, "user " + std::string(user_id) + " must authorize again"));
         }
         return;
     }
     // Refreshes are failing and the next try is scheduled: no extra attempt per
     // read (the backoff protects the provider); the current token while it lasts.
-    if (backing_off(*cached, now) && !refresher_.wanted(user_id)) {
+    if (backing_off(*cached, now) && !refresher_.wanted(std::string(user_id))) {
         if (still_valid(tokens, now)) {
             answer_token(*cached, done);
         } else {
             done(OpResult<TokenAnswer>::failure(
-                ErrorCode::provider_error, "refreshing the token of user " + user_id +
+                ErrorCode::provider_error, "refreshing the token of user " + std::string(user_id) +
                                                " keeps failing; next attempt at " +
                                                format_iso8601(*scheduler_.deadline_of(cached->id))));
         }
         return;
     }
-    refresher_.want(user_id, [this, user_id, done = std::move(done)](const RefreshResult& result) {
-        answer_after_refresh(user_id, result, false, done);
+    std::string user(user_id);
+    refresher_.want(user, [this, user, done = std::move(done)](const RefreshResult& result) {
+        answer_after_refresh(user, result, false, done);
     });
 }
 
@@ -125,9 +126,8 @@ void UserContexts::answer_after_refresh(const std::string& user_id, const Refres
 }
 
 void UserContexts::answer_token(const ContextCache::Cached& cached, const OpCallback<TokenAnswer>& done) {
-    done(OpResult<TokenAnswer>::success({std::string(cached.context.user_id()),
-                                         Secret(std::string(*cached.context.access_token())),
-                                         cached.context.times().expires_at}));
+    done(OpResult<TokenAnswer>::success(
+        {cached.context.user_id(), SecretView(*cached.context.access_token()), cached.context.times().expires_at}));
 }
 
 void UserContexts::get(const std::string& user_id, bool refresh, bool include_refresh_token,

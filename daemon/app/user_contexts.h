@@ -27,7 +27,7 @@ class UserContexts {
 public:
     UserContexts(ServiceRuntime& runtime, ContextCache& cache, RefreshScheduler& scheduler, Refresher& refresher);
 
-    void get_token(const std::string& user_id, OpCallback<TokenAnswer> done);
+    void get_token(std::string_view user_id, OpCallback<TokenAnswer> done);
     void refresh(const std::string& user_id, OpCallback<TokenAnswer> done);
     // include_refresh_token: the caller may see refresh tokens.
     void get(const std::string& user_id, bool refresh, bool include_refresh_token, OpCallback<ContextAnswer> done);

@@ -86,12 +86,13 @@ Result<ControlRequest> parse_request_fully(std::string_view line, ProtocolError*
     if (op == json.end() || !op->is_string()) {
         return fail(ErrorCode::bad_request, "request has no string \"op\"", request.id);
     }
-    request.op = op->get<std::string>();
-    if (find_op(request.op) == nullptr) {
-        return fail(ErrorCode::unknown_op, "unknown op \"" + (request.op.size() <= 64 ? request.op : "(long)") + "\"",
-                    request.id);
+    const std::string& name = op->get_ref<const std::string&>();
+    const OpInfo* known = find_op(name);
+    if (known == nullptr) {
+        return fail(ErrorCode::unknown_op, "unknown op \"" + (name.size() <= 64 ? name : "(long)") + "\"", request.id);
     }
-    request.params = std::move(json);
+    request.op = known->name;
+    request.params = RequestParams(std::move(json));
     return request;
 }
 

@@ -3,6 +3,7 @@
 // tokenctl and the C client library. docs/protocol.md is the reference.
 #pragma once
 
+#include "core/request_params.h"
 #include "core/result.h"
 #include "core/tokens.h"
 
@@ -44,10 +45,12 @@ struct OpInfo {
 const std::vector<OpInfo>& protocol_ops();
 const OpInfo* find_op(std::string_view name);
 
+// A plain line's request refers to the line (core/request_params.h): it is
+// good while the line is.
 struct ControlRequest {
     Json id;  // null when absent; otherwise the request's scalar, echoed back
-    std::string op;
-    Json params;  // the whole request object (op and id included)
+    std::string_view op;    // the name in protocol_ops()
+    RequestParams params;   // the whole request's members (op and id included)
 };
 
 struct ProtocolError {
@@ -62,7 +65,7 @@ struct ProtocolError {
 Result<ControlRequest> parse_request(std::string_view line, ProtocolError* error);
 
 // parse_request's fast path, for what clients send: one flat object of up to
-// 8 members whose keys and string values are printable ASCII without escapes
+// 8 members whose keys and string values hold ASCII 0x20-0x7f and no escapes
 // and whose other values are unsigned integers (up to 19 digits), true, false
 // or null, with a known op. Gives exactly what the full parse gives for such
 // a line; nullopt for any other line, which the full parse then decides

@@ -4,27 +4,17 @@
 // serializer. Each gives the same result as the general path or declines; the
 // general path in control_protocol.cpp stays the reference.
 #include "core/control_protocol.h"
+#include "core/plain_string_scan.h"
 
-#include <array>
 #include <charconv>
+#include <cstring>
 
 namespace tokend {
 namespace {
 
-constexpr size_t kMaxPlainMembers = 8;
 constexpr size_t kMaxPlainDigits = 19;  // every 19-digit number fits uint64_t
 
 bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-// Printable ASCII that JSON strings carry as is: no quote, no backslash, no
-// control character, nothing that needs UTF-8 validation. A table: the loops
-// over tokens run one lookup a byte.
-constexpr std::array<bool, 256> kPlainChars = [] {
-    std::array<bool, 256> plain{};
-    for (int c = 0x20; c <= 0x7e; ++c) plain[static_cast<size_t>(c)] = c != '"' && c != '\\';
-    return plain;
-}();
-bool plain_char(char c) { return kPlainChars[static_cast<unsigned char>(c)]; }
 
 class PlainScanner {
 public:
@@ -42,22 +32,19 @@ public:
 
     bool string(std::string_view* out) {
         if (!eat('"')) return false;
-        const size_t start = at_;
-        while (at_ < text_.size() && plain_char(text_[at_])) ++at_;
-        if (at_ >= text_.size() || text_[at_] != '"') return false;  // an escape, a control or non-ASCII byte, or no end
-        *out = text_.substr(start, at_ - start);
-        ++at_;
+        const size_t end = plain_string_end(text_, at_);
+        if (end == std::string_view::npos) return false;  // an escape, a control or non-ASCII byte, or no end
+        *out = text_.substr(at_, end - at_);
+        at_ = end + 1;
         return true;
     }
 
-    bool value(Json* out) {
+    bool value(Param* out) {
         if (at_ >= text_.size()) return false;
         const char c = text_[at_];
         if (c == '"') {
-            std::string_view text;
-            if (!string(&text)) return false;
-            *out = std::string(text);
-            return true;
+            out->kind = Param::Kind::string;
+            return string(&out->text);
         }
         if (c >= '0' && c <= '9') {
             const size_t start = at_;
@@ -65,17 +52,17 @@ public:
             const size_t digits = at_ - start;
             // A leading zero is valid only alone; what follows a number is checked by the caller.
             if (digits > kMaxPlainDigits || (c == '0' && digits > 1)) return false;
-            uint64_t number = 0;
-            std::from_chars(text_.data() + start, text_.data() + at_, number);
-            *out = number;
+            out->kind = Param::Kind::whole_number;
+            std::from_chars(text_.data() + start, text_.data() + at_, out->number);
             return true;
         }
         if (literal("true")) {
-            *out = true;
+            out->kind = Param::Kind::boolean;
+            out->flag = true;
         } else if (literal("false")) {
-            *out = false;
+            out->kind = Param::Kind::boolean;
         } else if (literal("null")) {
-            *out = nullptr;
+            out->kind = Param::Kind::null;
         } else {
             return false;  // an object, an array, a negative or broken number
         }
@@ -96,11 +83,9 @@ private:
 // nlohmann's dump() of a JSON string as encode_ok writes it (invalid UTF-8
 // replaced); plain text is copied, anything else goes through nlohmann.
 void append_json_string(std::string* out, std::string_view text) {
-    for (char c : text) {
-        if (!plain_char(c)) {
-            *out += Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
-            return;
-        }
+    if (!plain_text(text)) {
+        *out += Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
+        return;
     }
     out->push_back('"');
     out->append(text);
@@ -120,58 +105,9 @@ void append_json_id(std::string* out, const Json& id) {
     }
 }
 
-}  // namespace
-
-std::optional<ControlRequest> parse_plain_request(std::string_view line) {
-    struct Member {
-        std::string_view key;
-        Json value;
-    };
-    std::array<Member, kMaxPlainMembers> members;
-    size_t count = 0;
-    PlainScanner scanner(line);
-    scanner.skip_space();
-    if (!scanner.eat('{')) return std::nullopt;
-    do {
-        if (count == members.size()) return std::nullopt;
-        Member& member = members[count++];
-        scanner.skip_space();
-        if (!scanner.string(&member.key)) return std::nullopt;  // also `{}`: no op, the full parse says so
-        scanner.skip_space();
-        if (!scanner.eat(':')) return std::nullopt;
-        scanner.skip_space();
-        if (!scanner.value(&member.value)) return std::nullopt;
-        scanner.skip_space();
-    } while (scanner.eat(','));
-    if (!scanner.eat('}')) return std::nullopt;
-    scanner.skip_space();
-    if (!scanner.at_end()) return std::nullopt;
-
-    ControlRequest request;
-    const Member* op = nullptr;
-    for (size_t i = 0; i < count; ++i) {
-        for (size_t j = 0; j < i; ++j) {
-            if (members[j].key == members[i].key) return std::nullopt;  // the full parse keeps the last one
-        }
-        if (members[i].key == "op") op = &members[i];
-        if (members[i].key == "id") request.id = members[i].value;
-    }
-    if (op == nullptr || !op->value.is_string()) return std::nullopt;
-    request.op = op->value.get_ref<const std::string&>();
-    if (find_op(request.op) == nullptr) return std::nullopt;
-    Json::object_t params;
-    params.reserve(count);
-    for (size_t i = 0; i < count; ++i) params.emplace_back(std::string(members[i].key), std::move(members[i].value));
-    request.params = std::move(params);
-    return request;
-}
-
-std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember> result) {
-    std::string line;
-    size_t size = 40;
-    for (const StringMember& member : result) size += member.key.size() + (member.value ? member.value->size() : 4) + 6;
-    line.reserve(size);
-    line += "{\"id\":";
+// encode_ok_strings for any id and strings: escapes what needs it.
+std::string encode_ok_strings_escaped(const Json& id, std::initializer_list<StringMember> result) {
+    std::string line = "{\"id\":";
     append_json_id(&line, id);
     line += ",\"ok\":true,\"result\":{";
     bool first = true;
@@ -187,6 +123,91 @@ std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember
         }
     }
     line += "}}\n";
+    return line;
+}
+
+}  // namespace
+
+std::optional<ControlRequest> parse_plain_request(std::string_view line) {
+    std::optional<ControlRequest> parsed(std::in_place);  // filled in place: the request is some 600 bytes
+    ControlRequest& request = *parsed;
+    const OpInfo* op = nullptr;
+    size_t count = 0;
+    PlainScanner scanner(line);
+    scanner.skip_space();
+    if (!scanner.eat('{')) return std::nullopt;
+    do {
+        if (count++ == RequestParams::kMaxPlainMembers) return std::nullopt;
+        std::string_view key;
+        Param value;
+        scanner.skip_space();
+        if (!scanner.string(&key)) return std::nullopt;  // also `{}`: no op, the full parse says so
+        scanner.skip_space();
+        if (!scanner.eat(':')) return std::nullopt;
+        scanner.skip_space();
+        if (!scanner.value(&value)) return std::nullopt;
+        scanner.skip_space();
+        if (request.params.find(key).kind != Param::Kind::absent) return std::nullopt;  // the full parse keeps the last
+        if (key == "op") {
+            if (value.kind != Param::Kind::string || (op = find_op(value.text)) == nullptr) return std::nullopt;
+        } else if (key == "id") {
+            request.id = value.to_json();  // a scalar: no allocation but for a string
+        }
+        request.params.add_plain(key, value);
+    } while (scanner.eat(','));
+    if (!scanner.eat('}')) return std::nullopt;
+    scanner.skip_space();
+    if (!scanner.at_end() || op == nullptr) return std::nullopt;
+    request.op = op->name;
+    return parsed;
+}
+
+std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember> result) {
+    // The usual answer, a whole-number or null id and plain strings: measured
+    // first, then copied into a string sized once.
+    char digits[24];
+    std::string_view id_text;
+    if (id.is_null()) {
+        id_text = "null";
+    } else if (id.is_number_unsigned()) {
+        id_text = std::string_view(digits, std::to_chars(digits, digits + sizeof digits, id.get<uint64_t>()).ptr - digits);
+    } else if (id.is_number_integer()) {
+        id_text = std::string_view(digits, std::to_chars(digits, digits + sizeof digits, id.get<int64_t>()).ptr - digits);
+    }
+    constexpr std::string_view kHead = "{\"id\":", kOk = ",\"ok\":true,\"result\":{", kEnd = "}}\n";
+    bool plain = !id_text.empty();
+    size_t size = kHead.size() + id_text.size() + kOk.size() + kEnd.size();
+    for (const StringMember& member : result) {
+        plain = plain && plain_text(member.key) && (!member.value || plain_text(*member.value));
+        size += member.key.size() + 3 + (member.value ? member.value->size() + 2 : 4) + 1;  // "key": "value" or null, a comma
+    }
+    if (!plain) return encode_ok_strings_escaped(id, result);
+    if (result.size() > 0) --size;  // no comma after the last
+    std::string line(size, '\0');
+    char* at = line.data();
+    const auto put = [&at](std::string_view text) {
+        std::memcpy(at, text.data(), text.size());
+        at += text.size();
+    };
+    put(kHead);
+    put(id_text);
+    put(kOk);
+    bool first = true;
+    for (const StringMember& member : result) {
+        if (!first) *at++ = ',';
+        first = false;
+        *at++ = '"';
+        put(member.key);
+        put("\":");
+        if (member.value) {
+            *at++ = '"';
+            put(*member.value);
+            *at++ = '"';
+        } else {
+            put("null");
+        }
+    }
+    put(kEnd);
     return line;
 }
 

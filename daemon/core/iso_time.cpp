@@ -1,5 +1,6 @@
 #include "core/iso_time.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace tokend {
@@ -31,7 +32,10 @@ char* put_digits(char* out, unsigned value, int width) {
 
 }  // namespace
 
-std::string format_iso8601(Timestamp at) {
+std::string format_iso8601(Timestamp at) { return std::string(format_iso8601_text(at).view()); }
+
+Iso8601Text format_iso8601_text(Timestamp at) {
+    Iso8601Text result;
     const auto day = floor<days>(at);
     const year_month_day date{day};
     const hh_mm_ss<microseconds> time{at - day};
@@ -40,7 +44,7 @@ std::string format_iso8601(Timestamp at) {
     if (year_number >= 0 && year_number <= 9999) {
         // By hand: every get_token answer carries one, and snprintf was a
         // quarter of the request's instructions (docs/benchmarks.md).
-        char text[32];
+        char* const text = result.bytes;
         char* out = put_digits(text, static_cast<unsigned>(year_number), 4);
         *out++ = '-';
         out = put_digits(out, static_cast<unsigned>(date.month()), 2);
@@ -57,25 +61,26 @@ std::string format_iso8601(Timestamp at) {
             out = put_digits(out, static_cast<unsigned>(micros), 6);
         }
         for (char c : std::string_view("+00:00")) *out++ = c;
-        return std::string(text, static_cast<size_t>(out - text));
+        result.size = static_cast<size_t>(out - text);
+        return result;
     }
-    char text[48];  // years a Python datetime cannot hold: as snprintf writes them
+    // Years a Python datetime cannot hold: as snprintf writes them.
+    int written;
     if (micros == 0) {
-        std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02lld:%02lld:%02lld+00:00",
-                      static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                      static_cast<unsigned>(date.day()),
-                      static_cast<long long>(time.hours().count()),
-                      static_cast<long long>(time.minutes().count()),
-                      static_cast<long long>(time.seconds().count()));
+        written = std::snprintf(result.bytes, sizeof result.bytes, "%04d-%02u-%02uT%02lld:%02lld:%02lld+00:00",
+                                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                                static_cast<unsigned>(date.day()), static_cast<long long>(time.hours().count()),
+                                static_cast<long long>(time.minutes().count()),
+                                static_cast<long long>(time.seconds().count()));
     } else {
-        std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lld+00:00",
-                      static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                      static_cast<unsigned>(date.day()),
-                      static_cast<long long>(time.hours().count()),
-                      static_cast<long long>(time.minutes().count()),
-                      static_cast<long long>(time.seconds().count()), micros);
+        written = std::snprintf(result.bytes, sizeof result.bytes, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lld+00:00",
+                                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                                static_cast<unsigned>(date.day()), static_cast<long long>(time.hours().count()),
+                                static_cast<long long>(time.minutes().count()),
+                                static_cast<long long>(time.seconds().count()), micros);
     }
-    return text;
+    result.size = written > 0 ? std::min(static_cast<size_t>(written), sizeof result.bytes - 1) : 0;
+    return result;
 }
 
 Result<Timestamp> parse_iso8601(std::string_view text) {

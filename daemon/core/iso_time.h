@@ -35,6 +35,14 @@ private:
 // "2026-12-12T10:00:00.123456+00:00"; the fraction is left out when it is zero,
 // exactly as Python's isoformat() does.
 std::string format_iso8601(Timestamp at);
+// The same text in place, for answers written without a string of their own
+// (get_token's, the hot path).
+struct Iso8601Text {
+    char bytes[48];
+    size_t size = 0;
+    std::string_view view() const { return {bytes, size}; }
+};
+Iso8601Text format_iso8601_text(Timestamp at);
 
 // Accepts what Python and other writers produce: 'T' or ' ' between date and
 // time, 0 to 9 fraction digits (kept to microseconds, rest truncated), and a

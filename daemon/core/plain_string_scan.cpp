@@ -30,6 +30,22 @@ bool plain_ascii(std::string_view text) {
     return true;
 }
 
+#if defined(__SSE2__)
+// The quotes and the odd bytes of 16 bytes, one bit a byte.
+struct Marks {
+    unsigned quotes;
+    unsigned odds;
+};
+Marks marks_of_16(const char* at) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    // Compared as signed bytes: below 0x20 and from 0x80 on are both less than ' '.
+    const __m128i odd = _mm_or_si128(_mm_cmplt_epi8(bytes, _mm_set1_epi8(0x20)),
+                                     _mm_cmpeq_epi8(bytes, _mm_set1_epi8('\\')));
+    return {static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('"')))),
+            static_cast<unsigned>(_mm_movemask_epi8(odd))};
+}
+#endif
+
 }  // namespace
 
 size_t plain_string_end_portable(std::string_view text, size_t from) {
@@ -42,19 +58,12 @@ size_t plain_string_end_portable(std::string_view text, size_t from) {
 size_t plain_string_end(std::string_view text, size_t from) {
 #if defined(__SSE2__)
     size_t i = from;
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
     for (; i + 16 <= text.size(); i += 16) {
-        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
-        // Compared as signed bytes: below 0x20 and from 0x80 on are both less than ' '.
-        const __m128i odd = _mm_or_si128(_mm_cmplt_epi8(bytes, space), _mm_cmpeq_epi8(bytes, backslash));
-        const auto quotes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, quote)));
-        const auto odds = static_cast<unsigned>(_mm_movemask_epi8(odd));
-        if ((quotes | odds) == 0) continue;
-        if (quotes == 0) return std::string_view::npos;  // an odd byte with no quote before it
-        const auto first_quote = static_cast<unsigned>(__builtin_ctz(quotes));
-        if (odds & ((1u << first_quote) - 1)) return std::string_view::npos;
+        const Marks marks = marks_of_16(text.data() + i);
+        if ((marks.quotes | marks.odds) == 0) continue;
+        if (marks.quotes == 0) return std::string_view::npos;  // an odd byte with no quote before it
+        const auto first_quote = static_cast<unsigned>(__builtin_ctz(marks.quotes));
+        if (marks.odds & ((1u << first_quote) - 1)) return std::string_view::npos;
         return i + first_quote;
     }
     for (; i < text.size(); ++i) {
@@ -65,6 +74,33 @@ size_t plain_string_end(std::string_view text, size_t from) {
     return std::string_view::npos;
 #else
     return plain_string_end_portable(text, from);
+#endif
+}
+
+bool plain_text_portable(std::string_view text) {
+    return text.find('"') == std::string_view::npos && plain_ascii(text);
+}
+
+bool plain_text(std::string_view text) {
+#if defined(__SSE2__)
+    const auto clean = [](const char* at) {
+        const Marks marks = marks_of_16(at);
+        return (marks.quotes | marks.odds) == 0;
+    };
+    if (text.size() < 16) {  // most keys and ids: one step over a padded copy
+        char padded[16];
+        std::memset(padded, 'a', sizeof padded);
+        std::memcpy(padded, text.data(), text.size());
+        return clean(padded);
+    }
+    size_t i = 0;
+    for (; i + 16 <= text.size(); i += 16) {
+        if (!clean(text.data() + i)) return false;
+    }
+    // The last bytes in a step that overlaps the one before.
+    return i == text.size() || clean(text.data() + text.size() - 16);
+#else
+    return plain_text_portable(text);
 #endif
 }
 

@@ -25,4 +25,20 @@ private:
     std::string value_;
 };
 
+// A Secret's bytes where they are (a cached context's token, an answer being
+// written), under the same rules: no stream operator, no formatter.
+class SecretView {
+public:
+    SecretView() = default;
+    explicit SecretView(std::string_view value) : value_(value) {}
+    explicit SecretView(const Secret& secret) : value_(secret.reveal()) {}
+
+    std::string_view reveal() const { return value_; }
+
+    friend std::ostream& operator<<(std::ostream&, const SecretView&) = delete;
+
+private:
+    std::string_view value_;
+};
+
 }  // namespace tokend

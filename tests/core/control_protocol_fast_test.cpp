@@ -7,17 +7,27 @@
 namespace tokend {
 namespace {
 
-// Equal as values, as types (1 unsigned is not 1 signed) and as bytes.
+// Equal as values, as types (1 unsigned is not 1 signed) and as bytes; each
+// member read the same through RequestParams::find.
 void expect_same(const ControlRequest& fast, const ControlRequest& full, std::string_view line) {
     EXPECT_EQ(fast.op, full.op) << line;
     EXPECT_EQ(fast.id, full.id) << line;
     EXPECT_EQ(fast.id.type(), full.id.type()) << line;
-    EXPECT_EQ(fast.params.dump(), full.params.dump()) << line;
-    ASSERT_EQ(fast.params.size(), full.params.size()) << line;
-    for (auto a = fast.params.begin(), b = full.params.begin(); a != fast.params.end(); ++a, ++b) {
+    const Json fast_params = fast.params.to_json();
+    const Json full_params = full.params.to_json();
+    EXPECT_EQ(fast_params.dump(), full_params.dump()) << line;
+    ASSERT_EQ(fast_params.size(), full_params.size()) << line;
+    for (auto a = fast_params.begin(), b = full_params.begin(); a != fast_params.end(); ++a, ++b) {
         EXPECT_EQ(a.key(), b.key()) << line;
         EXPECT_EQ(a->type(), b->type()) << line;
+        const Param x = fast.params.find(a.key());
+        const Param y = full.params.find(b.key());
+        EXPECT_EQ(x.kind, y.kind) << a.key() << " in " << line;
+        EXPECT_EQ(x.text, y.text) << a.key() << " in " << line;
+        EXPECT_EQ(x.number, y.number) << a.key() << " in " << line;
+        EXPECT_EQ(x.flag, y.flag) << a.key() << " in " << line;
     }
+    EXPECT_EQ(fast.params.find("not-there").kind, Param::Kind::absent) << line;
 }
 
 TEST(ControlProtocolFast, TakesWhatClientsSendAsTheFullParseDoes) {

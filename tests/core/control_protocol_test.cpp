@@ -11,7 +11,7 @@ TEST(ControlProtocol, ParsesARequest) {
     ASSERT_TRUE(request) << request.error();
     EXPECT_EQ(request->id, 7);
     EXPECT_EQ(request->op, "get_token");
-    EXPECT_EQ(request->params["user_id"], "u1");
+    EXPECT_EQ(request->params.find("user_id").text, "u1");
 }
 
 TEST(ControlProtocol, IdIsOptionalAndAnyScalar) {

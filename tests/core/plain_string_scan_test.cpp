@@ -1,5 +1,6 @@
-// plain_string_end (SSE2 on x86-64) and the portable scan give a byte-at-a-time
-// reference's answer on every text, around every 16- and 8-byte boundary.
+// plain_string_end and plain_text (SSE2 on x86-64) and their portable scans
+// give a byte-at-a-time reference's answer on every text, around every 16- and
+// 8-byte boundary.
 #include "core/plain_string_scan.h"
 
 #include <gtest/gtest.h>
@@ -19,7 +20,18 @@ size_t reference_end(std::string_view text, size_t from) {
     return std::string_view::npos;
 }
 
+bool reference_plain(std::string_view text) {
+    for (char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte == '"' || byte == '\\' || byte < 0x20 || byte >= 0x80) return false;
+    }
+    return true;
+}
+
 void expect_all_agree(const std::string& text, size_t from) {
+    const bool plain = reference_plain(text);
+    EXPECT_EQ(plain_text(text), plain) << testing::PrintToString(text);
+    EXPECT_EQ(plain_text_portable(text), plain) << testing::PrintToString(text);
     const size_t expected = reference_end(text, from);
     EXPECT_EQ(plain_string_end(text, from), expected) << "from " << from << " in " << testing::PrintToString(text);
     EXPECT_EQ(plain_string_end_portable(text, from), expected)
@@ -48,6 +60,14 @@ TEST(PlainStringScan, AQuoteBeforeAnOddByteEndsTheStringAndAfterItDoesNot) {
     EXPECT_EQ(plain_string_end("", 0), std::string_view::npos);
     EXPECT_EQ(plain_string_end("abc", 3), std::string_view::npos);
     EXPECT_EQ(plain_string_end_portable("abc", 7), std::string_view::npos);
+}
+
+TEST(PlainStringScan, PlainTextTakesPrintableAsciiAndDelete) {
+    EXPECT_TRUE(plain_text(""));
+    EXPECT_TRUE(plain_text(std::string(40, 'a') + " ~\x7f"));
+    EXPECT_FALSE(plain_text(std::string(40, 'a') + "\""));
+    EXPECT_FALSE(plain_text(std::string(17, 'a') + "\xc3\xa9"));
+    EXPECT_FALSE(plain_text_portable("tab\there"));
 }
 
 TEST(PlainStringScan, RandomTextsOfEveryKindOfByte) {
