@@ -317,7 +317,7 @@ bool ControlHandler::allowed(const AccessList& list, const PeerCredentials& peer
 }
 
 void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& session, ControlRequest&& request,
-                            std::function<void(std::string)> respond) {
+                            ControlServer::Responder respond) {
     const OpInfo* op = find_op(request.op);  // the codec refused unknown ops already
     ++requests_by_op_[static_cast<size_t>(op - protocol_ops().data())];
     const PeerCredentials& peer = session->peer();
@@ -336,6 +336,7 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         const auto user = string_param_view(params, "user_id", &error);
         if (!user) return respond(encode_error(request.id, ErrorCode::bad_request, error));
         if (!service_.integrations().several() && params.find("integration").kind == Param::Kind::absent) {
+            if (const auto now = service_.token_now(*user)) return respond(encode_token(request.id, *now));
             service_.get_token(*user, [id = std::move(request.id), respond = std::move(respond)](
                                           const OpResult<TokenAnswer>& result) {
                 respond(result.ok() ? encode_token(id, result.value())
@@ -510,7 +511,7 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
 // and keeps it for this connection; each call answers one page; the last page
 // (or the connection's end, or a new export on it) drops it.
 void ControlHandler::export_page(const std::shared_ptr<ControlServer::Session>& session, const RequestParams& params,
-                                 const std::function<void(std::string)>& respond, const Json& id) {
+                                 const ControlServer::Responder& respond, const Json& id) {
     auto bad = [&](const std::string& message) { respond(encode_error(id, ErrorCode::bad_request, message)); };
     std::string error;
     bool refresh_tokens = true;

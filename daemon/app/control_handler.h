@@ -23,7 +23,7 @@ public:
     ControlHandler(TokenService& service, EventHub& events, const ControlConfig& config);
 
     void handle(const std::shared_ptr<ControlServer::Session>& session, ControlRequest&& request,
-                std::function<void(std::string)> respond);
+                ControlServer::Responder respond);
 
     // Set once the server exists, for the connected-clients count in stats.
     void set_server(const ControlServer* server) { server_ = server; }
@@ -31,7 +31,7 @@ public:
 private:
     bool allowed(const AccessList& list, const PeerCredentials& peer) const;
     void export_page(const std::shared_ptr<ControlServer::Session>& session, const RequestParams& params,
-                     const std::function<void(std::string)>& respond, const Json& id);
+                     const ControlServer::Responder& respond, const Json& id);
     Json stats() const;
     Json grant_statuses(const std::string& user_id) const;
 

@@ -181,7 +181,7 @@ void Daemon::start_listeners() {
     control_server_ = std::make_unique<ControlServer>(
         &loop_, limits,
         [this](const std::shared_ptr<ControlServer::Session>& session, ControlRequest&& request,
-               std::function<void(std::string)> respond) {
+               ControlServer::Responder respond) {
             control_handler_->handle(session, std::move(request), std::move(respond));
         });
     control_handler_->set_server(control_server_.get());

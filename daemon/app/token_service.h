@@ -117,6 +117,8 @@ public:
     void get_token(std::string_view user_id, OpCallback<TokenAnswer> done) {
         contexts_.get_token(user_id, std::move(done));
     }
+    // get_token's answer now when it needs no refresh; nullopt: call get_token.
+    std::optional<TokenAnswer> token_now(std::string_view user_id) const { return contexts_.token_now(user_id); }
     void refresh(const std::string& user_id, OpCallback<TokenAnswer> done) { contexts_.refresh(user_id, std::move(done)); }
     // include_refresh_token: the caller may see refresh tokens.
     void get_user_context(const std::string& user_id, bool refresh, bool include_refresh_token,

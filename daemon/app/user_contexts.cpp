@@ -34,18 +34,29 @@ bool UserContexts::backing_off(const ContextCache::Cached& cached, Timestamp now
     return cached.failures > 0 && next_try && *next_try > now;
 }
 
+std::optional<TokenAnswer> UserContexts::token_now(std::string_view user_id) const {
+    const ContextCache::Cached* cached = cache_.find(user_id);
+    // The times read in place: nothing unpacked on the hot path.
+    if (cached == nullptr || !usable_without_refresh(cached->context.times(), runtime_.now(),
+                                                     runtime_.config().refresh.policy)) {
+        return std::nullopt;
+    }
+    return answer_of(*cached);
+}
+
 void UserContexts::get_token(std::string_view user_id, OpCallback<TokenAnswer> done) {
+    if (const auto answer = token_now(user_id)) {
+        done(OpResult<TokenAnswer>::success(*answer));
+        return;
+    }
+    // The token needs a refresh (or there is none): decided below.
     const ContextCache::Cached* cached = cache_.find(user_id);
     if (cached == nullptr) {
         done(OpResult<TokenAnswer>::failure(ErrorCode::not_found, "no user context for user " + std::string(user_id)));
         return;
     }
-    const TokenTimes tokens = cached->context.times();  // read in place: nothing unpacked on the hot path
+    const TokenTimes tokens = cached->context.times();
     const Timestamp now = runtime_.now();
-    if (usable_without_refresh(tokens, now, runtime_.config().refresh.policy)) {
-        answer_token(*cached, done);  // the hot path: memory only
-        return;
-    }
     if (!tokens.refresh_token) {
         if (still_valid(tokens, now)) {
             answer_token(*cached, done);
@@ -125,9 +136,12 @@ void UserContexts::answer_after_refresh(const std::string& user_id, const Refres
     }
 }
 
+TokenAnswer UserContexts::answer_of(const ContextCache::Cached& cached) {
+    return {cached.context.user_id(), SecretView(*cached.context.access_token()), cached.context.times().expires_at};
+}
+
 void UserContexts::answer_token(const ContextCache::Cached& cached, const OpCallback<TokenAnswer>& done) {
-    done(OpResult<TokenAnswer>::success(
-        {cached.context.user_id(), SecretView(*cached.context.access_token()), cached.context.times().expires_at}));
+    done(OpResult<TokenAnswer>::success(answer_of(cached)));
 }
 
 void UserContexts::get(const std::string& user_id, bool refresh, bool include_refresh_token,

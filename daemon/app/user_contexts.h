@@ -28,6 +28,9 @@ public:
     UserContexts(ServiceRuntime& runtime, ContextCache& cache, RefreshScheduler& scheduler, Refresher& refresher);
 
     void get_token(std::string_view user_id, OpCallback<TokenAnswer> done);
+    // get_token's answer when it needs no refresh (the hot path, without a
+    // callback): views into the cache, good until it changes. nullopt: ask get_token.
+    std::optional<TokenAnswer> token_now(std::string_view user_id) const;
     void refresh(const std::string& user_id, OpCallback<TokenAnswer> done);
     // include_refresh_token: the caller may see refresh tokens.
     void get(const std::string& user_id, bool refresh, bool include_refresh_token, OpCallback<ContextAnswer> done);
@@ -46,6 +49,7 @@ public:
     void list(const std::string& cursor, uint32_t limit, OpCallback<UsersPage> done);
 
 private:
+    static TokenAnswer answer_of(const ContextCache::Cached& cached);
     void answer_token(const ContextCache::Cached& cached, const OpCallback<TokenAnswer>& done);
     void answer_after_refresh(const std::string& user_id, const RefreshResult& result, bool strict,
                               const OpCallback<TokenAnswer>& done);

@@ -54,7 +54,8 @@ const std::vector<OpInfo>& protocol_ops() {
 
 const OpInfo* find_op(std::string_view name) {
     for (const OpInfo& op : protocol_ops()) {
-        if (op.name == name) return &op;
+        // Length and first letter first: most ops differ in one or the other (no op's name is empty).
+        if (op.name.size() == name.size() && op.name[0] == name[0] && op.name == name) return &op;
     }
     return nullptr;
 }

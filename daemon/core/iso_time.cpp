@@ -1,7 +1,10 @@
 #include "core/iso_time.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace tokend {
 namespace {
@@ -21,13 +24,49 @@ bool read_digits(std::string_view text, size_t pos, size_t count, int* out) {
     return true;
 }
 
-// Writes value as exactly `width` decimal digits ending at out + width.
+// "00" to "99": two digits a division.
+constexpr std::array<char, 200> kDigitPairs = [] {
+    std::array<char, 200> pairs{};
+    for (int i = 0; i < 100; ++i) {
+        pairs[static_cast<size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+        pairs[static_cast<size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+    }
+    return pairs;
+}();
+
+// Writes value as exactly `width` (an even number) decimal digits ending at out + width.
 char* put_digits(char* out, unsigned value, int width) {
-    for (int i = width - 1; i >= 0; --i) {
-        out[i] = static_cast<char>('0' + value % 10);
-        value /= 10;
+    for (int i = width - 2; i >= 0; i -= 2) {
+        std::memcpy(out + i, &kDigitPairs[2 * (value % 100)], 2);
+        value /= 100;
     }
     return out + width;
+}
+
+constexpr int64_t kMicrosADay = 86400LL * 1000000;
+// 0001-01-01 and 10000-01-01 in microseconds since 1970: the years of four digits.
+constexpr int64_t kYear1 = -719162LL * kMicrosADay;
+constexpr int64_t kYear10000 = 2932897LL * kMicrosADay;
+
+struct CivilDate {
+    unsigned year, month, day;
+};
+
+// The date `days` days after 0001-01-01 (proleptic Gregorian): whole 400-,
+// 100- and 4-year cycles, then the year, then the month counted from March so
+// that February's leap day comes last.
+CivilDate civil_date(int64_t days) {
+    // From 0000-03-01, the start of a 400-year cycle: 0001-01-01 is day 306.
+    const auto day = static_cast<uint64_t>(days) + 306;
+    const uint64_t cycle = day / 146097, day_of_cycle = day % 146097;
+    const uint64_t year_of_cycle =
+        (day_of_cycle - day_of_cycle / 1460 + day_of_cycle / 36524 - day_of_cycle / 146096) / 365;
+    const uint64_t day_of_year = day_of_cycle - (365 * year_of_cycle + year_of_cycle / 4 - year_of_cycle / 100);
+    const uint64_t month_from_march = (5 * day_of_year + 2) / 153;
+    const auto day_of_month = static_cast<unsigned>(day_of_year - (153 * month_from_march + 2) / 5 + 1);
+    const auto month = static_cast<unsigned>(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
+    const auto year = static_cast<unsigned>(cycle * 400 + year_of_cycle + (month <= 2 ? 1 : 0));
+    return {year, month, day_of_month};
 }
 
 }  // namespace
@@ -36,26 +75,27 @@ std::string format_iso8601(Timestamp at) { return std::string(format_iso8601_tex
 
 Iso8601Text format_iso8601_text(Timestamp at) {
     Iso8601Text result;
-    const auto day = floor<days>(at);
-    const year_month_day date{day};
-    const hh_mm_ss<microseconds> time{at - day};
-    const long long micros = time.subseconds().count();
-    const int year_number = static_cast<int>(date.year());
-    if (year_number >= 0 && year_number <= 9999) {
-        // By hand: every get_token answer carries one, and snprintf was a
-        // quarter of the request's instructions (docs/benchmarks.md).
+    const int64_t since_epoch = at.time_since_epoch().count();
+    if (since_epoch >= kYear1 && since_epoch < kYear10000) {
+        // By hand: every get_token answer carries one, and snprintf, then
+        // chrono's calendar, were a large share of the request's instructions
+        // (docs/benchmarks.md).
+        const auto micros_of_day = static_cast<uint64_t>((since_epoch - kYear1) % kMicrosADay);
+        const CivilDate date = civil_date((since_epoch - kYear1) / kMicrosADay);
+        const auto seconds_of_day = static_cast<unsigned>(micros_of_day / 1000000);
+        const auto micros = static_cast<unsigned>(micros_of_day % 1000000);
         char* const text = result.bytes;
-        char* out = put_digits(text, static_cast<unsigned>(year_number), 4);
+        char* out = put_digits(text, date.year, 4);
         *out++ = '-';
-        out = put_digits(out, static_cast<unsigned>(date.month()), 2);
+        out = put_digits(out, date.month, 2);
         *out++ = '-';
-        out = put_digits(out, static_cast<unsigned>(date.day()), 2);
+        out = put_digits(out, date.day, 2);
         *out++ = 'T';
-        out = put_digits(out, static_cast<unsigned>(time.hours().count()), 2);
+        out = put_digits(out, seconds_of_day / 3600, 2);
         *out++ = ':';
-        out = put_digits(out, static_cast<unsigned>(time.minutes().count()), 2);
+        out = put_digits(out, seconds_of_day / 60 % 60, 2);
         *out++ = ':';
-        out = put_digits(out, static_cast<unsigned>(time.seconds().count()), 2);
+        out = put_digits(out, seconds_of_day % 60, 2);
         if (micros != 0) {
             *out++ = '.';
             out = put_digits(out, static_cast<unsigned>(micros), 6);
@@ -65,6 +105,10 @@ Iso8601Text format_iso8601_text(Timestamp at) {
         return result;
     }
     // Years a Python datetime cannot hold: as snprintf writes them.
+    const auto day = floor<days>(at);
+    const year_month_day date{day};
+    const hh_mm_ss<microseconds> time{at - day};
+    const long long micros = time.subseconds().count();
     int written;
     if (micros == 0) {
         written = std::snprintf(result.bytes, sizeof result.bytes, "%04d-%02u-%02uT%02lld:%02lld:%02lld+00:00",

@@ -18,12 +18,12 @@ namespace tokend {
 // One member's value.
 struct Param {
     // other: an object, an array, a negative or fractional number (only the full parse has them).
-    enum class Kind { absent, null, boolean, whole_number, string, other };
-    Kind kind = Kind::absent;
+    enum class Kind : uint8_t { absent, null, boolean, whole_number, string, other };
     std::string_view text;       // string
     uint64_t number = 0;         // whole_number: what nlohmann reads as unsigned
-    bool flag = false;           // boolean
     const Json* json = nullptr;  // the value in the full parse's object; null from the plain parse
+    Kind kind = Kind::absent;
+    bool flag = false;           // boolean
 
     // Present and not null.
     bool given() const { return kind != Kind::absent && kind != Kind::null; }

@@ -11,7 +11,10 @@ namespace tokend {
 template <typename T>
 class Result {
 public:
-    Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit on purpose
+    // Implicit on purpose; two overloads, so a value is moved in once (a
+    // control request is some 500 bytes).
+    Result(const T& value) : value_(value) {}       // NOLINT
+    Result(T&& value) : value_(std::move(value)) {}  // NOLINT
     static Result failure(std::string error) { return Result(std::move(error), 0); }
 
     bool ok() const { return value_.has_value(); }

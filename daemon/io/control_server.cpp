@@ -213,15 +213,11 @@ private:
             return;
         }
         const uint64_t seq = next_seq_++;
-        std::weak_ptr<Connection> weak = shared_from_this();
-        auto respond = [weak, seq, answered = false](std::string line) mutable {
-            if (answered) return;
-            answered = true;
-            if (auto self = weak.lock()) self->complete(seq, std::move(line));
-        };
-        server_->handler_(shared_from_this(), std::move(request).value(), std::move(respond));
+        std::shared_ptr<Connection> self = shared_from_this();
+        server_->handler_(self, std::move(request).value(), Responder(self, seq));
     }
 
+public:
     // Holds a response until every earlier one is written: pipelined requests may
     // finish out of order (a store read after a memory read).
     void complete(uint64_t seq, std::string line) {
@@ -240,6 +236,7 @@ private:
         if (!closing_ && in_flight() < server_->limits_.max_pending_requests / 2 + 1) resume_reading();
     }
 
+private:
     void write(std::string line) {
         if (batching_ && !closing_) {
             if (batch_.size() + line.size() > kMaxBatchBytes) flush();
@@ -315,6 +312,12 @@ private:
     std::vector<std::function<void()>> close_callbacks_;
     std::shared_ptr<Connection> keep_alive_;
 };
+
+void ControlServer::Responder::operator()(std::string line) const {
+    if (answered_) return;
+    answered_ = true;
+    if (auto connection = connection_.lock()) connection->complete(seq_, std::move(line));
+}
 
 ControlServer::ControlServer(uv_loop_t* loop, ControlLimits limits, RequestHandler handler)
     : loop_(loop), limits_(limits), handler_(std::move(handler)) {}

@@ -59,11 +59,28 @@ public:
         virtual void on_close(std::function<void()> callback) = 0;
     };
 
-    // respond(line) must be called exactly once per request, now or later, with a
-    // complete response line (encode_ok / encode_error). Responses are written in
-    // request order whatever order they complete in.
-    using RequestHandler = std::function<void(const std::shared_ptr<Session>& session, ControlRequest&& request,
-                                              std::function<void(std::string)> respond)>;
+    class Connection;
+
+    // Answers one request: respond(line) must be called exactly once, now or
+    // later, with a complete response line (encode_ok / encode_error).
+    // Responses are written in request order whatever order they complete in.
+    // A copy keeps the connection by a weak reference (nothing is written once
+    // the client is gone) and takes one answer; a second is ignored.
+    class Responder {
+    public:
+        void operator()(std::string line) const;
+
+    private:
+        friend class Connection;
+        Responder(std::weak_ptr<Connection> connection, uint64_t seq) : connection_(std::move(connection)), seq_(seq) {}
+
+        std::weak_ptr<Connection> connection_;
+        uint64_t seq_;
+        mutable bool answered_ = false;
+    };
+
+    using RequestHandler =
+        std::function<void(const std::shared_ptr<Session>& session, ControlRequest&& request, Responder respond)>;
 
     ControlServer(uv_loop_t* loop, ControlLimits limits, RequestHandler handler);
     ~ControlServer();
@@ -85,7 +102,6 @@ public:
     const std::string& path() const { return path_; }
 
 private:
-    class Connection;
     friend class Connection;
 
     static void on_connection(uv_stream_t* server, int status);

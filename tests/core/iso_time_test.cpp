@@ -50,8 +50,27 @@ TEST(IsoTime, RoundTripsAcrossYears) {
     }
 }
 
-// The digits written by hand are snprintf's, for instants of every year a
-// Python datetime holds, whole seconds and not.
+// What snprintf writes from chrono's calendar: the reference for the digits
+// and the calendar written by hand.
+std::string snprintf_text(Timestamp t) {
+    const auto day = floor<days>(t);
+    const year_month_day date{day};
+    const hh_mm_ss<microseconds> time{t - day};
+    char expected[48];
+    std::snprintf(expected, sizeof expected, "%04d-%02u-%02uT%02lld:%02lld:%02lld", static_cast<int>(date.year()),
+                  static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                  static_cast<long long>(time.hours().count()), static_cast<long long>(time.minutes().count()),
+                  static_cast<long long>(time.seconds().count()));
+    std::string want = expected;
+    if (time.subseconds().count() != 0) {
+        std::snprintf(expected, sizeof expected, ".%06lld", static_cast<long long>(time.subseconds().count()));
+        want += expected;
+    }
+    return want + "+00:00";
+}
+
+// Instants of every year a Python datetime holds, whole seconds and not, and
+// any microsecond of them.
 TEST(IsoTime, FormatsAsSnprintfWould) {
     std::mt19937_64 random(27);
     for (int i = 0; i < 20000; ++i) {
@@ -59,21 +78,33 @@ TEST(IsoTime, FormatsAsSnprintfWould) {
         const Timestamp t = at(y, 1 + random() % 12, 1 + random() % 28, static_cast<int>(random() % 24),
                                static_cast<int>(random() % 60), static_cast<int>(random() % 60),
                                i % 3 == 0 ? 0 : static_cast<long>(random() % 1000000));
-        const auto day = floor<days>(t);
-        const year_month_day date{day};
-        const hh_mm_ss<microseconds> time{t - day};
-        char expected[48];
-        std::snprintf(expected, sizeof expected, "%04d-%02u-%02uT%02lld:%02lld:%02lld", static_cast<int>(date.year()),
-                      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                      static_cast<long long>(time.hours().count()), static_cast<long long>(time.minutes().count()),
-                      static_cast<long long>(time.seconds().count()));
-        std::string want = expected;
-        if (time.subseconds().count() != 0) {
-            std::snprintf(expected, sizeof expected, ".%06lld", static_cast<long long>(time.subseconds().count()));
-            want += expected;
-        }
-        ASSERT_EQ(format_iso8601(t), want + "+00:00");
+        ASSERT_EQ(format_iso8601(t), snprintf_text(t));
     }
+    const int64_t first = at(1, 1, 1, 0, 0, 0).time_since_epoch().count();
+    const int64_t last = at(9999, 12, 31, 23, 59, 59, 999999).time_since_epoch().count();
+    for (int i = 0; i < 20000; ++i) {
+        const Timestamp t{microseconds{first + static_cast<int64_t>(random() % static_cast<uint64_t>(last - first + 1))}};
+        ASSERT_EQ(format_iso8601(t), snprintf_text(t));
+    }
+}
+
+// Every day around the turns of years where the leap rules differ, and the ends.
+TEST(IsoTime, FormatsEveryDayAroundLeapYearsAsSnprintfWould) {
+    for (int y : {1, 4, 100, 400, 1600, 1900, 1970, 2000, 2100, 2400, 9996, 9999}) {
+        for (int d = -400; d <= 400; ++d) {
+            const Timestamp t = at(y, 1, 1, 0, 0, 0) + days{d} + seconds{d % 86400 + 86400} / 2;
+            if (t < at(1, 1, 1, 0, 0, 0) || t > at(9999, 12, 31, 23, 59, 59, 999999)) continue;
+            ASSERT_EQ(format_iso8601(t), snprintf_text(t));
+        }
+    }
+    EXPECT_EQ(format_iso8601(at(1, 1, 1, 0, 0, 0)), "0001-01-01T00:00:00+00:00");
+    EXPECT_EQ(format_iso8601(at(9999, 12, 31, 23, 59, 59, 999999)), "9999-12-31T23:59:59.999999+00:00");
+    EXPECT_EQ(format_iso8601(at(2000, 2, 29, 12, 0, 0)), "2000-02-29T12:00:00+00:00");
+    // Beyond four-digit years: snprintf's text, just past either end.
+    for (Timestamp t : {at(10000, 1, 1, 0, 0, 0), at(0, 12, 31, 23, 59, 59, 999999), at(-1, 6, 1, 1, 2, 3, 4)}) {
+        EXPECT_EQ(format_iso8601(t), snprintf_text(t));
+    }
+    EXPECT_EQ(format_iso8601(at(10000, 1, 1, 0, 0, 0)), "10000-01-01T00:00:00+00:00");
 }
 
 TEST(IsoTime, RejectsGarbage) {

@@ -45,7 +45,7 @@ protected:
         server_ = std::make_unique<ControlServer>(
             loop_.loop(), limits,
             [this](const std::shared_ptr<ControlServer::Session>& session, ControlRequest&& request,
-                   std::function<void(std::string)> respond) {
+                   ControlServer::Responder respond) {
                 last_peer_ = session->peer();
                 if (request.op == "stats") {  // answered after a delay, from a timer
                     auto* timer = new uv_timer_t;
