@@ -548,8 +548,10 @@ void ControlHandler::export_page(const std::shared_ptr<ControlServer::Session>& 
         }
     }
     const ContextSnapshot::Page page = it->second.page(*offset);
-    respond(encode_ok(id, to_result(it->second, page)));
+    std::string answer = encode_ok(id, to_result(it->second, page));
+    // Before the answer: writing it may close the connection, whose close drops the export.
     if (!page.next) exports_.erase(it);
+    respond(std::move(answer));
 }
 
 // grant_status without "integration" on a tokend with several: the user's

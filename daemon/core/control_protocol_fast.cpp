@@ -186,6 +186,7 @@ std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember
     std::string line(size, '\0');
     char* at = line.data();
     const auto put = [&at](std::string_view text) {
+        if (text.empty()) return;  // a default view's data() is null
         std::memcpy(at, text.data(), text.size());
         at += text.size();
     };

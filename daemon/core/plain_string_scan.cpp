@@ -87,6 +87,7 @@ bool plain_text(std::string_view text) {
         const Marks marks = marks_of_16(at);
         return (marks.quotes | marks.odds) == 0;
     };
+    if (text.empty()) return true;  // a default view's data() is null: nothing to copy
     if (text.size() < 16) {  // most keys and ids: one step over a padded copy
         char padded[16];
         std::memset(padded, 'a', sizeof padded);

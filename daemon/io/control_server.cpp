@@ -221,7 +221,9 @@ public:
     // Holds a response until every earlier one is written: pipelined requests may
     // finish out of order (a store read after a memory read).
     void complete(uint64_t seq, std::string line) {
-        if (closing_) return;
+        // A second answer to one request (two copies of its Responder) is dropped:
+        // written or held already, it would stall the order.
+        if (closing_ || seq < next_to_write_ || ready_.count(seq) > 0) return;
         if (seq == next_to_write_) {  // the usual case: nothing to hold back
             write(std::move(line));
             ++next_to_write_;

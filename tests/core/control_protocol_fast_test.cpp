@@ -118,6 +118,7 @@ TEST(ControlProtocolFast, EncodesStringResultsAsEncodeOkDoes) {
             EXPECT_EQ(fast, full) << id.dump() << " " << Json(value).dump(-1, ' ', true, Json::error_handler_t::replace);
         }
         EXPECT_EQ(encode_ok_strings(id, {}), encode_ok(id, Json::object()));
+        EXPECT_EQ(encode_ok_strings(id, {{"k", std::string_view()}}), encode_ok(id, {{"k", ""}}));
         EXPECT_EQ(encode_ok_strings(id, {{"k\"ey", "v"}}), encode_ok(id, {{"k\"ey", "v"}}));
     }
     EXPECT_EQ(encode_ok_strings(7, {{"user_id", "u1"}, {"access_token", "AT"}, {"expires_at", "2026-12-13T10:00:00+00:00"}}),

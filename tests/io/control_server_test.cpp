@@ -61,6 +61,12 @@ protected:
                     }, 50, 0);
                     return;
                 }
+                if (request.op == "flow_maintenance") {  // a handler bug: two copies answer
+                    ControlServer::Responder copy = respond;
+                    respond(encode_ok(request.id, {{"first", true}}));
+                    copy(encode_ok(request.id, {{"second", true}}));
+                    return;
+                }
                 if (request.op == "watch") {
                     respond(encode_ok(request.id, nlohmann::json::object()));
                     session->set_watching();
@@ -134,6 +140,21 @@ TEST_F(ControlServerTest, ManyPipelinedRequestsOnOneConnection) {
         ASSERT_EQ(parse(line)["id"], id);
     }
     writer.join();
+}
+
+TEST_F(ControlServerTest, ASecondAnswerToOneRequestIsDropped) {
+    start();
+    UnixClient client(path_);
+    // Behind a held answer (stats answers late) and with nothing held.
+    ASSERT_TRUE(client.send("{\"id\":1,\"op\":\"stats\"}\n{\"id\":2,\"op\":\"flow_maintenance\"}\n"
+                            "{\"id\":3,\"op\":\"flow_maintenance\"}\n{\"id\":4,\"op\":\"ping\"}\n"));
+    for (int id = 1; id <= 4; ++id) {
+        std::string line;
+        ASSERT_TRUE(client.read_line(&line));
+        const auto response = parse(line);
+        EXPECT_EQ(response["id"], id) << line;
+        EXPECT_FALSE(response["result"].contains("second")) << line;
+    }
 }
 
 TEST_F(ControlServerTest, GarbageGetsBadRequestAndTheConnectionGoesOn) {
