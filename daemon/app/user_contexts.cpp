@@ -45,11 +45,6 @@ std::optional<TokenAnswer> UserContexts::token_now(std::string_view user_id) con
 }
 
 void UserContexts::get_token(std::string_view user_id, OpCallback<TokenAnswer> done) {
-    if (const auto answer = token_now(user_id)) {
-        done(OpResult<TokenAnswer>::success(*answer));
-        return;
-    }
-    // The token needs a refresh (or there is none): decided below.
     const ContextCache::Cached* cached = cache_.find(user_id);
     if (cached == nullptr) {
         done(OpResult<TokenAnswer>::failure(ErrorCode::not_found, "no user context for user " + std::string(user_id)));
@@ -57,6 +52,10 @@ void UserContexts::get_token(std::string_view user_id, OpCallback<TokenAnswer> d
     }
     const TokenTimes tokens = cached->context.times();
     const Timestamp now = runtime_.now();
+    if (usable_without_refresh(tokens, now, runtime_.config().refresh.policy)) {
+        answer_token(*cached, done);  // what token_now answers
+        return;
+    }
     if (!tokens.refresh_token) {
         if (still_valid(tokens, now)) {
             answer_token(*cached, done);

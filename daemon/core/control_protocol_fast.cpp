@@ -92,17 +92,23 @@ void append_json_string(std::string* out, std::string_view text) {
     out->push_back('"');
 }
 
+// A null or whole-number id as it is written, in `digits`; empty for any
+// other id (nlohmann writes those).
+std::string_view simple_id_text(const Json& id, char (&digits)[24]) {
+    if (id.is_null()) return "null";
+    if (id.is_number_unsigned()) {
+        return {digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, id.get<uint64_t>()).ptr - digits)};
+    }
+    if (id.is_number_integer()) {
+        return {digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, id.get<int64_t>()).ptr - digits)};
+    }
+    return {};
+}
+
 void append_json_id(std::string* out, const Json& id) {
     char digits[24];
-    if (id.is_null()) {
-        *out += "null";
-    } else if (id.is_number_unsigned()) {
-        *out += std::string_view(digits, std::to_chars(digits, digits + sizeof digits, id.get<uint64_t>()).ptr - digits);
-    } else if (id.is_number_integer()) {
-        *out += std::string_view(digits, std::to_chars(digits, digits + sizeof digits, id.get<int64_t>()).ptr - digits);
-    } else {
-        *out += id.dump(-1, ' ', false, Json::error_handler_t::replace);
-    }
+    const std::string_view text = simple_id_text(id, digits);
+    *out += text.empty() ? id.dump(-1, ' ', false, Json::error_handler_t::replace) : std::string(text);
 }
 
 // encode_ok_strings for any id and strings: escapes what needs it.
@@ -166,14 +172,7 @@ std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember
     // The usual answer, a whole-number or null id and plain strings: measured
     // first, then copied into a string sized once.
     char digits[24];
-    std::string_view id_text;
-    if (id.is_null()) {
-        id_text = "null";
-    } else if (id.is_number_unsigned()) {
-        id_text = std::string_view(digits, std::to_chars(digits, digits + sizeof digits, id.get<uint64_t>()).ptr - digits);
-    } else if (id.is_number_integer()) {
-        id_text = std::string_view(digits, std::to_chars(digits, digits + sizeof digits, id.get<int64_t>()).ptr - digits);
-    }
+    const std::string_view id_text = simple_id_text(id, digits);
     constexpr std::string_view kHead = "{\"id\":", kOk = ",\"ok\":true,\"result\":{", kEnd = "}}\n";
     bool plain = !id_text.empty();
     size_t size = kHead.size() + id_text.size() + kOk.size() + kEnd.size();
