@@ -8,7 +8,9 @@
 // one line of valid JSON that echoes the id. The fast paths agree with the
 // general ones: parse_plain_request, when it takes a line, gives what the
 // full parse gives (every member read the same through RequestParams::find),
-// and encode_ok_strings writes encode_ok's bytes.
+// and encode_ok_strings writes encode_ok's bytes. parse_request_into, which
+// the control server gives one request for every line of a connection, gives
+// what a fresh parse gives, whatever the lines before were.
 #include "fuzz_check.h"
 
 #include "core/control_protocol.h"
@@ -62,17 +64,29 @@ void check_fast_paths(std::string_view line) {
                encode_ok(id, Json::object({{"user_id", line}, {"access_token", nullptr}, {key, "x"}})));
 }
 
+void check_reused_request(std::string_view line, const Result<ControlRequest>& fresh) {
+    static ControlRequest reused;  // kept across lines and inputs, as a connection keeps it
+    ProtocolError error{ErrorCode::internal, "", nullptr};
+    const bool parsed = parse_request_into(line, &reused, &error);
+    FUZZ_CHECK(parsed == static_cast<bool>(fresh));
+    if (!parsed) return;
+    FUZZ_CHECK(reused.op == fresh->op);
+    FUZZ_CHECK(same_json(reused.id, fresh->id));
+    FUZZ_CHECK(same_json(reused.params.to_json(), fresh->params.to_json()));
+}
+
 void parse_line(std::string_view line) {
     check_fast_paths(line);
     ProtocolError error{ErrorCode::internal, "", nullptr};
     auto request = parse_request(line, &error);
+    check_reused_request(line, request);
     if (!request) {
         FUZZ_CHECK(error.code == ErrorCode::bad_request || error.code == ErrorCode::unknown_op);
         FUZZ_CHECK(!error.id.is_structured());
         check_answer(encode_error(error.id, error.code, error.message), error.id);
         return;
     }
-    FUZZ_CHECK(find_op(request->op) != nullptr);
+    FUZZ_CHECK(request->op != nullptr && find_op(request->op->name) == request->op);
     FUZZ_CHECK(!request->id.is_structured());
     const Json params = request->params.to_json();
     FUZZ_CHECK(params.is_object() && params.contains("op"));

@@ -52,10 +52,10 @@ if [ "$annotate" = --annotate ]; then
   out=$(ls -t "$work"/callgrind."$tokend_pid"* | head -1)
   per_request() {  # inclusive=yes|no: "instructions per request  function", largest first
     callgrind_annotate --threshold=100 --inclusive="$1" "$out" 2>/dev/null | sed -nE 's/^ *([0-9,]+) \( *[0-9.]+%\) +(.*)$/\1 \2/p' |
-      grep -v "PROGRAM TOTALS" | awk -v n="$count" '{c=$1; gsub(",", "", c); $1=""; printf "%8.0f %s\n", c/n, substr($0, 2, 150)}'
+      grep -v "PROGRAM TOTALS" | awk -v n="$count" '{c=$1; gsub(",", "", c); $1=""; printf "%8.0f %s\n", c/n, substr($0, 2, ${WIDTH:-150})}'
   }
   echo "== self cost per request (instructions), top functions"
-  { per_request no | head -40; } || true  # head closes the pipe early: SIGPIPE under pipefail
+  { per_request no | head -${TOP:-40}; } || true  # head closes the pipe early: SIGPIPE under pipefail
   echo "== inclusive cost per request, tokend's own functions"
   { per_request yes | grep "tokend::" | head -40; } || true
 fi

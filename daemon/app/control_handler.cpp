@@ -318,20 +318,20 @@ bool ControlHandler::allowed(const AccessList& list, const PeerCredentials& peer
 
 void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& session, ControlRequest&& request,
                             ControlServer::Responder respond) {
-    const OpInfo* op = find_op(request.op);  // the codec refused unknown ops already
+    const OpInfo* op = request.op;  // the codec refused unknown ops already
     ++requests_by_op_[static_cast<size_t>(op - protocol_ops().data())];
     const PeerCredentials& peer = session->peer();
     const AccessList& access = op->op_class == OpClass::read ? config_.read : config_.write;
     if (!allowed(access, peer)) {
         ++denied_;
-        spdlog::warn("control: {} denied to uid {} gid {} pid {}", request.op, peer.uid, peer.gid, peer.pid);
+        spdlog::warn("control: {} denied to uid {} gid {} pid {}", op->name, peer.uid, peer.gid, peer.pid);
         respond(encode_error(request.id, ErrorCode::permission_denied,
-                             "uid " + std::to_string(peer.uid) + " may not call " + std::string(request.op)));
+                             "uid " + std::to_string(peer.uid) + " may not call " + std::string(op->name)));
         return;
     }
     const RequestParams& params = request.params;
     std::string user_id, error;
-    if (request.op == "get_token") {
+    if (op->name == "get_token") {
         // The hot path: no copies of the responder, the id or the user id, no result Json built.
         const auto user = string_param_view(params, "user_id", &error);
         if (!user) return respond(encode_error(request.id, ErrorCode::bad_request, error));
@@ -375,17 +375,17 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         return named.ok();
     };
 
-    if (request.op == "ping") {
+    if (op->name == "ping") {
         respond(encode_ok(id, {{"version", TOKEND_VERSION}, {"protocol", kProtocolVersion}}));
-    } else if (request.op == "start_flow") {
+    } else if (op->name == "start_flow") {
         bool pkce = true;
         if (!user_named()) return;
         if (!bool_param(params, "pkce", &pkce, &error)) return bad(error);
         service_.start_flow(named.key, pkce, reply);
-    } else if (request.op == "auth_link") {
+    } else if (op->name == "auth_link") {
         if (!user_named()) return;
         service_.auth_link(named.key, reply);
-    } else if (request.op == "process_redirect") {
+    } else if (op->name == "process_redirect") {
         std::string flow_id, code;
         if (!string_param(params, "flow_id", &flow_id, &error) || !string_param(params, "code", &code, &error)) {
             return bad(error);
@@ -393,7 +393,7 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         service_.process_redirect(flow_id, Secret(std::move(code)), [id, respond](const RedirectFlow::Step& step) {
             respond(encode_ok(id, {{"status", to_string(step.outcome)}, {"message", step.page.message}}));
         });
-    } else if (request.op == "get_user_context") {
+    } else if (op->name == "get_user_context") {
         bool refresh = false;
         if (!user_named()) return;
         if (!bool_param(params, "refresh", &refresh, &error)) return bad(error);
@@ -406,7 +406,7 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
                                       if (answer["user_context"].is_object()) answer["user_context"]["user_id"] = user_id;
                                       respond(encode_ok(id, answer));
                                   });
-    } else if (request.op == "refresh") {
+    } else if (op->name == "refresh") {
         if (!user_named()) return;
         service_.refresh(named.key, [id, respond, user_id](const OpResult<TokenAnswer>& result) {
             if (!result.ok()) return respond(encode_error(id, result.code(), result.message()));
@@ -414,7 +414,7 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
             answer.user_id = user_id;
             respond(encode_token(id, answer));
         });
-    } else if (request.op == "set_user_context") {
+    } else if (op->name == "set_user_context") {
         if (!user_named()) return;
         const Param found = params.find("user_context");
         if (found.kind == Param::Kind::absent) return bad("\"user_context\" is required (null clears the context)");
@@ -435,12 +435,12 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
             return bad(error);
         }
         service_.set_user_context(named.key, *context, flags, reply);
-    } else if (request.op == "sign_out") {
+    } else if (op->name == "sign_out") {
         bool revoke = true;
         if (!user_named()) return;
         if (!bool_param(params, "revoke", &revoke, &error)) return bad(error);
         service_.sign_out(named.key, revoke, reply);
-    } else if (request.op == "grant_status") {
+    } else if (op->name == "grant_status") {
         if (!user_named()) return;
         const bool list_all = integrations.several() && params.find("integration").kind == Param::Kind::absent;
         service_.grant_status(named.key, [this, id, respond, user_id, list_all](const OpResult<GrantStatusAnswer>& result) {
@@ -450,7 +450,7 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
             if (list_all) answer["integrations"] = grant_statuses(user_id);
             respond(encode_ok(id, answer));
         });
-    } else if (request.op == "list_users") {
+    } else if (op->name == "list_users") {
         std::string cursor;
         uint32_t limit = 0;
         if (!optional_string_param(params, "cursor", &cursor, &error)) return bad(error);
@@ -461,23 +461,23 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
             limit = static_cast<uint32_t>(given.number);
         }
         service_.list_users(cursor, limit, reply);
-    } else if (request.op == "export") {
+    } else if (op->name == "export") {
         export_page(session, params, respond, id);
-    } else if (request.op == "flow_maintenance") {
+    } else if (op->name == "flow_maintenance") {
         bool force = false;
         if (!bool_param(params, "force", &force, &error)) return bad(error);
         service_.flow_maintenance(force, reply);
-    } else if (request.op == "stats") {
+    } else if (op->name == "stats") {
         service_.count_pending_flows([this, id, respond](long long flows) {
             Json result = stats();
             result["pending_flows"] = flows >= 0 ? Json(flows) : Json();  // null: the store did not answer
             respond(encode_ok(id, result));
         });
-    } else if (request.op == "reencrypt") {
+    } else if (op->name == "reencrypt") {
         bool status = false;
         if (!bool_param(params, "status", &status, &error)) return bad(error);
         service_.reencrypt(status, reply);
-    } else if (request.op == "watch") {
+    } else if (op->name == "watch") {
         std::string filter;
         if (params.find("user_id").given()) {
             if (!user_named()) return;

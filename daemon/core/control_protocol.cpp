@@ -60,9 +60,23 @@ const OpInfo* find_op(std::string_view name) {
     return nullptr;
 }
 
+void ControlRequest::clear() {
+    if (!id.is_null()) id = nullptr;
+    op = nullptr;
+    params.clear();
+}
+
 Result<ControlRequest> parse_request(std::string_view line, ProtocolError* error) {
     if (auto plain = parse_plain_request(line)) return std::move(*plain);
     return parse_request_fully(line, error);
+}
+
+bool parse_request_into(std::string_view line, ControlRequest* request, ProtocolError* error) {
+    if (parse_plain_request_into(line, request)) return true;
+    auto full = parse_request_fully(line, error);
+    if (!full) return false;
+    *request = std::move(full).value();
+    return true;
 }
 
 Result<ControlRequest> parse_request_fully(std::string_view line, ProtocolError* error) {
@@ -92,7 +106,7 @@ Result<ControlRequest> parse_request_fully(std::string_view line, ProtocolError*
     if (known == nullptr) {
         return fail(ErrorCode::unknown_op, "unknown op \"" + (name.size() <= 64 ? name : "(long)") + "\"", request.id);
     }
-    request.op = known->name;
+    request.op = known;
     request.params = RequestParams(std::move(json));
     return request;
 }

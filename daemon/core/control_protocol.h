@@ -48,9 +48,12 @@ const OpInfo* find_op(std::string_view name);
 // A plain line's request refers to the line (core/request_params.h): it is
 // good while the line is.
 struct ControlRequest {
-    Json id;  // null when absent; otherwise the request's scalar, echoed back
-    std::string_view op;    // the name in protocol_ops()
-    RequestParams params;   // the whole request's members (op and id included)
+    Json id;                      // null when absent; otherwise the request's scalar, echoed back
+    const OpInfo* op = nullptr;   // its entry in protocol_ops()
+    RequestParams params;         // the whole request's members (op and id included)
+
+    // As default-constructed, for the next parse.
+    void clear();
 };
 
 struct ProtocolError {
@@ -63,6 +66,9 @@ struct ProtocolError {
 // that is not a JSON object with a string "op" and a scalar (or absent) "id",
 // and with unknown_op for an op this version does not have.
 Result<ControlRequest> parse_request(std::string_view line, ProtocolError* error);
+// The same into *request (cleared first), without moving a request out: the
+// control server parses each line into one request it keeps.
+bool parse_request_into(std::string_view line, ControlRequest* request, ProtocolError* error);
 
 // parse_request's fast path, for what clients send: one flat object of up to
 // 8 members whose keys and string values hold ASCII 0x20-0x7f and no escapes
@@ -71,6 +77,8 @@ Result<ControlRequest> parse_request(std::string_view line, ProtocolError* error
 // a line; nullopt for any other line, which the full parse then decides
 // (the control_request fuzz target checks the two agree).
 std::optional<ControlRequest> parse_plain_request(std::string_view line);
+// The same into *request (cleared first); false (and *request cleared) for a declined line.
+bool parse_plain_request_into(std::string_view line, ControlRequest* request);
 // parse_request without the fast path: the reference it is checked against.
 Result<ControlRequest> parse_request_fully(std::string_view line, ProtocolError* error);
 

@@ -135,37 +135,51 @@ std::string encode_ok_strings_escaped(const Json& id, std::initializer_list<Stri
 }  // namespace
 
 std::optional<ControlRequest> parse_plain_request(std::string_view line) {
-    std::optional<ControlRequest> parsed(std::in_place);  // filled in place: the request is some 600 bytes
-    ControlRequest& request = *parsed;
+    std::optional<ControlRequest> parsed(std::in_place);
+    if (!parse_plain_request_into(line, &*parsed)) return std::nullopt;
+    return parsed;
+}
+
+bool parse_plain_request_into(std::string_view line, ControlRequest* request) {
+    request->clear();
+    // Each early return declines: what was filled in is cleared again.
+    struct ClearUnlessKept {
+        ControlRequest* request;
+        bool keep = false;
+        ~ClearUnlessKept() {
+            if (!keep) request->clear();
+        }
+    } guard{request};
     const OpInfo* op = nullptr;
     size_t count = 0;
     PlainScanner scanner(line);
     scanner.skip_space();
-    if (!scanner.eat('{')) return std::nullopt;
+    if (!scanner.eat('{')) return false;
     do {
-        if (count++ == RequestParams::kMaxPlainMembers) return std::nullopt;
+        if (count++ == RequestParams::kMaxPlainMembers) return false;
         std::string_view key;
         Param value;
         scanner.skip_space();
-        if (!scanner.string(&key)) return std::nullopt;  // also `{}`: no op, the full parse says so
+        if (!scanner.string(&key)) return false;  // also `{}`: no op, the full parse says so
         scanner.skip_space();
-        if (!scanner.eat(':')) return std::nullopt;
+        if (!scanner.eat(':')) return false;
         scanner.skip_space();
-        if (!scanner.value(&value)) return std::nullopt;
+        if (!scanner.value(&value)) return false;
         scanner.skip_space();
-        if (request.params.find(key).kind != Param::Kind::absent) return std::nullopt;  // the full parse keeps the last
+        if (request->params.find(key).kind != Param::Kind::absent) return false;  // the full parse keeps the last
         if (key == "op") {
-            if (value.kind != Param::Kind::string || (op = find_op(value.text)) == nullptr) return std::nullopt;
+            if (value.kind != Param::Kind::string || (op = find_op(value.text)) == nullptr) return false;
         } else if (key == "id") {
-            request.id = value.to_json();  // a scalar: no allocation but for a string
+            request->id = value.to_json();  // a scalar: no allocation but for a string
         }
-        request.params.add_plain(key, value);
+        request->params.add_plain(key, value);
     } while (scanner.eat(','));
-    if (!scanner.eat('}')) return std::nullopt;
+    if (!scanner.eat('}')) return false;
     scanner.skip_space();
-    if (!scanner.at_end() || op == nullptr) return std::nullopt;
-    request.op = op->name;
-    return parsed;
+    if (!scanner.at_end() || op == nullptr) return false;
+    request->op = op;
+    guard.keep = true;
+    return true;
 }
 
 std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember> result) {

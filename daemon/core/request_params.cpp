@@ -51,6 +51,11 @@ RequestParams::RequestParams(Json object) : object_(std::move(object)) {}
 
 void RequestParams::add_plain(std::string_view key, const Param& value) { plain_.at(plain_count_++) = {key, value}; }
 
+void RequestParams::clear() {
+    if (!object_.is_null()) object_ = nullptr;
+    plain_count_ = 0;
+}
+
 Param RequestParams::find(std::string_view key) const {
     if (object_.is_object()) {
         const auto it = object_.find(std::string(key));

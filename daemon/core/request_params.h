@@ -40,6 +40,8 @@ public:
     explicit RequestParams(Json object);
     // A plain parse's member; each key once (the parse checks), at most kMaxPlainMembers.
     void add_plain(std::string_view key, const Param& value);
+    // No members, as default-constructed.
+    void clear();
 
     // The member named key (kind absent when there is none).
     Param find(std::string_view key) const;

@@ -207,14 +207,13 @@ private:
 
     void dispatch(std::string_view text) {
         ProtocolError error;
-        auto request = parse_request(text, &error);
-        if (!request) {
+        if (!parse_request_into(text, &request_, &error)) {
             answer_now(encode_error(error.id, error.code, error.message));
             return;
         }
         const uint64_t seq = next_seq_++;
         std::shared_ptr<Connection> self = shared_from_this();
-        server_->handler_(self, std::move(request).value(), Responder(self, seq));
+        server_->handler_(self, std::move(request_), Responder(self, seq));
     }
 
 public:
@@ -305,6 +304,7 @@ private:
     bool watching_ = false;
     LineSplitter splitter_;
     std::vector<LineSplitter::LineView> lines_;
+    ControlRequest request_;  // each line's, parsed in place (the handler may move from it; the parse clears it)
     uint64_t last_read_ = 0;  // loop time (ms) of the last read, for the idle timeout
     bool batching_ = false;   // answers are collected in batch_ (inside on_read)
     std::string batch_;

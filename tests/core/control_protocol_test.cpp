@@ -10,8 +10,37 @@ TEST(ControlProtocol, ParsesARequest) {
     auto request = parse_request(R"({"id": 7, "op": "get_token", "user_id": "u1"})", &error);
     ASSERT_TRUE(request) << request.error();
     EXPECT_EQ(request->id, 7);
-    EXPECT_EQ(request->op, "get_token");
+    EXPECT_EQ(request->op->name, "get_token");
     EXPECT_EQ(request->params.find("user_id").text, "u1");
+}
+
+// The control server parses every line of a connection into one request:
+// nothing of an earlier line may show through in a later one.
+TEST(ControlProtocol, OneRequestReusedKeepsNothingOfTheLastLine) {
+    ControlRequest request;
+    ProtocolError error;
+    ASSERT_TRUE(parse_request_into(R"({"id": 7, "op": "get_token", "user_id": "u1", "integration": "a"})", &request,
+                                   &error));
+    EXPECT_EQ(request.id, 7);
+    ASSERT_TRUE(parse_plain_request_into(R"({"op": "ping"})", &request));  // plain again: no id, one member
+    EXPECT_TRUE(request.id.is_null());
+    EXPECT_EQ(request.op->name, "ping");
+    EXPECT_EQ(request.params.to_json(), Json({{"op", "ping"}}));
+    // Declined by the plain parse after it read the id and a member: the full parse's answer alone.
+    ASSERT_TRUE(parse_request_into(R"({"id": 9, "user_id": "u\u0032", "op": "get_token"})", &request, &error));
+    EXPECT_EQ(request.id, 9);
+    EXPECT_EQ(request.params.find("user_id").text, "u2");
+    EXPECT_EQ(request.params.to_json().size(), 3u);
+    ASSERT_TRUE(parse_plain_request_into(R"({"op": "stats"})", &request));  // plain after full: no object left
+    EXPECT_TRUE(request.id.is_null());
+    EXPECT_EQ(request.params.find("user_id").kind, Param::Kind::absent);
+    EXPECT_EQ(request.params.to_json(), Json({{"op", "stats"}}));
+    // A line that fails leaves no earlier request behind either.
+    EXPECT_FALSE(parse_request_into(R"({"id": 3, "op": "steal_tokens"})", &request, &error));
+    EXPECT_EQ(error.code, ErrorCode::unknown_op);
+    EXPECT_EQ(request.op, nullptr);
+    EXPECT_TRUE(request.id.is_null());
+    EXPECT_EQ(request.params.to_json(), Json::object());
 }
 
 TEST(ControlProtocol, IdIsOptionalAndAnyScalar) {

@@ -27,7 +27,7 @@ TEST(RequestParams, APlainLinesStringsArePointedAtNotCopied) {
     EXPECT_GE(user.text.data(), line.data());
     EXPECT_LE(user.text.data() + user.text.size(), line.data() + line.size());
     EXPECT_EQ(user.json, nullptr);
-    EXPECT_EQ(request->op, "get_token");
+    EXPECT_EQ(request->op->name, "get_token");
 }
 
 TEST(RequestParams, TheFullParseGivesEveryKindAndItsJson) {

@@ -47,7 +47,7 @@ protected:
             [this](const std::shared_ptr<ControlServer::Session>& session, ControlRequest&& request,
                    ControlServer::Responder respond) {
                 last_peer_ = session->peer();
-                if (request.op == "stats") {  // answered after a delay, from a timer
+                if (request.op->name == "stats") {  // answered after a delay, from a timer
                     auto* timer = new uv_timer_t;
                     uv_timer_init(loop_.loop(), timer);
                     timer->data = new std::function<void()>([respond, id = request.id] {
@@ -61,19 +61,19 @@ protected:
                     }, 50, 0);
                     return;
                 }
-                if (request.op == "flow_maintenance") {  // a handler bug: two copies answer
+                if (request.op->name == "flow_maintenance") {  // a handler bug: two copies answer
                     ControlServer::Responder copy = respond;
                     respond(encode_ok(request.id, {{"first", true}}));
                     copy(encode_ok(request.id, {{"second", true}}));
                     return;
                 }
-                if (request.op == "watch") {
+                if (request.op->name == "watch") {
                     respond(encode_ok(request.id, nlohmann::json::object()));
                     session->set_watching();
                     session->push(encode_event("context_set", "u1", "2026-11-28T10:00:00+00:00"));
                     return;
                 }
-                respond(encode_ok(request.id, {{"op", request.op}}));
+                respond(encode_ok(request.id, {{"op", request.op->name}}));
             });
         server_->listen(path_, 0660, -1);
         loop_.start();
