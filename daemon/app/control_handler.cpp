@@ -111,17 +111,23 @@ Json to_result(const FlowLink& link) {
 }
 
 // get_token's and refresh's result: {"user_id", "access_token", "expires_at"},
-// written directly (the same bytes as encode_ok with the object).
-std::string encode_token(const Json& id, const TokenAnswer& answer) {
+// written directly into *line (the same bytes as encode_ok with the object).
+void encode_token(std::string* line, const Json& id, const TokenAnswer& answer) {
     if (!answer.expires_at) {
-        return encode_ok_strings(id, {{"user_id", answer.user_id},
-                                      {"access_token", answer.access_token.reveal()},
-                                      {"expires_at", std::nullopt}});
+        return encode_ok_strings(line, id, {{"user_id", answer.user_id},
+                                            {"access_token", answer.access_token.reveal()},
+                                            {"expires_at", std::nullopt}});
     }
     const Iso8601Text expires_at = format_iso8601_text(*answer.expires_at);
-    return encode_ok_strings(id, {{"user_id", answer.user_id},
-                                  {"access_token", answer.access_token.reveal()},
-                                  {"expires_at", expires_at.view()}});
+    encode_ok_strings(line, id, {{"user_id", answer.user_id},
+                                 {"access_token", answer.access_token.reveal()},
+                                 {"expires_at", expires_at.view()}});
+}
+
+std::string encode_token(const Json& id, const TokenAnswer& answer) {
+    std::string line;
+    encode_token(&line, id, answer);
+    return line;
 }
 
 // The context as callers see it: refresh tokens only for those allowed.
@@ -336,7 +342,10 @@ void ControlHandler::handle(const std::shared_ptr<ControlServer::Session>& sessi
         const auto user = string_param_view(params, "user_id", &error);
         if (!user) return respond(encode_error(request.id, ErrorCode::bad_request, error));
         if (!service_.integrations().several() && params.find("integration").kind == Param::Kind::absent) {
-            if (const auto now = service_.token_now(*user)) return respond(encode_token(request.id, *now));
+            if (const auto now = service_.token_now(*user)) {
+                encode_token(&answer_, request.id, *now);
+                return respond(std::string_view(answer_));  // copied only if it cannot be written at once
+            }
             service_.get_token(*user, [id = std::move(request.id), respond = std::move(respond)](
                                           const OpResult<TokenAnswer>& result) {
                 respond(result.ok() ? encode_token(id, result.value())

@@ -41,6 +41,7 @@ private:
     const ControlServer* server_ = nullptr;
     std::vector<uint64_t> requests_by_op_ = std::vector<uint64_t>(protocol_ops().size());  // by protocol_ops() index
     uint64_t denied_ = 0;
+    std::string answer_;  // the get_token hot path's answer line, reused: no allocation a request
     // Open exports, by connection id: the snapshot each is paging through.
     std::unordered_map<uint64_t, ContextSnapshot> exports_;
     uint64_t export_serial_ = 0;

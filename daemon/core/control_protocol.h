@@ -98,6 +98,9 @@ struct StringMember {
     std::optional<std::string_view> value;
 };
 std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember> result);
+// The same into *line, replacing what it held: a buffer reused answer after
+// answer allocates nothing once it is large enough.
+void encode_ok_strings(std::string* line, const Json& id, std::initializer_list<StringMember> result);
 
 // Splits a byte stream into lines with a hard limit on line length. A line over
 // the limit is dropped (its bytes are not kept) and reported once as too long,

@@ -183,6 +183,12 @@ bool parse_plain_request_into(std::string_view line, ControlRequest* request) {
 }
 
 std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember> result) {
+    std::string line;
+    encode_ok_strings(&line, id, result);
+    return line;
+}
+
+void encode_ok_strings(std::string* line, const Json& id, std::initializer_list<StringMember> result) {
     // The usual answer, a whole-number or null id and plain strings: measured
     // first, then copied into a string sized once.
     char digits[24];
@@ -194,10 +200,13 @@ std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember
         plain = plain && plain_text(member.key) && (!member.value || plain_text(*member.value));
         size += member.key.size() + 3 + (member.value ? member.value->size() + 2 : 4) + 1;  // "key": "value" or null, a comma
     }
-    if (!plain) return encode_ok_strings_escaped(id, result);
+    if (!plain) {
+        *line = encode_ok_strings_escaped(id, result);
+        return;
+    }
     if (result.size() > 0) --size;  // no comma after the last
-    std::string line(size, '\0');
-    char* at = line.data();
+    line->resize(size);
+    char* at = line->data();
     const auto put = [&at](std::string_view text) {
         if (text.empty()) return;  // a default view's data() is null
         std::memcpy(at, text.data(), text.size());
@@ -222,7 +231,6 @@ std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember
         }
     }
     put(kEnd);
-    return line;
 }
 
 }  // namespace tokend

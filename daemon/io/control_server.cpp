@@ -46,6 +46,9 @@ bool read_peer_groups(int fd, std::vector<gid_t>* groups) {
 
 // Answers collected within one read are written together up to this size.
 constexpr size_t kMaxBatchBytes = 64 * 1024;
+// The batch buffer a connection keeps between reads (a larger one, after an
+// export page, is given back): most answers are a few hundred bytes.
+constexpr size_t kKeptBatchCapacity = 4 * 1024;
 
 // One write in flight: owns its bytes until libuv is done with them.
 struct WriteRequest {
@@ -75,7 +78,7 @@ public:
         }
     }
     void push(std::string line) override {
-        if (!closing_) write(std::move(line));
+        if (!closing_) write(line, &line);
     }
 
     // Accepts the pending connection on the listener; false if it failed.
@@ -202,7 +205,7 @@ private:
 
     void answer_now(std::string line) {
         const uint64_t seq = next_seq_++;
-        complete(seq, std::move(line));
+        complete(seq, line, &line);
     }
 
     void dispatch(std::string_view text) {
@@ -218,47 +221,47 @@ private:
 
 public:
     // Holds a response until every earlier one is written: pipelined requests may
-    // finish out of order (a store read after a memory read).
-    void complete(uint64_t seq, std::string line) {
+    // finish out of order (a store read after a memory read). `owned`, when
+    // given, holds the line's bytes and may be moved from; otherwise the line is
+    // copied only if it cannot be written or batched now.
+    void complete(uint64_t seq, std::string_view line, std::string* owned) {
         // A second answer to one request (two copies of its Responder) is dropped:
         // written or held already, it would stall the order.
         if (closing_ || seq < next_to_write_ || ready_.count(seq) > 0) return;
         if (seq == next_to_write_) {  // the usual case: nothing to hold back
-            write(std::move(line));
+            write(line, owned);
             ++next_to_write_;
         } else {
-            ready_[seq] = std::move(line);
+            ready_[seq] = owned != nullptr ? std::move(*owned) : std::string(line);
         }
         while (!ready_.empty() && ready_.begin()->first == next_to_write_) {
-            write(std::move(ready_.begin()->second));
+            std::string held = std::move(ready_.begin()->second);
             ready_.erase(ready_.begin());
+            write(held, &held);
             ++next_to_write_;
         }
         if (!closing_ && in_flight() < server_->limits_.max_pending_requests / 2 + 1) resume_reading();
     }
 
 private:
-    void write(std::string line) {
+    void write(std::string_view line, std::string* owned) {
         if (batching_ && !closing_) {
             if (batch_.size() + line.size() > kMaxBatchBytes) flush();
-            if (batch_.empty()) {
-                batch_ = std::move(line);
-            } else {
-                batch_ += line;
+            if (line.size() <= kMaxBatchBytes) {
+                batch_.append(line);
+                return;
             }
-            return;
         }
-        send(std::move(line));
+        send(line, owned);
     }
 
     void flush() {
-        if (batch_.empty()) return;
-        std::string bytes = std::move(batch_);
-        batch_.clear();
-        if (!closing_) send(std::move(bytes));
+        if (!batch_.empty() && !closing_) send(batch_, nullptr);
+        batch_.clear();  // its capacity is kept for the next read's answers, up to a point
+        if (batch_.capacity() > kKeptBatchCapacity) std::string().swap(batch_);
     }
 
-    void send(std::string line) {
+    void send(std::string_view line, std::string* owned) {
         if (pipe_.write_queue_size + line.size() > server_->limits_.max_write_queue_bytes) {
             spdlog::warn("control: disconnecting client uid {} pid {}: it does not read its responses", peer_.uid,
                          peer_.pid);
@@ -266,19 +269,25 @@ private:
             return;
         }
         // Most answers fit the socket buffer: write them now, without a request
-        // object, so libuv has no completion to run and no poll to re-arm.
+        // object or a copy, so libuv has no completion to run and no poll to re-arm.
+        size_t written = 0;
         if (pipe_.write_queue_size == 0) {
-            uv_buf_t now = uv_buf_init(line.data(), static_cast<unsigned>(line.size()));
+            uv_buf_t now = uv_buf_init(const_cast<char*>(line.data()), static_cast<unsigned>(line.size()));
             const int wrote = uv_try_write(reinterpret_cast<uv_stream_t*>(&pipe_), &now, 1);
             if (wrote == static_cast<int>(line.size())) return;
-            if (wrote > 0) line.erase(0, static_cast<size_t>(wrote));
             if (wrote < 0 && wrote != UV_EAGAIN) {
                 close("write failed");
                 return;
             }
+            if (wrote > 0) written = static_cast<size_t>(wrote);
         }
         auto* request = new WriteRequest;
-        request->bytes = std::move(line);
+        if (owned != nullptr && owned->data() == line.data() && owned->size() == line.size()) {
+            request->bytes = std::move(*owned);
+            request->bytes.erase(0, written);
+        } else {
+            request->bytes.assign(line.substr(written));
+        }
         uv_buf_t buf = uv_buf_init(request->bytes.data(), static_cast<unsigned>(request->bytes.size()));
         const int rc = uv_write(&request->request, reinterpret_cast<uv_stream_t*>(&pipe_), &buf, 1,
                                 [](uv_write_t* req, int status) {
@@ -318,7 +327,13 @@ private:
 void ControlServer::Responder::operator()(std::string line) const {
     if (answered_) return;
     answered_ = true;
-    if (auto connection = connection_.lock()) connection->complete(seq_, std::move(line));
+    if (auto connection = connection_.lock()) connection->complete(seq_, line, &line);
+}
+
+void ControlServer::Responder::operator()(std::string_view line) const {
+    if (answered_) return;
+    answered_ = true;
+    if (auto connection = connection_.lock()) connection->complete(seq_, line, nullptr);
 }
 
 ControlServer::ControlServer(uv_loop_t* loop, ControlLimits limits, RequestHandler handler)

@@ -69,6 +69,9 @@ public:
     class Responder {
     public:
         void operator()(std::string line) const;
+        // The same for a line the caller keeps (a buffer it reuses): copied
+        // only if it cannot be written or batched at once.
+        void operator()(std::string_view line) const;
 
     private:
         friend class Connection;

@@ -73,6 +73,13 @@ protected:
                     session->push(encode_event("context_set", "u1", "2026-11-28T10:00:00+00:00"));
                     return;
                 }
+                if (request.op->name == "get_token") {  // answered from a buffer reused at once, as the handler's is
+                    const char fill = static_cast<char>('a' + request.id.get<int>() % 26);
+                    reused_ = encode_ok(request.id, {{"payload", std::string(8000, fill)}});
+                    respond(std::string_view(reused_));
+                    std::fill(reused_.begin(), reused_.end(), 'X');
+                    return;
+                }
                 respond(encode_ok(request.id, {{"op", request.op->name}}));
             });
         server_->listen(path_, 0660, -1);
@@ -83,6 +90,7 @@ protected:
     LoopThread loop_;
     std::unique_ptr<ControlServer> server_;
     PeerCredentials last_peer_;
+    std::string reused_;
 };
 
 nlohmann::json parse(const std::string& line) { return nlohmann::json::parse(line); }
@@ -154,6 +162,33 @@ TEST_F(ControlServerTest, ASecondAnswerToOneRequestIsDropped) {
         const auto response = parse(line);
         EXPECT_EQ(response["id"], id) << line;
         EXPECT_FALSE(response["result"].contains("second")) << line;
+    }
+}
+
+// Answers given as a view of a buffer the handler reuses: batched, held behind
+// a slower answer, or left over from a partial write, they are copied; the
+// client reads each as it was when given.
+TEST_F(ControlServerTest, AnswersFromAReusedBufferArriveIntact) {
+    start();
+    UnixClient client(path_);
+    int small = 4096;
+    ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    std::string batch;
+    for (int id = 1; id <= 100; ++id) batch += "{\"id\":" + std::to_string(id) + ",\"op\":\"get_token\"}\n";
+    batch += "{\"id\":101,\"op\":\"stats\"}\n";  // answered 50 ms later: the next ones wait behind it
+    for (int id = 102; id <= 200; ++id) batch += "{\"id\":" + std::to_string(id) + ",\"op\":\"get_token\"}\n";
+    ASSERT_TRUE(client.send(batch));
+    std::this_thread::sleep_for(100ms);  // the socket fills and the rest queues (the checks hold either way)
+    for (int id = 1; id <= 200; ++id) {
+        std::string line;
+        ASSERT_TRUE(client.read_line(&line));
+        const auto answer = parse(line);
+        ASSERT_EQ(answer["id"], id);
+        if (id == 101) {
+            EXPECT_EQ(answer["result"]["late"], true);
+        } else {
+            EXPECT_EQ(answer["result"]["payload"], std::string(8000, static_cast<char>('a' + id % 26))) << id;
+        }
     }
 }
 
