@@ -121,7 +121,7 @@ void encode_token(std::string* line, const Json& id, const TokenAnswer& answer) 
     const Iso8601Text expires_at = format_iso8601_text(*answer.expires_at);
     encode_ok_strings(line, id, {{"user_id", answer.user_id},
                                  {"access_token", answer.access_token.reveal()},
-                                 {"expires_at", expires_at.view()}});
+                                 {"expires_at", expires_at.view(), /*value_is_plain=*/true}});
 }
 
 std::string encode_token(const Json& id, const TokenAnswer& answer) {

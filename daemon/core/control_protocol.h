@@ -90,12 +90,32 @@ std::string encode_error(const Json& id, ErrorCode code, std::string_view messag
 std::string encode_event(std::string_view event, std::string_view user_id, std::string_view at,
                          std::string_view revocation = {}, std::string_view integration = {});
 
+// A member name in encode_ok_strings' answers: a literal, checked when the
+// program is compiled to need no JSON escaping (so it is not scanned per answer).
+class AnswerKey {
+public:
+    consteval AnswerKey(const char* text) : text_(text) {  // NOLINT: implicit, as a literal is written
+        for (const char c : text_) {
+            const auto byte = static_cast<unsigned char>(c);
+            // Throwing is not a constant expression: a key that needs escaping does not compile.
+            if (byte == '"' || byte == '\\' || byte < 0x20 || byte >= 0x80) throw "answer key needs escaping";
+        }
+    }
+    std::string_view text() const { return text_; }
+
+private:
+    std::string_view text_;
+};
+
 // encode_ok for a result that is a flat object of strings (a null member when
 // the value is nullopt), in the order given: the same bytes as encode_ok with
 // that object, without building one (get_token's answer, the hot path).
 struct StringMember {
-    std::string_view key;
+    AnswerKey key;
     std::optional<std::string_view> value;
+    // The caller's word that value needs no escaping (format_iso8601_text's
+    // text): not scanned. Checked in builds with assertions.
+    bool value_is_plain = false;
 };
 std::string encode_ok_strings(const Json& id, std::initializer_list<StringMember> result);
 // The same into *line, replacing what it held: a buffer reused answer after

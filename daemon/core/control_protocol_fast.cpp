@@ -6,6 +6,7 @@
 #include "core/control_protocol.h"
 #include "core/plain_string_scan.h"
 
+#include <cassert>
 #include <charconv>
 #include <cstring>
 
@@ -120,8 +121,9 @@ std::string encode_ok_strings_escaped(const Json& id, std::initializer_list<Stri
     for (const StringMember& member : result) {
         if (!first) line += ',';
         first = false;
-        append_json_string(&line, member.key);
-        line += ':';
+        line += '"';
+        line += member.key.text();
+        line += "\":";
         if (member.value) {
             append_json_string(&line, *member.value);
         } else {
@@ -197,8 +199,9 @@ void encode_ok_strings(std::string* line, const Json& id, std::initializer_list<
     bool plain = !id_text.empty();
     size_t size = kHead.size() + id_text.size() + kOk.size() + kEnd.size();
     for (const StringMember& member : result) {
-        plain = plain && plain_text(member.key) && (!member.value || plain_text(*member.value));
-        size += member.key.size() + 3 + (member.value ? member.value->size() + 2 : 4) + 1;  // "key": "value" or null, a comma
+        assert(!member.value_is_plain || plain_text(*member.value));
+        plain = plain && (!member.value || member.value_is_plain || plain_text(*member.value));
+        size += member.key.text().size() + 3 + (member.value ? member.value->size() + 2 : 4) + 1;  // "key": "value" or null, a comma
     }
     if (!plain) {
         *line = encode_ok_strings_escaped(id, result);
@@ -220,7 +223,7 @@ void encode_ok_strings(std::string* line, const Json& id, std::initializer_list<
         if (!first) *at++ = ',';
         first = false;
         *at++ = '"';
-        put(member.key);
+        put(member.key.text());
         put("\":");
         if (member.value) {
             *at++ = '"';
