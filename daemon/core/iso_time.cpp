@@ -100,7 +100,8 @@ Iso8601Text format_iso8601_text(Timestamp at) {
             *out++ = '.';
             out = put_digits(out, static_cast<unsigned>(micros), 6);
         }
-        for (char c : std::string_view("+00:00")) *out++ = c;
+        std::memcpy(out, "+00:00", 6);
+        out += 6;
         result.size = static_cast<size_t>(out - text);
         return result;
     }
