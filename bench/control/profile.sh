@@ -3,8 +3,9 @@
 # machine's load does not move them): tokend on the memory store and the epoll
 # floor (control_floor) each answer COUNT requests of one client; counters are
 # zeroed after start-up and dumped after the last answer. Prints one JSON line
-# per server and, with --annotate, the functions that cost most in tokend.
-# Usage: bench/control/profile.sh [BUILD_DIR] [COUNT] [--annotate]
+# per server and, with --annotate, the functions that cost most in tokend
+# (TOP of them, 40 by default, names cut at WIDTH characters, 150 by default).
+# Usage: [TOP=N] [WIDTH=N] bench/control/profile.sh [BUILD_DIR] [COUNT] [--annotate]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}

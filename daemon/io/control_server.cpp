@@ -217,6 +217,7 @@ private:
         const uint64_t seq = next_seq_++;
         std::shared_ptr<Connection> self = shared_from_this();
         server_->handler_(self, std::move(request_), Responder(self, seq));
+        request_.clear();  // keeps neither a large request's JSON nor views into the shared read buffer
     }
 
 public:
@@ -313,7 +314,7 @@ private:
     bool watching_ = false;
     LineSplitter splitter_;
     std::vector<LineSplitter::LineView> lines_;
-    ControlRequest request_;  // each line's, parsed in place (the handler may move from it; the parse clears it)
+    ControlRequest request_;  // each line's, parsed in place (the handler may move from it), cleared after
     uint64_t last_read_ = 0;  // loop time (ms) of the last read, for the idle timeout
     bool batching_ = false;   // answers are collected in batch_ (inside on_read)
     std::string batch_;
