@@ -100,6 +100,7 @@ public:
             close("cannot read peer credentials");
             return false;
         }
+        fd_ = fd;
         peer_ = PeerCredentials{credentials.pid, credentials.uid, credentials.gid, {}};
         if (!read_peer_groups(fd, &peer_.groups)) {
             close("cannot read the peer's groups (SO_PEERGROUPS needs Linux 4.13)");
@@ -271,12 +272,14 @@ private:
         }
         // Most answers fit the socket buffer: write them now, without a request
         // object or a copy, so libuv has no completion to run and no poll to re-arm.
+        // send() on the stream's descriptor, as uv_try_write would write() it
+        // (nothing of libuv's to update while its queue is empty): a socket's
+        // own call skips the file layer's checks, a measurable share of a get_token.
         size_t written = 0;
         if (pipe_.write_queue_size == 0) {
-            uv_buf_t now = uv_buf_init(const_cast<char*>(line.data()), static_cast<unsigned>(line.size()));
-            const int wrote = uv_try_write(reinterpret_cast<uv_stream_t*>(&pipe_), &now, 1);
-            if (wrote == static_cast<int>(line.size())) return;
-            if (wrote < 0 && wrote != UV_EAGAIN) {
+            const ssize_t wrote = ::send(fd_, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (wrote == static_cast<ssize_t>(line.size())) return;
+            if (wrote < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                 close("write failed");
                 return;
             }
@@ -307,6 +310,7 @@ private:
     uint64_t id_;
     PeerCredentials peer_;
     uv_pipe_t pipe_{};
+    int fd_ = -1;  // pipe_'s descriptor, for writes that need nothing of libuv's
     uv_timer_t idle_{};
     int handles_open_ = 0;
     bool reading_ = false;
