@@ -116,6 +116,7 @@ public:
         if (closing_) return;
         closing_ = true;
         if (why != nullptr) spdlog::debug("control: connection {} (uid {}) closed: {}", id_, peer_.uid, why);
+        fd_ = -1;
         auto callbacks = std::move(close_callbacks_);
         for (auto& callback : callbacks) callback();
         keep_alive_ = shared_from_this();  // until both handles have closed
@@ -264,6 +265,9 @@ private:
     }
 
     void send(std::string_view line, std::string* owned) {
+        // uv_close has closed the descriptor already, and its number may be
+        // another connection's by now: nothing is written once closing.
+        if (closing_) return;
         if (pipe_.write_queue_size + line.size() > server_->limits_.max_write_queue_bytes) {
             spdlog::warn("control: disconnecting client uid {} pid {}: it does not read its responses", peer_.uid,
                          peer_.pid);
