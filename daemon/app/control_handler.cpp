@@ -113,15 +113,12 @@ Json to_result(const FlowLink& link) {
 // get_token's and refresh's result: {"user_id", "access_token", "expires_at"},
 // written directly into *line (the same bytes as encode_ok with the object).
 void encode_token(std::string* line, const Json& id, const TokenAnswer& answer) {
-    if (!answer.expires_at) {
-        return encode_ok_strings(line, id, {{"user_id", answer.user_id},
-                                            {"access_token", answer.access_token.reveal()},
-                                            {"expires_at", std::nullopt}});
-    }
-    const Iso8601Text expires_at = format_iso8601_text(*answer.expires_at);
+    Iso8601Text expires_at;
+    if (answer.expires_at) expires_at = format_iso8601_text(*answer.expires_at);
     encode_ok_strings(line, id, {{"user_id", answer.user_id},
                                  {"access_token", answer.access_token.reveal()},
-                                 {"expires_at", expires_at.view(), /*value_is_plain=*/true}});
+                                 {"expires_at", answer.expires_at ? std::optional(expires_at.view()) : std::nullopt,
+                                  /*value_is_plain=*/true}});
 }
 
 std::string encode_token(const Json& id, const TokenAnswer& answer) {

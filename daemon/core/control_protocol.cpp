@@ -67,8 +67,9 @@ void ControlRequest::clear() {
 }
 
 Result<ControlRequest> parse_request(std::string_view line, ProtocolError* error) {
-    if (auto plain = parse_plain_request(line)) return std::move(*plain);
-    return parse_request_fully(line, error);
+    ControlRequest request;
+    if (!parse_request_into(line, &request, error)) return Result<ControlRequest>::failure(error->message);
+    return request;  // moved (implicitly, into Result's T&& constructor)
 }
 
 bool parse_request_into(std::string_view line, ControlRequest* request, ProtocolError* error) {

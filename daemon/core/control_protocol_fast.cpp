@@ -199,7 +199,7 @@ void encode_ok_strings(std::string* line, const Json& id, std::initializer_list<
     bool plain = !id_text.empty();
     size_t size = kHead.size() + id_text.size() + kOk.size() + kEnd.size();
     for (const StringMember& member : result) {
-        assert(!member.value_is_plain || plain_text(*member.value));
+        assert(!member.value_is_plain || !member.value || plain_text(*member.value));
         plain = plain && (!member.value || member.value_is_plain || plain_text(*member.value));
         size += member.key.text().size() + 3 + (member.value ? member.value->size() + 2 : 4) + 1;  // "key": "value" or null, a comma
     }

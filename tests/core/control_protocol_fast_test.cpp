@@ -122,6 +122,7 @@ TEST(ControlProtocolFast, EncodesStringResultsAsEncodeOkDoes) {
         // A value its caller vouches for is written as it is, as encode_ok writes it.
         EXPECT_EQ(encode_ok_strings(id, {{"at", "2026-12-13T10:00:00+00:00", true}}),
                   encode_ok(id, {{"at", "2026-12-13T10:00:00+00:00"}}));
+        EXPECT_EQ(encode_ok_strings(id, {{"at", std::nullopt, true}}), encode_ok(id, {{"at", nullptr}}));
     }
     EXPECT_EQ(encode_ok_strings(7, {{"user_id", "u1"}, {"access_token", "AT"}, {"expires_at", "2026-12-13T10:00:00+00:00"}}),
               R"({"id":7,"ok":true,"result":{"user_id":"u1","access_token":"AT","expires_at":"2026-12-13T10:00:00+00:00"}})"
