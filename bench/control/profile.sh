@@ -53,7 +53,7 @@ if [ "$annotate" = --annotate ]; then
   out=$(ls -t "$work"/callgrind."$tokend_pid"* | head -1)
   per_request() {  # inclusive=yes|no: "instructions per request  function", largest first
     callgrind_annotate --threshold=100 --inclusive="$1" "$out" 2>/dev/null | sed -nE 's/^ *([0-9,]+) \( *[0-9.]+%\) +(.*)$/\1 \2/p' |
-      grep -v "PROGRAM TOTALS" | awk -v n="$count" '{c=$1; gsub(",", "", c); $1=""; printf "%8.0f %s\n", c/n, substr($0, 2, ${WIDTH:-150})}'
+      grep -v "PROGRAM TOTALS" | awk -v n="$count" -v width="${WIDTH:-150}" '{c=$1; gsub(",", "", c); $1=""; printf "%8.0f %s\n", c/n, substr($0, 2, width)}'
   }
   echo "== self cost per request (instructions), top functions"
   { per_request no | head -${TOP:-40}; } || true  # head closes the pipe early: SIGPIPE under pipefail
