@@ -35,7 +35,7 @@ echo "== $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/'); build $build; ${qu
 for part in "${parts[@]}"; do
   echo "== $part"
   case $part in
-    control) if [ -n "$quick" ]; then bench/control/run.sh "$build" --quick; else bench/control/run.sh "$build" 5 3; fi ;;
+    control) if [ -n "$quick" ]; then bench/control/run.sh "$build" --quick; else bench/control/run.sh "$build" 7 3; fi ;;
     http)
       if [ -n "$quick" ]; then bench/http/redirect_vs_nginx.sh "$build" --quick; else bench/http/redirect_vs_nginx.sh "$build" 3 5 32; fi ;;
     memory)
@@ -56,5 +56,6 @@ rows = [json.loads(line) for line in open(sys.argv[1])]
 print("| part | comparison | tokend | floor (same run) | ratio | goal |")
 print("| --- | --- | --- | --- | --- | --- |")
 for r in rows:
-    print(f"| {r['part']} | {r['what']} | {r['tokend']} | {r['floor']} | {r['ratio']:.2f}x | {r['goal']} |")
+    spread = f" ({r['spread']})" if r.get("spread") else ""  # the rounds' own ratios, lowest-highest
+    print(f"| {r['part']} | {r['what']} | {r['tokend']} | {r['floor']} | {r['ratio']:.2f}x{spread} | {r['goal']} |")
 PY

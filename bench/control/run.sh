@@ -4,7 +4,10 @@
 # baseline) and the old thread-per-connection echo. 1 and 8 closed-loop
 # clients, unpinned and pinned (clients and every server on CPU 0, where
 # wake-up costs vanish and the work itself shows), ROUNDS rounds of SECONDS
-# each (the order of the servers alternates), medians and ratios printed.
+# each (the order of the servers alternates, tokend always beside the epoll
+# floor). Prints medians; a ratio is the median of the rounds' own ratios,
+# each tokend run against the epoll run next to it, so the host's slow swings
+# in load (a tenth either way over seconds here) fall on both sides of it.
 # With SUMMARY set, appends JSON lines for bench/run.sh's table.
 # Usage: bench/control/run.sh [BUILD_DIR] [ROUNDS] [SECONDS] | [BUILD_DIR] --quick
 set -euo pipefail
@@ -47,28 +50,38 @@ done
 python3 - "$results" "${SUMMARY:-}" <<'PY'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
+def runs(target, pinned, clients):  # round -> result
+    return {r["round"]: r["result"] for r in rows
+            if r["target"] == target and r["pinned"] == pinned and r["result"]["clients"] == clients}
 def med(target, pinned, clients, key):
-    return statistics.median(r["result"][key] for r in rows
-                             if r["target"] == target and r["pinned"] == pinned and r["result"]["clients"] == clients)
+    return statistics.median(result[key] for result in runs(target, pinned, clients).values())
+def paired(target, pinned, clients, key):  # each round's ratio to the epoll floor run next to it
+    mine, floor = runs(target, pinned, clients), runs("epoll", pinned, clients)
+    return sorted(mine[n][key] / floor[n][key] for n in mine)
 first = rows[0]["result"]
 print(f"get_token: request {first['request_bytes']} bytes, answer {first['response_bytes']} bytes;"
-      f" medians of {max(r['round'] for r in rows)} round(s)")
-print("pinned  clients  server    rps       p50_us   p99_us   p50 vs epoll  rps vs epoll")
+      f" medians of {max(r['round'] for r in rows)} round(s); ratios: the median of each round's ratio"
+      f" to the epoll run beside it (lowest-highest)")
+print("pinned  clients  server    rps       p50_us   p99_us   p50 vs epoll         rps vs epoll")
 summary = []
 for pinned in ("no", "yes"):
     for clients in (1, 8):
-        e_rps, e_p50 = med("epoll", pinned, clients, "rps"), med("epoll", pinned, clients, "p50_us")
         for target in ("epoll", "threaded", "tokend"):
             rps, p50, p99 = (med(target, pinned, clients, k) for k in ("rps", "p50_us", "p99_us"))
-            print(f"{pinned:<7} {clients:>7}  {target:<8} {rps:>8.0f}  {p50:>8.2f} {p99:>8.2f}  {p50 / e_p50:>11.2f}x  {rps / e_rps:>11.2f}x")
-        t_rps, t_p50 = med("tokend", pinned, clients, "rps"), med("tokend", pinned, clients, "p50_us")
+            p50s, rpss = paired(target, pinned, clients, "p50_us"), paired(target, pinned, clients, "rps")
+            print(f"{pinned:<7} {clients:>7}  {target:<8} {rps:>8.0f}  {p50:>8.2f} {p99:>8.2f}"
+                  f"  {statistics.median(p50s):>5.2f}x ({p50s[0]:.2f}-{p50s[-1]:.2f})"
+                  f"  {statistics.median(rpss):>5.2f}x ({rpss[0]:.2f}-{rpss[-1]:.2f})")
         where = "pinned" if pinned == "yes" else "unpinned"
-        summary.append({"part": "control", "what": f"get_token p50, {where}, {clients} client(s)",
-                        "tokend": f"{t_p50:.1f} us", "floor": f"{e_p50:.1f} us (epoll)", "ratio": t_p50 / e_p50,
-                        "goal": "<= 1.3x" if (pinned, clients) == ("yes", 1) else ""})
-        summary.append({"part": "control", "what": f"get_token throughput, {where}, {clients} client(s)",
-                        "tokend": f"{t_rps:.0f}/s", "floor": f"{e_rps:.0f}/s (epoll)", "ratio": t_rps / e_rps,
-                        "goal": ">= 0.9x" if (pinned, clients) == ("no", 8) else ""})
+        for key, what, unit, goal in (("p50_us", "p50", " us", "<= 1.3x" if (pinned, clients) == ("yes", 1) else ""),
+                                      ("rps", "throughput", "/s", ">= 0.9x" if (pinned, clients) == ("no", 8) else "")):
+            ratios = paired("tokend", pinned, clients, key)
+            fmt = (lambda v: f"{v:.1f}{unit}") if key == "p50_us" else (lambda v: f"{v:.0f}{unit}")
+            summary.append({"part": "control", "what": f"get_token {what}, {where}, {clients} client(s)",
+                            "tokend": fmt(med("tokend", pinned, clients, key)),
+                            "floor": fmt(med("epoll", pinned, clients, key)) + " (epoll)",
+                            "ratio": statistics.median(ratios),
+                            "spread": f"{ratios[0]:.2f}-{ratios[-1]:.2f}", "goal": goal})
 if sys.argv[2]:
     with open(sys.argv[2], "a") as f:
         for line in summary:
