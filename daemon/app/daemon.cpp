@@ -114,6 +114,7 @@ Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), o
 
     if (int rc = uv_loop_init(&loop_); rc != 0) throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
     try {
+        timers_ = std::make_unique<LoopTimers>(&loop_);
         open_store(options_.default_plugin_dir);
         executor_ = std::make_unique<Executor>(&loop_, kStoreThreads);
         http_client_ = std::make_unique<HttpClient>(&loop_, HttpClientOptions{});
@@ -146,6 +147,7 @@ void Daemon::abandon_start() noexcept {
     sweep_timer_.close();
     if (http_client_) http_client_->close([] {});
     if (executor_) executor_->shutdown(nullptr);
+    if (timers_) timers_->close();
     uv_run(&loop_, UV_RUN_DEFAULT);
     metrics_server_.reset();
     http_server_.reset();
@@ -453,6 +455,7 @@ void Daemon::close_last_handles() {
     sighup_.close();
     sigterm_.close();
     sigint_.close();
+    timers_->close();  // a timer still set (none should be) carries on with libuv
 }
 
 }  // namespace tokend

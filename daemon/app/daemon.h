@@ -16,6 +16,7 @@
 #include "io/executor.h"
 #include "io/http_client.h"
 #include "io/http_server.h"
+#include "io/loop_timers.h"
 #include "io/uv_handle.h"
 
 #include <uv.h>
@@ -67,6 +68,7 @@ private:
     SystemClock clock_;
     Metrics metrics_;
     uv_loop_t loop_{};
+    std::unique_ptr<LoopTimers> timers_;  // the loop's long-lived timers; closed last
     std::unique_ptr<Store> store_;
     std::unique_ptr<Executor> executor_;
     std::unique_ptr<HttpClient> http_client_;

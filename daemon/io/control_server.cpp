@@ -1,5 +1,7 @@
 #include "io/control_server.h"
 
+#include "io/loop_timers.h"
+
 #include <spdlog/spdlog.h>
 
 #include <sys/socket.h>
@@ -68,7 +70,7 @@ public:
     bool closed() const override { return closing_; }
     void set_watching() override {
         watching_ = true;
-        uv_timer_stop(&idle_);
+        loop_timer_stop(&idle_);
     }
     void on_close(std::function<void()> callback) override {
         if (closing_) {
@@ -128,6 +130,7 @@ public:
             }
         };
         uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), on_handle_closed);
+        loop_timer_stop(&idle_);
         uv_close(reinterpret_cast<uv_handle_t*>(&idle_), on_handle_closed);
     }
 
@@ -158,7 +161,7 @@ private:
     void arm_idle(std::chrono::milliseconds after) {
         const auto timeout = server_->limits_.idle_timeout;
         if (closing_ || watching_ || timeout.count() <= 0) return;
-        uv_timer_start(
+        loop_timer_start(
             &idle_,
             [](uv_timer_t* timer) {
                 auto* self = static_cast<Connection*>(timer->data);

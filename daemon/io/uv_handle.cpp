@@ -1,23 +1,28 @@
 #include "io/uv_handle.h"
 
+#include "io/loop_timers.h"
+
 #include <algorithm>
 #include <cstdint>
 
 namespace tokend {
 
-void UvTimer::open(uv_loop_t* loop) { uv_timer_init(loop, &open_block()->handle); }
+void UvTimer::open(uv_loop_t* loop) {
+    stop();
+    uv_timer_init(loop, &open_block()->handle);
+}
 
 void UvTimer::start(uv_loop_t* loop, std::chrono::milliseconds timeout, std::chrono::milliseconds repeat,
                     std::function<void()> fire) {
     if (block_ == nullptr) open(loop);
     block_->callback = std::move(fire);
-    uv_timer_start(&block_->handle, [](uv_timer_t* timer) { run(timer); },
-                   static_cast<uint64_t>(std::max<int64_t>(0, timeout.count())),
-                   static_cast<uint64_t>(std::max<int64_t>(0, repeat.count())));
+    loop_timer_start(&block_->handle, [](uv_timer_t* timer) { run(timer); },
+                     static_cast<uint64_t>(std::max<int64_t>(0, timeout.count())),
+                     static_cast<uint64_t>(std::max<int64_t>(0, repeat.count())));
 }
 
 void UvTimer::stop() {
-    if (block_ != nullptr) uv_timer_stop(&block_->handle);
+    if (block_ != nullptr) loop_timer_stop(&block_->handle);
 }
 
 void UvSignal::start(uv_loop_t* loop, int signum, std::function<void()> caught) {

@@ -69,8 +69,13 @@ protected:
     Block* block_ = nullptr;
 };
 
+// Runs on the loop's LoopTimers when it has one (io/loop_timers.h), on libuv's
+// timer heap otherwise.
 class UvTimer : public UvHandle<uv_timer_t> {
 public:
+    UvTimer() = default;
+    ~UvTimer() { stop(); }  // off the LoopTimers' queue before the handle closes
+
     // Opens the timer on `loop` (closing one open before); it is not running.
     void open(uv_loop_t* loop);
     // Runs `fire` after `timeout`, then every `repeat` (0: once). Opens the
@@ -79,6 +84,11 @@ public:
                std::function<void()> fire);
     // Stops it (it stays open and may be started again); nothing when closed.
     void stop();
+    // As UvHandle::close, stopped first.
+    void close(std::function<void()> closed = nullptr) {
+        stop();
+        UvHandle::close(std::move(closed));
+    }
 };
 
 class UvSignal : public UvHandle<uv_signal_t> {
