@@ -11,7 +11,7 @@
 #            set, that build is measured too, in the same run)
 #   startup  start-up with users in Redis and in a YAML file vs the empty start (bench/startup/startup.py)
 # Each part also runs alone (see its header). --quick: short rounds, small
-# user counts (a smoke, minutes); without it the run takes about half an hour.
+# user counts (a smoke, minutes); without it about 8 minutes here.
 # Say the load average with the figures: it is printed first and last.
 # Usage: bench/run.sh [BUILD_DIR] [--quick] [PART...]
 set -euo pipefail
