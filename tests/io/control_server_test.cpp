@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 namespace tokend {
@@ -33,6 +34,10 @@ protected:
     }
     void TearDown() override {
         if (server_) {
+            loop_.run_on_loop([this] {  // what a failed test left held goes on the loop thread
+                held_answer_.reset();
+                held_session_.reset();
+            });
             EXPECT_EQ(loop_.stop([this](std::function<void()> done) { server_->close(std::move(done)); }), 0)
                 << "a handle leaked";
         }
@@ -73,6 +78,12 @@ protected:
                     session->push(encode_event("context_set", "u1", "2026-11-28T10:00:00+00:00"));
                     return;
                 }
+                if (request.op->name == "export") {  // held with its session, answered when the test says
+                    held_session_ = session;
+                    held_answer_.emplace(std::move(respond));
+                    held_id_ = request.id;
+                    return;
+                }
                 if (request.op->name == "get_token") {  // answered from a buffer reused at once, as the handler's is
                     const char fill = static_cast<char>('a' + request.id.get<int>() % 26);
                     reused_ = encode_ok(request.id, {{"payload", std::string(8000, fill)}});
@@ -91,6 +102,9 @@ protected:
     std::unique_ptr<ControlServer> server_;
     PeerCredentials last_peer_;
     std::string reused_;
+    std::shared_ptr<ControlServer::Session> held_session_;  // loop thread only
+    std::optional<ControlServer::Responder> held_answer_;
+    nlohmann::json held_id_;
 };
 
 nlohmann::json parse(const std::string& line) { return nlohmann::json::parse(line); }
@@ -190,6 +204,38 @@ TEST_F(ControlServerTest, AnswersFromAReusedBufferArriveIntact) {
             EXPECT_EQ(answer["result"]["payload"], std::string(8000, static_cast<char>('a' + id % 26))) << id;
         }
     }
+}
+
+// A handler that still holds a closed connection's session and answer (a
+// store read finishing late) writes nothing: the descriptor was closed with the
+// connection and its number is likely another connection's by then.
+TEST_F(ControlServerTest, NothingReachesAClosedConnectionsDescriptorAfterItsNumberIsReused) {
+    start();
+    UnixClient gone(path_);
+    ASSERT_TRUE(gone.send("{\"id\":1,\"op\":\"export\"}\n"));
+    bool held = false;
+    for (int tries = 0; tries < 500 && !held; ++tries) {
+        loop_.run_on_loop([&] { held = held_answer_.has_value(); });
+        if (!held) std::this_thread::sleep_for(2ms);
+    }
+    ASSERT_TRUE(held);
+    ASSERT_EQ(::shutdown(gone.fd(), SHUT_WR), 0);
+    ASSERT_TRUE(gone.closed_by_peer(5s));  // the server has closed its side, descriptor and all
+
+    UnixClient next(path_);  // its socket, or the server's for it, takes the freed number
+    ASSERT_EQ(parse(next.call(R"({"id": 2, "op": "ping"})"))["id"], 2);
+    loop_.run_on_loop([&] {
+        EXPECT_TRUE(held_session_->closed());
+        held_session_->push(encode_event("context_set", "u1", "2026-11-28T10:00:00+00:00"));
+        (*held_answer_)(encode_ok(held_id_, {{"late", true}}));
+        held_answer_.reset();
+        held_session_.reset();
+    });
+    // Had either reached the reused descriptor, `next` would read it (or the
+    // server's bad_request for it) before this answer.
+    ASSERT_EQ(parse(next.call(R"({"id": 3, "op": "ping"})"))["id"], 3);
+    std::string extra;
+    EXPECT_FALSE(next.read_line(&extra, 200ms)) << extra;
 }
 
 TEST_F(ControlServerTest, GarbageGetsBadRequestAndTheConnectionGoesOn) {
