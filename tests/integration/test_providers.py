@@ -293,6 +293,25 @@ class Revocation(PresetCase):
         for token in self.fake.tokens_of(me)["refresh"] + self.fake.tokens_of(other)["refresh"] + [CLIENT_SECRET]:
             self.assertNotIn(token, log)
 
+    def test_a_provider_revoking_access_tokens_only_gets_the_access_token(self):
+        """RFC 7009 2.2.1: a provider that answers 400 unsupported_token_type to the refresh token is
+        sent the access token instead, once; the sign-out reports that token revoked."""
+        me = self.users[0][0]
+        self.assertEqual(self.flow(me, me)[0], 200)
+        self.fake.fail_revocation("access_tokens_only")
+        result = self.typed.sign_out(me)
+        self.assertEqual((result.cleared, result.revocation), (True, "revoked"))
+        self.assertEqual(result["revocation"]["token"], "access_token")
+        self.assertEqual(self.fake.refused_revocations, [("refresh_token", "refresh")])
+        self.assertEqual(self.fake.revocations, [("access_token", "access", "post")])
+        self.assertEqual(self.fake.tokens_of(me)["access"], [])
+        self.assertFalse(self.typed.grant_status(me).context)
+        wait_for(lambda: "signed out, the grant revoked at the provider (access_token)" in self.tokend.log(),
+                 what="the sign-out log line")
+        log = self.tokend.log()
+        for token in self.fake.tokens_of(me)["refresh"] + [CLIENT_SECRET]:
+            self.assertNotIn(token, log)
+
     def test_sign_out_during_a_rotating_refresh_revokes_what_the_refresh_got(self):
         """A sign-out that arrives while a refresh is in flight (GitHub rotates: the refresh spends
         the stored refresh token and gets a new one) waits for it and revokes the new one; revoking

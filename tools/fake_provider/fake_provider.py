@@ -25,7 +25,10 @@ the body or with HTTP Basic (401 invalid_client otherwise), 200 for any token,
 known or not (RFC 7009 2.2). Revoking a refresh token ends its grant: the access
 tokens issued with it stop working too. `revocations` records (hint, "refresh",
 "access" or "unknown", how the client authenticated); `fail_revocation(503)`
-answers 503 from then on, `fail_revocation("timeout")` never answers within 30 s.
+answers 503 from then on, `fail_revocation("timeout")` never answers within 30 s,
+`fail_revocation("access_tokens_only")` refuses a refresh token with 400
+unsupported_token_type (RFC 7009 2.2.1, recorded in `refused_revocations`) and
+revokes an access token alone, its refresh token living on.
 `hold_next_refresh()` makes the next successful refresh rotate the tokens at once but hold
 its answer until the test releases it (a refresh in flight at tokend), returning the
 (held, release) pair of threading.Events. Tests drive it in-process:
@@ -147,7 +150,8 @@ class FakeProvider(FakeServer):
         self.requests = []     # (endpoint, grant_type or method, outcome)
         self.refreshes = []    # (the refresh token used, the one issued): successful refreshes
         self.revocations = []  # (token_type_hint, which kind the token was, client auth): answered 200
-        self.revocation_failure = None  # None, an HTTP status, or "timeout"
+        self.revocation_failure = None  # None, an HTTP status, "timeout" or "access_tokens_only"
+        self.refused_revocations = []  # (token_type_hint, which kind the token was): 400 unsupported_token_type
         self.refresh_hold = None  # (held, release): the next refresh answer waits for release
 
     # -- the paths of this shape --
@@ -191,7 +195,8 @@ class FakeProvider(FakeServer):
                 self.spent_refresh.add(token)
 
     def fail_revocation(self, failure):
-        """None: answer again; 503 (any status): answer it; "timeout": hold the request 30 s."""
+        """None: answer again; 503 (any status): answer it; "timeout": hold the request 30 s;
+        "access_tokens_only": refuse refresh tokens (400 unsupported_token_type)."""
         with self.lock:
             self.revocation_failure = failure
 
@@ -343,7 +348,7 @@ class FakeProvider(FakeServer):
         if failure == "timeout":
             time.sleep(30)
             return json_reply(503, {"error": "temporarily_unavailable"})
-        if failure is not None:
+        if failure is not None and failure != "access_tokens_only":
             return json_reply(failure, {"error": "temporarily_unavailable",
                                         "error_description": "The revocation service is down."})
         form = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
@@ -354,6 +359,10 @@ class FakeProvider(FakeServer):
             if "token" not in form:
                 return json_reply(400, {"error": "invalid_request", "error_description": "Missing token."})
             token, hint = form["token"], form.get("token_type_hint")
+            if failure == "access_tokens_only" and token in self.refresh:
+                self.refused_revocations.append((hint, "refresh"))
+                return json_reply(400, {"error": "unsupported_token_type",
+                                        "error_description": "Only access tokens can be revoked."})
             if token in self.refresh:
                 grant = self.refresh.pop(token)
                 self.spent_refresh.add(token)
