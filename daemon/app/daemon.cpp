@@ -90,18 +90,20 @@ IntegrationSet load_integrations(const Config& config) {
 }
 
 // Descriptors kept beside the connection caps: the provider's transfers, the
-// metrics listener's connections, and a connection per store thread, per
-// re-encryption writer beside the store thread it runs on, plus a subscriber
-// (core/fd_budget).
-uint64_t descriptors_reserved(const Config& config) {
-    return fd_reserve(HttpClientOptions{}.max_concurrent, config.metrics.listen.empty() ? 0 : kMetricsConnections,
+// metrics listener's connections (metrics.listen, or a socket passed as
+// "metrics"), and a connection per store thread, per re-encryption writer
+// beside the store thread it runs on, plus a subscriber (core/fd_budget).
+uint64_t descriptors_reserved(const Config& config, bool metrics_socket_passed) {
+    const bool metrics = !config.metrics.listen.empty() || metrics_socket_passed;
+    return fd_reserve(HttpClientOptions{}.max_concurrent, metrics ? kMetricsConnections : 0,
                       kStoreThreads + Reencryptor::kWriters);
 }
 
 }  // namespace
 
 Daemon::Daemon(const Config& config, DaemonOptions options) : config_(config), options_(std::move(options)) {
-    fit_connections_to_fd_limit(&config_, descriptors_reserved(config_));
+    metrics_socket_passed_ = activated_socket_named("metrics");
+    fit_connections_to_fd_limit(&config_, descriptors_reserved(config_, metrics_socket_passed_));
     ensure_directory(config_.state_dir, 0700, "state");
     IntegrationSet integrations = load_integrations(config_);
     if (!config_.integration.configured) {
@@ -349,7 +351,7 @@ void Daemon::apply_reload(ConfigCheck check) {
     try {
         Config next = std::move(check.config);
         // Caps as they were clamped at start, so an unchanged file is not a change.
-        fit_connections_to_fd_limit(&next, descriptors_reserved(next));
+        fit_connections_to_fd_limit(&next, descriptors_reserved(next, metrics_socket_passed_));
         const ReloadPlan plan = plan_reload(config_, next);
         // Secrets come from the new sources; a missing one fails the reload as a whole.
         Config sources = config_;

@@ -88,6 +88,7 @@ private:
     UvSignal sigint_;
     UvSignal sigterm_;
     UvSignal sighup_;
+    bool metrics_socket_passed_ = false;  // socket activation passed one named "metrics" (its descriptors are budgeted)
     bool stopping_ = false;
     bool reload_running_ = false;  // a reload's check is on the executor
     bool reload_again_ = false;    // a SIGHUP came meanwhile

@@ -71,4 +71,18 @@ ActivatedSockets take_activated_sockets() {
     return sockets;
 }
 
+bool activated_socket_named(std::string_view name) {
+    char** names = nullptr;
+    const int count = sd_listen_fds_with_names(0, &names);  // a bad $LISTEN_FDS: take_activated_sockets says so
+    bool found = false;
+    for (int i = 0; i < count; ++i) {
+        if (names != nullptr && names[i] != nullptr && name == names[i]) found = true;
+    }
+    if (names != nullptr) {
+        for (int i = 0; i < count; ++i) std::free(names[i]);
+        std::free(names);
+    }
+    return found;
+}
+
 }  // namespace tokend

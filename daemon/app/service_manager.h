@@ -40,4 +40,8 @@ struct ActivatedSockets {
 // so a unit file mistake stops start-up with a clear message.
 ActivatedSockets take_activated_sockets();
 
+// Whether $LISTEN_FDNAMES (for this pid) names a socket `name`, without taking
+// anything: the descriptor budget is planned before the sockets are taken.
+bool activated_socket_named(std::string_view name);
+
 }  // namespace tokend

@@ -13,8 +13,8 @@ import subprocess
 import time
 import unittest
 
-from harness import (PLUGIN_DIR, TOKEND_BIN, Tokend, TokendCase, http_get, request_as, start_fake, stop_and_check,
-                     user_context, wait_for)
+from harness import (PLUGIN_DIR, TOKEND_BIN, Tokend, TokendCase, http_get, request_as, spawn_activated, start_fake,
+                     stop_and_check, user_context, wait_for)
 from tokend_client import TokendError
 
 TEST_USER = "tokendtest"  # created by scripts/test.sh (root) for the permission tests
@@ -203,6 +203,51 @@ class FileDescriptors(StartedCase):
         finally:
             for s in sockets:
                 s.close()
+
+    def test_a_metrics_socket_passed_by_socket_activation_is_budgeted_too(self):
+        """The descriptors a metrics listener may take are kept aside when the listener is a socket
+        passed as "metrics" (metrics.listen unset), as they are for metrics.listen: the budget is planned
+        before the passed sockets are taken."""
+        self.fake = start_fake()
+        reserves = {}
+        for case in ("nothing passed", "metrics passed"):
+            self.tokend = Tokend(self.fake)
+            activated = []
+            if case == "metrics passed":
+                listener = socket.socket()
+                self.addCleanup(listener.close)
+                listener.bind(("127.0.0.1", 0))
+                listener.listen()
+                activated = [("metrics", listener)]
+            self.start_limited(activated)
+            log = self.tokend.log()
+            match = re.search(r"\+ (\d+) kept for the store, the provider and metrics", log)
+            self.assertIsNotNone(match, log)
+            reserves[case] = int(match.group(1))
+            if activated:
+                self.assertIn("metrics listening on an activated socket", log)
+                break  # stopped by tearDown
+            code = self.tokend.stop()
+            self.tokend.close()
+            self.assertEqual(code, 0, log)
+        self.assertEqual(reserves["metrics passed"] - reserves["nothing passed"], 16, reserves)
+
+    def start_limited(self, activated, timeout=20):
+        """Starts self.tokend under a descriptor limit of 128 (hard 256), with the sockets `activated`
+        passed as systemd does (prlimit sets the limit and execs tokend, keeping LISTEN_PID's pid)."""
+        tokend = self.tokend
+        tokend._log = open(tokend.log_path, "ab")
+        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID",
+                                                                "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID")}
+        argv = ["prlimit", "--nofile=128:256", "--", TOKEND_BIN, "-c", tokend.config_path, "--plugin-dir", PLUGIN_DIR]
+        if activated:
+            tokend.process = spawn_activated(argv, env, activated, tokend._log, tokend.dir)
+        else:
+            tokend.process = subprocess.Popen(argv, stdout=tokend._log, stderr=subprocess.STDOUT,
+                                              stdin=subprocess.DEVNULL, cwd=tokend.dir, env=env)
+        wait_for(lambda: " running (pid" in tokend.log() or tokend.process.poll() is not None, timeout=timeout,
+                 what="tokend to start")
+        self.assertIn(" running (pid", tokend.log())
 
 
 if __name__ == "__main__":
