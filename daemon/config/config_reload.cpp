@@ -31,6 +31,16 @@ bool same_settings(const IntegrationConfig& x, const IntegrationConfig& y) {
            x.request_timeout == y.request_timeout;
 }
 
+// The same integrations beside the default, by name and in order: then each
+// one's secret sources may change on reload (the list itself needs a restart).
+bool same_integration_names(const Config& a, const Config& b) {
+    if (a.other_integrations.size() != b.other_integrations.size()) return false;
+    for (size_t i = 0; i < a.other_integrations.size(); ++i) {
+        if (a.other_integrations[i].name != b.other_integrations[i].name) return false;
+    }
+    return true;
+}
+
 // Each key (or group of keys reported under one name) with its comparison.
 using Check = std::pair<const char*, std::function<bool(const Config&, const Config&)>>;
 
@@ -76,20 +86,16 @@ const std::vector<Check>& restart_checks() {
          [](const Config& a, const Config& b) { return a.store.resync_interval == b.store.resync_interval; }},
         {"integration", [](const Config& a, const Config& b) { return same_settings(a.integration, b.integration); }},
         // The list of integrations is read at start: names, and all of the
-        // others (their secrets and messages too, for now), need a restart.
+        // others but their secret sources (applied, see plan_reload), need a restart.
         {"integrations", [](const Config& a, const Config& b) {
              if (a.integration.name != b.integration.name || a.integration.message_texts != b.integration.message_texts ||
-                 a.other_integrations.size() != b.other_integrations.size()) {
+                 !same_integration_names(a, b)) {
                  return false;
              }
              for (size_t i = 0; i < a.other_integrations.size(); ++i) {
                  const IntegrationConfig& x = a.other_integrations[i];
                  const IntegrationConfig& y = b.other_integrations[i];
-                 if (x.name != y.name || !same_settings(x, y) || x.message_texts != y.message_texts ||
-                     !same(x.client_secret_source, y.client_secret_source) ||
-                     !same(x.bot_token_source, y.bot_token_source)) {
-                     return false;
-                 }
+                 if (!same_settings(x, y) || x.message_texts != y.message_texts) return false;
              }
              return true;
          }},
@@ -151,6 +157,19 @@ ReloadPlan plan_reload(const Config& running, const Config& next) {
     for (const auto& [key, equal] : reloadable_checks()) {
         if (!equal(running, next)) plan.applied.emplace_back(key);
     }
+    // The other integrations' secret sources, by name, while the list stays.
+    if (same_integration_names(running, next)) {
+        for (size_t i = 0; i < running.other_integrations.size(); ++i) {
+            const IntegrationConfig& x = running.other_integrations[i];
+            const IntegrationConfig& y = next.other_integrations[i];
+            if (!same(x.client_secret_source, y.client_secret_source)) {
+                plan.applied.push_back("integrations." + x.name + ".client_secret");
+            }
+            if (!same(x.bot_token_source, y.bot_token_source)) {
+                plan.applied.push_back("integrations." + x.name + ".bot_token");
+            }
+        }
+    }
     for (const auto& [key, equal] : restart_checks()) {
         if (!equal(running, next)) plan.restart_required.emplace_back(key);
     }
@@ -165,6 +184,11 @@ void apply_reloadable(Config* running, const Config& next) {
     running->messages = next.messages;
     running->integration.client_secret_source = next.integration.client_secret_source;
     running->integration.bot_token_source = next.integration.bot_token_source;
+    if (!same_integration_names(*running, next)) return;  // a changed list: a restart applies all of it
+    for (size_t i = 0; i < running->other_integrations.size(); ++i) {
+        running->other_integrations[i].client_secret_source = next.other_integrations[i].client_secret_source;
+        running->other_integrations[i].bot_token_source = next.other_integrations[i].bot_token_source;
+    }
 }
 
 }  // namespace tokend

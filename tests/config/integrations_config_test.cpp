@@ -89,5 +89,33 @@ TEST(ConfigIntegrations, ChangingTheListNeedsARestart) {
     EXPECT_TRUE(plan_reload(running, next).restart_required.empty());
 }
 
+TEST(ConfigIntegrations, AnotherIntegrationsSecretSourcesApplyOnReload) {
+    Config running = parse_config("integrations:\n" + entry("webex") + entry("github"), "t", kNoSystemd);
+    const Config next = parse_config("integrations:\n" + entry("webex") +
+                                         entry("github", "    client_secret: {file: /etc/gh-secret}\n"
+                                                         "    bot_token: {env: GH_BOT}\n"),
+                                     "t", kNoSystemd);
+    const ReloadPlan plan = plan_reload(running, next);
+    EXPECT_EQ(plan.applied,
+              (std::vector<std::string>{"integrations.github.client_secret", "integrations.github.bot_token"}));
+    EXPECT_TRUE(plan.restart_required.empty());
+    apply_reloadable(&running, next);
+    EXPECT_EQ(running.other_integrations[0].client_secret_source.file, "/etc/gh-secret");
+    EXPECT_EQ(running.other_integrations[0].bot_token_source.env, "GH_BOT");
+}
+
+TEST(ConfigIntegrations, WithTheListChangedNoOtherIntegrationsSecretSourceApplies) {
+    Config running = parse_config("integrations:\n" + entry("webex") + entry("github"), "t", kNoSystemd);
+    const Config next = parse_config("integrations:\n" + entry("webex") +
+                                         entry("github", "    client_secret: {file: /etc/gh-secret}\n") + entry("gitlab"),
+                                     "t", kNoSystemd);
+    const ReloadPlan plan = plan_reload(running, next);
+    EXPECT_TRUE(plan.applied.empty());
+    EXPECT_EQ(plan.restart_required, std::vector<std::string>{"integrations"});
+    apply_reloadable(&running, next);
+    ASSERT_EQ(running.other_integrations.size(), 1u);
+    EXPECT_EQ(running.other_integrations[0].client_secret_source.file, "");
+}
+
 }  // namespace
 }  // namespace tokend

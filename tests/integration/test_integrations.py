@@ -7,6 +7,7 @@ layout (its keys and shape), so the original module still reads it."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -192,6 +193,36 @@ class TwoIntegrations:
         self.assertEqual(status, 403, body)
         self.assertEqual(self.stored(), {})
         self.assertEqual(self.token_requests(self.fake_a, "authorization_code"), 0)
+
+    def test_the_second_integrations_secret_source_changes_on_reload(self):
+        """SIGHUP applies a new client_secret source of an integration other than the default (the
+        list unchanged): its next code exchange sends what the new source holds."""
+        secret_of = lambda name: open(os.path.join(self.tokend.dir, name)).read()  # noqa: E731
+        moved = os.path.join(self.tokend.dir, "second_client_secret")
+        with open(moved, "w") as f:
+            f.write("not-the-providers-secret\n")
+        with open(self.tokend.config_path) as f:
+            config = f.read()
+        shared = f"    client_secret: {{file: {self.tokend.dir}/client_secret}}\n"
+        self.assertEqual(config.count(shared), 2)
+        with open(self.tokend.config_path, "w") as f:
+            f.write(config.replace(shared, f"    client_secret: {{file: {moved}}}\n", 1))  # the second's: listed first
+        mark = len(self.tokend.log())
+        self.tokend.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload: applied" in self.tokend.log()[mark:], what="the reload")
+        self.assertIn("reload: applied: integrations.second.client_secret; secrets read again", self.tokend.log()[mark:])
+        self.assertNotIn("needs a restart", self.tokend.log()[mark:])
+        status, _, body = self.flow(self.fake_b, "alice", "second")
+        self.assertNotEqual(status, 200, "the provider refuses the new, wrong secret: " + body)
+        self.assertEqual(self.flow(self.fake_a, "alice")[0], 200, "the default's secret is unchanged")
+        # The right secret in the new file: read again at the next reload.
+        with open(moved, "w") as f:
+            f.write(secret_of("client_secret"))
+        mark = len(self.tokend.log())
+        self.tokend.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload: applied" in self.tokend.log()[mark:], what="the second reload")
+        self.assertEqual(self.flow(self.fake_b, "bob", "second")[0], 200)
+        self.assertNotIn("not-the-providers-secret", self.tokend.log())
 
     def test_unknown_and_ambiguous_integrations_are_refused(self):
         self.assertEqual(self.error_code("get_token", user_id="alice", integration="nope"), "unknown_integration")
