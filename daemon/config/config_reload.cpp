@@ -61,13 +61,17 @@ const std::vector<Check>& reloadable_checks() {
                     x.provider_error == y.provider_error && x.expired == y.expired &&
                     x.store_failed == y.store_failed && x.reauth_required == y.reauth_required;
          }},
+        // The default's secret sources, while it stays the same integration
+        // (another default is a change of `integrations`: a restart).
         {"integration.client_secret",
          [](const Config& a, const Config& b) {
-             return same(a.integration.client_secret_source, b.integration.client_secret_source);
+             return a.integration.name != b.integration.name ||
+                    same(a.integration.client_secret_source, b.integration.client_secret_source);
          }},
         {"integration.bot_token",
          [](const Config& a, const Config& b) {
-             return same(a.integration.bot_token_source, b.integration.bot_token_source);
+             return a.integration.name != b.integration.name ||
+                    same(a.integration.bot_token_source, b.integration.bot_token_source);
          }},
     };
     return checks;
@@ -182,9 +186,14 @@ void apply_reloadable(Config* running, const Config& next) {
     running->links.ttl = next.links.ttl;
     running->links.url = next.links.url;
     running->messages = next.messages;
-    running->integration.client_secret_source = next.integration.client_secret_source;
-    running->integration.bot_token_source = next.integration.bot_token_source;
-    if (!same_integration_names(*running, next)) return;  // a changed list: a restart applies all of it
+    // Secret sources go to the same integration by name: another default, or
+    // a changed list of the others, waits for a restart (each running
+    // integration keeps its own sources meanwhile).
+    if (running->integration.name == next.integration.name) {
+        running->integration.client_secret_source = next.integration.client_secret_source;
+        running->integration.bot_token_source = next.integration.bot_token_source;
+    }
+    if (!same_integration_names(*running, next)) return;
     for (size_t i = 0; i < running->other_integrations.size(); ++i) {
         running->other_integrations[i].client_secret_source = next.other_integrations[i].client_secret_source;
         running->other_integrations[i].bot_token_source = next.other_integrations[i].bot_token_source;

@@ -106,15 +106,36 @@ TEST(ConfigIntegrations, AnotherIntegrationsSecretSourcesApplyOnReload) {
 
 TEST(ConfigIntegrations, WithTheListChangedNoOtherIntegrationsSecretSourceApplies) {
     Config running = parse_config("integrations:\n" + entry("webex") + entry("github"), "t", kNoSystemd);
-    const Config next = parse_config("integrations:\n" + entry("webex") +
+    const Config next = parse_config("integrations:\n" + entry("webex", "    client_secret: {file: /etc/wx}\n") +
                                          entry("github", "    client_secret: {file: /etc/gh-secret}\n") + entry("gitlab"),
                                      "t", kNoSystemd);
     const ReloadPlan plan = plan_reload(running, next);
-    EXPECT_TRUE(plan.applied.empty());
+    // The default stays the same integration: its new source applies.
+    EXPECT_EQ(plan.applied, std::vector<std::string>{"integration.client_secret"});
     EXPECT_EQ(plan.restart_required, std::vector<std::string>{"integrations"});
     apply_reloadable(&running, next);
+    EXPECT_EQ(running.integration.client_secret_source.file, "/etc/wx");
     ASSERT_EQ(running.other_integrations.size(), 1u);
     EXPECT_EQ(running.other_integrations[0].client_secret_source.file, "");
+}
+
+TEST(ConfigIntegrations, AnotherDefaultKeepsTheRunningDefaultsSecretSources) {
+    // The default moves from webex to github: github's secret file must not
+    // become the running webex integration's.
+    Config running = parse_config("integrations:\n" + entry("webex", "    client_secret: {file: /etc/webex}\n") +
+                                      entry("github", "    client_secret: {file: /etc/github}\n"),
+                                  "t", kNoSystemd);
+    const Config next = parse_config("integrations:\n" + entry("webex", "    client_secret: {file: /etc/webex}\n") +
+                                         entry("github", "    client_secret: {file: /etc/github}\n    default: true\n"),
+                                     "t", kNoSystemd);
+    ASSERT_EQ(next.integration.name, "github");
+    const ReloadPlan plan = plan_reload(running, next);
+    EXPECT_TRUE(plan.applied.empty());
+    EXPECT_EQ(plan.restart_required, (std::vector<std::string>{"integration", "integrations"}));
+    apply_reloadable(&running, next);
+    EXPECT_EQ(running.integration.name, "webex");
+    EXPECT_EQ(running.integration.client_secret_source.file, "/etc/webex");
+    EXPECT_EQ(running.other_integrations[0].client_secret_source.file, "/etc/github");
 }
 
 }  // namespace
