@@ -197,7 +197,6 @@ class TwoIntegrations:
     def test_the_second_integrations_secret_source_changes_on_reload(self):
         """SIGHUP applies a new client_secret source of an integration other than the default (the
         list unchanged): its next code exchange sends what the new source holds."""
-        secret_of = lambda name: open(os.path.join(self.tokend.dir, name)).read()  # noqa: E731
         moved = os.path.join(self.tokend.dir, "second_client_secret")
         with open(moved, "w") as f:
             f.write("not-the-providers-secret\n")
@@ -216,8 +215,8 @@ class TwoIntegrations:
         self.assertNotEqual(status, 200, "the provider refuses the new, wrong secret: " + body)
         self.assertEqual(self.flow(self.fake_a, "alice")[0], 200, "the default's secret is unchanged")
         # The right secret in the new file: read again at the next reload.
-        with open(moved, "w") as f:
-            f.write(secret_of("client_secret"))
+        with open(os.path.join(self.tokend.dir, "client_secret")) as right, open(moved, "w") as f:
+            f.write(right.read())
         mark = len(self.tokend.log())
         self.tokend.process.send_signal(signal.SIGHUP)
         wait_for(lambda: "reload: applied" in self.tokend.log()[mark:], what="the second reload")
